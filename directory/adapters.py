@@ -1,0 +1,40 @@
+"""allauth adapters: mail goes through the outbox; no open sign-up (guests come in by invitation)."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        # Members are created by their admins; guests by invitation (self-service sign-up comes
+        # through a tenant's user flow, not through the platform-wide sign-up form).
+        return False
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        from .services import outbox_enqueue
+
+        context = {**context, "email": email}
+        message = self.render_mail(template_prefix, email, context)
+        html = ""
+        for alternative, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                html = alternative
+        if message.content_subtype == "html":
+            html, text = message.body, _plain_fallback(template_prefix, context)
+        else:
+            text = message.body
+        outbox_enqueue(to=[email], subject=message.subject, body_text=text, body_html=html)
+
+
+def _plain_fallback(template_prefix: str, context: dict) -> str:
+    try:
+        return render_to_string(f"{template_prefix}_message.txt", context).strip()
+    except TemplateDoesNotExist:
+        return ""
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        return False

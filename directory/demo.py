@@ -1,0 +1,132 @@
+"""The demo organisations, built through the same services as everything else (idempotent)."""
+
+import io
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from . import services
+from .models import Account, Application, AppRoleAssignment, Group, Role, RoleAssignment, Tenant, User
+
+DEMO_PASSWORD = "Tailwind-Demo-2026!"  # noqa: S105 - printed for the demo on purpose
+
+
+@dataclass(frozen=True)
+class Person:
+    display_name: str
+    local: str
+    job_title: str
+    role: Role | None = None
+
+
+TENANTS = {
+    "tailwind": ("Tailwind Traders", "tailwindtraders.example", "https://tailwindtraders.example/privacy"),
+    "proseware": ("Proseware", "proseware.example", "https://proseware.example/privacy"),
+}
+MEMBERS = {
+    "tailwind": [
+        Person("Tailwind Admin", "admin", "IT administrator", Role.GLOBAL_ADMINISTRATOR),
+        Person("Adele Vance", "adele", "User administrator", Role.USER_ADMINISTRATOR),
+        Person("Megan Bowen", "megan", "Marketing manager"),
+        Person("Lee Gu", "lee", "Project lead", Role.GUEST_INVITER),
+    ],
+    "proseware": [
+        Person("Proseware Admin", "admin", "IT administrator", Role.GLOBAL_ADMINISTRATOR),
+        Person("Giovanna Carvalho", "gcarvalho", "Consultant"),
+        Person("Alex Wilber", "alex", "Designer"),
+    ],
+}
+APPS = [
+    ("Partner Portal", "Shared plans and documents for partners.", "https://portal.tailwindtraders.example",
+     "#0F6CBD"),
+    ("Expense Reports", "Submit and approve expenses.", "https://expenses.tailwindtraders.example", "#107C10"),
+    ("Project Tracker", "Milestones and tasks for joint projects.", "https://projects.tailwindtraders.example",
+     "#C239B3"),
+]
+
+
+def _logo(name: str, colour: str) -> ContentFile:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 96), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 64, 96, 96), fill="#ffffff")
+    draw.text((38, 22), name[0], fill="#ffffff", font_size=36)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return ContentFile(buffer.getvalue(), name=f"{name.lower().replace(' ', '-')}.png")
+
+
+@transaction.atomic
+def seed_demo() -> dict:
+    tenants: dict[str, Tenant] = {}
+    for slug, (name, domain, privacy) in TENANTS.items():
+        tenant = Tenant.objects.filter(slug=slug).first() or services.tenant_create(
+            actor=None, name=name, slug=slug, initial_domain=domain, privacy_statement_url=privacy)
+        tenants[slug] = tenant
+        for person in MEMBERS[slug]:
+            upn = f"{person.local}@{domain}"
+            user = User.objects.filter(tenant=tenant, user_principal_name__iexact=upn).first()
+            if user is None:
+                given, _, surname = person.display_name.partition(" ")
+                user = services.user_create(
+                    actor=None, tenant=tenant, display_name=person.display_name, user_principal_name=upn,
+                    mail=upn, given_name=given, surname=surname, job_title=person.job_title,
+                    company_name=name, creation_type="", password=DEMO_PASSWORD,
+                )
+            if person.role and not RoleAssignment.objects.filter(user=user, role=person.role).exists():
+                services.role_assign(actor=None, user=user, role=person.role)
+                Account.objects.filter(pk=user.account_id).update(is_staff=True)
+
+    tailwind, proseware = tenants["tailwind"], tenants["proseware"]
+    guests = []
+    for local, accepted in (("gcarvalho", True), ("alex", False)):
+        email = f"{local}@{proseware.initial_domain}"
+        home = User.objects.get(tenant=proseware, user_principal_name=email)
+        upn = services.guest_user_principal_name(email=email, tenant=tailwind)
+        guest = User.objects.filter(tenant=tailwind, user_principal_name__iexact=upn).first()
+        if guest is None:
+            guest = services.user_create(
+                actor=None, tenant=tailwind, user_type=User.UserType.GUEST, display_name=home.display_name,
+                user_principal_name=upn, mail=email, company_name=proseware.name,
+                creation_type=User.CreationType.INVITATION,
+                external_user_state=(User.ExternalUserState.ACCEPTED if accepted
+                                     else User.ExternalUserState.PENDING_ACCEPTANCE),
+                account=home.account if accepted else None,
+                sponsors=[User.objects.get(tenant=tailwind, user_principal_name=f"lee@{tailwind.initial_domain}")],
+            )
+            if accepted:
+                guest.identities.create(sign_in_type="federated", issuer="ExternalAzureAD",
+                                        issuer_assigned_id=str(home.pk))
+        guests.append(guest)
+
+    tw_members = {u.user_principal_name.split("@")[0]: u for u in User.objects.filter(tenant=tailwind).members()}
+    groups = {}
+    for name, description, members in (
+        ("Partner Projects", "Everyone working on joint projects with partners.",
+         [tw_members["megan"], tw_members["lee"], *guests]),
+        ("Finance", "Finance and expense approvers.", [tw_members["adele"]]),
+    ):
+        group = Group.objects.filter(tenant=tailwind, display_name=name).first() or services.group_create(
+            actor=None, tenant=tailwind, display_name=name, description=description, members=members,
+            owners=[tw_members["lee"]])
+        groups[name] = group
+
+    for name, description, url, colour in APPS:
+        app = Application.objects.filter(tenant=tailwind, display_name=name).first()
+        if app is None:
+            app = services.application_create(
+                actor=None, tenant=tailwind, display_name=name, description=description, launch_url=url,
+                logo=_logo(name, colour), owners=[tw_members["lee"]])
+    apps = {a.display_name: a for a in Application.objects.filter(tenant=tailwind)}
+    for app_name, principal in (
+        ("Partner Portal", groups["Partner Projects"]),
+        ("Project Tracker", groups["Partner Projects"]),
+        ("Expense Reports", groups["Finance"]),
+        ("Expense Reports", tw_members["megan"]),
+    ):
+        kind = "user" if isinstance(principal, User) else "group"
+        if not AppRoleAssignment.objects.filter(application=apps[app_name], **{kind: principal}).exists():
+            services.app_assignment_create(actor=None, application=apps[app_name], **{kind: principal})
+    return {"tenants": tenants, "password": DEMO_PASSWORD}
