@@ -12,3 +12,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Tests run with the same hashers as production: they prove passwords are stored with Argon2.
+# Serve static files straight from the apps' folders (no collectstatic before tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# Tasks run in-process; the integration tests start a real worker and switch this off themselves.
+CELERY_TASK_ALWAYS_EAGER = True
