@@ -329,7 +329,8 @@ class UserForm(TenantModelForm):
 
     class Meta:
         model = User
-        fields = "__all__"
+        fields = ("tenant", "user_type", "display_name", "user_principal_name", "given_name", "surname", "mail",
+                  "other_mails", "job_title", "company_name", "account_enabled", "sponsors")
 
     def _post_clean(self):
         super()._post_clean()

@@ -9,7 +9,7 @@ from django.db import transaction
 from . import services
 from .models import Account, Application, AppRoleAssignment, Group, Role, RoleAssignment, Tenant, User
 
-DEMO_PASSWORD = "Tailwind-Demo-2026!"  # noqa: S105 - printed for the demo on purpose
+DEMO_PASSWORD = "Tailwind-Demo-2026!"  # printed for the demo on purpose
 
 
 @dataclass(frozen=True)

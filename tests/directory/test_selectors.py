@@ -34,7 +34,7 @@ def test_app_assigned_both_ways_is_listed_once():
 
 
 def test_apps_selector_runs_one_query_with_a_thousand_apps_and_groups(django_assert_max_num_queries):
-    from directory.models import AppRoleAssignment, Application, Group
+    from directory.models import Application, AppRoleAssignment, Group
 
     tenant = TenantFactory()
     user = UserFactory(tenant=tenant)

@@ -227,10 +227,9 @@ def test_outbox_message_is_sent_after_commit_exactly_once(mailoutbox, django_cap
 def test_outbox_is_not_sent_when_the_callers_transaction_rolls_back(mailoutbox, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            services.outbox_enqueue(to=["a@example.com"], subject="Never", body_text="x")
-            raise RuntimeError("the use case failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        services.outbox_enqueue(to=["a@example.com"], subject="Never", body_text="x")
+        raise RuntimeError("the use case failed")
     assert mailoutbox == []
     assert not OutboxMessage.objects.exists()
 
