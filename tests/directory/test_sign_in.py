@@ -265,21 +265,53 @@ def test_after_five_wrong_codes_even_the_right_code_no_longer_works(client):
 
 
 def test_requesting_a_new_code_voids_the_old_one(client):
+    # "Request new code" on the confirmation page (allauth's ``action=resend``) replaces the code kept
+    # in the pending login's state.
     account = _member()
     _request_code(client, account.email)
     old_code = _code_from_latest_mail(account.email)
+
+    response = client.post(CONFIRM_CODE_URL, {"action": "resend"})
+
+    assert response.status_code == 302
+    assert len(_mails_to_list(account.email)) == 2, "no new code was sent"
+    new_code = _code_from_latest_mail(account.email)
+    assert new_code != old_code
+    refused = _confirm(client, old_code)
+    assert refused.status_code == 200
+    assert "Incorrect code." in refused.content.decode()
+    assert not _is_signed_in(client)
+    _confirm(client, new_code)
+    assert _is_signed_in(client, account)
+
+
+def test_cancelling_and_requesting_again_voids_the_old_code(client):
+    # Without "Request new code", a person cancels (the confirmation page's Cancel logs out of the
+    # pending stage) and asks again; only the newest code works.
+    account = _member()
+    _request_code(client, account.email)
+    old_code = _code_from_latest_mail(account.email)
+    client.post(reverse("account_logout"), {"next": LOGIN_URL})
     _request_code(client, account.email)
     new_code = _code_from_latest_mail(account.email)
-    assert len(_mails_to_list(account.email)) == 2
     assert new_code != old_code
 
     refused = _confirm(client, old_code)
     assert refused.status_code == 200
     assert "Incorrect code." in refused.content.decode()
     assert not _is_signed_in(client)
-
     _confirm(client, new_code)
     assert _is_signed_in(client, account)
+
+
+def test_login_code_has_six_characters(client):
+    # config/settings/base.py: "our choice is a 6-character code".
+    account = _member()
+    _request_code(client, account.email)
+
+    code = _code_from_latest_mail(account.email)
+
+    assert len(code.replace("-", "")) == 6, code
 
 
 def test_code_is_bound_to_the_browser_that_requested_it(client, django_user_model):
@@ -389,12 +421,14 @@ def test_flood_of_sign_in_posts_from_one_address_gets_http_429(client):
     assert statuses[30] == 429
 
 
-def test_requesting_codes_for_one_address_is_rate_limited(client):
-    account = _member()
-    for _ in range(3):  # "3/m/key"
-        assert _request_code(client, account.email).status_code == 302
+def test_requesting_codes_for_one_address_is_rate_limited():
+    from django.test import Client
 
-    response = _request_code(client, account.email)
+    account = _member()
+    for _ in range(3):  # "3/m/key", each request from a fresh browser
+        assert _request_code(Client(), account.email).status_code == 302
+
+    response = _request_code(Client(), account.email)
 
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
