@@ -261,6 +261,8 @@ class TenantAdmin(TenantScopedAdmin):
         services.tenant_update(actor=request.user, tenant=obj, changes=changes)
 
     def save_formset(self, request, form, formset, change):
+        # The admin's change message reads these lists, which formset.save() would have filled.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() and not inline_form.instance.pk:
                 continue
@@ -268,13 +270,15 @@ class TenantAdmin(TenantScopedAdmin):
             if formset.can_delete and formset._should_delete_form(inline_form):
                 if instance.pk:
                     services.domain_remove(actor=request.user, domain=instance)
+                    formset.deleted_objects.append(instance)
             elif instance.pk:
                 if inline_form.changed_data:
                     services.domain_update(actor=request.user, domain=instance, changes={
                         n: inline_form.cleaned_data[n] for n in inline_form.changed_data})
+                    formset.changed_objects.append((instance, inline_form.changed_data))
             else:
-                services.domain_add(actor=request.user, tenant=form.instance, **{
-                    n: inline_form.cleaned_data[n] for n in ("name", "is_verified")})
+                formset.new_objects.append(services.domain_add(actor=request.user, tenant=form.instance, **{
+                    n: inline_form.cleaned_data[n] for n in ("name", "is_verified")}))
 
 
 @admin.register(Branding)

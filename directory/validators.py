@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 # RFC 1123 host names: labels of letters, digits and inner hyphens, a top-level label of letters.
 _DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    re.IGNORECASE,  # domains are case-insensitive; models store them lower-cased
 )
 
 
