@@ -39,6 +39,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     user_type = User.UserType.MEMBER
@@ -46,6 +47,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     user_principal_name = factory.LazyAttributeSequence(lambda o, n: f"user{n}@{o.tenant.initial_domain}")
     mail = factory.LazyAttribute(lambda o: o.user_principal_name)
     account = factory.LazyAttribute(lambda o: AccountFactory(email=o.user_principal_name))
+
+    @factory.post_generation
+    def verified_email(obj, create, extracted, **kwargs):
+        # A tenant vouches for its members' addresses (as directory.services does for new members).
+        if create and obj.account_id and obj.user_type == User.UserType.MEMBER:
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.get_or_create(
+                user=obj.account, email=obj.account.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class GuestFactory(UserFactory):

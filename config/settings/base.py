@@ -108,11 +108,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (allauth rate limits need a real one) ----------------------------------------------
 REDIS_URL = env("REDIS_URL")
-if REDIS_URL:
+
+
+def _next_redis_db(url: str) -> str:
+    """The cache lives in the Redis database after the broker's: clearing the cache (FLUSHDB) must
+    never drop queued tasks."""
+    parsed = urlparse(url)
+    db = int(parsed.path.strip("/") or 0)
+    return parsed._replace(path=f"/{(db + 1) % 16}").geturl()
+
+
+CACHE_URL = env("CACHE_URL") or (_next_redis_db(REDIS_URL) if REDIS_URL else "")
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "portal"),
         }
     }
@@ -152,6 +163,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"length": 6}
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no mail to addresses that have no account (nor a sign-up link)
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, spelled out so a reader sees that they are on.

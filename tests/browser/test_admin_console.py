@@ -6,18 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from directory.demo import DEMO_PASSWORD, seed_demo
+from tests.support.browser import sign_in_to_admin
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_ADMIN = "admin@tailwindtraders.example"
-
-
-def sign_in_to_admin(page, email: str, password: str) -> None:
-    page.goto("/admin/login/?next=/admin/")
-    page.locator("input[name=username]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("input[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def test_demo_admin_lists_tenant_users_and_filters_guests(browser_page):

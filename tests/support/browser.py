@@ -7,6 +7,7 @@ pytest-playwright's own fixtures (``browser``, ``new_context``, ``page``, ``--he
 ``browser_page`` is a fresh page (own context, so no cookies carry over) whose relative URLs resolve
 against the live server; when the test fails, a screenshot and the page's HTML are saved under
 ``test-results/`` (pytest-playwright's ``--output``). ``screenshot(page, "label")`` saves one on demand.
+``sign_in_to_admin(page, email, password)`` signs in on the admin console's login page.
 """
 
 import os
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -99,7 +101,7 @@ def screenshot(request) -> Callable:
 @pytest.fixture
 def browser_page(request, new_context, browser_context_args, live_server):
     """A fresh page in its own context; ``page.goto("/admin/")`` opens the live server."""
-    # --base-url (pytest-playwright) wins over the live server, to run the journeys against a deployment.
+    # With pytest-playwright's --base-url, new_context() passes that one already (a second is an error).
     context = new_context() if browser_context_args.get("base_url") else new_context(base_url=live_server.url)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
@@ -114,3 +116,11 @@ def browser_page(request, new_context, browser_context_args, live_server):
         # The failure's report is printed at the end of the run: the path shows up with it.
         failed[0].sections.append(("browser screenshot", f"{note} (URL {page.url})"))
 
+
+def sign_in_to_admin(page, email: str, password: str) -> None:
+    """Sign in on Django admin's login page (the e-mail goes in ``username``) and land on the index."""
+    page.goto("/admin/login/?next=/admin/")
+    page.locator("input[name=username]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))

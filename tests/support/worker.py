@@ -9,6 +9,9 @@ Tests need committed data: the fixture requests ``transactional_db`` (mark the t
 ``@pytest.mark.django_db(transaction=True)`` as well, to say so). It skips unless ``REDIS_URL`` is set
 and the database is PostgreSQL. Override the ``celery_worker_env`` fixture to add settings for the
 worker (for example ``{"OUTBOX_RETRY_BASE_SECONDS": "0"}``).
+
+``worker.wait_for_task(task.delay())`` waits until the worker has run a task (read from its log) and
+returns the logged return value; when a test fails, the worker's log is shown with the failure.
 """
 
 import os
@@ -24,7 +27,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 30.0
 _WORKER_KEY = pytest.StashKey["CeleryWorkerProcess"]()
 
 
@@ -70,7 +73,7 @@ class CeleryWorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the Celery worker exited with {self.process.returncode}:\n{self.log()}")
-            if re.search(r"celery@\S+ ready\.|\S+@\S+ ready\.", self.log()):
+            if re.search(rf"{re.escape(self.queue)}@\S+ ready\.", self.log()):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the Celery worker was not ready within {READY_TIMEOUT}s:\n{self.log()}")
@@ -142,9 +145,15 @@ class _PublishTo:
         self._forget_connections(self.app)
 
     def _delete_queue(self) -> None:
+        from kombu import Exchange, Queue
+
+        name = self.new["task_default_queue"]
         try:
             with self.app.connection_for_write() as connection:
-                connection.default_channel.queue_delete(self.new["task_default_queue"])
+                # Declared here so that this channel knows the binding, then deleted with it.
+                queue = Queue(name, Exchange(name, "direct"), routing_key=name)(connection.default_channel)
+                queue.declare()
+                queue.delete()
         except Exception:  # best effort: the queue name is never used again
             pass
 
