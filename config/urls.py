@@ -11,6 +11,7 @@ urlpatterns = [
     path("home/", directory_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("invitations.urls")),
 ]
 
 # Uploaded logos are served by the project itself (no CDN); in production put them behind the web

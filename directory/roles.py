@@ -14,6 +14,8 @@ AREAS: dict[str, tuple[frozenset, frozenset]] = {
     "application": (ALL_ROLES, frozenset({R.GLOBAL_ADMINISTRATOR, R.APPLICATION_ADMINISTRATOR})),
     "role": (DIRECTORY_READERS, frozenset({R.GLOBAL_ADMINISTRATOR})),
     "audit": (DIRECTORY_READERS, frozenset()),
+    "policy": (DIRECTORY_READERS, frozenset({R.GLOBAL_ADMINISTRATOR})),
+    "invitation": (DIRECTORY_READERS, frozenset({R.GLOBAL_ADMINISTRATOR, R.USER_ADMINISTRATOR, R.GUEST_INVITER})),
     "outbox": (frozenset({R.GLOBAL_ADMINISTRATOR}), frozenset()),
 }
 

@@ -1,0 +1,20 @@
+"""Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
+
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
+from django.http import HttpRequest
+
+from .models import Account
+
+
+def start_code_sign_in(request: HttpRequest, *, account: Account | None, email: str) -> None:
+    """E-mail a one-time sign-in code to ``email`` (through the outbox) and keep the pending sign-in in
+    the session; allauth's confirm page takes the code. With ``account=None`` nothing is sent, but the
+    response is the same, so strangers cannot tell known addresses from unknown ones."""
+    LoginCodeVerificationProcess.initiate(request=request, user=account, email=email)
+
+
+def last_sign_in_method(request: HttpRequest) -> str:
+    """How the current session's account last proved itself: "code", "password", "socialaccount", …"""
+    records = get_authentication_records(request, request.user)
+    return records[-1].get("method", "") if records else ""

@@ -1,0 +1,422 @@
+"""Bringing people in: invite, resend, revoke, reset redemption, redeem. Asks policies first."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from directory import services as directory_services
+from directory.audit import Change, Target, audit
+from directory.models import Account, Application, AppRoleAssignment, Group, Role, Tenant, User, UserIdentity
+from policies import evaluators
+from policies.selectors import collaboration_settings_for
+
+from . import emails
+from .models import Invitation
+from .tokens import new_token
+from .validation import normalize_invited_email, validate_redirect_url
+
+logger = logging.getLogger(__name__)
+
+CATEGORY = "UserManagement"
+ADMIN_ROLES = {Role.GLOBAL_ADMINISTRATOR, Role.USER_ADMINISTRATOR}
+RESEND_MIN_INTERVAL = timedelta(minutes=2)
+RESEND_MAX_COUNT = 10
+_DEFAULT = object()
+
+
+class InvitationDenied(PermissionDenied):
+    """The inviter may not invite (policy). ``code`` says why, for the API."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RedemptionError(Exception):
+    """The invitation cannot be redeemed; ``message`` is fit to show the guest."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class InvitationResult:
+    invitation: Invitation
+    redeem_url: str
+    user_created: bool
+
+
+# --- who invites ------------------------------------------------------------------------------
+
+
+def inviter_user_for(*, tenant: Tenant, actor: Account | None) -> User | None:
+    if actor is None:
+        return None
+    return User.objects.active().filter(tenant=tenant, account=actor, account_enabled=True).first()
+
+
+def inviter_context(*, tenant: Tenant, actor: Account | None, inviter: User | None,
+                    is_app: bool = False) -> evaluators.Inviter:
+    if is_app:
+        return evaluators.Inviter(is_app=True)
+    if actor is None or (inviter is None and actor.is_superuser):
+        # The platform (CLI, workers) or its operator: acts as an administrator.
+        return evaluators.Inviter(is_admin=True)
+    if inviter is None:
+        raise InvitationDenied("not_in_tenant", _("You are not a user of this organization."))
+    roles = set(inviter.role_assignments.values_list("role", flat=True))
+    return evaluators.Inviter(
+        is_admin=bool(roles & ADMIN_ROLES), is_guest_inviter=Role.GUEST_INVITER in roles,
+        is_guest=inviter.is_guest, roles=frozenset(roles),
+    )
+
+
+def check_inviter(*, tenant: Tenant, actor: Account | None, is_app: bool = False):
+    """Raise InvitationDenied unless this actor may invite guests to ``tenant``; return its context."""
+    inviter = inviter_user_for(tenant=tenant, actor=actor)
+    context = inviter_context(tenant=tenant, actor=actor, inviter=inviter, is_app=is_app)
+    decision = evaluators.evaluate_inviter(collaboration_settings_for(tenant), context)
+    if not decision:
+        raise InvitationDenied(decision.code, decision.reasons[0])
+    return inviter, context
+
+
+def tenant_owns_domain(tenant: Tenant, domain: str) -> bool:
+    return domain == tenant.initial_domain or tenant.domains.filter(name=domain, is_verified=True).exists()
+
+
+def redeem_url(invitation: Invitation, raw_token: str) -> str:
+    return f"{django_settings.SITE_URL}/t/{invitation.tenant.slug}/invitations/{raw_token}/"
+
+
+# --- invite -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(
+    *, actor: Account | None, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
+    user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
+    message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
+    expires_in_days=_DEFAULT, is_app: bool = False,
+) -> InvitationResult:
+    """Invite a person: create (or reuse) the guest user object and a redeemable invitation.
+
+    With ``send_message`` the invitation e-mail is queued in the outbox; without it the caller shares
+    the returned ``redeem_url`` itself.
+    """
+    inviter, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
+    settings = collaboration_settings_for(tenant)
+    email = _clean(normalize_invited_email, email, "email")
+    redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
+    if user_type not in User.UserType.values:
+        raise ValidationError({"user_type": _("User type must be Guest or Member.")})
+    if user_type == User.UserType.MEMBER and not context.is_admin:
+        raise InvitationDenied("member_requires_admin", _("Only administrators may invite external members."))
+    if message_language not in Invitation.Language.values:
+        message_language = Invitation.Language.EN
+    if len(message_body) > 10_000:
+        raise ValidationError({"message_body": _("The personal message is longer than 10,000 characters.")})
+    cc = [_clean(normalize_invited_email, address, "cc_recipients") for address in cc_recipients]
+    if len(cc) > 1:
+        raise ValidationError({"cc_recipients": _("Only one cc recipient is supported.")})
+    decision = evaluators.evaluate_invitee_domain(settings, email)
+    if not decision:
+        raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
+    domain = email.rsplit("@", 1)[1]
+    if tenant_owns_domain(tenant, domain):
+        raise ValidationError({"email": _("%(email)s is in this organization's own domain; add them as a member "
+                                          "instead.") % {"email": email}}, code="own_domain")
+    groups, applications = list(groups), list(applications)
+    directory_services.ensure_same_tenant(tenant, groups, field="groups")
+    directory_services.ensure_same_tenant(tenant, applications, field="applications")
+
+    user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
+                               user_type=user_type, inviter=inviter)
+    if user.external_user_state == User.ExternalUserState.ACCEPTED:
+        status = Invitation.Status.COMPLETED
+    else:
+        status = Invitation.Status.PENDING_ACCEPTANCE
+        _supersede_pending(user)
+    if expires_in_days is _DEFAULT:
+        expires_in_days = settings.invitation_lifetime_days
+    raw, digest = new_token()
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        tenant=tenant, invited_user=user, invited_email=email, invited_display_name=user.display_name,
+        invited_user_type=user_type, redirect_url=redirect_url, send_message=send_message,
+        message_body=message_body, message_language=message_language, cc_recipients=cc, status=status,
+        token_hash=digest, invited_by=inviter, invited_by_account=actor,
+        expires_at=(now + timedelta(days=expires_in_days)) if expires_in_days else None,
+        redeemed_at=now if status == Invitation.Status.COMPLETED else None,
+    )
+    if groups:
+        invitation.groups.set(groups)
+    if applications:
+        invitation.applications.set(applications)
+    if status == Invitation.Status.COMPLETED:
+        _grant(actor=actor, invitation=invitation, user=user)
+    audit(tenant=tenant, actor=actor, activity="Invite external user", category=CATEGORY, operation_type="Add",
+          targets=[Target(user, [Change("invitedUserEmailAddress", None, email)])],
+          details={"invitationId": invitation.pk, "sendInvitationMessage": send_message})
+    url = redeem_url(invitation, raw)
+    if send_message:
+        _queue_message(invitation, url)
+    return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
+
+
+def _clean(validator, value, field):
+    try:
+        return validator(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}, code=exc.code) from None
+
+
+def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tuple[User, bool]:
+    existing = (
+        User.objects.select_for_update().filter(tenant=tenant, mail__iexact=email).first()
+    )
+    if existing is not None:
+        if existing.deleted_at:
+            raise ValidationError({"email": _("A deleted user has this address; restore that user first.")},
+                                  code="deleted_user")
+        if not existing.external_user_state:
+            raise ValidationError({"email": _("%(email)s already belongs to a user of this organization.")
+                                   % {"email": email}}, code="already_member")
+        return existing, False
+    guest = directory_services.user_create(
+        actor=actor, tenant=tenant, user_type=user_type,
+        display_name=(display_name or email.split("@")[0])[:256],
+        user_principal_name=directory_services.guest_user_principal_name(email=email, tenant=tenant),
+        mail=email, creation_type=User.CreationType.INVITATION,
+        external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE,
+        external_user_state_changed_at=timezone.now(),
+        sponsors=[inviter] if inviter else [],
+    )
+    guest.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,
+                            issuer_assigned_id=email)
+    return guest, True
+
+
+def _supersede_pending(user: User) -> None:
+    Invitation.objects.filter(invited_user=user, status=Invitation.Status.PENDING_ACCEPTANCE).update(
+        status=Invitation.Status.REVOKED, status_reason="superseded by a newer invitation", revoked_at=timezone.now()
+    )
+
+
+def _queue_message(invitation: Invitation, url: str) -> None:
+    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url)
+    invitation.send_count += 1
+    invitation.last_sent_at = timezone.now()
+    invitation.save(update_fields=["send_count", "last_sent_at"])
+    directory_services.outbox_enqueue(
+        tenant=invitation.tenant, to=[invitation.invited_email], cc=invitation.cc_recipients, subject=subject,
+        body_text=text, body_html=html, dedupe_key=f"invitation:{invitation.pk}:{invitation.send_count}",
+    )
+
+
+# --- resend, revoke, reset ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_resend(*, actor: Account | None, invitation: Invitation) -> str:
+    """Send the invitation again with a fresh link (the previous link stops working). Rate-limited."""
+    invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+    if actor is not None:
+        check_inviter(tenant=invitation.tenant, actor=actor)
+    if invitation.status != Invitation.Status.PENDING_ACCEPTANCE:
+        raise ValidationError(_("Only pending invitations can be sent again."), code="not_pending")
+    now = timezone.now()
+    if invitation.last_sent_at and now - invitation.last_sent_at < RESEND_MIN_INTERVAL:
+        wait = int((RESEND_MIN_INTERVAL - (now - invitation.last_sent_at)).total_seconds()) + 1
+        raise ValidationError(_("This invitation was just sent. Try again in %(s)s seconds.") % {"s": wait},
+                              code="rate_limited")
+    if invitation.send_count >= RESEND_MAX_COUNT:
+        raise ValidationError(_("This invitation was sent %(n)s times; revoke it and invite again.")
+                              % {"n": invitation.send_count}, code="rate_limited")
+    raw, invitation.token_hash = new_token()
+    settings = collaboration_settings_for(invitation.tenant)
+    if invitation.expires_at is not None and settings.invitation_lifetime_days:
+        invitation.expires_at = now + timedelta(days=settings.invitation_lifetime_days)
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    url = redeem_url(invitation, raw)
+    _queue_message(invitation, url)
+    audit(tenant=invitation.tenant, actor=actor, activity="Resend external user invite", category=CATEGORY,
+          operation_type="Update", targets=[Target(invitation.invited_user)],
+          details={"invitationId": invitation.pk})
+    return url
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Account | None, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING_ACCEPTANCE:
+        raise ValidationError(_("Only pending invitations can be revoked."), code="not_pending")
+    invitation.status = Invitation.Status.REVOKED
+    invitation.status_reason = "revoked by an administrator"
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["status", "status_reason", "revoked_at"])
+    audit(tenant=invitation.tenant, actor=actor, activity="Revoke external user invite", category=CATEGORY,
+          operation_type="Update", targets=[Target(invitation.invited_user, [Change("status", "PendingAcceptance",
+                                                                                   "Revoked")])],
+          details={"invitationId": invitation.pk})
+    return invitation
+
+
+@transaction.atomic
+def invitation_reset_redemption(
+    *, actor: Account | None, user: User, email: str, redirect_url: str, send_message: bool = False,
+    message_body: str = "", message_language: str = "en", is_app: bool = False,
+) -> InvitationResult:
+    """Let an external user redeem again, maybe with another address. The user object, its memberships
+    and assignments stay; the old sign-in and any old link stop working."""
+    user = User.objects.select_for_update().select_related("tenant").get(pk=user.pk)
+    tenant = user.tenant
+    _, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
+    if not context.is_admin and not context.is_app:
+        raise InvitationDenied("reset_requires_admin", _("Only administrators may reset a redemption."))
+    if is_app and user.role_assignments.exists():
+        raise InvitationDenied("reset_privileged_user", _("Apps may not reset the redemption of a user who holds "
+                                                          "a directory role."))
+    if not user.external_user_state:
+        raise ValidationError(_("Only external users have a redemption to reset."), code="not_external")
+    email = _clean(normalize_invited_email, email, "email")
+    redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
+    known = {m.lower() for m in [user.mail, *user.other_mails] if m}
+    if email not in known:
+        raise ValidationError({"email": _("The new address must already be the user's mail or one of its other "
+                                          "mails.")}, code="unknown_address")
+    decision = evaluators.evaluate_invitee_domain(collaboration_settings_for(tenant), email)
+    if not decision:
+        raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
+    old = {"account": str(user.account_id) if user.account_id else None, "mail": user.mail,
+           "externalUserState": user.external_user_state}
+    if user.mail.lower() != email:
+        if user.mail and user.mail.lower() not in {m.lower() for m in user.other_mails}:
+            user.other_mails = [*user.other_mails, user.mail]
+        user.other_mails = [m for m in user.other_mails if m.lower() != email]
+        user.mail = email
+    user.account = None
+    user.external_user_state = User.ExternalUserState.PENDING_ACCEPTANCE
+    user.external_user_state_changed_at = timezone.now()
+    user.save()
+    user.identities.all().delete()
+    user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,
+                           issuer_assigned_id=email)
+    _supersede_pending(user)
+    raw, digest = new_token()
+    settings = collaboration_settings_for(tenant)
+    invitation = Invitation.objects.create(
+        tenant=tenant, invited_user=user, invited_email=email, invited_display_name=user.display_name,
+        invited_user_type=user.user_type, redirect_url=redirect_url, send_message=send_message,
+        message_body=message_body, message_language=message_language, token_hash=digest,
+        invited_by=inviter_user_for(tenant=tenant, actor=actor), invited_by_account=actor,
+        expires_at=(timezone.now() + timedelta(days=settings.invitation_lifetime_days))
+        if settings.invitation_lifetime_days else None,
+    )
+    audit(tenant=tenant, actor=actor, activity="Reset user redemption status", category=CATEGORY,
+          operation_type="Update",
+          targets=[Target(user, [Change(k, v, getattr(user, {"account": "account_id", "mail": "mail",
+                                                              "externalUserState": "external_user_state"}[k]))
+                                 for k, v in old.items()])],
+          details={"invitationId": invitation.pk})
+    url = redeem_url(invitation, raw)
+    if send_message:
+        _queue_message(invitation, url)
+    return InvitationResult(invitation=invitation, redeem_url=url, user_created=False)
+
+
+# --- redeem -----------------------------------------------------------------------------------
+
+
+def redeemability_error(invitation: Invitation) -> RedemptionError | None:
+    """Why this invitation cannot be redeemed now, or None. (Read-only; redeem re-checks under a lock.)"""
+    if invitation.status == Invitation.Status.COMPLETED:
+        return RedemptionError("already_redeemed", _("This invitation has already been redeemed."))
+    if invitation.status == Invitation.Status.REVOKED:
+        return RedemptionError("revoked", _("This invitation was withdrawn. Ask the person who invited you "
+                                            "for a new one."))
+    if invitation.status != Invitation.Status.PENDING_ACCEPTANCE:
+        return RedemptionError("not_redeemable", _("This invitation cannot be redeemed."))
+    if invitation.is_expired:
+        return RedemptionError("expired", _("This invitation has expired. Ask the person who invited you for "
+                                            "a new one."))
+    decision = evaluators.evaluate_invitee_domain(collaboration_settings_for(invitation.tenant),
+                                                  invitation.invited_email)
+    if not decision:
+        return RedemptionError("domain_blocked", _("%(org)s no longer accepts guests from your domain.")
+                               % {"org": invitation.tenant.name})
+    if invitation.invited_user.deleted_at or not invitation.invited_user.account_enabled:
+        return RedemptionError("user_blocked", _("This invitation cannot be redeemed."))
+    return None
+
+
+def invitation_redeem(*, invitation: Invitation, account: Account, method: str, issuer: str = "") -> User:
+    """Link the invited guest to the account that proved the invited address, exactly once."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("tenant", "invited_user").get(pk=invitation.pk)
+        )
+        error = redeemability_error(invitation)
+        if error:
+            raise error
+        if account.email.lower() != invitation.invited_email.lower():
+            raise RedemptionError("wrong_account", _("This invitation is for another e-mail address."))
+        user = User.objects.select_for_update().get(pk=invitation.invited_user_id)
+        if User.objects.filter(tenant=invitation.tenant, account=account).exclude(pk=user.pk).exists():
+            raise RedemptionError("already_in_tenant", _("You already have access to %(org)s with this account.")
+                                  % {"org": invitation.tenant.name})
+        now = timezone.now()
+        user.account = account
+        user.external_user_state = User.ExternalUserState.ACCEPTED
+        user.external_user_state_changed_at = now
+        user.save(update_fields=["account", "external_user_state", "external_user_state_changed_at", "updated_at"])
+        user.identities.all().delete()
+        if method == "code":
+            user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer="mail",
+                                   issuer_assigned_id=account.email)
+        else:
+            user.identities.create(sign_in_type=UserIdentity.SignInType.FEDERATED,
+                                   issuer=issuer or "ExternalAzureAD", issuer_assigned_id=str(account.pk))
+        invitation.status = Invitation.Status.COMPLETED
+        invitation.redeemed_at = now
+        invitation.save(update_fields=["status", "redeemed_at"])
+        EmailAddress.objects.filter(user=account, email__iexact=account.email).update(verified=True)
+        _grant(actor=account, invitation=invitation, user=user)
+        audit(tenant=invitation.tenant, actor=account, activity="Redeem external user invite", category=CATEGORY,
+              operation_type="Update",
+              targets=[Target(user, [Change("externalUserState", "PendingAcceptance", "Accepted")])],
+              details={"invitationId": invitation.pk, "signInMethod": method})
+        return user
+
+
+def _grant(*, actor, invitation: Invitation, user: User) -> None:
+    for group in Group.objects.filter(pk__in=invitation.groups.values("pk")):
+        directory_services.group_member_add(actor=actor, group=group, user=user)
+    assigned = set(AppRoleAssignment.objects.filter(user=user).values_list("application_id", flat=True))
+    for app in Application.objects.filter(pk__in=invitation.applications.values("pk")).exclude(pk__in=assigned):
+        directory_services.app_assignment_create(actor=actor, application=app, user=user)
+
+
+def guest_account_for(*, email: str) -> Account:
+    """The account that will sign in with the invited address: an existing one, or a new one with an
+    unusable password (never a blank one) and an unverified address that the e-mailed code verifies."""
+    account = Account.objects.filter(email__iexact=email).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = Account.objects.create_user(email, None)
+        except IntegrityError:  # created by a concurrent request a moment ago
+            account = Account.objects.get(email__iexact=email)
+    EmailAddress.objects.get_or_create(user=account, email=account.email,
+                                       defaults={"verified": False, "primary": True})
+    return account

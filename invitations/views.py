@@ -1,0 +1,226 @@
+"""Redemption and the access panel (``/t/<tenant>/…``). GET only renders; every change is a POST."""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from directory.models import Application, Tenant
+from directory.selectors import applications_for_user, user_can_open_application, user_for_account
+from directory.signin import last_sign_in_method, start_code_sign_in
+from policies.selectors import collaboration_settings_for
+
+from . import services
+from .discovery import Provider, discover_provider
+from .emails import branding_for
+from .forms import EmailForm
+from .models import Invitation
+from .selectors import invitation_for_token, pending_invitation_for
+from .validation import validate_redirect_url
+
+PENDING_KEY = "invitations.pending"
+
+
+def _tenant(slug: str) -> Tenant:
+    return get_object_or_404(Tenant, slug=slug)
+
+
+def _context(request, tenant: Tenant, **extra) -> dict:
+    language = (request.LANGUAGE_CODE or "en")[:2]
+    return {"tenant": tenant, "branding": branding_for(tenant, language), **extra}
+
+
+def _problem(request, tenant, title: str, message: str, status: int = 400):
+    return render(request, "invitations/problem.html", _context(request, tenant, title=title, message=message),
+                  status=status)
+
+
+def _remember(request, invitation: Invitation) -> None:
+    # Binds the rest of the journey to this invitation and tenant, whatever the e-mail form says.
+    request.session[PENDING_KEY] = {"invitation": str(invitation.pk), "tenant": str(invitation.tenant_id)}
+
+
+def _pending(request, tenant: Tenant) -> Invitation | None:
+    data = request.session.get(PENDING_KEY) or {}
+    if data.get("tenant") != str(tenant.pk):
+        return None
+    return Invitation.objects.filter(pk=data.get("invitation"), tenant=tenant).select_related(
+        "tenant", "invited_user", "invited_by").first()
+
+
+def _consent_url(tenant: Tenant) -> str:
+    return reverse("invitations:consent", args=[tenant.slug])
+
+
+def _begin(request, invitation: Invitation):
+    """Send the guest to prove control of the invited address, by the provider discovery picks."""
+    tenant = invitation.tenant
+    _remember(request, invitation)
+    consent = _consent_url(tenant)
+    if request.user.is_authenticated:
+        if request.user.email.lower() == invitation.invited_email.lower():
+            return redirect(consent)
+        return render(request, "invitations/wrong_account.html", _context(
+            request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
+    provider = discover_provider(tenant=tenant, email=invitation.invited_email)
+    if provider == Provider.HOME_TENANT:
+        return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': consent})}")
+    if provider == Provider.EMAIL_OTP:
+        account = services.guest_account_for(email=invitation.invited_email)
+        start_code_sign_in(request, account=account, email=invitation.invited_email)
+        return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': consent})}")
+    return _problem(request, tenant, _("No way to sign in"), _(
+        "%(org)s does not accept one-time passcodes, and your address has no account here. Ask the person who "
+        "invited you.") % {"org": tenant.name}, status=403)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_landing(request, slug: str, token: str):
+    """The link in the e-mail. GET shows the invitation (mail scanners consume nothing); POST starts."""
+    tenant = _tenant(slug)
+    invitation = invitation_for_token(tenant=tenant, raw_token=token)
+    if invitation is None:
+        return _problem(request, tenant, _("Invitation not found"), _(
+            "This invitation link is not valid. It may have been replaced by a newer invitation; use the link in "
+            "the most recent e-mail, or ask the person who invited you."), status=404)
+    error = services.redeemability_error(invitation)
+    if error:
+        if error.code == "already_redeemed":
+            return render(request, "invitations/already_redeemed.html", _context(request, tenant), status=410)
+        return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
+    if request.method == "POST":
+        return _begin(request, invitation)
+    return render(request, "invitations/landing.html", _context(
+        request, tenant, invitation=invitation,
+        privacy_url=tenant.privacy_statement_url))
+
+
+@require_http_methods(["GET", "POST"])
+def consent(request, slug: str):
+    tenant = _tenant(slug)
+    if not request.user.is_authenticated:
+        return redirect("invitations:sign_in", slug=slug)
+    invitation = _pending(request, tenant)
+    if invitation is None:
+        return redirect("invitations:access_panel", slug=slug)
+    error = services.redeemability_error(invitation)
+    if error:
+        request.session.pop(PENDING_KEY, None)
+        return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
+    if request.user.email.lower() != invitation.invited_email.lower():
+        return render(request, "invitations/wrong_account.html", _context(
+            request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
+    if request.method == "POST":
+        if request.POST.get("decision") != "accept":
+            request.session.pop(PENDING_KEY, None)
+            return render(request, "invitations/declined.html", _context(request, tenant))
+        try:
+            services.invitation_redeem(invitation=invitation, account=request.user,
+                                       method=last_sign_in_method(request) or "password")
+        except services.RedemptionError as exc:
+            request.session.pop(PENDING_KEY, None)
+            return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
+        request.session.pop(PENDING_KEY, None)
+        try:
+            return HttpResponseRedirect(validate_redirect_url(invitation.redirect_url))
+        except ValidationError:
+            return redirect("invitations:access_panel", slug=slug)
+    return render(request, "invitations/consent.html", _context(
+        request, tenant, invitation=invitation, account=request.user,
+        privacy_url=tenant.privacy_statement_url))
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request, slug: str):
+    """Sign in to this organization by e-mailed code; invited guests redeem here just in time."""
+    tenant = _tenant(slug)
+    next_url = request.GET.get("next") or reverse("invitations:access_panel", args=[slug])
+    if not next_url.startswith(f"/t/{slug}/"):
+        next_url = reverse("invitations:access_panel", args=[slug])
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        invitation = pending_invitation_for(tenant=tenant, email=email)
+        if invitation is not None and services.redeemability_error(invitation) is None:
+            _remember(request, invitation)
+            provider = discover_provider(tenant=tenant, email=email)
+            if provider == Provider.HOME_TENANT:
+                return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+            account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
+        else:
+            account = _known_account(tenant, email)
+        # Known or not, the response is the same: "we sent you a code".
+        start_code_sign_in(request, account=account, email=email)
+        return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': next_url})}")
+    return render(request, "invitations/sign_in.html", _context(request, tenant, form=form))
+
+
+def _known_account(tenant: Tenant, email: str):
+    from directory.models import User
+
+    user = User.objects.active().filter(tenant=tenant, account__email__iexact=email, account_enabled=True).select_related(
+        "account").first()
+    if user is None:
+        return None
+    if not user.account.has_usable_password() and not collaboration_settings_for(tenant).email_otp_enabled:
+        return None
+    return user.account
+
+
+def _access(request, tenant: Tenant):
+    """The tenant user for this session, redeeming just in time when an invitation waits. Returns
+    (user, response): exactly one of them is set."""
+    if not request.user.is_authenticated:
+        return None, HttpResponseRedirect(
+            f"{reverse('invitations:sign_in', args=[tenant.slug])}?{urlencode({'next': request.get_full_path()})}")
+    user = user_for_account(tenant=tenant, account=request.user)
+    if user is None:
+        invitation = pending_invitation_for(tenant=tenant, email=request.user.email)
+        if invitation is not None and services.redeemability_error(invitation) is None:
+            _remember(request, invitation)
+            return None, redirect("invitations:consent", slug=tenant.slug)
+        return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
+    if not user.account_enabled:
+        return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
+    return user, None
+
+
+def access_panel(request, slug: str):
+    tenant = _tenant(slug)
+    user, response = _access(request, tenant)
+    if response:
+        return response
+    apps = list(applications_for_user(user=user))
+    return render(request, "invitations/access_panel.html", _context(request, tenant, user=user, apps=apps))
+
+
+def launch_application(request, slug: str, app_id):
+    tenant = _tenant(slug)
+    user, response = _access(request, tenant)
+    if response:
+        return response
+    app = Application.objects.filter(tenant=tenant, pk=app_id).first()
+    if app is None or not user_can_open_application(user=user, application=app):
+        raise Http404(_("No such application."))
+    if not app.launch_url:
+        return redirect("invitations:access_panel", slug=slug)
+    return HttpResponseRedirect(app.launch_url)
+
+
+@require_http_methods(["POST"])
+def switch_account(request, slug: str):
+    """Sign out and start again from the pending invitation (the 'signed in as someone else' page)."""
+    tenant = _tenant(slug)
+    pending = request.session.get(PENDING_KEY)
+    logout(request)
+    if pending:
+        request.session[PENDING_KEY] = pending
+        invitation = _pending(request, tenant)
+        if invitation is not None and services.redeemability_error(invitation) is None:
+            return _begin(request, invitation)
+    return redirect("invitations:sign_in", slug=slug)

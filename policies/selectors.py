@@ -1,0 +1,45 @@
+from django.db.models import QuerySet
+
+from directory.models import Group, Tenant, User
+
+from . import evaluators
+from .models import CollaborationSettings
+
+
+def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
+    """The tenant's settings; a tenant that never changed them gets the defaults (not saved)."""
+    try:
+        return tenant.collaboration_settings
+    except CollaborationSettings.DoesNotExist:
+        return CollaborationSettings(tenant=tenant)
+
+
+def users_visible_to(viewer: User) -> QuerySet[User]:
+    """The directory users ``viewer`` may read: everyone for members (and for guests with member-level
+    access); for other guests, only themselves."""
+    users = User.objects.active().filter(tenant_id=viewer.tenant_id)
+    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_for(viewer.tenant)):
+        return users.filter(pk=viewer.pk)
+    return users
+
+
+def groups_visible_to(viewer: User) -> QuerySet[Group]:
+    """Members (and guests with member-level access) see every group; other guests their own groups."""
+    groups = Group.objects.filter(tenant_id=viewer.tenant_id)
+    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_for(viewer.tenant)):
+        return groups.filter(members=viewer)
+    return groups
+
+
+def group_members_visible_to(viewer: User, group: Group) -> QuerySet[User]:
+    """Members of ``group`` that ``viewer`` may see: none for restricted guests, and none of a group a
+    limited guest is not in."""
+    members = group.members.filter(deleted_at__isnull=True)
+    if not viewer.is_guest:
+        return members
+    settings = collaboration_settings_for(viewer.tenant)
+    if evaluators.guest_sees_directory(settings):
+        return members
+    if evaluators.guest_sees_group_members(settings) and group.members.filter(pk=viewer.pk).exists():
+        return members
+    return members.filter(pk=viewer.pk)
