@@ -65,13 +65,14 @@ def validate_user_principal_name(user: User) -> None:
         raise ValidationError({"user_principal_name": _("Enter a user principal name like ann@contoso.com.")})
     domain = upn.rsplit("@", 1)[1].lower()
     tenant = user.tenant
-    if user.user_type == User.UserType.GUEST and "#EXT#" in upn:
+    external = user.user_type == User.UserType.GUEST or bool(user.external_user_state)
+    if external and "#EXT#" in upn:
         if domain != tenant.initial_domain:
             raise ValidationError({"user_principal_name": _("A guest's user principal name ends in @%(domain)s.")
                                    % {"domain": tenant.initial_domain}})
         return
     if "#" in upn:
-        raise ValidationError({"user_principal_name": _("Only guests have #EXT# in their user principal name.")})
+        raise ValidationError({"user_principal_name": _("Only external users have #EXT# in their user principal name.")})
     if domain != tenant.initial_domain and not tenant.domains.filter(name=domain, is_verified=True).exists():
         raise ValidationError({"user_principal_name": _(
             "“%(domain)s” is not a verified domain of this tenant. Use @%(initial)s or add and verify the domain."

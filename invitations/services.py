@@ -281,7 +281,7 @@ def invitation_reset_redemption(
     and assignments stay; the old sign-in and any old link stop working."""
     user = User.objects.select_for_update().select_related("tenant").get(pk=user.pk)
     tenant = user.tenant
-    _, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
+    _inviter, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
     if not context.is_admin and not context.is_app:
         raise InvitationDenied("reset_requires_admin", _("Only administrators may reset a redemption."))
     if is_app and user.role_assignments.exists():

@@ -196,7 +196,7 @@ def access_panel(request, slug: str):
     if response:
         return response
     apps = list(applications_for_user(user=user))
-    return render(request, "invitations/access_panel.html", _context(request, tenant, user=user, apps=apps))
+    return render(request, "invitations/access_panel.html", _context(request, tenant, tenant_user=user, apps=apps))
 
 
 def launch_application(request, slug: str, app_id):

@@ -7,11 +7,12 @@ from .models import CollaborationSettings
 
 
 def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
-    """The tenant's settings; a tenant that never changed them gets the defaults (not saved)."""
-    try:
-        return tenant.collaboration_settings
-    except CollaborationSettings.DoesNotExist:
-        return CollaborationSettings(tenant=tenant)
+    """The tenant's settings; a tenant that never changed them gets the defaults (not saved).
+
+    Always read from the database: the reverse one-to-one cache on ``tenant`` would keep a stale
+    answer (even "none yet") for as long as the instance lives."""
+    settings = CollaborationSettings.objects.filter(tenant_id=tenant.pk).first()
+    return settings if settings is not None else CollaborationSettings(tenant=tenant)
 
 
 def users_visible_to(viewer: User) -> QuerySet[User]:
