@@ -11,6 +11,8 @@ urlpatterns = [
     path("home/", directory_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("allauth.idp.urls")),
+    path("v1.0/", include("config.api_urls")),
     path("", include("invitations.urls")),
 ]
 

@@ -115,13 +115,15 @@ def audit(
     reason: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    initiator = initiated_by(tenant=tenant, actor=actor)
     return AuditEvent.objects.create(
         tenant=tenant,
+        initiated_by_user_id=(initiator.get("user") or {}).get("id"),
         activity_display_name=activity,
         category=category,
         operation_type=operation_type,
         correlation_id=current_correlation_id(),
-        initiated_by=initiated_by(tenant=tenant, actor=actor),
+        initiated_by=initiator,
         initiated_by_account=actor,
         result=result,
         result_reason=reason[:512],

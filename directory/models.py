@@ -434,6 +434,7 @@ class AuditEvent(models.Model):
     initiated_by_account = models.ForeignKey(
         Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    initiated_by_user_id = models.UUIDField(null=True, blank=True, db_index=True)
     result = models.CharField(_("result"), max_length=16, choices=Result.choices, default=Result.SUCCESS)
     result_reason = models.CharField(_("result reason"), max_length=512, blank=True)
     target_resources = models.JSONField(_("targets"), default=list)
@@ -487,3 +488,34 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# --- API clients ------------------------------------------------------------------------------
+
+
+class AppRegistration(models.Model):
+    """An API client of one tenant: an OAuth client (allauth's IdP) plus the Graph application
+    permissions an admin granted it. Its secret is stored hashed and expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="app_registrations")
+    client = models.OneToOneField("allauth_idp_oidc.Client", on_delete=models.CASCADE, related_name="app_registration")
+    display_name = models.CharField(_("name"), max_length=256)
+    application_permissions = models.JSONField(_("application permissions"), default=list, blank=True)
+    delegated_permissions = models.JSONField(_("delegated permissions"), default=list, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    secret_expires_at = models.DateTimeField(_("secret expires"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        verbose_name = _("app registration")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def secret_expired(self) -> bool:
+        return self.secret_expires_at is not None and self.secret_expires_at <= timezone.now()

@@ -5,6 +5,7 @@ the CLI and the workers all get the same precise :class:`ValidationError` for ba
 """
 
 import logging
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
@@ -548,3 +549,94 @@ def _publish_quietly(pk) -> None:
         outbox_deliver_task.delay(str(pk))
     except Exception:
         logger.warning("Could not publish outbox message %s; the sweep will send it", pk)
+
+
+# --- API app registrations --------------------------------------------------------------------
+
+
+def _validate_permissions(names, allowed, field: str) -> list[str]:
+    names = sorted(set(names))
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValidationError({field: _("Unknown permission: %(name)s") % {"name": unknown[0]}})
+    return names
+
+
+@transaction.atomic
+def app_registration_create(
+    *, actor: Account | None, tenant: Tenant, display_name: str, application_permissions=(),
+    delegated_permissions=(), redirect_uris=(), secret_lifetime_days: int | None = 180,
+):
+    """Register an API client of ``tenant``. Returns (registration, client_id, secret): the secret is
+    shown this once and stored only hashed."""
+    from allauth.idp.oidc.models import Client
+
+    from .api.principal import APPLICATION_PERMISSIONS, DELEGATED_PERMISSIONS
+    from .models import AppRegistration
+
+    if not display_name or len(display_name) > 256:
+        raise ValidationError({"display_name": _("Give the app a name of at most 256 characters.")})
+    app_perms = _validate_permissions(application_permissions, APPLICATION_PERMISSIONS, "application_permissions")
+    del_perms = _validate_permissions(delegated_permissions, DELEGATED_PERMISSIONS, "delegated_permissions")
+    client = Client(name=display_name[:100], type=Client.Type.CONFIDENTIAL, skip_consent=False)
+    grants = [Client.GrantType.CLIENT_CREDENTIALS]
+    if redirect_uris:
+        grants += [Client.GrantType.AUTHORIZATION_CODE, Client.GrantType.REFRESH_TOKEN]
+        client.set_redirect_uris(list(redirect_uris))
+        client.set_response_types(["code"])
+    client.set_grant_types(grants)
+    client.set_scopes([".default", "openid", "profile", "email", *del_perms])
+    client.set_default_scopes([".default"])
+    secret = secrets.token_urlsafe(32)
+    client.set_secret(secret)
+    client.full_clean(exclude=["secret"])
+    client.save()
+    registration = AppRegistration.objects.create(
+        tenant=tenant, client=client, display_name=display_name, application_permissions=app_perms,
+        delegated_permissions=del_perms,
+        secret_expires_at=timezone.now() + timedelta(days=secret_lifetime_days) if secret_lifetime_days else None,
+    )
+    audit(tenant=tenant, actor=actor, activity="Add application", category=CATEGORY_APPS, operation_type="Add",
+          targets=[Target(registration, [Change("applicationPermissions", None, app_perms),
+                                         Change("delegatedPermissions", None, del_perms)])])
+    return registration, client.id, secret
+
+
+@transaction.atomic
+def app_registration_new_secret(*, actor: Account | None, registration, secret_lifetime_days: int | None = 180):
+    """Replace the client secret (the old one stops working at once). Returns the new secret."""
+    secret = secrets.token_urlsafe(32)
+    client = registration.client
+    client.set_secret(secret)
+    client.save(update_fields=["secret"])
+    registration.secret_expires_at = (timezone.now() + timedelta(days=secret_lifetime_days)
+                                      if secret_lifetime_days else None)
+    registration.save(update_fields=["secret_expires_at"])
+    audit(tenant=registration.tenant, actor=actor, activity="Update application – Certificates and secrets "
+          "management", category=CATEGORY_APPS, operation_type="Update", targets=[Target(registration)])
+    return secret
+
+
+@transaction.atomic
+def app_registration_update(*, actor: Account | None, registration, changes: dict[str, Any]):
+    from .api.principal import APPLICATION_PERMISSIONS, DELEGATED_PERMISSIONS
+    from .models import AppRegistration
+
+    registration = AppRegistration.objects.select_for_update().get(pk=registration.pk)
+    changes = dict(changes)
+    if "application_permissions" in changes:
+        changes["application_permissions"] = _validate_permissions(
+            changes["application_permissions"], APPLICATION_PERMISSIONS, "application_permissions")
+    if "delegated_permissions" in changes:
+        changes["delegated_permissions"] = _validate_permissions(
+            changes["delegated_permissions"], DELEGATED_PERMISSIONS, "delegated_permissions")
+        client = registration.client
+        client.set_scopes([".default", "openid", "profile", "email", *changes["delegated_permissions"]])
+        client.save(update_fields=["scopes"])
+    applied = _apply(registration, changes)
+    if applied:
+        registration.full_clean()
+        registration.save()
+        audit(tenant=registration.tenant, actor=actor, activity="Update application", category=CATEGORY_APPS,
+              operation_type="Update", targets=[Target(registration, applied)])
+    return registration

@@ -48,10 +48,13 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.idp.oidc",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "directory",
     "policies",
     "invitations",
@@ -270,11 +273,50 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "portal")
 CELERY_TIMEZONE = "UTC"
 
-# --- REST framework (the Graph-shaped API builds on this) -------------------------------------
+# --- OAuth 2.0 / OpenID Connect provider (allauth.idp.oidc): API tokens -----------------------
+def _oidc_private_key() -> str:
+    """The signing key: OIDC_PRIVATE_KEY (PEM) in production; a generated one kept in var/ otherwise."""
+    pem = env("OIDC_PRIVATE_KEY")
+    if pem:
+        return pem
+    path = BASE_DIR / "var" / "oidc-dev-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return path.read_text()
+
+
+IDP_OIDC_PRIVATE_KEY = _oidc_private_key()
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = int(env("API_TOKEN_LIFETIME_SECONDS", "3600"))
+IDP_OIDC_ADAPTER = "directory.api.oidc.OIDCAdapter"
+
+# --- REST framework: the Graph-shaped API (conventions in directory/api/) ----------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["directory.api.auth.GraphTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["directory.api.permissions.GraphPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["directory.api.parsers.GraphJSONParser"],
+    "EXCEPTION_HANDLER": "directory.api.errors.graph_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["directory.api.throttling.GraphThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"graph": env("API_RATE_LIMIT", "3500/10s")},
+}
+API_MAX_BODY_BYTES = 1_048_576
+SPECTACULAR_SETTINGS = {
+    "TITLE": "B2B Portal — Graph-compatible API",
+    "DESCRIPTION": "A subset of Microsoft Graph v1.0 (and beta where v1.0 has none) for B2B collaboration.",
+    "VERSION": "v1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {
@@ -284,3 +326,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Guest access level (a policy) decides what guests read of the directory; directory asks it here.
+DIRECTORY_VISIBILITY_PROVIDER = "policies.selectors"

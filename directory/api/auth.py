@@ -1,0 +1,48 @@
+from allauth.idp.oidc.contrib.rest_framework.authentication import TokenAuthentication
+from allauth.idp.oidc.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+from ..models import AppRegistration, User
+from .principal import Principal, delegated_capabilities
+
+
+class GraphTokenAuthentication(TokenAuthentication):
+    """Bearer tokens from our own OAuth server (allauth.idp.oidc), mapped to a tenant principal.
+
+    Checked on every call, so that disabling an app, a user or an account, or revoking a permission,
+    takes effect at once — not when the token expires."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        if not header.lower().startswith("bearer ") or len(header) > 4096:
+            raise AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+        result = super().authenticate(request)
+        if result is None:
+            raise AuthenticationFailed("Access token has expired or is not yet valid.")
+        account, token = result
+        if not isinstance(token, Token) or token.client_id is None:
+            raise AuthenticationFailed("Access token is not valid for this API.")
+        app = AppRegistration.objects.select_related("tenant").filter(client_id=token.client_id).first()
+        if app is None or not app.enabled:
+            raise AuthenticationFailed("The application is disabled or unknown.")
+        if account is None:
+            if app.secret_expired:
+                raise AuthenticationFailed("The application's credential has expired.")
+            principal = Principal(tenant=app.tenant, app=app, permissions=frozenset(app.application_permissions))
+            return None, principal
+        if not account.is_active:
+            raise AuthenticationFailed("The account is disabled.")
+        user = User.objects.active().filter(tenant=app.tenant, account=account, account_enabled=True).first()
+        if user is None:
+            raise AuthenticationFailed("The signed-in user has no enabled user object in this tenant.")
+        scopes = set(token.get_scopes())
+        permissions = scopes & set(app.delegated_permissions) & delegated_capabilities(user)
+        return account, Principal(tenant=app.tenant, app=app, permissions=frozenset(permissions),
+                                  account=account, user=user)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="graph"'
+
+

@@ -1,0 +1,132 @@
+"""One implementation of Graph's conventions, used by every endpoint."""
+
+import uuid
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import odata
+from .errors import bad_request, not_found, unsupported_query
+from .principal import Principal
+
+SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken"}
+
+
+class GraphView(APIView):
+    """Base for every endpoint: principal, tenant scoping, lists with OData options, errors.
+
+    Subclasses say which ``resource`` they serve, which Graph permissions allow reading and writing,
+    and return the tenant-scoped queryset from ``scoped_queryset``. Missing and other-tenant objects
+    are the same 404.
+    """
+
+    resource: odata.Resource
+    context: str = ""  # "users" → @odata.context …/$metadata#users
+    read_permissions: tuple[str, ...] = ()
+    write_permissions: tuple[str, ...] = ()
+    count_needs_eventual = True  # Graph's advanced queries on directory objects
+
+    @property
+    def principal(self) -> Principal:
+        return self.request.auth
+
+    # -- scoping
+    def scoped_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    def get_object(self, object_id: str, queryset: QuerySet | None = None):
+        qs = queryset if queryset is not None else self.scoped_queryset()
+        obj = qs.filter(**self.lookup(object_id)).first()
+        if obj is None:
+            raise not_found()
+        return obj
+
+    def lookup(self, object_id: str) -> dict:
+        try:
+            return {"pk": uuid.UUID(object_id)}
+        except (ValueError, TypeError, AttributeError):
+            raise bad_request(f"Invalid object identifier '{str(object_id)[:60]}'.") from None
+
+    # -- representation
+    def context_url(self, suffix: str = "") -> str:
+        return self.request.build_absolute_uri(f"/v1.0/$metadata#{self.context}{suffix}")
+
+    def represent(self, obj, select=None) -> dict:
+        return self.resource.represent(obj, select)
+
+    def item_response(self, obj, status: int = 200, headers=None) -> Response:
+        select = odata.parse_select(self.resource, self.request.query_params.get("$select"))
+        body = {"@odata.context": self.context_url("/$entity"), **self.represent(obj, select)}
+        return Response(body, status=status, headers=headers)
+
+    def list_response(self, queryset: QuerySet) -> Response:
+        params = self.request.query_params
+        unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS)
+        if unsupported:
+            raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported.")
+        if "$filter" in params:
+            queryset = queryset.filter(odata.parse_filter(self.resource, params["$filter"]))
+        select = odata.parse_select(self.resource, params.get("$select"))
+        order = odata.parse_orderby(self.resource, params.get("$orderby"))
+        if not order:
+            order = [(self.resource.prop(name), False) for name in self.resource.default_order if name != "id"]
+        top = odata.parse_top(params.get("$top"))
+        want_count = params.get("$count", "").lower()
+        if want_count not in ("", "true", "false"):
+            raise bad_request("$count must be true or false.")
+        body = {"@odata.context": self.context_url()}
+        if want_count == "true":
+            if self.count_needs_eventual and self.request.headers.get("ConsistencyLevel", "").lower() != "eventual":
+                raise unsupported_query("$count needs the request header ConsistencyLevel: eventual.")
+            body["@odata.count"] = queryset.count()
+        id_field = "pk"
+        if "$skiptoken" in params:
+            queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)
+        rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
+        page, more = rows[:top], len(rows) > top
+        body["value"] = [self.represent(obj, select) for obj in page]
+        if more:
+            query = {k: v for k, v in params.items() if k != "$skiptoken"}
+            query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field)
+            body["@odata.nextLink"] = self.request.build_absolute_uri(self.request.path) + "?" + urlencode(query)
+        return Response(body)
+
+
+def read_body(data: dict, spec: dict[str, tuple], *, odata_type: str, partial: bool = False) -> dict:
+    """Validate a JSON body against ``spec`` {graphName: (kind, required, max_length)}; unknown
+    properties, wrong types and oversized values give a Graph-style 400."""
+    cleaned = {}
+    for name, value in data.items():
+        if name.startswith("@odata."):
+            continue
+        if name not in spec:
+            raise bad_request(f"Property '{name[:60]}' does not exist on type '{odata_type}' or is read-only.")
+        kind, _required, max_length = spec[name]
+        cleaned[name] = _check(name, value, kind, max_length)
+    if not partial:
+        missing = [name for name, (_k, required, _m) in spec.items() if required and name not in cleaned]
+        if missing:
+            raise bad_request(f"Property '{missing[0]}' is required.")
+    return cleaned
+
+
+def _check(name, value, kind, max_length):
+    if value is None and kind.endswith("?"):
+        return None
+    kind = kind.rstrip("?")
+    expected = {"string": str, "bool": bool, "int": int, "list": list, "object": dict}[kind.split(":")[0]]
+    if kind == "int" and isinstance(value, bool):
+        raise bad_request(f"Property '{name}' must be a number.")
+    if not isinstance(value, expected):
+        raise bad_request(f"Property '{name}' must be {'a ' + kind.split(':')[0]}.")
+    if isinstance(value, str) and max_length and len(value) > max_length:
+        raise bad_request(f"Property '{name}' is longer than {max_length} characters.")
+    if isinstance(value, str) and "\x00" in value:
+        raise bad_request(f"Property '{name}' contains a NUL character.")
+    if kind == "list:string" and (
+        len(value) > (max_length or 100) or not all(isinstance(v, str) and len(v) <= 256 for v in value)
+    ):
+        raise bad_request(f"Property '{name}' must be a list of strings.")
+    return value

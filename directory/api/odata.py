@@ -1,0 +1,395 @@
+"""The OData subset Graph clients use: $filter, $select, $orderby, $top, $count, $skiptoken.
+
+Every query option is parsed against the resource's declared properties and turned into a Django
+query; nothing is evaluated in Python. Anything else answers 400 ``Request_UnsupportedQuery``.
+"""
+
+import datetime
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core import signing
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from .errors import bad_request, unsupported_query
+
+MAX_TOP = 999
+DEFAULT_TOP = 100
+MAX_FILTER_LENGTH = 2000
+MAX_FILTER_DEPTH = 12
+MAX_IN_VALUES = 15  # Graph's limit for `in`
+SKIPTOKEN_SALT = "graph.skiptoken"
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One Graph property: its JSON name, where it lives in the ORM, and what may be done with it."""
+
+    name: str
+    field: str | None = None  # ORM path; None for a computed property
+    type: str = "string"  # string | bool | guid | datetime | int | enum | collection | object
+    filter: bool = False
+    sort: bool = False
+    default: bool = True  # part of the default property set
+    blank_is_null: bool = False  # '' in the database reads as null
+    choices: tuple[str, ...] = ()
+    get: Callable[[Any], Any] | None = None  # how to read it from an object
+
+    def value_of(self, obj) -> Any:
+        if self.get is not None:
+            return self.get(obj)
+        value = obj
+        for part in (self.field or self.name).split("__"):
+            value = getattr(value, part)
+        if self.blank_is_null and value == "":
+            return None
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, datetime.datetime):
+            return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value
+
+
+@dataclass(frozen=True)
+class Resource:
+    odata_type: str  # "microsoft.graph.user"
+    props: tuple[Prop, ...]
+    default_order: tuple[str, ...] = ("id",)
+    id_field: str = "pk"
+    only_fields: tuple[str, ...] = field(default=())
+
+    def prop(self, name: str) -> Prop | None:
+        return _props(self).get(name.lower())
+
+    def represent(self, obj, select: list[Prop] | None = None) -> dict:
+        chosen = select or [p for p in self.props if p.default]
+        data = {p.name: p.value_of(obj) for p in chosen}
+        if "id" not in data:
+            data = {"id": str(obj.pk), **data}
+        return data
+
+
+_PROP_CACHE: dict[int, dict[str, Prop]] = {}
+
+
+def _props(resource: Resource) -> dict[str, Prop]:
+    key = id(resource)
+    if key not in _PROP_CACHE:
+        _PROP_CACHE[key] = {p.name.lower(): p for p in resource.props}
+    return _PROP_CACHE[key]
+
+
+# --- $filter ----------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^']|'')*')
+      | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))
+      | (?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)
+      | (?P<punct>[(),])
+    )""",
+    re.VERBOSE,
+)
+_COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
+_FUNCTIONS = {"startswith", "endswith"}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    value: str
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise unsupported_query(f"Invalid filter clause: unexpected text at position {pos}.")
+        kind = match.lastgroup
+        tokens.append(_Tok(kind, match.group(kind)))
+        pos = match.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return tokens
+
+
+class _Parser:
+    def __init__(self, resource: Resource, text: str):
+        self.resource = resource
+        self.tokens = _tokenize(text)
+        self.pos = 0
+        self.depth = 0
+
+    def peek(self, offset: int = 0) -> _Tok | None:
+        index = self.pos + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def take(self) -> _Tok:
+        tok = self.peek()
+        if tok is None:
+            raise unsupported_query("Invalid filter clause: it ends too early.")
+        self.pos += 1
+        return tok
+
+    def expect(self, value: str) -> None:
+        tok = self.take()
+        if tok.value.lower() != value:
+            raise unsupported_query(f"Invalid filter clause: expected '{value}', found '{tok.value}'.")
+
+    def keyword(self, word: str) -> bool:
+        tok = self.peek()
+        if tok is not None and tok.kind == "name" and tok.value.lower() == word:
+            self.pos += 1
+            return True
+        return False
+
+    def parse(self) -> Q:
+        q = self.expr()
+        if self.peek() is not None:
+            raise unsupported_query(f"Invalid filter clause: unexpected '{self.peek().value}'.")
+        return q
+
+    def expr(self) -> Q:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise unsupported_query("The filter is nested too deeply.")
+        q = self.conjunction()
+        while self.keyword("or"):
+            q = q | self.conjunction()
+        self.depth -= 1
+        return q
+
+    def conjunction(self) -> Q:
+        q = self.unary()
+        while self.keyword("and"):
+            q = q & self.unary()
+        return q
+
+    def unary(self) -> Q:
+        if self.keyword("not"):
+            return ~self.unary()
+        tok = self.peek()
+        if tok is not None and tok.value == "(":
+            self.take()
+            q = self.expr()
+            self.expect(")")
+            return q
+        if tok is not None and tok.kind == "name" and tok.value.lower() in _FUNCTIONS:
+            nxt = self.peek(1)
+            if nxt is not None and nxt.value == "(":
+                return self.function()
+        return self.comparison()
+
+    def property(self) -> Prop:
+        tok = self.take()
+        if tok.kind != "name":
+            raise unsupported_query(f"Invalid filter clause: expected a property, found '{tok.value}'.")
+        prop = self.resource.prop(tok.value)
+        if prop is None:
+            raise bad_request(f"Could not find a property named '{tok.value}' on type "
+                              f"'{self.resource.odata_type}'.")
+        if not prop.filter or prop.field is None:
+            raise unsupported_query(f"Filtering on '{prop.name}' is not supported.")
+        return prop
+
+    def function(self) -> Q:
+        name = self.take().value.lower()
+        self.expect("(")
+        prop = self.property()
+        self.expect(",")
+        value = self.literal(prop)
+        self.expect(")")
+        if prop.type != "string" or not isinstance(value, str):
+            raise unsupported_query(f"{name} works on text properties only.")
+        lookup = "istartswith" if name == "startswith" else "iendswith"
+        return Q(**{f"{prop.field}__{lookup}": value})
+
+    def comparison(self) -> Q:
+        prop = self.property()
+        op_tok = self.take()
+        op = op_tok.value.lower()
+        if op == "in":
+            self.expect("(")
+            values = [self.literal(prop)]
+            while self.peek() is not None and self.peek().value == ",":
+                self.take()
+                values.append(self.literal(prop))
+            self.expect(")")
+            if len(values) > MAX_IN_VALUES:
+                raise unsupported_query(f"'in' takes at most {MAX_IN_VALUES} values.")
+            q = Q()
+            for value in values:
+                q |= _equals(prop, value)
+            return q if values else Q(pk__in=[])
+        if op not in _COMPARE:
+            raise unsupported_query(f"Invalid filter clause: unsupported operator '{op_tok.value}'.")
+        value = self.literal(prop)
+        if op == "eq":
+            return _equals(prop, value)
+        if op == "ne":
+            return ~_equals(prop, value)
+        if value is None or prop.type in ("bool", "enum", "guid", "collection"):
+            raise unsupported_query(f"'{op}' is not supported on '{prop.name}'.")
+        lookup = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+        return Q(**{f"{prop.field}__{lookup}": value})
+
+    def literal(self, prop: Prop):
+        tok = self.take()
+        if tok.kind == "name" and tok.value.lower() == "null":
+            return None
+        if prop.type == "bool":
+            if tok.kind == "name" and tok.value.lower() in ("true", "false"):
+                return tok.value.lower() == "true"
+            raise bad_request(f"'{prop.name}' compares with true or false.")
+        if prop.type == "datetime":
+            value = parse_datetime(tok.value) if tok.kind == "datetime" else None
+            if value is None:
+                raise bad_request(f"'{prop.name}' compares with a date and time like 2026-01-31T12:00:00Z.")
+            return value
+        if prop.type == "int":
+            if tok.kind != "number" or "." in tok.value:
+                raise bad_request(f"'{prop.name}' compares with a whole number.")
+            return int(tok.value)
+        if prop.type == "guid":
+            raw = tok.value[1:-1] if tok.kind == "string" else tok.value
+            try:
+                return uuid.UUID(raw)
+            except ValueError:
+                raise bad_request(f"'{raw[:40]}' is not a valid GUID.") from None
+        if tok.kind != "string":
+            raise bad_request(f"'{prop.name}' compares with a quoted string.")
+        value = tok.value[1:-1].replace("''", "'")
+        if prop.type == "enum" and prop.choices and value not in prop.choices and value != "unknownFutureValue":
+            raise bad_request(f"'{value[:40]}' is not a valid value for '{prop.name}'.")
+        return value
+
+
+def _equals(prop: Prop, value) -> Q:
+    if value is None:
+        q = Q(**{f"{prop.field}__isnull": True})
+        return q | Q(**{prop.field: ""}) if prop.blank_is_null else q
+    if prop.type == "collection":
+        return Q(**{f"{prop.field}__icontains": value})
+    if prop.type == "string":
+        return Q(**{f"{prop.field}__iexact": value})
+    return Q(**{prop.field: value})
+
+
+def parse_filter(resource: Resource, text: str) -> Q:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise unsupported_query(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+    if "\x00" in text:
+        raise bad_request("The filter contains a NUL character.")
+    return _Parser(resource, text).parse()
+
+
+# --- $select, $orderby, $top --------------------------------------------------------------------
+
+
+def parse_select(resource: Resource, text: str | None) -> list[Prop] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names or len(names) > 100:
+        raise bad_request("$select needs between 1 and 100 property names.")
+    chosen = []
+    for name in names:
+        prop = resource.prop(name)
+        if prop is None:
+            raise bad_request(f"Could not find a property named '{name[:60]}' on type '{resource.odata_type}'.")
+        if prop not in chosen:
+            chosen.append(prop)
+    return chosen
+
+
+def parse_orderby(resource: Resource, text: str | None) -> list[tuple[Prop, bool]]:
+    if not text:
+        return []
+    order = []
+    for clause in text.split(","):
+        parts = clause.split()
+        if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
+            raise unsupported_query(f"Invalid $orderby clause '{clause.strip()[:60]}'.")
+        prop = resource.prop(parts[0])
+        if prop is None or not prop.sort:
+            raise unsupported_query(f"Sorting by '{parts[0][:60]}' is not supported.")
+        order.append((prop, len(parts) == 2 and parts[1].lower() == "desc"))
+    if len(order) > 3:
+        raise unsupported_query("$orderby takes at most three properties.")
+    return order
+
+
+def parse_top(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_TOP
+    if not text.isdigit():
+        raise bad_request("$top must be a whole number between 1 and 999.")
+    top = int(text)
+    if not 1 <= top <= MAX_TOP:
+        raise bad_request(f"Invalid page size specified: '{text[:10]}'. Must be between 1 and {MAX_TOP} inclusive.")
+    return top
+
+
+# --- keyset paging ------------------------------------------------------------------------------
+
+
+def _order_key(order: list[tuple[Prop, bool]]) -> str:
+    return ",".join(f"{p.name}:{int(desc)}" for p, desc in order)
+
+
+def _json_value(value):
+    if isinstance(value, datetime.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"uuid": str(value)}
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict) and "dt" in value:
+        return datetime.datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "uuid" in value:
+        return uuid.UUID(value["uuid"])
+    return value
+
+
+def make_skiptoken(order: list[tuple[Prop, bool]], obj, id_field: str) -> str:
+    values = [_json_value(_raw(obj, p.field)) for p, _desc in order] + [_json_value(_raw(obj, id_field))]
+    return signing.dumps({"o": _order_key(order), "v": values}, salt=SKIPTOKEN_SALT, compress=True)
+
+
+def _raw(obj, path: str):
+    value = obj
+    for part in path.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str) -> QuerySet:
+    """Rows strictly after the row the token names, in the full (order..., id) ordering."""
+    try:
+        data = signing.loads(token, salt=SKIPTOKEN_SALT)
+        values = [_from_json(v) for v in data["v"]]
+        assert data["o"] == _order_key(order) and len(values) == len(order) + 1
+    except Exception:
+        raise bad_request("The $skiptoken is not valid for this query.", "Request_BadRequest") from None
+    keys = [(p.field, desc) for p, desc in order] + [(id_field, False)]
+    condition = Q()
+    for index, (field_name, desc) in enumerate(keys):
+        step = Q(**{f"{field_name}__{'lt' if desc else 'gt'}": values[index]})
+        for prior in range(index):
+            step &= Q(**{keys[prior][0]: values[prior]})
+        condition |= step
+    return qs.filter(condition)
+
+
+def ordering_for(order: list[tuple[Prop, bool]], id_field: str) -> list[str]:
+    return [("-" if desc else "") + p.field for p, desc in order] + [id_field]

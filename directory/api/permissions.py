@@ -1,0 +1,21 @@
+from rest_framework.permissions import BasePermission
+
+from .errors import denied
+from .principal import Principal
+
+
+class GraphPermission(BasePermission):
+    """A view lists the Graph permissions that allow each kind of call:
+
+    ``read_permissions`` for GET, ``write_permissions`` for everything else. Any one suffices
+    (Graph's least-privileged-or-higher rule). Views may narrow further per object.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.auth
+        if not isinstance(principal, Principal):
+            return False  # → 401 through authenticate_header
+        wanted = view.read_permissions if request.method in ("GET", "HEAD", "OPTIONS") else view.write_permissions
+        if wanted and not principal.has_any(wanted):
+            raise denied()
+        return True
