@@ -13,6 +13,10 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 if not ALLOWED_HOSTS or ALLOWED_HOSTS == ["localhost", "127.0.0.1", "[::1]", "testserver"]:  # noqa: F405
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this deployment serves")
 
+if not env("OIDC_PRIVATE_KEY"):
+    raise ImproperlyConfigured("OIDC_PRIVATE_KEY must hold the PEM of the RSA key that signs ID tokens "
+                               "(the same on every web process)")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
