@@ -1,16 +1,26 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
 from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core import ratelimit
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from django.http import HttpRequest
 
 from .models import Account
 
 
+class TooManyCodes(Exception):
+    """Codes were requested too often for this address or from this client."""
+
+
 def start_code_sign_in(request: HttpRequest, *, account: Account | None, email: str) -> None:
     """E-mail a one-time sign-in code to ``email`` (through the outbox) and keep the pending sign-in in
     the session; allauth's confirm page takes the code. With ``account=None`` nothing is sent, but the
-    response is the same, so strangers cannot tell known addresses from unknown ones."""
+    response is the same, so strangers cannot tell known addresses from unknown ones.
+
+    Rate-limited exactly like allauth's own "request a code" form (per client and per address), for
+    known and unknown addresses alike."""
+    if not ratelimit.consume(request, action="request_login_code", key=email.lower()):
+        raise TooManyCodes
     LoginCodeVerificationProcess.initiate(request=request, user=account, email=email)
 
 

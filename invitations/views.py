@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from directory.models import Application, Tenant
 from directory.selectors import applications_for_user, user_can_open_application, user_for_account
-from directory.signin import last_sign_in_method, start_code_sign_in
+from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
 from policies.selectors import collaboration_settings_for
 
 from . import services
@@ -72,7 +72,12 @@ def _begin(request, invitation: Invitation):
         return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': consent})}")
     if provider == Provider.EMAIL_OTP:
         account = services.guest_account_for(email=invitation.invited_email)
-        start_code_sign_in(request, account=account, email=invitation.invited_email)
+        try:
+            start_code_sign_in(request, account=account, email=invitation.invited_email)
+        except TooManyCodes:
+            return _problem(request, tenant, _("Too many codes"), _(
+                "Several codes were sent to this address a moment ago. Use the newest one, or try again in a "
+                "few minutes."), status=429)
         return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': consent})}")
     return _problem(request, tenant, _("No way to sign in"), _(
         "%(org)s does not accept one-time passcodes, and your address has no account here. Ask the person who "
@@ -155,7 +160,12 @@ def sign_in(request, slug: str):
         else:
             account = _known_account(tenant, email)
         # Known or not, the response is the same: "we sent you a code".
-        start_code_sign_in(request, account=account, email=email)
+        try:
+            start_code_sign_in(request, account=account, email=email)
+        except TooManyCodes:
+            form.add_error("email", _("Too many codes were requested for this address. Try again in a few "
+                                      "minutes."))
+            return render(request, "invitations/sign_in.html", _context(request, tenant, form=form), status=429)
         return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': next_url})}")
     return render(request, "invitations/sign_in.html", _context(request, tenant, form=form))
 

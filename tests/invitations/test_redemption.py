@@ -268,3 +268,21 @@ def test_twenty_concurrent_redemptions_exactly_one_succeeds(tenant, inviter):
 
     assert AuditEvent.objects.filter(activity_display_name="Redeem external user invite").count() == 1
     assert re.match(r"^Completed$", Invitation.objects.get(pk=result.invitation.pk).status)
+
+
+def test_code_requests_are_rate_limited_alike_for_known_and_unknown_addresses(client, invitation):
+    # allauth's request_login_code limit: 3 per minute per address.
+    statuses = {}
+    for email in ("ann@partner.example", "nobody@nowhere.example"):
+        codes = [client.__class__().post("/t/tailwind/sign-in/", {"email": email}).status_code for _ in range(4)]
+        statuses[email] = codes
+    assert statuses["ann@partner.example"] == statuses["nobody@nowhere.example"] == [302, 302, 302, 429]
+    sent_to_ann = [m for m in OutboxMessage.objects.all() if "ann@partner.example" in m.to]
+    assert len(sent_to_ann) == 3
+
+
+def test_invitation_link_cannot_be_used_to_flood_the_guest_with_codes(invitation):
+    from django.test import Client
+
+    statuses = [Client().post(path_of(invitation.redeem_url)).status_code for _ in range(4)]
+    assert statuses == [302, 302, 302, 429]
