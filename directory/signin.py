@@ -1,8 +1,8 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
 from allauth.account.internal.flows.login import get_authentication_records
-from allauth.core import ratelimit
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
+from allauth.core import ratelimit
 from django.http import HttpRequest
 
 from .models import Account

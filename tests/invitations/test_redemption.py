@@ -220,7 +220,7 @@ def test_other_guests_apps_never_show(client, invitation, tenant, shared_app):
 
 
 def test_access_panel_is_constant_query(client, invitation, tenant, django_assert_max_num_queries):
-    from directory.models import AppRoleAssignment, Application
+    from directory.models import Application, AppRoleAssignment
 
     redeem_by_code(client, invitation)
     guest = User.objects.get(pk=invitation.invitation.invited_user_id)
