@@ -49,10 +49,14 @@ APPS = [
 def _logo(name: str, colour: str) -> ContentFile:
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", (96, 96), colour)
+    size = 96
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 64, 96, 96), fill="#ffffff")
-    draw.text((38, 22), name[0], fill="#ffffff", font_size=36)
+    draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=18, fill=colour)
+    initials = "".join(word[0] for word in name.split()[:2]).upper()
+    box = draw.textbbox((0, 0), initials, font_size=40)
+    position = ((size - (box[2] - box[0])) / 2 - box[0], (size - (box[3] - box[1])) / 2 - box[1])
+    draw.text(position, initials, fill="#ffffff", font_size=40)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return ContentFile(buffer.getvalue(), name=f"{name.lower().replace(' ', '-')}.png")
