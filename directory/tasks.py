@@ -21,3 +21,10 @@ def outbox_sweep_task() -> int:
 @shared_task(name="directory.users_purge_deleted", acks_late=True, ignore_result=True)
 def users_purge_deleted_task() -> int:
     return services.users_purge_deleted()
+
+
+@shared_task(name="directory.outbox_deliver_many", acks_late=True, ignore_result=True)
+def outbox_deliver_many_task(message_ids: list[str]) -> int:
+    # One task for a batch written together (a bulk invitation chunk); each message is still sent at
+    # most once, and what fails is left to the sweep as with outbox_deliver.
+    return sum(services.outbox_deliver(message_id=message_id) for message_id in message_ids)

@@ -116,3 +116,24 @@ class BulkInvitationJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total_rows else int(self.processed_rows * 100 / self.total_rows)
+
+
+class BulkInvitationResultChunk(models.Model):
+    """The result lines of one committed chunk of a bulk job, written in the chunk's transaction.
+
+    Appending to ``BulkInvitationJob.results`` instead would rewrite the whole (growing) text on every
+    chunk: quadratic time and write-ahead log for a 50,000-row file. When the job ends its chunks are
+    joined into ``results`` once and deleted.
+    """
+
+    job = models.ForeignKey(BulkInvitationJob, on_delete=models.CASCADE, related_name="result_chunks")
+    first_row = models.PositiveIntegerField()  # position of the chunk's first row among the job's rows
+    lines = models.TextField()  # CSV lines, no header
+
+    class Meta:
+        ordering = ["job", "first_row"]
+        constraints = [models.UniqueConstraint("job", "first_row", name="bulk_result_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} from row {self.first_row}"
+
