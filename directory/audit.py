@@ -11,6 +11,12 @@ from django.db import models
 from .models import Account, AuditEvent, Tenant, User
 
 _correlation_id: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("correlation_id", default=None)
+# The API app acting in this request (an app-only token has no account to name as the actor).
+_acting_app: contextvars.ContextVar = contextvars.ContextVar("acting_app", default=None)
+
+
+def set_acting_app(app) -> None:
+    _acting_app.set(app)
 
 
 def current_correlation_id() -> uuid.UUID:
@@ -31,10 +37,12 @@ class CorrelationIdMiddleware:
     def __call__(self, request):
         request.correlation_id = uuid.uuid4()
         token = set_correlation_id(request.correlation_id)
+        app_token = _acting_app.set(None)
         try:
             return self.get_response(request)
         finally:
             _correlation_id.reset(token)
+            _acting_app.reset(app_token)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ def _json_value(value: Any) -> str | None:
 
 def initiated_by(*, tenant: Tenant | None, actor: Account | None) -> dict:
     if actor is None:
+        app = _acting_app.get()
+        if app is not None:
+            return {"app": {"appId": str(app.client_id), "displayName": app.display_name,
+                            "servicePrincipalId": str(app.pk), "servicePrincipalName": app.display_name}}
         return {"app": {"displayName": "B2B Portal", "servicePrincipalName": "system"}}
     tenant_user = None
     if tenant is not None:

@@ -361,6 +361,25 @@ def group_member_remove(*, actor: Account | None, group: Group, user: User) -> N
           operation_type="Unassign", targets=[Target(group), Target(user)])
 
 
+@transaction.atomic
+def group_owner_add(*, actor: Account | None, group: Group, user: User) -> None:
+    ensure_same_tenant(group.tenant, [user], field="owners")
+    if group.owners.filter(pk=user.pk).exists():
+        return
+    group.owners.add(user)
+    audit(tenant=group.tenant, actor=actor, activity="Add owner to group", category=CATEGORY_GROUPS,
+          operation_type="Assign", targets=[Target(group), Target(user)])
+
+
+@transaction.atomic
+def group_owner_remove(*, actor: Account | None, group: Group, user: User) -> None:
+    if not group.owners.filter(pk=user.pk).exists():
+        return
+    group.owners.remove(user)
+    audit(tenant=group.tenant, actor=actor, activity="Remove owner from group", category=CATEGORY_GROUPS,
+          operation_type="Unassign", targets=[Target(group), Target(user)])
+
+
 # --- applications -----------------------------------------------------------------------------
 
 

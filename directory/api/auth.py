@@ -2,6 +2,7 @@ from allauth.idp.oidc.contrib.rest_framework.authentication import TokenAuthenti
 from allauth.idp.oidc.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from ..audit import set_acting_app
 from ..models import AppRegistration, User
 from .principal import Principal, delegated_capabilities
 
@@ -27,6 +28,7 @@ class GraphTokenAuthentication(TokenAuthentication):
         app = AppRegistration.objects.select_related("tenant").filter(client_id=token.client_id).first()
         if app is None or not app.enabled:
             raise AuthenticationFailed("The application is disabled or unknown.")
+        set_acting_app(app)  # audit rows written by this request name the app
         if account is None:
             if app.secret_expired:
                 raise AuthenticationFailed("The application's credential has expired.")

@@ -250,7 +250,10 @@ class _Parser:
                 return tok.value.lower() == "true"
             raise bad_request(f"'{prop.name}' compares with true or false.")
         if prop.type == "datetime":
-            value = parse_datetime(tok.value) if tok.kind == "datetime" else None
+            try:
+                value = parse_datetime(tok.value) if tok.kind == "datetime" else None
+            except ValueError:  # well formed but impossible, like 2026-02-30T10:00:00Z
+                value = None
             if value is None:
                 raise bad_request(f"'{prop.name}' compares with a date and time like 2026-01-31T12:00:00Z.")
             return value

@@ -1,6 +1,12 @@
 """Graph shapes of the directory's objects."""
 
-from ..models import Application, AuditEvent, Tenant, User
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Case, F, QuerySet, UUIDField, Value, When
+from django.db.models.functions import Coalesce
+
+from ..models import Application, AppRoleAssignment, AuditEvent, Branding, Tenant, User
 from .odata import Prop, Resource
 
 
@@ -48,6 +54,8 @@ GROUP = Resource(
         Prop("mailEnabled", None, type="bool", get=lambda g: False),
         Prop("groupTypes", None, type="collection", get=lambda g: []),
         Prop("membershipRule", None, get=lambda g: None, default=False),
+        Prop("mail", None, get=lambda g: None, default=False),
+        Prop("isAssignableToRole", None, type="bool", get=lambda g: False, default=False),
         Prop("visibility", None, get=lambda g: "Public" if g.members_can_join else "Private"),
     ),
 )
@@ -59,8 +67,12 @@ SERVICE_PRINCIPAL = Resource(
         Prop("id", "pk", type="guid", filter=True),
         Prop("appId", "app_id", type="guid", filter=True),
         Prop("displayName", "display_name", filter=True, sort=True),
+        Prop("appDisplayName", "display_name", filter=True),
+        Prop("appOwnerOrganizationId", "tenant_id", type="guid"),
         Prop("description", "description", blank_is_null=True),
         Prop("homepage", "launch_url", blank_is_null=True),
+        Prop("servicePrincipalNames", None, type="collection", get=lambda a: [str(a.app_id)]),
+        Prop("appRoles", None, type="collection", get=lambda a: []),
         Prop("appRoleAssignmentRequired", "assignment_required", type="bool", filter=True),
         Prop("accountEnabled", None, type="bool", get=lambda a: True),
         Prop("servicePrincipalType", None, get=lambda a: "Application"),
@@ -90,6 +102,10 @@ AUDIT = Resource(
         Prop("initiatedBy", None, type="object", get=_initiated_by),
         Prop("initiatedBy/user/id", "initiated_by_user_id", type="guid", filter=True, default=False,
              get=lambda e: (e.initiated_by.get("user") or {}).get("id")),
+        Prop("initiatedBy/user/userPrincipalName", "initiated_by__user__userPrincipalName", filter=True,
+             default=False, get=lambda e: (e.initiated_by.get("user") or {}).get("userPrincipalName")),
+        Prop("initiatedBy/app/displayName", "initiated_by__app__displayName", filter=True, default=False,
+             get=lambda e: (e.initiated_by.get("app") or {}).get("displayName")),
         Prop("loggedByService", "logged_by_service", filter=True),
         Prop("operationType", "operation_type", filter=True),
         Prop("result", "result", type="enum", filter=True, choices=("success", "failure", "timeout")),
@@ -101,9 +117,10 @@ AUDIT = Resource(
 
 
 def _domains(tenant: Tenant) -> list[dict]:
-    rows = [{"name": tenant.initial_domain, "type": "Managed", "capability": "Email, OfficeCommunicationsOnline",
+    # Graph's verifiedDomain: {capabilities, isDefault, isInitial, name, type}.
+    rows = [{"name": tenant.initial_domain, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline",
              "isDefault": True, "isInitial": True}]
-    rows += [{"name": d.name, "type": "Managed", "capability": "Email", "isDefault": False, "isInitial": False}
+    rows += [{"name": d.name, "type": "Managed", "capabilities": "Email", "isDefault": False, "isInitial": False}
              for d in tenant.domains.all() if d.is_verified]
     return rows
 
@@ -118,7 +135,96 @@ ORGANIZATION = Resource(
              get=lambda t: {"contactEmail": None, "statementUrl": t.privacy_statement_url or None}),
         Prop("tenantType", None, get=lambda t: "AAD" if t.configuration == "workforce" else "CIAM"),
         Prop("createdDateTime", "created_at", type="datetime"),
+        # Graph's organization carries these; we keep no such data, so they are empty, never missing.
+        Prop("businessPhones", None, type="collection", get=lambda t: []),
+        Prop("city", None, get=lambda t: None),
+        Prop("country", None, get=lambda t: None),
+        Prop("countryLetterCode", None, get=lambda t: None),
+        Prop("postalCode", None, get=lambda t: None),
+        Prop("state", None, get=lambda t: None),
+        Prop("street", None, get=lambda t: None),
+        Prop("preferredLanguage", None, get=lambda t: None),
+        Prop("onPremisesSyncEnabled", None, type="bool", get=lambda t: None),
+        Prop("assignedPlans", None, type="collection", get=lambda t: []),
+        Prop("provisionedPlans", None, type="collection", get=lambda t: []),
+        Prop("marketingNotificationEmails", None, type="collection", get=lambda t: []),
+        Prop("securityComplianceNotificationMails", None, type="collection", get=lambda t: []),
+        Prop("securityComplianceNotificationPhones", None, type="collection", get=lambda t: []),
+        Prop("technicalNotificationMails", None, type="collection", get=lambda t: []),
     ),
 )
 
-__all__ = ["AUDIT", "GROUP", "ORGANIZATION", "SERVICE_PRINCIPAL", "USER", "Application"]
+
+# --- organizationalBranding / organizationalBrandingLocalization --------------------------------
+
+DEFAULT_BRANDING_ID = "0"  # Graph's id for the default (locale-independent) branding
+
+
+def branding_id(branding: Branding) -> str:
+    return branding.locale or DEFAULT_BRANDING_ID
+
+
+def _banner_logo_url(branding: Branding) -> str | None:
+    # Graph gives a path relative to one of `cdnList`; ours is relative to the site itself.
+    return branding.banner_logo.url.lstrip("/") if branding.banner_logo else None
+
+
+def _cdn_list(branding: Branding) -> list[str]:
+    return [urlsplit(settings.SITE_URL).netloc] if branding.banner_logo else []
+
+
+BRANDING = Resource(
+    odata_type="microsoft.graph.organizationalBranding",
+    props=(
+        Prop("id", None, get=branding_id),
+        Prop("backgroundColor", "background_color", blank_is_null=True),
+        Prop("backgroundImageRelativeUrl", None, get=lambda b: None),
+        Prop("bannerLogoRelativeUrl", None, get=_banner_logo_url),
+        Prop("cdnList", None, type="collection", get=_cdn_list),
+        Prop("signInPageText", "sign_in_page_text", blank_is_null=True),
+        Prop("usernameHintText", "username_hint_text", blank_is_null=True),
+        Prop("squareLogoRelativeUrl", None, get=lambda b: None),
+        Prop("customPrivacyAndCookiesUrl", None, get=lambda b: b.tenant.privacy_statement_url or None),
+    ),
+)
+
+
+# --- appRoleAssignment ---------------------------------------------------------------------------
+
+DEFAULT_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"  # "default access": we have no app roles
+
+
+def with_principal(assignments: QuerySet[AppRoleAssignment]) -> QuerySet[AppRoleAssignment]:
+    """Assignments with their principal's id, type and name as columns, so that they can be filtered
+    and sorted in the database (a user *or* a group is assigned)."""
+    return assignments.select_related("application", "user", "group").annotate(
+        principal_id=Coalesce(F("user_id"), F("group_id"), output_field=UUIDField()),
+        principal_type=Case(When(user__isnull=False, then=Value("User")), default=Value("Group")),
+        principal_display_name=Coalesce(F("user__display_name"), F("group__display_name")),
+    )
+
+
+def _principal(assignment: AppRoleAssignment):
+    return assignment.user if assignment.user_id else assignment.group
+
+
+APP_ROLE_ASSIGNMENT = Resource(
+    odata_type="microsoft.graph.appRoleAssignment",
+    default_order=("createdDateTime",),
+    props=(
+        Prop("id", "pk", type="guid", filter=True),
+        Prop("appRoleId", None, type="guid", get=lambda a: DEFAULT_APP_ROLE_ID),
+        Prop("createdDateTime", "created_at", type="datetime", filter=True, sort=True),
+        Prop("deletedDateTime", None, type="datetime", get=lambda a: None),
+        Prop("principalDisplayName", "principal_display_name", filter=True, sort=True,
+             get=lambda a: _principal(a).display_name),
+        Prop("principalId", "principal_id", type="guid", filter=True, get=lambda a: str(_principal(a).pk)),
+        Prop("principalType", "principal_type", type="enum", filter=True, choices=("User", "Group"),
+             get=lambda a: "User" if a.user_id else "Group"),
+        Prop("resourceDisplayName", "application__display_name", get=lambda a: a.application.display_name),
+        Prop("resourceId", "application_id", type="guid", filter=True),
+    ),
+)
+
+__all__ = ["APP_ROLE_ASSIGNMENT", "AUDIT", "BRANDING", "DEFAULT_APP_ROLE_ID", "DEFAULT_BRANDING_ID", "GROUP",
+           "ORGANIZATION", "SERVICE_PRINCIPAL", "USER", "Application", "branding_id", "with_principal"]

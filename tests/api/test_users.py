@@ -292,3 +292,15 @@ def test_tokens_never_cross_tenants(api, app_token_for):
     client = api(app_token_for(mine, ["User.ReadWrite.All"]))
     assert stranger.pk not in [u["id"] for u in client.get("/v1.0/users").json()["value"]]
     assert client.patch(f"/v1.0/users/{stranger.pk}", {"jobTitle": "x"}, format="json").status_code == 404
+
+
+def test_app_only_writes_are_audited_as_the_app(api_tenant, app_token_for, api):
+    from directory.models import AppRegistration
+
+    user = UserFactory(tenant=api_tenant)
+    api(app_token_for(api_tenant, ["User.ReadWrite.All"])).patch(
+        f"/v1.0/users/{user.pk}", {"jobTitle": "Auditor"}, format="json")
+    app = AppRegistration.objects.get(tenant=api_tenant)
+    event = AuditEvent.objects.get(tenant=api_tenant, activity_display_name="Update user")
+    assert event.initiated_by["app"]["servicePrincipalId"] == str(app.pk)
+    assert event.initiated_by["app"]["displayName"] == "Test app"

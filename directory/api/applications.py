@@ -1,0 +1,111 @@
+"""/servicePrincipals and their appRoleAssignedTo (who an enterprise application is assigned to)."""
+
+import uuid
+
+from django.db.models import Q
+from rest_framework.response import Response
+
+from .. import services
+from ..models import Application, AppRoleAssignment
+from . import visibility
+from .base import GraphView, read_body
+from .errors import bad_request, not_found
+from .resources import APP_ROLE_ASSIGNMENT, DEFAULT_APP_ROLE_ID, SERVICE_PRINCIPAL, with_principal
+
+APP_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+ASSIGNMENT_READ = (*APP_READ, "AppRoleAssignment.ReadWrite.All")
+ASSIGNMENT_WRITE = ("AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All")
+
+ASSIGN = {
+    "principalId": ("string", True, 64),
+    "resourceId": ("string", True, 64),
+    "appRoleId": ("string", True, 64),
+}
+
+
+def _guid(body: dict, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(body[name])
+    except ValueError:
+        raise bad_request(f"Property '{name}' must be a GUID; '{body[name][:60]}' is not.") from None
+
+
+class _ServicePrincipalBase(GraphView):
+    resource = SERVICE_PRINCIPAL
+    context = "servicePrincipals"
+    read_permissions = APP_READ
+    write_permissions = ASSIGNMENT_WRITE
+
+    def scoped_queryset(self):
+        return Application.objects.filter(tenant=self.principal.tenant)
+
+
+class ServicePrincipalsView(_ServicePrincipalBase):
+    def get(self, request):
+        return self.list_response(self.scoped_queryset())
+
+
+class ServicePrincipalView(_ServicePrincipalBase):
+    def get(self, request, sp_id):
+        return self.item_response(self.get_object(sp_id))
+
+
+class _AssignmentBase(_ServicePrincipalBase):
+    resource = APP_ROLE_ASSIGNMENT
+    read_permissions = ASSIGNMENT_READ
+    count_needs_eventual = False
+
+    def application(self, sp_id) -> Application:
+        app = self.get_object(sp_id)
+        self.context = f"servicePrincipals('{app.pk}')/appRoleAssignedTo"
+        return app
+
+    def assignments(self, app: Application):
+        # A soft-deleted user's assignments stay (a restore brings them back) but are not listed.
+        return with_principal(AppRoleAssignment.objects.filter(tenant=self.principal.tenant, application=app)
+                              .filter(Q(user__isnull=True) | Q(user__deleted_at__isnull=True)))
+
+
+class AppRoleAssignedToView(_AssignmentBase):
+    def get(self, request, sp_id):
+        return self.list_response(self.assignments(self.application(sp_id)))
+
+    def post(self, request, sp_id):
+        app = self.application(sp_id)
+        body = read_body(request.data, ASSIGN, odata_type=APP_ROLE_ASSIGNMENT.odata_type)
+        principal_id, resource_id, app_role_id = (_guid(body, n) for n in ("principalId", "resourceId", "appRoleId"))
+        if resource_id != app.pk:
+            raise bad_request("Property 'resourceId' must be the id of the service principal in the URL.")
+        if str(app_role_id) != DEFAULT_APP_ROLE_ID:
+            raise bad_request(f"Permission being assigned was not found on application '{app.app_id}'. Only the "
+                              f"default access role {DEFAULT_APP_ROLE_ID} exists.")
+        user = visibility.users(self.principal).filter(pk=principal_id).first()
+        group = None if user else visibility.groups(self.principal).filter(pk=principal_id).first()
+        if user is None and group is None:
+            raise not_found(f"Resource '{principal_id}' does not exist or one of its queried reference-property "
+                            "objects are not present.")
+        existing = app.assignments.filter(user=user) if user else app.assignments.filter(group=group)
+        if existing.exists():
+            raise bad_request("Permission being assigned already exists on the object.")
+        assignment = services.app_assignment_create(actor=self.principal.account, application=app, user=user,
+                                                    group=group)
+        assignment = self.assignments(app).get(pk=assignment.pk)
+        return self.item_response(assignment, status=201, headers={"Location": self.request.build_absolute_uri(
+            f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/{assignment.pk}")})
+
+
+class AppRoleAssignmentView(_AssignmentBase):
+    def assignment(self, sp_id, assignment_id) -> AppRoleAssignment:
+        app = self.application(sp_id)
+        assignment = self.assignments(app).filter(**self.lookup(assignment_id)).first()
+        if assignment is None:
+            raise not_found()
+        return assignment
+
+    def get(self, request, sp_id, assignment_id):
+        return self.item_response(self.assignment(sp_id, assignment_id))
+
+    def delete(self, request, sp_id, assignment_id):
+        services.app_assignment_delete(actor=self.principal.account,
+                                       assignment=self.assignment(sp_id, assignment_id))
+        return Response(status=204)

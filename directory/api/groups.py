@@ -1,0 +1,260 @@
+"""/groups, /groups/{id}, members and owners (with Graph's $ref add and remove)."""
+
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from django.db.models import Q
+from rest_framework.response import Response
+
+from .. import services
+from ..models import Group, User
+from . import visibility
+from .base import GraphView, read_body
+from .errors import bad_request, not_found
+from .resources import GROUP, USER
+
+GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
+              "Directory.Read.All", "Directory.ReadWrite.All")
+GROUP_WRITE = ("Group.ReadWrite.All", "Directory.ReadWrite.All")
+MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
+
+MAX_BINDS = 20  # Graph's limit for owners@odata.bind / members@odata.bind on create
+
+CREATE = {
+    "displayName": ("string", True, 256),
+    "mailNickname": ("string", True, 64),
+    "mailEnabled": ("bool", True, None),
+    "securityEnabled": ("bool", True, None),
+    "description": ("string?", False, 1024),
+    "groupTypes": ("list:string", False, 10),
+    "visibility": ("string?", False, 32),
+    "isAssignableToRole": ("bool?", False, None),
+    "owners@odata.bind": ("list:string", False, MAX_BINDS),
+    "members@odata.bind": ("list:string", False, MAX_BINDS),
+}
+PATCHABLE = {
+    "displayName": ("string", False, 256),
+    "mailNickname": ("string", False, 64),
+    "mailEnabled": ("bool", False, None),
+    "securityEnabled": ("bool", False, None),
+    "description": ("string?", False, 1024),
+    "groupTypes": ("list:string", False, 10),
+    "visibility": ("string?", False, 32),
+}
+
+# Graph: mailNickname is ASCII 0–127 without @ () \ [] " ; : <> , and space.
+_MAIL_NICKNAME = re.compile(r'^[\x21-\x7e]+$')
+_MAIL_NICKNAME_FORBIDDEN = set('@()\\[]";:<>,')
+
+# "https://graph.microsoft.com/v1.0/directoryObjects/{id}", ".../users/{id}" or the key form "users('{id}')".
+_REFERENCE = re.compile(
+    r"/(?P<kind>directoryObjects|users|groups|servicePrincipals)(?:/|\(')(?P<id>[^/()']{1,64})(?:'\))?/?$")
+
+
+def parse_reference(value, *, name: str = "@odata.id") -> uuid.UUID:
+    """The object id in a Graph reference URL; anything else is a 400."""
+    if not isinstance(value, str) or not value or len(value) > 2048 or "\x00" in value:
+        raise bad_request(f"'{name}' must be the URL of a directory object, like "
+                          "https://graph.microsoft.com/v1.0/directoryObjects/{id}.")
+    match = _REFERENCE.search(urlsplit(value).path)
+    if match is None:
+        raise bad_request(f"Invalid object reference in '{name}': '{value[:100]}'.")
+    try:
+        object_id = uuid.UUID(match["id"])
+    except ValueError:
+        raise bad_request(f"Invalid object identifier '{match['id'][:60]}'.") from None
+    if match["kind"] in ("groups", "servicePrincipals"):
+        raise bad_request("Only users can be added here: nested groups and service principals are not supported.")
+    return object_id
+
+
+def reference_body(data) -> uuid.UUID:
+    """A $ref body: {"@odata.id": "…"} and nothing else."""
+    unknown = [key for key in data if key != "@odata.id"]
+    if unknown:
+        raise bad_request(f"Property '{str(unknown[0])[:60]}' is not valid in a reference; send only '@odata.id'.")
+    if "@odata.id" not in data:
+        raise bad_request("Property '@odata.id' is required.")
+    return parse_reference(data["@odata.id"])
+
+
+def _check_group_kind(body: dict) -> None:
+    """We hold security groups: no mail, no Microsoft 365 ("Unified") or dynamic groups."""
+    if body.get("mailEnabled") is True:
+        raise bad_request("Only security groups are supported: mailEnabled must be false.")
+    if body.get("securityEnabled") is False:
+        raise bad_request("Only security groups are supported: securityEnabled must be true.")
+    if body.get("groupTypes"):
+        raise bad_request(f"Group type '{body['groupTypes'][0][:40]}' is not supported; groupTypes must be empty.")
+    if body.get("isAssignableToRole"):
+        raise bad_request("Role-assignable groups are not supported.")
+    nickname = body.get("mailNickname")
+    if nickname is not None and (not _MAIL_NICKNAME.match(nickname) or set(nickname) & _MAIL_NICKNAME_FORBIDDEN):
+        raise bad_request("Property 'mailNickname' may contain ASCII letters, digits and punctuation other than "
+                          "@ ( ) \\ [ ] \" ; : < > , and no spaces.")
+    if "displayName" in body and not body["displayName"].strip():
+        raise bad_request("Property 'displayName' must not be empty.")
+
+
+def _members_can_join(body: dict, default: bool) -> bool:
+    value = body.get("visibility")
+    if value is None:
+        return default
+    if value not in ("Public", "Private"):
+        raise bad_request("Property 'visibility' must be Public or Private (HiddenMembership is not supported).")
+    return value == "Public"
+
+
+class _GroupBase(GraphView):
+    resource = GROUP
+    context = "groups"
+    read_permissions = GROUP_READ
+    write_permissions = GROUP_WRITE
+
+    def scoped_queryset(self):
+        return visibility.groups(self.principal)
+
+    def tenant_user(self, user_id: uuid.UUID) -> User:
+        """An active user of the caller's tenant; missing and other-tenant are the same 404."""
+        user = visibility.users(self.principal).filter(pk=user_id).first()
+        if user is None:
+            if Group.objects.filter(tenant=self.principal.tenant, pk=user_id).exists():
+                raise bad_request("Only users can be added here: nested groups are not supported.")
+            raise not_found(f"Resource '{user_id}' does not exist or one of its queried reference-property objects "
+                            "are not present.")
+        return user
+
+
+class GroupsView(_GroupBase):
+    def get(self, request):
+        return self.list_response(self.scoped_queryset())
+
+    def post(self, request):
+        body = read_body(request.data, CREATE, odata_type=GROUP.odata_type)
+        _check_group_kind(body)
+        members_can_join = _members_can_join(body, default=False)
+        owners = [self.tenant_user(parse_reference(ref, name="owners@odata.bind"))
+                  for ref in body.get("owners@odata.bind", [])]
+        members = [self.tenant_user(parse_reference(ref, name="members@odata.bind"))
+                   for ref in body.get("members@odata.bind", [])]
+        if not owners and self.principal.user is not None:
+            owners = [self.principal.user]  # Graph: a delegated caller becomes the owner when none is named
+        group = services.group_create(
+            actor=self.principal.account, tenant=self.principal.tenant, display_name=body["displayName"].strip(),
+            description=body.get("description") or "", members_can_join=members_can_join, owners=owners,
+            members=members,
+        )
+        group = self.scoped_queryset().get(pk=group.pk)
+        return self.item_response(group, status=201, headers={
+            "Location": self.request.build_absolute_uri(f"/v1.0/groups/{group.pk}")})
+
+
+class GroupView(_GroupBase):
+    def get(self, request, group_id):
+        return self.item_response(self.get_object(group_id))
+
+    def patch(self, request, group_id):
+        group = self.get_object(group_id)
+        body = read_body(request.data, PATCHABLE, odata_type=GROUP.odata_type, partial=True)
+        if not body:
+            raise bad_request("The request body names no property to update.")
+        _check_group_kind(body)
+        changes = {}
+        if "displayName" in body:
+            changes["display_name"] = body["displayName"].strip()
+        if "description" in body:
+            changes["description"] = body["description"] or ""
+        if "visibility" in body:
+            changes["members_can_join"] = _members_can_join(body, default=group.members_can_join)
+        if changes:
+            services.group_update(actor=self.principal.account, group=group, changes=changes)
+        return Response(status=204)
+
+    def delete(self, request, group_id):
+        services.group_delete(actor=self.principal.account, group=self.get_object(group_id))
+        return Response(status=204)
+
+
+class _GroupUsersBase(_GroupBase):
+    """A group's members or owners: users, each with its @odata.type (Graph's directoryObject lists)."""
+
+    resource = USER
+    context = "directoryObjects"
+
+    def represent(self, obj, select=None):
+        return {"@odata.type": "#microsoft.graph.user", **super().represent(obj, select)}
+
+    def group(self, group_id) -> Group:
+        return self.get_object(group_id, queryset=visibility.groups(self.principal))
+
+
+class GroupMembersView(_GroupUsersBase):
+    def get(self, request, group_id):
+        group = self.group(group_id)
+        return self.list_response(visibility.group_members(self.principal, group).prefetch_related("identities"))
+
+
+class GroupMemberRefView(_GroupUsersBase):
+    """POST /groups/{id}/members/$ref"""
+
+    write_permissions = MEMBER_WRITE
+
+    def post(self, request, group_id):
+        group = self.group(group_id)
+        user = self.tenant_user(reference_body(request.data))
+        if group.members.filter(pk=user.pk).exists():
+            raise bad_request("One or more added object references already exist for the following modified "
+                              "properties: 'members'.")
+        services.group_member_add(actor=self.principal.account, group=group, user=user)
+        return Response(status=204)
+
+
+class GroupMemberView(_GroupUsersBase):
+    """DELETE /groups/{id}/members/{memberId}/$ref"""
+
+    write_permissions = MEMBER_WRITE
+
+    def delete(self, request, group_id, member_id):
+        group = self.group(group_id)
+        user = group.members.filter(deleted_at__isnull=True, **self.lookup(member_id)).first()
+        if user is None:
+            raise not_found()
+        services.group_member_remove(actor=self.principal.account, group=group, user=user)
+        return Response(status=204)
+
+
+class GroupOwnersView(_GroupUsersBase):
+    def get(self, request, group_id):
+        group = self.group(group_id)
+        # An owner is shown to whoever may read that user, or may see it among this group's members
+        # (a limited guest sees the owners who are members of its own groups, a restricted one only itself).
+        seen = (Q(pk__in=visibility.users(self.principal).values("pk"))
+                | Q(pk__in=visibility.group_members(self.principal, group).values("pk")))
+        owners = User.objects.filter(owned_groups=group, deleted_at__isnull=True).filter(seen)
+        return self.list_response(owners.prefetch_related("identities"))
+
+
+class GroupOwnerRefView(_GroupUsersBase):
+    """POST /groups/{id}/owners/$ref"""
+
+    def post(self, request, group_id):
+        group = self.group(group_id)
+        user = self.tenant_user(reference_body(request.data))
+        if group.owners.filter(pk=user.pk).exists():
+            raise bad_request("One or more added object references already exist for the following modified "
+                              "properties: 'owners'.")
+        services.group_owner_add(actor=self.principal.account, group=group, user=user)
+        return Response(status=204)
+
+
+class GroupOwnerView(_GroupUsersBase):
+    """DELETE /groups/{id}/owners/{ownerId}/$ref"""
+
+    def delete(self, request, group_id, owner_id):
+        group = self.group(group_id)
+        user = group.owners.filter(deleted_at__isnull=True, **self.lookup(owner_id)).first()
+        if user is None:
+            raise not_found()
+        services.group_owner_remove(actor=self.principal.account, group=group, user=user)
+        return Response(status=204)
