@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.static import serve
+from drf_spectacular.views import SpectacularSwaggerView
 
 from directory import views as directory_views
 
@@ -12,7 +13,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("allauth.idp.urls")),
-    path("v1.0/", include("config.api_urls")),
+    path("", include("config.api_urls")),  # /v1.0/… and /beta/…
+    # The API's OpenAPI document is /v1.0/$schema; Swagger UI browses it, with its assets served by us
+    # (no CDN; drf-spectacular's Redoc page would load web fonts from Google, so it is not offered).
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="graph-schema"), name="api-docs"),
     path("", include("invitations.urls")),
 ]
 

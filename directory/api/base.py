@@ -90,7 +90,8 @@ class GraphView(APIView):
         if more:
             query = {k: v for k, v in params.items() if k != "$skiptoken"}
             query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field)
-            body["@odata.nextLink"] = self.request.build_absolute_uri(self.request.path) + "?" + urlencode(query)
+            body["@odata.nextLink"] = (self.request.build_absolute_uri(self.request.path) + "?"
+                                       + urlencode(query, safe="$,'()"))
         return Response(body)
 
 

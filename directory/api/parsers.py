@@ -27,6 +27,8 @@ class GraphJSONParser(JSONParser):
 
         try:
             data = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+        except RecursionError:  # nesting deeper than the interpreter's stack: not a body we take
+            raise ParseError("the body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(str(exc)[:200]) from None
         if not isinstance(data, dict):

@@ -1,0 +1,340 @@
+"""The OpenAPI document, generated from the API's own code (drf-spectacular).
+
+Nothing here is written per endpoint. For every ``GraphView`` the schema is derived from:
+
+- the view's ``resource`` (its ``Prop`` types become the component ``microsoft.graph.<name>``),
+- what the handler returns, read from its source: ``self.list_response(…)`` is a collection page,
+  ``self.item_response(…, status=N)`` one object, ``Response(status=204)`` no body,
+- its ``read_permissions`` / ``write_permissions`` (listed in the description),
+- optionally ``request_schemas = {"POST": {…}}`` (a JSON schema of the body) and
+  ``prop_schemas = {"propName": {…}}`` (shapes of object/collection properties the ``Prop`` type
+  cannot say), and ``schema_responses = {"post": {201: "item"}}`` where reading the source cannot tell.
+
+``GraphSchemaGenerator`` (SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]) gives every GraphView
+the ``GraphAutoSchema`` below; importing this module also registers the bearer-token scheme.
+"""
+
+import ast
+import inspect
+import re
+import textwrap
+from functools import cache
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from .base import GraphView
+from .odata import MAX_TOP, Prop, Resource
+
+API_PREFIXES = ("/v1.0/", "/beta/")
+
+
+class GraphTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "directory.api.auth.GraphTokenAuthentication"
+    name = "bearer"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token from this deployment's OAuth server: POST "
+                           "/identity/o/api/token with grant_type=client_credentials, the app registration's "
+                           "client_id and client_secret, and scope=.default.",
+        }
+
+
+def only_graph_endpoints(endpoints, **kwargs):
+    """Preprocessing hook: the document describes the Graph-shaped API and nothing else.
+
+    Graph's paths hold a literal "$" (``…/members/$ref``). The enumerator reads routes as regular
+    expressions and drops it, so such paths are rebuilt from the route itself."""
+    result = []
+    for path, route, method, callback in endpoints:
+        if "$" in route and not route.startswith("^"):
+            path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+        if path.startswith(API_PREFIXES):
+            result.append((path, route, method, callback))
+    return result
+
+
+class GraphSchemaGenerator(SchemaGenerator):
+    def create_view(self, callback, method, request=None):
+        view = super().create_view(callback, method, request)
+        if isinstance(view, GraphView) and not isinstance(view.schema, GraphAutoSchema):
+            current = view.schema.__class__  # (a weak proxy when @extend_schema set it)
+            if current is AutoSchema:
+                schema_class = GraphAutoSchema
+            else:  # @extend_schema made a subclass of AutoSchema: keep its overrides on top of ours
+                mro = tuple(c for c in current.__mro__ if c not in AutoSchema.__mro__) + GraphAutoSchema.__mro__
+                schema_class = type("GraphExtendedSchema", mro, {})
+            self._set_schema_to_view(view, schema_class())
+        return view
+
+
+# --- schemas --------------------------------------------------------------------------------------
+
+ODATA_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "example": "Request_ResourceNotFound"},
+                "message": {"type": "string"},
+                "innerError": {
+                    "type": "object",
+                    "properties": {
+                        "date": {"type": "string"},
+                        "request-id": {"type": "string"},
+                        "client-request-id": {"type": "string"},
+                    },
+                },
+            },
+        }
+    },
+}
+
+_BASIC = {
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "guid": {"type": "string", "format": "uuid"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "int": {"type": "integer"},
+    "enum": {"type": "string"},
+    "collection": {"type": "array", "items": {}},
+    "object": {"type": "object", "additionalProperties": True},
+}
+
+# Shapes of the foundation's object and collection properties (a Prop only says "collection").
+KNOWN_PROP_SCHEMAS: dict[tuple[str, str], dict] = {
+    ("microsoft.graph.user", "businessPhones"): {"type": "array", "items": {"type": "string"}},
+    ("microsoft.graph.user", "otherMails"): {"type": "array", "items": {"type": "string"}},
+    ("microsoft.graph.user", "identities"): {"type": "array", "items": {
+        "type": "object", "properties": {"signInType": {"type": "string"}, "issuer": {"type": "string"},
+                                         "issuerAssignedId": {"type": "string", "nullable": True}}}},
+    ("microsoft.graph.group", "groupTypes"): {"type": "array", "items": {"type": "string"}},
+    ("microsoft.graph.servicePrincipal", "tags"): {"type": "array", "items": {"type": "string"}},
+}
+
+_STRING_ACTIONS = {"GET": "get", "POST": "create", "PUT": "set", "PATCH": "update", "DELETE": "delete"}
+
+
+def prop_schema(resource: Resource, prop: Prop, extra: dict | None = None) -> dict:
+    if extra and prop.name in extra:
+        return dict(extra[prop.name])
+    known = KNOWN_PROP_SCHEMAS.get((resource.odata_type, prop.name))
+    schema = dict(known or _BASIC.get(prop.type, {"type": "string"}))
+    if prop.type == "enum" and prop.choices:
+        schema["enum"] = [*prop.choices, "unknownFutureValue"]
+    if prop.name != "id":
+        schema["nullable"] = True
+    return schema
+
+
+def spec_schema(spec: dict[str, tuple], *, partial: bool = False) -> dict:
+    """The JSON schema of a ``read_body`` spec {graphName: (kind, required, max_length, …)}."""
+    properties, required = {}, []
+    for name, (kind, is_required, max_length, *_rest) in spec.items():
+        nullable = kind.endswith("?")
+        kind = kind.rstrip("?")
+        if kind == "list:string":
+            schema = {"type": "array", "items": {"type": "string", "maxLength": 256}}
+        else:
+            schema = dict(_BASIC.get({"list": "collection"}.get(kind, kind), {}))
+        if kind == "string" and max_length:
+            schema["maxLength"] = max_length
+        if kind.startswith("list") and max_length:
+            schema["maxItems"] = max_length
+        if nullable:
+            schema["nullable"] = True
+        properties[name] = schema
+        if is_required and not partial:
+            required.append(name)
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+@cache
+def _handler_returns(handler) -> tuple[tuple[str, int], ...]:
+    """What a handler answers, read from its source: (("collection"|"item"|"empty", status), …)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
+    except (OSError, TypeError, SyntaxError):
+        return ()
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        status = next((k.value.value for k in node.keywords
+                       if k.arg == "status" and isinstance(k.value, ast.Constant)), None)
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "list_response":
+            found.append(("collection", 200))
+        elif isinstance(func, ast.Attribute) and func.attr == "item_response":
+            found.append(("item", status or 200))
+        elif isinstance(func, ast.Name) and func.id == "Response" and isinstance(status, int):
+            found.append(("item" if node.args else "empty", status))
+    return tuple(dict.fromkeys(found))
+
+
+class GraphAutoSchema(AutoSchema):
+    """Derives each GraphView operation from the view's resource, handler and permissions."""
+
+    # -- helpers
+    @property
+    def _handler(self):
+        return getattr(self.view, self.method.lower(), None)
+
+    def _segments(self) -> list[str]:
+        return [s for s in self.path.split("/") if s]
+
+    def _returns(self) -> dict[int, str]:
+        override = getattr(self.view, "schema_responses", {}).get(self.method.lower())
+        if override:
+            return dict(override)
+        found = _handler_returns(self._handler) if self._handler else ()
+        if found:
+            return {status: kind for kind, status in found}
+        if self.method == "GET":
+            return {200: "item"}
+        if self.method == "POST" and not self.path.endswith("$ref"):
+            return {201: "item"}
+        return {204: "empty"}
+
+    def _is_collection(self) -> bool:
+        return self.method == "GET" and "collection" in self._returns().values()
+
+    def _register(self, name: str, schema: dict) -> dict:
+        component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+        self.registry.register_on_missing(component)
+        return component.ref
+
+    def _item_ref(self) -> dict:
+        resource: Resource | None = getattr(self.view, "resource", None)
+        if resource is None:
+            return {"type": "object", "additionalProperties": True}
+        extra = getattr(self.view, "prop_schemas", None)
+        properties = {"@odata.context": {"type": "string"}, "@odata.type": {"type": "string"}}
+        properties.update({p.name: prop_schema(resource, p, extra) for p in resource.props if "/" not in p.name})
+        return self._register(resource.odata_type, {"type": "object", "properties": properties})
+
+    def _collection_ref(self) -> dict:
+        resource: Resource | None = getattr(self.view, "resource", None)
+        name = (resource.odata_type if resource else "microsoft.graph.entity") + "CollectionResponse"
+        return self._register(name, {
+            "type": "object",
+            "required": ["value"],
+            "properties": {
+                "@odata.context": {"type": "string"},
+                "@odata.count": {"type": "integer"},
+                "@odata.nextLink": {"type": "string", "nullable": True},
+                "value": {"type": "array", "items": self._item_ref()},
+            },
+        })
+
+    # -- operation pieces
+    def get_operation_id(self) -> str:
+        parts = []
+        for segment in self._segments():
+            if segment.startswith("{"):
+                parts.append("item")
+            elif segment == "v1.0":
+                continue
+            else:
+                parts.append(segment.lstrip("$"))
+        action = "list" if self._is_collection() else _STRING_ACTIONS[self.method]
+        return ".".join([*parts, action])
+
+    def get_tags(self) -> list[str]:
+        literal = [s for s in self._segments()[1:] if not s.startswith("{")]
+        tag = literal[0] if literal else "root"
+        return [f"{tag} (beta)" if self.path.startswith("/beta/") else tag]
+
+    def get_description(self) -> str:
+        cls = type(self.view)
+        docs = []
+        for doc in (cls.__dict__.get("__doc__"), getattr(self._handler, "__doc__", None)):
+            if doc:
+                docs.append(inspect.cleandoc(doc))
+        wanted = self.view.read_permissions if self.method == "GET" else self.view.write_permissions
+        if wanted:
+            docs.append("Permissions (any one of): " + ", ".join(f"`{p}`" for p in wanted) + ".")
+        return "\n\n".join(docs)
+
+    def get_override_parameters(self):
+        params = []
+        if self.method == "GET":
+            params.append(OpenApiParameter("$select", str, OpenApiParameter.QUERY,
+                                           description="Comma-separated properties to return."))
+        if self._is_collection():
+            params += [
+                OpenApiParameter("$filter", str, OpenApiParameter.QUERY,
+                                 description="OData filter: eq, ne, in, startswith, endswith, gt/ge/lt/le, "
+                                             "and, or, not, on declared properties."),
+                OpenApiParameter("$orderby", str, OpenApiParameter.QUERY,
+                                 description="Up to three sortable properties, each optionally 'desc'."),
+                OpenApiParameter("$top", {"type": "integer", "minimum": 1, "maximum": MAX_TOP},
+                                 OpenApiParameter.QUERY, description="Page size (default 100)."),
+                OpenApiParameter("$count", bool, OpenApiParameter.QUERY,
+                                 description="Include @odata.count (needs ConsistencyLevel: eventual)."),
+                OpenApiParameter("$skiptoken", str, OpenApiParameter.QUERY,
+                                 description="Opaque; taken from @odata.nextLink."),
+                OpenApiParameter("ConsistencyLevel", str, OpenApiParameter.HEADER, enum=["eventual"],
+                                 description="Graph's advanced queries ($count)."),
+            ]
+        return params
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            parameter["description"] = "The object's id (a GUID)" + (
+                " or userPrincipalName." if parameter["name"] == "user_id" else ".")
+        return parameters
+
+    def get_request_serializer(self):
+        if self.method not in ("POST", "PUT", "PATCH"):
+            return None
+        schema = getattr(self.view, "request_schemas", {}).get(self.method)
+        return {"application/json": schema or {"type": "object", "additionalProperties": True}}
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body and self.method in getattr(self.view, "request_schemas", {}):
+            body["required"] = True
+        return body
+
+    def get_response_serializers(self):
+        error = self._register("microsoft.graph.ODataError", ODATA_ERROR)
+        responses = {}
+        for status, kind in sorted(self._returns().items()):
+            if kind == "collection":
+                responses[status] = OpenApiResponse(self._collection_ref(), description="A page of results.")
+            elif kind == "item":
+                responses[status] = OpenApiResponse(self._item_ref(), description="The object.")
+            else:
+                responses[status] = OpenApiResponse(description="No content.")
+        errors = {400: "Bad request (Request_BadRequest, Request_UnsupportedQuery).",
+                  401: "No valid access token (InvalidAuthenticationToken).",
+                  403: "The token lacks the permission (Authorization_RequestDenied).",
+                  429: "Too many requests; see Retry-After."}
+        if "{" in self.path:
+            errors[404] = "No such object in this tenant (Request_ResourceNotFound)."
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors[413] = "The body is too large (Request_EntityTooLarge)."
+            errors[415] = "The body is not JSON."
+        for status, description in sorted(errors.items()):
+            responses[status] = OpenApiResponse(error, description=description)
+        return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) == "429":
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+        return headers

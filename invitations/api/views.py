@@ -1,0 +1,163 @@
+"""POST /invitations — Graph's invitation manager, calling the same services as the admin console."""
+
+import re
+import uuid
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+
+from directory.api import visibility
+from directory.api.base import GraphView, read_body
+from directory.api.errors import GraphError, bad_request, not_found
+from directory.audit import Target, audit
+from directory.models import User
+
+from .. import services
+from ..models import Invitation
+from .resources import INVITATION, PROP_SCHEMAS, REQUEST_SCHEMA, IssuedInvitation
+
+INVITE_PERMISSIONS = ("User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
+
+BODY = {
+    "invitedUserEmailAddress": ("string", True, 254),
+    "inviteRedirectUrl": ("string", True, 2000),
+    "invitedUserDisplayName": ("string?", False, 256),
+    "invitedUserType": ("string?", False, 16),
+    "sendInvitationMessage": ("bool?", False, None),
+    "invitedUserMessageInfo": ("object?", False, None),
+    "resetRedemption": ("bool?", False, None),
+    "invitedUser": ("object?", False, None),
+}
+MESSAGE_INFO = {
+    "ccRecipients": ("list?", False, None),
+    "customizedMessageBody": ("string?", False, 10_000),
+    "messageLanguage": ("string?", False, 35),
+}
+RECIPIENT = {"emailAddress": ("object", True, None)}
+EMAIL_ADDRESS = {"address": ("string", True, 254), "name": ("string?", False, 256)}
+INVITED_USER = {"id": ("string", True, 64)}
+
+# The service's field names, as the API caller wrote them.
+GRAPH_NAMES = {
+    "email": "invitedUserEmailAddress",
+    "redirect_url": "inviteRedirectUrl",
+    "user_type": "invitedUserType",
+    "display_name": "invitedUserDisplayName",
+    "message_body": "invitedUserMessageInfo.customizedMessageBody",
+    "cc_recipients": "invitedUserMessageInfo.ccRecipients",
+}
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+def message_language(tag: str | None) -> str:
+    """A language tag ("de-DE", "en-US", "de") → the language we write the e-mail in. Languages we do
+    not write fall back to English, as Graph falls back to its default."""
+    if not tag:
+        return Invitation.Language.EN
+    if not _LANGUAGE_TAG.match(tag):
+        raise bad_request(f"'{tag[:35]}' is not a language tag like en-US.")
+    primary = re.split(r"[-_]", tag)[0].lower()
+    return Invitation.Language.DE if primary == "de" else Invitation.Language.EN
+
+
+def graph_validation_error(exc: ValidationError) -> GraphError:
+    if hasattr(exc, "error_dict"):
+        parts = [(" ".join(messages) if name == NON_FIELD_ERRORS else
+                  f"{GRAPH_NAMES.get(name, name)}: {' '.join(messages)}")
+                 for name, messages in exc.message_dict.items()]
+    else:
+        parts = exc.messages
+    return bad_request("; ".join(parts) or "The invitation is not valid.")
+
+
+class InvitationsView(GraphView):
+    """Invite an external user, or (with resetRedemption and invitedUser) let one redeem again.
+
+    The answer carries ``inviteRedeemUrl``, the guest's one-time link; every answer that shows it is
+    audited ("Read invite redeem URL"). App-only calls obey the tenant's guest invite settings as
+    Graph's do: they fail when invitations are off or limited to administrators."""
+
+    resource = INVITATION
+    context = "invitations"
+    write_permissions = INVITE_PERMISSIONS
+    request_schemas = {"POST": REQUEST_SCHEMA}
+    prop_schemas = PROP_SCHEMAS
+
+    def post(self, request):
+        body = read_body(request.data, BODY, odata_type=INVITATION.odata_type)
+        info = read_body(body.get("invitedUserMessageInfo") or {}, MESSAGE_INFO,
+                         odata_type="microsoft.graph.invitedUserMessageInfo")
+        options = {
+            "email": body["invitedUserEmailAddress"],
+            "redirect_url": body["inviteRedirectUrl"],
+            "send_message": bool(body.get("sendInvitationMessage")),
+            "message_body": info.get("customizedMessageBody") or "",
+            "message_language": message_language(info.get("messageLanguage")),
+        }
+        cc = self._cc_addresses(info.get("ccRecipients"))
+        principal = self.principal
+        try:
+            with transaction.atomic():
+                if body.get("resetRedemption"):
+                    if cc:
+                        raise bad_request("ccRecipients cannot be used with resetRedemption.")
+                    result = services.invitation_reset_redemption(
+                        actor=principal.account, user=self._user_to_reset(body.get("invitedUser")),
+                        is_app=not principal.delegated, **options)
+                else:
+                    if body.get("invitedUser") is not None:
+                        raise bad_request("invitedUser is only accepted together with resetRedemption: true.")
+                    result = services.invitation_create(
+                        actor=principal.account, tenant=principal.tenant,
+                        display_name=body.get("invitedUserDisplayName") or "",
+                        user_type=self._user_type(body.get("invitedUserType")), cc_recipients=cc,
+                        is_app=not principal.delegated, **options)
+                self._audit_redeem_url(result.invitation)
+        except services.InvitationDenied as exc:
+            raise GraphError(403, "Authorization_RequestDenied", exc.message) from None
+        except ValidationError as exc:
+            raise graph_validation_error(exc) from None
+        issued = IssuedInvitation(result.invitation, result.redeem_url, bool(body.get("resetRedemption")))
+        return self.item_response(issued, status=201)
+
+    # -- input
+    @staticmethod
+    def _user_type(value: str | None) -> str:
+        if value is None:
+            return User.UserType.GUEST
+        for choice in User.UserType.values:
+            if value.lower() == choice.lower():
+                return choice
+        raise bad_request("invitedUserType must be Guest or Member.")
+
+    @staticmethod
+    def _cc_addresses(recipients) -> list[str]:
+        addresses = []
+        for recipient in recipients or []:
+            if not isinstance(recipient, dict):
+                raise bad_request("Each of ccRecipients must be a recipient object.")
+            recipient = read_body(recipient, RECIPIENT, odata_type="microsoft.graph.recipient")
+            address = read_body(recipient["emailAddress"], EMAIL_ADDRESS, odata_type="microsoft.graph.emailAddress")
+            addresses.append(address["address"])
+        return addresses
+
+    def _user_to_reset(self, invited_user) -> User:
+        if invited_user is None:
+            raise bad_request("resetRedemption needs invitedUser with the id of the user to reset.")
+        user_id = read_body(invited_user, INVITED_USER, odata_type="microsoft.graph.user")["id"]
+        try:
+            user_id = uuid.UUID(user_id)
+        except ValueError:
+            raise bad_request(f"Invalid object identifier '{user_id[:60]}'.") from None
+        user = visibility.users(self.principal).filter(pk=user_id).first()
+        if user is None:
+            raise not_found()
+        return user
+
+    # -- the redeem URL is a credential: who saw it is on record (CVE-2026-16072's lesson)
+    def _audit_redeem_url(self, invitation: Invitation) -> None:
+        app = self.principal.app
+        audit(tenant=self.principal.tenant, actor=self.principal.account, activity="Read invite redeem URL",
+              category=services.CATEGORY, operation_type="Other", targets=[Target(invitation.invited_user)],
+              details={"invitationId": invitation.pk, "appId": app.client_id, "appDisplayName": app.display_name,
+                       "interface": "Graph API"})

@@ -1,0 +1,137 @@
+"""Graph's ``authorizationPolicy`` (v1.0) and beta's ``b2bManagementPolicy`` over CollaborationSettings."""
+
+import json
+import uuid
+
+from directory.api.odata import Prop, Resource
+
+from ..models import CollaborationSettings
+
+AIF = CollaborationSettings.AllowInvitesFrom
+
+# What this deployment does and Graph lets a tenant switch: fixed here, reported as they are.
+DEFAULT_USER_ROLE_PERMISSIONS = {
+    "allowedToCreateApps": False,  # app registrations are made by administrators in the console
+    "allowedToCreateSecurityGroups": False,
+    "allowedToCreateTenants": False,
+    "allowedToReadBitlockerKeysForOwnedDevice": False,
+    "allowedToReadOtherUsers": True,  # members read the directory
+    "permissionGrantPoliciesAssigned": [],
+}
+AUTHORIZATION_POLICY_FIXED = {
+    "id": "authorizationPolicy",
+    "displayName": "Authorization Policy",
+    "description": "Used to manage authorization related settings across the company.",
+    "allowedToSignUpEmailBasedSubscriptions": False,
+    "allowedToUseSSPR": True,  # members reset their own password
+    "allowUserConsentForRiskyApps": False,
+    "blockMsolPowerShell": True,  # there is no MSOnline PowerShell here
+    "defaultUserRolePermissions": DEFAULT_USER_ROLE_PERMISSIONS,
+}
+
+
+def _fixed(name: str):
+    return lambda settings: AUTHORIZATION_POLICY_FIXED[name]
+
+
+AUTHORIZATION_POLICY = Resource(
+    odata_type="microsoft.graph.authorizationPolicy",
+    props=(
+        Prop("id", None, get=_fixed("id")),
+        Prop("displayName", None, get=_fixed("displayName")),
+        Prop("description", None, get=_fixed("description")),
+        Prop("allowInvitesFrom", "allow_invites_from", type="enum", choices=tuple(AIF.values)),
+        Prop("allowedToSignUpEmailBasedSubscriptions", None, type="bool",
+             get=_fixed("allowedToSignUpEmailBasedSubscriptions")),
+        Prop("allowedToUseSSPR", None, type="bool", get=_fixed("allowedToUseSSPR")),
+        Prop("allowEmailVerifiedUsersToJoinOrganization", "self_service_sign_up_enabled", type="bool"),
+        Prop("allowUserConsentForRiskyApps", None, type="bool", get=_fixed("allowUserConsentForRiskyApps")),
+        Prop("blockMsolPowerShell", None, type="bool", get=_fixed("blockMsolPowerShell")),
+        Prop("guestUserRoleId", "guest_user_role_id", type="guid"),
+        Prop("defaultUserRolePermissions", None, type="object", get=_fixed("defaultUserRolePermissions")),
+    ),
+)
+
+AUTHORIZATION_POLICY_PROP_SCHEMAS = {
+    "id": {"type": "string"},
+    "defaultUserRolePermissions": {
+        "type": "object",
+        "properties": {
+            **{name: {"type": "boolean"} for name, value in DEFAULT_USER_ROLE_PERMISSIONS.items()
+               if isinstance(value, bool)},
+            "permissionGrantPoliciesAssigned": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+
+def _fixed_schema(value) -> dict:
+    """A property this deployment does not let a tenant change: only its current value is accepted."""
+    if isinstance(value, dict):
+        return {"type": "object", "additionalProperties": False,
+                "properties": {k: _fixed_schema(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"type": "array", "maxItems": 0, "items": {"type": "string"}}
+    return {"enum": [value], "description": "Fixed in this deployment."}
+
+
+AUTHORIZATION_POLICY_PATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "allowInvitesFrom": {"type": "string", "enum": list(AIF.values)},
+        "guestUserRoleId": {"type": "string", "format": "uuid",
+                            "enum": list(CollaborationSettings.GuestAccess.values)},
+        "allowEmailVerifiedUsersToJoinOrganization": {"type": "boolean"},
+        **{name: _fixed_schema(value) for name, value in AUTHORIZATION_POLICY_FIXED.items()},
+    },
+}
+
+# --- beta: b2bManagementPolicy -------------------------------------------------------------------
+
+B2B_DISPLAY_NAME = "B2BManagementPolicy"
+B2B_FIXED = {"displayName": B2B_DISPLAY_NAME, "isOrganizationDefault": True, "description": None}
+
+
+def b2b_policy_id(tenant_id: uuid.UUID) -> uuid.UUID:
+    """One policy per tenant; its id is stable and says nothing about other tenants."""
+    return uuid.uuid5(tenant_id, "b2bManagementPolicy")
+
+
+def b2b_definition(settings: CollaborationSettings) -> list[str]:
+    if settings.domain_list_type == CollaborationSettings.DomainListType.ALLOW:
+        domains = {"AllowedDomains": list(settings.domains)}
+    elif settings.domain_list_type == CollaborationSettings.DomainListType.BLOCK:
+        domains = {"BlockedDomains": list(settings.domains)}
+    else:
+        domains = {}
+    return [json.dumps({"B2BManagementPolicy": {"InvitationsAllowedAndBlockedDomainsPolicy": domains}},
+                       separators=(",", ":"))]
+
+
+B2B_MANAGEMENT_POLICY = Resource(
+    odata_type="microsoft.graph.b2bManagementPolicy",
+    props=(
+        Prop("id", None, type="guid", get=lambda s: str(b2b_policy_id(s.tenant_id))),
+        Prop("displayName", None, get=lambda s: B2B_DISPLAY_NAME),
+        Prop("description", None, get=lambda s: None),
+        Prop("isOrganizationDefault", None, type="bool", get=lambda s: True),
+        Prop("definition", None, type="collection", get=b2b_definition),
+    ),
+)
+
+B2B_PROP_SCHEMAS = {
+    "definition": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1,
+                   "description": 'One JSON string: {"B2BManagementPolicy":{"InvitationsAllowedAndBlockedDomainsPolicy":'
+                                  '{"AllowedDomains":[…]} or {"BlockedDomains":[…]}}}'},
+}
+
+B2B_PATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "definition": {**B2B_PROP_SCHEMAS["definition"], "items": {"type": "string", "maxLength": 25 * 1024}},
+        "displayName": {"type": "string", "enum": [B2B_DISPLAY_NAME]},
+        "isOrganizationDefault": {"type": "boolean", "enum": [True]},
+        "description": {"type": "string", "nullable": True, "description": "Always null here."},
+    },
+}

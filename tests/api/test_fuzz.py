@@ -1,0 +1,88 @@
+"""A bounded API fuzz: schemathesis generates requests from our OpenAPI document (valid and invalid
+ones) and sends them to a live server with a valid token. No answer may be a 5xx; every 4xx is a
+Graph-style JSON error. The longer sweep is in docs/api.md."""
+
+import os
+import time
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from directory.api.principal import APPLICATION_PERMISSIONS
+from policies.api.resources import b2b_policy_id
+from tests.factories import ApplicationFactory, GroupFactory, GuestFactory, TenantFactory, UserFactory
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))  # per operation and mode; docs/api.md runs more
+BUDGET_SECONDS = float(os.environ.get("FUZZ_BUDGET_SECONDS", "45"))
+
+
+@pytest.fixture
+def fuzz_target(transactional_db, live_server):
+    from directory import services
+
+    tenant = TenantFactory(name="Fuzz", slug="fuzz", initial_domain="fuzz.example")
+    user, guest, group = UserFactory(tenant=tenant), GuestFactory(tenant=tenant), GroupFactory(tenant=tenant)
+    application = ApplicationFactory(tenant=tenant)
+    group.members.add(user)
+    _app, client_id, secret = services.app_registration_create(
+        actor=None, tenant=tenant, display_name="Fuzzer", application_permissions=APPLICATION_PERMISSIONS)
+    import requests
+
+    token = requests.post(f"{live_server.url}/identity/o/api/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": ".default"},
+        timeout=10).json()["access_token"]
+    known_ids = {"user_id": str(guest.pk), "group_id": str(group.pk), "member_id": str(user.pk),
+                 "owner_id": str(user.pk), "sp_id": str(application.pk), "org_id": str(tenant.pk),
+                 "policy_id": str(b2b_policy_id(tenant.pk))}
+    return live_server.url, token, known_ids
+
+
+def _check(case, response):
+    where = case.as_curl_command()
+    assert response.status_code < 500, f"{response.status_code} for {where}\n{response.text[:500]}"
+    if response.status_code >= 400:
+        assert response.headers.get("content-type", [""])[0].startswith("application/json"), where
+        error = response.json()["error"]
+        assert isinstance(error["code"], str) and error["code"], where
+        assert isinstance(error["message"], str), where
+    elif response.status_code != 204:
+        response.json()
+
+
+def test_generated_requests_never_get_a_server_error(fuzz_target):
+    base_url, token, known_ids = fuzz_target
+    import requests
+
+    document = requests.get(f"{base_url}/v1.0/$schema", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(document)
+    session = requests.Session()
+    session.headers["Connection"] = "close"  # no connection outlives the live server
+    headers = {"Authorization": f"Bearer {token}"}
+    started, sent = time.monotonic(), 0
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations.sort(key=lambda o: o.method.upper() == "DELETE")  # delete the known objects last
+    for operation in operations:
+        names = [p.name for p in operation.path_parameters]
+        fixed = {n: known_ids[n] for n in names if n in known_ids}
+        for mode, path_parameters in ((GenerationMode.POSITIVE, fixed), (GenerationMode.NEGATIVE, None)):
+            if time.monotonic() - started > BUDGET_SECONDS:
+                break
+
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters or None,
+                                              headers=headers))
+            def run(case):
+                nonlocal sent
+                response = case.call(base_url=base_url, session=session, headers=headers, timeout=20)
+                sent += 1
+                _check(case, response)
+
+            try:
+                run()
+            except Unsatisfiable:  # nothing in this operation can be made invalid with the token fixed
+                assert mode is GenerationMode.NEGATIVE
+    assert sent >= 50, f"only {sent} requests were sent"

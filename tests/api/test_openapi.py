@@ -1,0 +1,130 @@
+"""The OpenAPI document is generated from the code, complete, warning-free, and browsable offline."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def document(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/v1.0/$schema")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    return response.json()
+
+
+def _graph_routes():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), pattern.callback
+
+    for route, callback in walk(get_resolver().url_patterns):
+        view = getattr(callback, "view_class", None)
+        if route.startswith(("v1.0/", "beta/")) and view is not None and not getattr(view, "contract_exempt", False):
+            yield "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route), view
+
+
+def test_generation_validates_with_no_warnings(tmp_path):
+    """`manage.py spectacular --validate --fail-on-warn` (raises on any warning or invalid document)."""
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.0.3")
+
+
+def test_every_graph_route_and_method_is_documented(document):
+    paths = document["paths"]
+    missing = []
+    for path, view in _graph_routes():
+        for method in ("get", "post", "patch", "put", "delete"):
+            if hasattr(view, method) and method not in paths.get(path, {}):
+                missing.append(f"{method.upper()} {path}")
+    assert not missing, missing
+    assert not [p for p in paths if not p.startswith(("/v1.0/", "/beta/"))]
+    assert "/v1.0/groups/{group_id}/members/$ref" in paths or not any("members" in p for p in paths)
+
+
+def test_operation_ids_are_unique_and_every_operation_needs_a_bearer_token(document):
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["bearer"]["description"]}
+    ids = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            ids.append(operation["operationId"])
+            assert operation["security"] == [{"bearer": []}], (method, path)
+            for status in ("401", "403", "400"):
+                assert operation["responses"][status]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/microsoft.graph.ODataError"}
+    assert len(ids) == len(set(ids))
+    assert {"users.list", "users.item.get", "invitations.create", "policies.authorizationPolicy.update",
+            "beta.policies.b2bManagementPolicies.item.update"} <= set(ids)
+
+
+def test_response_schemas_come_from_each_views_resource(document):
+    paths, schemas = document["paths"], document["components"]["schemas"]
+
+    def ok_schema(path, method, status):
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+
+    assert ok_schema("/v1.0/users", "get", "200").endswith("/microsoft.graph.userCollectionResponse")
+    assert ok_schema("/v1.0/users/{user_id}", "get", "200").endswith("/microsoft.graph.user")
+    assert ok_schema("/v1.0/invitations", "post", "201").endswith("/microsoft.graph.invitation")
+    assert ok_schema("/v1.0/policies/authorizationPolicy", "get", "200").endswith("/microsoft.graph.authorizationPolicy")
+    assert set(paths["/v1.0/policies/authorizationPolicy"]["patch"]["responses"]) >= {"204", "400", "403"}
+    user = schemas["microsoft.graph.user"]["properties"]
+    assert user["userType"]["enum"] == ["Member", "Guest", "unknownFutureValue"]
+    assert user["externalUserStateChangeDateTime"]["format"] == "date-time"
+    invitation = schemas["microsoft.graph.invitation"]["properties"]
+    assert {"inviteRedeemUrl", "invitedUserMessageInfo", "invitedUser", "status", "resetRedemption"} <= set(invitation)
+    assert invitation["invitedUser"]["properties"]["id"]["format"] == "uuid"
+    policy = schemas["microsoft.graph.authorizationPolicy"]["properties"]
+    assert policy["allowInvitesFrom"]["enum"][-1] == "unknownFutureValue"
+    collection = schemas["microsoft.graph.userCollectionResponse"]["properties"]
+    assert {"value", "@odata.nextLink", "@odata.count"} <= set(collection)
+    parameters = {p["name"] for p in paths["/v1.0/users"]["get"]["parameters"]}
+    assert {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "ConsistencyLevel"} <= parameters
+    body = paths["/v1.0/invitations"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"]["required"] == ["invitedUserEmailAddress", "inviteRedirectUrl"]
+
+
+def test_descriptions_name_the_permissions(document):
+    operation = document["paths"]["/v1.0/invitations"]["post"]
+    assert "`User.Invite.All`" in operation["description"]
+    assert "Base for every endpoint" not in operation["description"]  # not GraphView's own docstring
+
+
+def test_yaml_on_request(client):
+    response = client.get("/v1.0/$schema", HTTP_ACCEPT="application/vnd.oai.openapi")
+    assert response.status_code == 200 and response.content.startswith(b"openapi: 3.0.3")
+
+
+def test_browsable_ui_is_served_offline(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith("/static/") for a in assets), assets  # nothing from a CDN
+    assert "/v1.0/$schema" in html
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        b"".join(served.streaming_content) if served.streaming else served.content
+
+
+def test_unknown_paths_under_the_api_answer_in_json(client):
+    for path in ("/v1.0/nosuch", "/v1.0/users/x/y/z", "/beta/users", "/v1.0/users/"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert response.json()["error"]["code"] == "Request_BadRequest"
+    response = client.post("/v1.0/nosuch", {})
+    assert response.status_code == 400 and response.json()["error"]["message"].endswith("'nosuch'.")
