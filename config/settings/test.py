@@ -11,7 +11,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Tests run with the same hashers as production: they prove passwords are stored with Argon2.
+# Argon2 as in production, with test-sized costs (thousands of hashes: accounts, API client secrets).
+PASSWORD_HASHERS = ["tests.support.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 # Serve static files straight from the apps' folders (no collectstatic before tests).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
