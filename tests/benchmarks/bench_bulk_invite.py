@@ -127,7 +127,7 @@ def run(args) -> None:
     print(f"bulk: {args.rows:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s "
           f"({len(chunk_times)} chunks; median chunk {statistics.median(chunk_times) * 1000:.0f} ms, first "
           f"{chunk_times[0] * 1000:.0f} ms, last {chunk_times[-2 if len(chunk_times) > 1 else -1] * 1000:.0f} ms)")
-    print(f"results CSV: {len(job.results.encode()) / 1024 / 1024:.1f} MB")
+    print(f"results CSV: {len(job.results.encode()) / 1024 / 1024:.1f} MB (written once, at the end)")
 
     if args.single:
         started = time.perf_counter()

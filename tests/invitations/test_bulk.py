@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from directory.models import AuditEvent, Domain, OutboxMessage, Role, User
 from invitations import bulk
-from invitations.models import BulkInvitationJob, Invitation
+from invitations.models import BulkInvitationJob, BulkInvitationResultChunk, Invitation
 from invitations.services import invitation_create
 from invitations.tasks import process_bulk_invitation_task
 from policies import services as policy_services
@@ -465,6 +465,24 @@ def test_results_download_is_a_csv_with_one_row_per_input_row(admin_client, home
     assert [(r["row"], r["result"]) for r in rows] == [("2", "created"), ("3", "error"), ("4", "already invited")]
 
 
+def test_results_so_far_can_be_downloaded_while_the_job_runs_and_are_joined_once_at_the_end(admin_client, home,
+                                                                                              admin_user):
+    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nb@partner.example,,,false,\r\n"
+                   "c@partner.example,,,false,\r\n")
+    url = reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
+    bulk.bulk_invitation_job_process(job_id=job.pk, chunk_size=2, time_budget=0)
+    partial = list(csv.DictReader(io.StringIO(admin_client.get(url).content.decode("utf-8-sig"))))
+    assert [r["email"] for r in partial] == ["a@partner.example", "b@partner.example"]
+    assert BulkInvitationResultChunk.objects.filter(job=job).count() == 1
+
+    bulk.bulk_invitation_job_process(job_id=job.pk, chunk_size=2)
+    assert not BulkInvitationResultChunk.objects.exists()
+    stored = BulkInvitationJob.objects.get(pk=job.pk).results
+    assert [r["email"] for r in csv.DictReader(io.StringIO(stored))] == [
+        "a@partner.example", "b@partner.example", "c@partner.example"]
+    assert admin_client.get(url).content.decode("utf-8-sig") == stored
+
+
 def test_a_reader_sees_the_job_but_not_the_results_with_their_links(client, home, admin_user):
     job = run(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\n")
     reader = admin_of(home, Role.SECURITY_ADMINISTRATOR)
@@ -553,7 +571,7 @@ def _wait_for_sent(count: int, timeout: float = 30.0) -> None:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_job_page_updates_its_progress_bar_by_itself_until_the_job_is_done(browser_page, screenshot):
+def test_job_page_updates_its_progress_bar_by_itself_until_the_job_is_done(browser_page):
     from playwright.sync_api import expect
 
     from tests.factories import PASSWORD
@@ -578,7 +596,6 @@ def test_job_page_updates_its_progress_bar_by_itself_until_the_job_is_done(brows
     expect(page.locator('[data-field="created"]')).to_have_text("5")
     expect(page.locator('[data-field="errors"]')).to_have_text("1")
     assert page.locator('[data-field="bar"]').evaluate("bar => [bar.value, bar.max]") == [6, 6]
-    screenshot(page, "bulk-job-finished")
     with page.expect_download() as download:
         page.locator('[data-field="results"]').click()
     assert download.value.suggested_filename.endswith("-results.csv")
