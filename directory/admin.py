@@ -491,6 +491,7 @@ class GroupAdmin(TenantScopedAdmin):
     search_fields = ("display_name", "description")
     list_select_related = ("tenant",)
     autocomplete_fields = ("owners", "members")
+    ordering = ("display_name", "id")  # the member-count annotation drops the model's ordering
     fields = ("tenant", "display_name", "description", "members_can_join", "owners", "members")
 
     def get_queryset(self, request):

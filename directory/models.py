@@ -115,6 +115,10 @@ class AccountManager(BaseUserManager):
         account.save(using=self._db)
         return account
 
+    def with_email(self, email: str):
+        """Addresses are stored lower-cased, so an exact match uses the unique index."""
+        return self.filter(email=(email or "").strip().lower())
+
     def create_superuser(self, email: str, password: str | None = None, **extra):
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
@@ -166,6 +170,10 @@ class UserQuerySet(TenantOwnedQuerySet):
 
     def guests(self):
         return self.filter(user_type=User.UserType.GUEST)
+
+    def with_mail(self, email: str):
+        """Case-insensitive match on mail through the (tenant, lower(mail)) index."""
+        return self.alias(mail_lower=Lower("mail")).filter(mail_lower=(email or "").strip().lower()).exclude(mail="")
 
     def members(self):
         return self.filter(user_type=User.UserType.MEMBER)

@@ -222,7 +222,7 @@ def user_create(
 def _member_account(*, email: str, password: str, display_name: str) -> Account:
     # The UPN's domain belongs to this tenant alone (domains are unique on the platform), so an
     # account with this address can only be this tenant's member; its password is never overwritten.
-    account = Account.objects.filter(email__iexact=email).first()
+    account = Account.objects.with_email(email).first()
     if account is None:
         from django.contrib.auth.password_validation import validate_password
 

@@ -216,7 +216,8 @@ def bulk_invitation_job_create(
     parsed = parse_source(source)
     check_inviter(tenant=tenant, actor=actor)
     job = BulkInvitationJob.objects.create(
-        tenant=tenant, created_by=actor, file_name=(file_name or "upload.csv")[:256], source=source,
+        tenant=tenant, created_by=actor, run_as_platform=actor is None,
+        file_name=(file_name or "upload.csv")[:256], source=source,
         total_rows=len(parsed.rows), results=_csv_lines([RESULT_HEADER]),
     )
     audit(tenant=tenant, actor=actor, activity="Bulk invite external users", category=CATEGORY, operation_type="Add",
@@ -328,6 +329,8 @@ def _reload(job: BulkInvitationJob) -> BulkInvitationJob:
 def _load_job(job: BulkInvitationJob, defaults: BulkDefaults) -> _Job:
     tenant = Tenant.objects.prefetch_related("brandings").get(pk=job.tenant_id)
     actor = job.created_by
+    if actor is None and not job.run_as_platform:
+        raise InvitationDenied("uploader_gone", "The account that uploaded this file no longer exists.")
     inviter, _ = check_inviter(tenant=tenant, actor=actor)  # once per job (and per resumption)
     own = {tenant.initial_domain.lower()}
     own.update(d.lower() for d in tenant.domains.filter(is_verified=True).values_list("name", flat=True))

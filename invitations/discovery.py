@@ -20,7 +20,7 @@ def federated_provider_for(*, tenant: Tenant, email: str):
 
 
 def discover_provider(*, tenant: Tenant, email: str) -> Provider:
-    account = Account.objects.filter(email__iexact=email).first()
+    account = Account.objects.with_email(email).first()
     if account is not None and account.has_usable_password() and account.tenant_users.filter(
         user_type="Member", deleted_at__isnull=True
     ).exists():

@@ -92,6 +92,9 @@ class BulkInvitationJob(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="bulk_invitation_jobs")
     created_by = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Jobs started by the platform (the CLI) run with its rights; an uploader's job never does, even
+    # when the uploader's account is deleted before the job runs.
+    run_as_platform = models.BooleanField(default=False, editable=False)
     file_name = models.CharField(max_length=256)
     source = models.TextField(editable=False)  # the decoded CSV; kept out of public media storage
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)

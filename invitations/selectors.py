@@ -19,7 +19,7 @@ def pending_invitation_for(*, tenant: Tenant, email: str) -> Invitation | None:
     """The newest redeemable invitation for this address whose guest has not redeemed yet."""
     return (
         Invitation.objects.redeemable()
-        .filter(tenant=tenant, invited_email__iexact=email, invited_user__account__isnull=True)
+        .filter(tenant=tenant, invited_email=email.strip().lower(), invited_user__account__isnull=True)
         .select_related("tenant", "invited_user", "invited_by")
         .order_by("-created_at")
         .first()

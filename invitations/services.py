@@ -91,6 +91,21 @@ def check_inviter(*, tenant: Tenant, actor: Account | None, is_app: bool = False
     return inviter, context
 
 
+def check_grants(*, inviter: User | None, context: evaluators.Inviter, groups, applications) -> None:
+    """Who invites may grant only what they may manage: admins anything; Groups and Application
+    Administrators their kind; everyone else only the groups and applications they own."""
+    if context.is_admin or context.is_app or inviter is None:
+        return
+    if groups and Role.GROUPS_ADMINISTRATOR not in context.roles:
+        owned = set(inviter.owned_groups.values_list("pk", flat=True))
+        if any(g.pk not in owned for g in groups):
+            raise InvitationDenied("grant_not_allowed", _("You may add guests only to groups you own."))
+    if applications and Role.APPLICATION_ADMINISTRATOR not in context.roles:
+        owned = set(inviter.owned_applications.values_list("pk", flat=True))
+        if any(a.pk not in owned for a in applications):
+            raise InvitationDenied("grant_not_allowed", _("You may assign guests only to applications you own."))
+
+
 def tenant_owns_domain(tenant: Tenant, domain: str) -> bool:
     return domain == tenant.initial_domain or tenant.domains.filter(name=domain, is_verified=True).exists()
 
@@ -139,6 +154,7 @@ def invitation_create(
     groups, applications = list(groups), list(applications)
     directory_services.ensure_same_tenant(tenant, groups, field="groups")
     directory_services.ensure_same_tenant(tenant, applications, field="applications")
+    check_grants(inviter=inviter, context=context, groups=groups, applications=applications)
 
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter)
@@ -183,7 +199,7 @@ def _clean(validator, value, field):
 
 def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tuple[User, bool]:
     existing = (
-        User.objects.select_for_update().filter(tenant=tenant, mail__iexact=email).first()
+        User.objects.select_for_update().filter(tenant=tenant).with_mail(email).first()
     )
     if existing is not None:
         if existing.deleted_at:
@@ -410,13 +426,13 @@ def _grant(*, actor, invitation: Invitation, user: User) -> None:
 def guest_account_for(*, email: str) -> Account:
     """The account that will sign in with the invited address: an existing one, or a new one with an
     unusable password (never a blank one) and an unverified address that the e-mailed code verifies."""
-    account = Account.objects.filter(email__iexact=email).first()
+    account = Account.objects.with_email(email).first()
     if account is None:
         try:
             with transaction.atomic():
                 account = Account.objects.create_user(email, None)
         except IntegrityError:  # created by a concurrent request a moment ago
-            account = Account.objects.get(email__iexact=email)
+            account = Account.objects.with_email(email).get()
     EmailAddress.objects.get_or_create(user=account, email=account.email,
                                        defaults={"verified": False, "primary": True})
     return account

@@ -173,8 +173,9 @@ def sign_in(request, slug: str):
 def _known_account(tenant: Tenant, email: str):
     from directory.models import User
 
-    user = User.objects.active().filter(tenant=tenant, account__email__iexact=email, account_enabled=True).select_related(
-        "account").first()
+    user = (User.objects.active()
+            .filter(tenant=tenant, account__email=email.strip().lower(), account_enabled=True)
+            .select_related("account").first())
     if user is None:
         return None
     if not user.account.has_usable_password() and not collaboration_settings_for(tenant).email_otp_enabled:

@@ -600,3 +600,21 @@ def test_job_page_updates_its_progress_bar_by_itself_until_the_job_is_done(brows
         page.locator('[data-field="results"]').click()
     assert download.value.suggested_filename.endswith("-results.csv")
 
+
+
+@pytest.mark.django_db
+def test_a_job_whose_uploader_was_deleted_does_not_run_with_platform_rights():
+    from directory.models import Account
+    from invitations import bulk
+    from invitations.models import BulkInvitationJob
+    from tests.factories import TenantFactory, admin_of
+
+    tenant = TenantFactory()
+    uploader = admin_of(tenant)
+    job = bulk.bulk_invitation_job_create(actor=uploader.account, tenant=tenant, file_name="x.csv",
+                                          source="email\nann@partner.example\n", enqueue=False)
+    Account.objects.filter(pk=uploader.account_id).delete()
+    bulk.bulk_invitation_job_process(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == BulkInvitationJob.State.FAILED
+    assert job.created_count == 0 and "no longer exists" in job.results

@@ -293,3 +293,22 @@ def test_inviting_an_accepted_guest_completes_at_once_and_grants_access(tenant, 
     again = invite(inviter, tenant, applications=[shared_app])
     assert again.invitation.status == "Completed"
     assert shared_app.assignments.filter(user=guest).exists()
+
+
+def test_non_admins_grant_only_the_groups_and_apps_they_own(tenant, shared_app, partner_group):
+    inviter = admin_of(tenant, Role.GUEST_INVITER)
+    with pytest.raises(services.InvitationDenied) as exc:
+        invite(inviter, tenant, groups=[partner_group])
+    assert exc.value.code == "grant_not_allowed"
+    with pytest.raises(services.InvitationDenied):
+        invite(inviter, tenant, email="b@partner.example", applications=[shared_app])
+    assert not Invitation.objects.exists()
+    partner_group.owners.add(inviter)
+    shared_app.owners.add(inviter)
+    result = invite(inviter, tenant, groups=[partner_group], applications=[shared_app])
+    assert list(result.invitation.groups.all()) == [partner_group]
+
+
+def test_groups_administrator_may_grant_any_group(tenant, partner_group):
+    inviter = admin_of(tenant, Role.GROUPS_ADMINISTRATOR)
+    assert invite(inviter, tenant, groups=[partner_group]).invitation.pk
