@@ -342,42 +342,43 @@ def group_delete(*, actor: Account | None, group: Group) -> None:
     group.delete()
 
 
+def _group_link(*, actor: Account | None, group: Group, user: User, relation: str, add: bool) -> None:
+    """Add or remove ``user`` as a member or owner of ``group``; a no-op (and no audit) when nothing
+    changes."""
+    manager = getattr(group, relation)
+    present = manager.filter(pk=user.pk).exists()
+    if add == present:
+        return
+    noun = "member" if relation == "members" else "owner"
+    if add:
+        ensure_same_tenant(group.tenant, [user], field=relation)
+        manager.add(user)
+        activity, operation = f"Add {noun} to group", "Assign"
+    else:
+        manager.remove(user)
+        activity, operation = f"Remove {noun} from group", "Unassign"
+    audit(tenant=group.tenant, actor=actor, activity=activity, category=CATEGORY_GROUPS,
+          operation_type=operation, targets=[Target(group), Target(user)])
+
+
 @transaction.atomic
 def group_member_add(*, actor: Account | None, group: Group, user: User) -> None:
-    ensure_same_tenant(group.tenant, [user], field="members")
-    if group.members.filter(pk=user.pk).exists():
-        return
-    group.members.add(user)
-    audit(tenant=group.tenant, actor=actor, activity="Add member to group", category=CATEGORY_GROUPS,
-          operation_type="Assign", targets=[Target(group), Target(user)])
+    _group_link(actor=actor, group=group, user=user, relation="members", add=True)
 
 
 @transaction.atomic
 def group_member_remove(*, actor: Account | None, group: Group, user: User) -> None:
-    if not group.members.filter(pk=user.pk).exists():
-        return
-    group.members.remove(user)
-    audit(tenant=group.tenant, actor=actor, activity="Remove member from group", category=CATEGORY_GROUPS,
-          operation_type="Unassign", targets=[Target(group), Target(user)])
+    _group_link(actor=actor, group=group, user=user, relation="members", add=False)
 
 
 @transaction.atomic
 def group_owner_add(*, actor: Account | None, group: Group, user: User) -> None:
-    ensure_same_tenant(group.tenant, [user], field="owners")
-    if group.owners.filter(pk=user.pk).exists():
-        return
-    group.owners.add(user)
-    audit(tenant=group.tenant, actor=actor, activity="Add owner to group", category=CATEGORY_GROUPS,
-          operation_type="Assign", targets=[Target(group), Target(user)])
+    _group_link(actor=actor, group=group, user=user, relation="owners", add=True)
 
 
 @transaction.atomic
 def group_owner_remove(*, actor: Account | None, group: Group, user: User) -> None:
-    if not group.owners.filter(pk=user.pk).exists():
-        return
-    group.owners.remove(user)
-    audit(tenant=group.tenant, actor=actor, activity="Remove owner from group", category=CATEGORY_GROUPS,
-          operation_type="Unassign", targets=[Target(group), Target(user)])
+    _group_link(actor=actor, group=group, user=user, relation="owners", add=False)
 
 
 # --- applications -----------------------------------------------------------------------------
