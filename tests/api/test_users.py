@@ -304,3 +304,17 @@ def test_app_only_writes_are_audited_as_the_app(api_tenant, app_token_for, api):
     event = AuditEvent.objects.get(tenant=api_tenant, activity_display_name="Update user")
     assert event.initiated_by["app"]["servicePrincipalId"] == str(app.pk)
     assert event.initiated_by["app"]["displayName"] == "Test app"
+
+
+def test_over_the_rate_limit_is_429_with_retry_after(api_tenant, app_token_for, api, monkeypatch):
+    from directory.api.throttling import GraphThrottle
+
+    monkeypatch.setattr(GraphThrottle, "THROTTLE_RATES", {"graph": "3/10s"})
+    client = api(app_token_for(api_tenant, ["User.Read.All"]))
+    statuses = [client.get("/v1.0/users").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get("/v1.0/users")
+    assert limited.json()["error"]["code"] == "TooManyRequests"
+    assert 1 <= int(limited["Retry-After"]) <= 10
+    # Another app of the same tenant has its own bucket.
+    assert api(app_token_for(api_tenant, ["User.Read.All"])).get("/v1.0/users").status_code == 200
