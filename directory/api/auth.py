@@ -39,10 +39,10 @@ class GraphTokenAuthentication(TokenAuthentication):
         user = User.objects.active().filter(tenant=app.tenant, account=account, account_enabled=True).first()
         if user is None:
             raise AuthenticationFailed("The signed-in user has no enabled user object in this tenant.")
-        scopes = set(token.get_scopes())
-        permissions = scopes & set(app.delegated_permissions) & delegated_capabilities(user)
+        scopes = set(token.get_scopes()) & set(app.delegated_permissions)
+        permissions = scopes & delegated_capabilities(user)
         return account, Principal(tenant=app.tenant, app=app, permissions=frozenset(permissions),
-                                  account=account, user=user)
+                                  account=account, user=user, scopes=frozenset(scopes))
 
     def authenticate_header(self, request):
         return 'Bearer realm="graph"'

@@ -11,7 +11,7 @@ from .. import services
 from ..models import Group, User
 from . import visibility
 from .base import GraphView, read_body
-from .errors import bad_request, not_found
+from .errors import bad_request, denied, not_found
 from .resources import GROUP, USER
 
 GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
@@ -115,6 +115,14 @@ class _GroupBase(GraphView):
     def scoped_queryset(self):
         return visibility.groups(self.principal)
 
+    def authorize_write(self, group_id) -> None:
+        """Writers need the permission, or (delegated, with the scope granted) to own the group."""
+        if self.principal.has_any(self.write_permissions):
+            return
+        owned = Group.objects.filter(tenant=self.principal.tenant, owners=self.principal.user, **self.lookup(group_id))
+        if not owned.exists():
+            raise denied()
+
     def tenant_user(self, user_id: uuid.UUID) -> User:
         """An active user of the caller's tenant; missing and other-tenant are the same 404."""
         user = visibility.users(self.principal).filter(pk=user_id).first()
@@ -151,10 +159,13 @@ class GroupsView(_GroupBase):
 
 
 class GroupView(_GroupBase):
+    owners_may_write = True
+
     def get(self, request, group_id):
         return self.item_response(self.get_object(group_id))
 
     def patch(self, request, group_id):
+        self.authorize_write(group_id)
         group = self.get_object(group_id)
         body = read_body(request.data, PATCHABLE, odata_type=GROUP.odata_type, partial=True)
         if not body:
@@ -172,6 +183,7 @@ class GroupView(_GroupBase):
         return Response(status=204)
 
     def delete(self, request, group_id):
+        self.authorize_write(group_id)
         services.group_delete(actor=self.principal.account, group=self.get_object(group_id))
         return Response(status=204)
 
@@ -199,8 +211,10 @@ class GroupMemberRefView(_GroupUsersBase):
     """POST /groups/{id}/members/$ref"""
 
     write_permissions = MEMBER_WRITE
+    owners_may_write = True
 
     def post(self, request, group_id):
+        self.authorize_write(group_id)
         group = self.group(group_id)
         user = self.tenant_user(reference_body(request.data))
         if group.members.filter(pk=user.pk).exists():
@@ -214,8 +228,10 @@ class GroupMemberView(_GroupUsersBase):
     """DELETE /groups/{id}/members/{memberId}/$ref"""
 
     write_permissions = MEMBER_WRITE
+    owners_may_write = True
 
     def delete(self, request, group_id, member_id):
+        self.authorize_write(group_id)
         group = self.group(group_id)
         user = group.members.filter(deleted_at__isnull=True, **self.lookup(member_id)).first()
         if user is None:
@@ -238,7 +254,10 @@ class GroupOwnersView(_GroupUsersBase):
 class GroupOwnerRefView(_GroupUsersBase):
     """POST /groups/{id}/owners/$ref"""
 
+    owners_may_write = True
+
     def post(self, request, group_id):
+        self.authorize_write(group_id)
         group = self.group(group_id)
         user = self.tenant_user(reference_body(request.data))
         if group.owners.filter(pk=user.pk).exists():
@@ -251,7 +270,10 @@ class GroupOwnerRefView(_GroupUsersBase):
 class GroupOwnerView(_GroupUsersBase):
     """DELETE /groups/{id}/owners/{ownerId}/$ref"""
 
+    owners_may_write = True
+
     def delete(self, request, group_id, owner_id):
+        self.authorize_write(group_id)
         group = self.group(group_id)
         user = group.owners.filter(deleted_at__isnull=True, **self.lookup(owner_id)).first()
         if user is None:

@@ -17,5 +17,7 @@ class GraphPermission(BasePermission):
             return False  # → 401 through authenticate_header
         wanted = view.read_permissions if request.method in ("GET", "HEAD", "OPTIONS") else view.write_permissions
         if wanted and not principal.has_any(wanted):
+            if getattr(view, "owners_may_write", False) and principal.user is not None and principal.scopes & set(wanted):
+                return True  # the view lets the object's owner through (and refuses everyone else)
             raise denied()
         return True

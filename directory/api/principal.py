@@ -41,6 +41,9 @@ class Principal:
     permissions: frozenset[str]
     account: Account | None = None
     user: User | None = None  # the tenant's user object, for delegated tokens
+    # Delegated: what the token and the app allow before the user's roles narrow it. An owner of a
+    # group acts on that group with these, whatever its roles (DESIGN §5: owners act on what they own).
+    scopes: frozenset[str] = frozenset()
 
     @property
     def delegated(self) -> bool:

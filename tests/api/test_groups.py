@@ -561,3 +561,38 @@ def test_guests_see_groups_and_members_by_the_guest_access_level(api_tenant, api
     assert [o["displayName"] for o in names(f"/v1.0/groups/{other.pk}/owners")] == ["Str"]
     # and whatever the level, a guest never writes
     assert client.post(f"/v1.0/groups/{mine.pk}/members/$ref", ref(stranger), format="json").status_code == 403
+
+
+def test_a_group_owner_manages_its_own_group_through_a_delegated_token(api, delegated_token_for):
+    from directory.models import AuditEvent, Group
+    from tests.factories import GroupFactory, TenantFactory, UserFactory
+
+    tenant = TenantFactory()
+    owner, newcomer = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    mine, theirs = GroupFactory(tenant=tenant), GroupFactory(tenant=tenant)
+    mine.owners.add(owner)
+    client = api(delegated_token_for(owner, ["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Group.Read.All"]))
+    ref = {"@odata.id": f"https://graph.example/v1.0/directoryObjects/{newcomer.pk}"}
+    assert client.post(f"/v1.0/groups/{mine.pk}/members/$ref", ref, format="json").status_code == 204
+    assert client.patch(f"/v1.0/groups/{mine.pk}", {"description": "Ours"}, format="json").status_code == 204
+    assert client.delete(f"/v1.0/groups/{mine.pk}/members/{newcomer.pk}/$ref").status_code == 204
+    # A group it does not own stays out of reach, whatever the token's scopes.
+    response = client.post(f"/v1.0/groups/{theirs.pk}/members/$ref", ref, format="json")
+    assert response.status_code == 403
+    assert client.delete(f"/v1.0/groups/{theirs.pk}").status_code == 403
+    assert not theirs.members.exists() and Group.objects.filter(pk=theirs.pk).exists()
+    assert Group.objects.get(pk=mine.pk).description == "Ours"
+    assert AuditEvent.objects.filter(activity_display_name="Add member to group",
+                                     initiated_by_account=owner.account).exists()
+
+
+def test_an_owner_without_the_scope_cannot_manage_its_group(api, delegated_token_for):
+    from tests.factories import GroupFactory, TenantFactory, UserFactory
+
+    tenant = TenantFactory()
+    owner, newcomer = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    group = GroupFactory(tenant=tenant)
+    group.owners.add(owner)
+    client = api(delegated_token_for(owner, ["Group.Read.All"]))
+    ref = {"@odata.id": f"https://graph.example/v1.0/directoryObjects/{newcomer.pk}"}
+    assert client.post(f"/v1.0/groups/{group.pk}/members/$ref", ref, format="json").status_code == 403
