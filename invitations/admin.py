@@ -112,35 +112,30 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
                 self.message_user(request, _("%(email)s: you may not manage invitations of %(tenant)s.")
                                   % {"email": invitation.invited_email, "tenant": invitation.tenant}, messages.ERROR)
 
-    @admin.action(description=gettext_lazy("Resend selected invitations"), permissions=["invite"])
-    def resend_selected(self, request, queryset):
-        sent = 0
+    def _apply_each(self, request, queryset, service, done) -> None:
+        """Run ``service`` on every manageable invitation; report each refusal, then the count."""
+        count = 0
         for invitation in self._each_manageable(request, queryset):
             try:
-                invitation_resend(actor=request.user, invitation=invitation)
+                service(actor=request.user, invitation=invitation)
             except ValidationError as exc:
                 self.message_user(request, f"{invitation.invited_email}: {' '.join(exc.messages)}", messages.ERROR)
             except PermissionDenied as exc:
                 self.message_user(request, f"{invitation.invited_email}: {_denial_message(exc)}", messages.ERROR)
             else:
-                sent += 1
-        if sent:
-            self.message_user(request, ngettext("%d invitation sent again.", "%d invitations sent again.", sent)
-                              % sent, messages.SUCCESS)
+                count += 1
+        if count:
+            self.message_user(request, done(count) % count, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Resend selected invitations"), permissions=["invite"])
+    def resend_selected(self, request, queryset):
+        self._apply_each(request, queryset, invitation_resend,
+                         lambda n: ngettext("%d invitation sent again.", "%d invitations sent again.", n))
 
     @admin.action(description=gettext_lazy("Revoke selected invitations"), permissions=["invite"])
     def revoke_selected(self, request, queryset):
-        revoked = 0
-        for invitation in self._each_manageable(request, queryset):
-            try:
-                invitation_revoke(actor=request.user, invitation=invitation)
-            except ValidationError as exc:
-                self.message_user(request, f"{invitation.invited_email}: {' '.join(exc.messages)}", messages.ERROR)
-            else:
-                revoked += 1
-        if revoked:
-            self.message_user(request, ngettext("%d invitation revoked.", "%d invitations revoked.", revoked)
-                              % revoked, messages.SUCCESS)
+        self._apply_each(request, queryset, invitation_revoke,
+                         lambda n: ngettext("%d invitation revoked.", "%d invitations revoked.", n))
 
     @admin.action(description=gettext_lazy("Reset redemption of the selected invitation's guest…"),
                   permissions=["invite"])

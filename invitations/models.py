@@ -4,13 +4,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from directory.models import Account, Application, Group, Tenant, User
+from directory.models import Account, Application, Group, Tenant, TenantOwnedQuerySet, User
 
 
-class InvitationQuerySet(models.QuerySet):
-    def for_tenants(self, tenants):
-        return self.filter(tenant__in=tenants)
-
+class InvitationQuerySet(TenantOwnedQuerySet):
     def redeemable(self, now=None):
         now = now or timezone.now()
         return self.filter(status=Invitation.Status.PENDING_ACCEPTANCE).filter(
