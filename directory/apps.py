@@ -5,3 +5,6 @@ class DirectoryConfig(AppConfig):
     name = "directory"
     verbose_name = "Directory"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .admin import site  # noqa: F401  (registers the directory's admins; see directory/admin/__init__.py)

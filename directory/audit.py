@@ -1,4 +1,9 @@
-"""The audit trail: every service that changes state calls :func:`audit` inside its transaction."""
+"""The audit trail: every service that changes state calls :func:`audit` inside its transaction.
+
+Activities come from one catalog (:data:`ACTIVITIES`: display name, category, operation type), which
+each app fills at import of its services; targets get their Graph type from :data:`TARGET_TYPES`,
+which each app fills for its models. The initiator comes from the :class:`~directory.actors.Actor`.
+"""
 
 import contextvars
 import json
@@ -8,15 +13,22 @@ from typing import Any
 
 from django.db import models
 
-from .models import Account, AuditEvent, Tenant, User
+from .actors import Actor
+from .models import (
+    Application,
+    AppRegistration,
+    AppRoleAssignment,
+    AuditEvent,
+    Branding,
+    Domain,
+    Group,
+    OutboxMessage,
+    RoleAssignment,
+    Tenant,
+    User,
+)
 
 _correlation_id: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar("correlation_id", default=None)
-# The API app acting in this request (an app-only token has no account to name as the actor).
-_acting_app: contextvars.ContextVar = contextvars.ContextVar("acting_app", default=None)
-
-
-def set_acting_app(app) -> None:
-    _acting_app.set(app)
 
 
 def current_correlation_id() -> uuid.UUID:
@@ -37,12 +49,72 @@ class CorrelationIdMiddleware:
     def __call__(self, request):
         request.correlation_id = uuid.uuid4()
         token = set_correlation_id(request.correlation_id)
-        app_token = _acting_app.set(None)
         try:
             return self.get_response(request)
         finally:
             _correlation_id.reset(token)
-            _acting_app.reset(app_token)
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    display_name: str
+    category: str
+    operation_type: str  # Add, Update, Delete, Assign, Unassign, Other
+
+
+#: Every activity the audit log may hold, by display name.
+ACTIVITIES: dict[str, Activity] = {}
+
+
+def register_activities(category: str, entries: dict[str, str]) -> None:
+    """Add ``{display name: operation type}`` of one category to the catalog."""
+    for name, operation in entries.items():
+        existing = ACTIVITIES.get(name)
+        if existing is not None and existing != Activity(name, category, operation):
+            raise ValueError(f"Audit activity {name!r} is registered twice, differently")
+        ACTIVITIES[name] = Activity(name, category, operation)
+
+
+register_activities("DirectoryManagement", {
+    "Create company": "Add", "Update company settings": "Update", "Add unverified domain": "Add",
+    "Add verified domain": "Add", "Verify domain": "Update", "Update domain": "Update", "Remove domain": "Delete",
+    "Set domain authentication": "Update", "Update company branding": "Update",
+    "Delete company branding": "Delete",
+})
+register_activities("UserManagement", {
+    "Add user": "Add", "Update user": "Update", "Delete user": "Delete", "Restore user": "Update",
+    "Hard delete user": "Delete", "Disable account": "Update", "Enable account": "Update",
+})
+register_activities("GroupManagement", {
+    "Add group": "Add", "Update group": "Update", "Delete group": "Delete", "Add member to group": "Assign",
+    "Remove member from group": "Unassign", "Add owner to group": "Assign", "Remove owner from group": "Unassign",
+})
+register_activities("ApplicationManagement", {
+    "Add service principal": "Add", "Update service principal": "Update", "Remove service principal": "Delete",
+    "Add app role assignment to user": "Assign", "Add app role assignment to group": "Assign",
+    "Remove app role assignment from user": "Unassign", "Remove app role assignment from group": "Unassign",
+    "Add application": "Add", "Update application": "Update",
+    "Update application – Certificates and secrets management": "Update",
+})
+register_activities("RoleManagement", {"Add member to role": "Assign", "Remove member from role": "Unassign"})
+register_activities("Other", {"Send outbox messages again": "Other"})
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+#: Model → the ``type`` Graph gives such a target.
+TARGET_TYPES: dict[type[models.Model], str] = {
+    User: "User", Group: "Group", Application: "ServicePrincipal", AppRegistration: "Application",
+    Tenant: "Directory", Domain: "Domain", Branding: "Directory", RoleAssignment: "Role",
+    AppRoleAssignment: "ServicePrincipal", OutboxMessage: "Message",
+}
+
+
+def register_target_type(model: type[models.Model], graph_type: str) -> None:
+    TARGET_TYPES[model] = graph_type
 
 
 @dataclass(frozen=True)
@@ -61,7 +133,7 @@ class Target:
         obj = self.obj
         return {
             "id": str(obj.pk),
-            "type": _graph_type(obj),
+            "type": graph_type(obj),
             "displayName": getattr(obj, "display_name", None) or getattr(obj, "name", None) or str(obj),
             "userPrincipalName": getattr(obj, "user_principal_name", None),
             "modifiedProperties": [
@@ -71,13 +143,11 @@ class Target:
         }
 
 
-def _graph_type(obj: models.Model) -> str:
-    return {
-        "User": "User",
-        "Group": "Group",
-        "Application": "ServicePrincipal",
-        "Tenant": "Directory",
-    }.get(type(obj).__name__, "Other")
+def graph_type(obj: models.Model) -> str:
+    for cls in type(obj).__mro__:
+        if cls in TARGET_TYPES:
+            return TARGET_TYPES[cls]
+    raise LookupError(f"{type(obj).__name__} has no audit target type; register one with register_target_type")
 
 
 def _json_value(value: Any) -> str | None:
@@ -93,52 +163,46 @@ def _json_value(value: Any) -> str | None:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def initiated_by(*, tenant: Tenant | None, actor: Account | None) -> dict:
-    if actor is None:
-        app = _acting_app.get()
-        if app is not None:
-            return {"app": {"appId": str(app.client_id), "displayName": app.display_name,
-                            "servicePrincipalId": str(app.pk), "servicePrincipalName": app.display_name}}
-        return {"app": {"displayName": "B2B Portal", "servicePrincipalName": "system"}}
-    tenant_user = None
-    if tenant is not None:
-        tenant_user = (
-            User.objects.filter(tenant=tenant, account=actor).only("id", "user_principal_name").first()
-        )
-    return {
-        "user": {
-            "id": str(tenant_user.pk if tenant_user else actor.pk),
-            "displayName": actor.display_name or actor.email,
-            "userPrincipalName": tenant_user.user_principal_name if tenant_user else actor.email,
-            "ipAddress": None,
-        }
-    }
+# --- writing -------------------------------------------------------------------------------------
 
 
-def audit(
+def audit_event(
     *,
     tenant: Tenant | None,
-    actor: Account | None,
+    actor: Actor,
     activity: str,
-    category: str,
-    operation_type: str,
     targets: list[Target],
+    operation_type: str | None = None,
     result: str = AuditEvent.Result.SUCCESS,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    when=None,
+    correlation_id: uuid.UUID | None = None,
+    initiator: dict | None = None,
 ) -> AuditEvent:
-    initiator = initiated_by(tenant=tenant, actor=actor)
-    return AuditEvent.objects.create(
+    """The (unsaved) audit row for ``activity``: :func:`audit` saves one, bulk jobs ``bulk_create`` many."""
+    entry = ACTIVITIES[activity]
+    initiator = initiator if initiator is not None else actor.initiated_by()
+    fields = {"activity_date_time": when} if when is not None else {}
+    return AuditEvent(
         tenant=tenant,
         initiated_by_user_id=(initiator.get("user") or {}).get("id"),
-        activity_display_name=activity,
-        category=category,
-        operation_type=operation_type,
-        correlation_id=current_correlation_id(),
+        activity_display_name=entry.display_name,
+        category=entry.category,
+        operation_type=operation_type or entry.operation_type,
+        correlation_id=correlation_id or current_correlation_id(),
         initiated_by=initiator,
-        initiated_by_account=actor,
+        initiated_by_account=actor.account,
         result=result,
         result_reason=reason[:512],
         target_resources=[t.as_graph() for t in targets],
         additional_details=[{"key": k, "value": str(v)} for k, v in (details or {}).items()],
+        **fields,
     )
+
+
+def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:
+    """Write one audit row (call inside the transaction of the change it records)."""
+    event = audit_event(tenant=tenant, actor=actor, activity=activity, targets=targets, **options)
+    event.save(force_insert=True)
+    return event

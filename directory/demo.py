@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from . import services
+from .actors import Actor
 from .models import Account, Application, AppRoleAssignment, Group, Role, RoleAssignment, Tenant, User
 
 DEMO_PASSWORD = "Tailwind-Demo-2026!"  # printed for the demo on purpose
@@ -67,7 +68,7 @@ def seed_demo() -> dict:
     tenants: dict[str, Tenant] = {}
     for slug, (name, domain, privacy) in TENANTS.items():
         tenant = Tenant.objects.filter(slug=slug).first() or services.tenant_create(
-            actor=None, name=name, slug=slug, initial_domain=domain, privacy_statement_url=privacy)
+            actor=Actor.operator(), name=name, slug=slug, initial_domain=domain, privacy_statement_url=privacy)
         tenants[slug] = tenant
         for person in MEMBERS[slug]:
             upn = f"{person.local}@{domain}"
@@ -75,12 +76,12 @@ def seed_demo() -> dict:
             if user is None:
                 given, _, surname = person.display_name.partition(" ")
                 user = services.user_create(
-                    actor=None, tenant=tenant, display_name=person.display_name, user_principal_name=upn,
+                    actor=Actor.operator(), tenant=tenant, display_name=person.display_name, user_principal_name=upn,
                     mail=upn, given_name=given, surname=surname, job_title=person.job_title,
                     company_name=name, creation_type="", password=DEMO_PASSWORD,
                 )
             if person.role and not RoleAssignment.objects.filter(user=user, role=person.role).exists():
-                services.role_assign(actor=None, user=user, role=person.role)
+                services.role_assign(actor=Actor.operator(), user=user, role=person.role)
                 Account.objects.filter(pk=user.account_id).update(is_staff=True)
 
     tailwind, proseware = tenants["tailwind"], tenants["proseware"]
@@ -92,7 +93,7 @@ def seed_demo() -> dict:
         guest = User.objects.filter(tenant=tailwind, user_principal_name__iexact=upn).first()
         if guest is None:
             guest = services.user_create(
-                actor=None, tenant=tailwind, user_type=User.UserType.GUEST, display_name=home.display_name,
+                actor=Actor.operator(), tenant=tailwind, user_type=User.UserType.GUEST, display_name=home.display_name,
                 user_principal_name=upn, mail=email, company_name=proseware.name,
                 creation_type=User.CreationType.INVITATION,
                 external_user_state=(User.ExternalUserState.ACCEPTED if accepted
@@ -113,7 +114,7 @@ def seed_demo() -> dict:
         ("Finance", "Finance and expense approvers.", [tw_members["adele"]]),
     ):
         group = Group.objects.filter(tenant=tailwind, display_name=name).first() or services.group_create(
-            actor=None, tenant=tailwind, display_name=name, description=description, members=members,
+            actor=Actor.operator(), tenant=tailwind, display_name=name, description=description, members=members,
             owners=[tw_members["lee"]])
         groups[name] = group
 
@@ -121,7 +122,7 @@ def seed_demo() -> dict:
         app = Application.objects.filter(tenant=tailwind, display_name=name).first()
         if app is None:
             app = services.application_create(
-                actor=None, tenant=tailwind, display_name=name, description=description, launch_url=url,
+                actor=Actor.operator(), tenant=tailwind, display_name=name, description=description, launch_url=url,
                 logo=_logo(name, colour), owners=[tw_members["lee"]])
     apps = {a.display_name: a for a in Application.objects.filter(tenant=tailwind)}
     for app_name, principal in (
@@ -132,5 +133,5 @@ def seed_demo() -> dict:
     ):
         kind = "user" if isinstance(principal, User) else "group"
         if not AppRoleAssignment.objects.filter(application=apps[app_name], **{kind: principal}).exists():
-            services.app_assignment_create(actor=None, application=apps[app_name], **{kind: principal})
+            services.app_assignment_create(actor=Actor.operator(), application=apps[app_name], **{kind: principal})
     return {"tenants": tenants, "password": DEMO_PASSWORD}

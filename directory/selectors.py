@@ -1,17 +1,100 @@
-"""Reads that more than one interface needs, tenant-scoped, with their joins done once."""
+"""Reads that more than one interface needs, scoped to the actor, with their joins done once.
+
+Interfaces find objects only through ``access_<thing>(actor, id)`` (one object, or ``Http404`` for
+"missing" and "another tenant's" alike) or the ``visible_to(actor)`` querysets below, applied once in
+the admin base, the Graph base view and the panel base view.
+"""
+
+import uuid
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
-from .models import Account, Application, AppRoleAssignment, Role, RoleAssignment, Tenant, User
+from . import visibility
+from .actors import Actor, ActorKind
+from .models import Account, Application, AppRoleAssignment, Group, Role, RoleAssignment, Tenant, User
 
-ADMIN_ROLES = frozenset(Role)
 
+def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
+    """The tenant's user object for a signed-in account (None when it has none, or it is deleted).
 
-def user_for_account(*, tenant: Tenant, account: Account) -> User | None:
-    """The tenant's user object for a signed-in account (None when it has none, or it is deleted)."""
-    if not account.is_authenticated:
+    The one place this is looked up: whether the user may sign in (``account_enabled``) is for the
+    caller to decide (the actor's capabilities are empty when it may not)."""
+    if account is None or not account.is_authenticated:
         return None
-    return User.objects.active().filter(tenant=tenant, account=account).first()
+    return User.objects.active().filter(tenant=tenant, account=account).select_related("tenant").first()
+
+
+# --- visible_to ---------------------------------------------------------------------------------
+
+
+def users_visible_to(actor: Actor) -> QuerySet[User]:
+    """The (non-deleted) users of the actor's tenant it may read: everyone for admins, apps and members;
+    for guests what the tenant's guest access level shows."""
+    users = User.objects.active().filter(tenant=actor.tenant)
+    if actor.kind == ActorKind.USER:
+        if actor.user is None:
+            return users.none()
+        if actor.is_guest and not actor.can("Directory.Read.All"):
+            users = users & visibility.rule().users_visible_to(actor.user)
+    return users
+
+
+def groups_visible_to(actor: Actor) -> QuerySet[Group]:
+    groups = Group.objects.filter(tenant=actor.tenant)
+    if actor.kind == ActorKind.USER:
+        if actor.user is None:
+            return groups.none()
+        if actor.is_guest and not actor.can("Directory.Read.All"):
+            groups = groups & visibility.rule().groups_visible_to(actor.user)
+    return groups
+
+
+def group_members_visible_to(actor: Actor, group: Group) -> QuerySet[User]:
+    if actor.kind == ActorKind.USER:
+        if actor.user is None:
+            return User.objects.none()
+        if actor.is_guest and not actor.can("Directory.Read.All"):
+            return visibility.rule().group_members_visible_to(actor.user, group)
+    return group.members.filter(deleted_at__isnull=True)
+
+
+def applications_visible_to(actor: Actor) -> QuerySet[Application]:
+    """Enterprise applications of the actor's tenant (Graph lets every user read service principals)."""
+    apps = Application.objects.filter(tenant=actor.tenant)
+    if actor.kind == ActorKind.USER and actor.user is None:
+        return apps.none()
+    return apps
+
+
+# --- access_<thing> -----------------------------------------------------------------------------
+
+
+def _get(queryset: QuerySet, object_id):
+    try:
+        object_id = uuid.UUID(str(object_id))
+    except ValueError:
+        raise Http404(_("No such object.")) from None
+    obj = queryset.filter(pk=object_id).first()
+    if obj is None:
+        raise Http404(_("No such object."))  # missing, and another tenant's, alike
+    return obj
+
+
+def access_user(actor: Actor, user_id) -> User:
+    return _get(users_visible_to(actor), user_id)
+
+
+def access_group(actor: Actor, group_id) -> Group:
+    return _get(groups_visible_to(actor), group_id)
+
+
+def access_application(actor: Actor, application_id) -> Application:
+    return _get(applications_visible_to(actor), application_id)
+
+
+# --- applications ---------------------------------------------------------------------------------
 
 
 def applications_for_user(*, user: User, include_hidden: bool = False) -> QuerySet[Application]:
@@ -37,7 +120,7 @@ def user_can_open_application(*, user: User, application: Application) -> bool:
 
 
 def tenant_roles_for_account(*, account: Account) -> dict:
-    """{tenant_id: {Role, …}} for every tenant where the account's (non-deleted) user holds a role."""
+    """{tenant_id: {Role, …}} for every tenant where the account's (non-deleted, enabled) user holds a role."""
     roles: dict = {}
     if not account.is_authenticated:
         return roles
@@ -47,3 +130,27 @@ def tenant_roles_for_account(*, account: Account) -> dict:
     for tenant_id, role in rows:
         roles.setdefault(tenant_id, set()).add(Role(role))
     return roles
+
+
+def console_capabilities_for_account(*, account: Account) -> dict:
+    """{tenant_id: capabilities} for every tenant where the account's (non-deleted, enabled) user holds a
+    directory role: the admin console opens only there, and shows what those capabilities allow."""
+    from . import authz
+
+    if not account.is_authenticated:
+        return {}
+    rows = RoleAssignment.objects.filter(
+        user__account=account, user__deleted_at__isnull=True, user__account_enabled=True
+    ).values_list("tenant_id", "role", "user__user_type")
+    roles: dict = {}
+    guest: dict = {}
+    for tenant_id, role, user_type in rows:
+        roles.setdefault(tenant_id, set()).add(Role(role))
+        guest[tenant_id] = user_type == User.UserType.GUEST
+    return {tenant_id: authz.console_capabilities(is_guest=guest[tenant_id], roles=r) for tenant_id, r in roles.items()}
+
+
+def organizations_for_account(*, account: Account) -> QuerySet[User]:
+    """The signed-in person's organisations: where they are an enabled member or guest."""
+    return (User.objects.active().filter(account=account, account_enabled=True)
+            .select_related("tenant").order_by("tenant__name"))

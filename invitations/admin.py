@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from directory.admin import TenantScopedAdmin
+from directory.admin.base import TenantScopedAdmin
 from directory.models import Tenant
 
 from . import bulk
@@ -20,6 +20,7 @@ from .models import BulkInvitationJob, Invitation
 from .services import (
     InvitationDenied,
     invitation_create,
+    invitation_redeem_url_read,
     invitation_resend,
     invitation_reset_redemption,
     invitation_revoke,
@@ -117,7 +118,7 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
         count = 0
         for invitation in self._each_manageable(request, queryset):
             try:
-                service(actor=request.user, invitation=invitation)
+                service(actor=self.actor(request, invitation), invitation=invitation)
             except ValidationError as exc:
                 self.message_user(request, f"{invitation.invited_email}: {' '.join(exc.messages)}", messages.ERROR)
             except PermissionDenied as exc:
@@ -167,7 +168,7 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
             cc = data["cc_recipients"].strip()
             try:
                 result = invitation_create(
-                    actor=request.user, tenant=tenant, email=data["email"],
+                    actor=self.actor(request, tenant), tenant=tenant, email=data["email"],
                     redirect_url=data["redirect_url"].strip() or bulk.default_redirect_url(tenant),
                     display_name=data["display_name"].strip(), user_type=data["user_type"],
                     send_message=data["send_message"], message_body=data["message_body"],
@@ -200,7 +201,7 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
             data = form.cleaned_data
             try:
                 result = invitation_reset_redemption(
-                    actor=request.user, user=user, email=data["email"], redirect_url=data["redirect_url"],
+                    actor=self.actor(request, user), user=user, email=data["email"], redirect_url=data["redirect_url"],
                     send_message=data["send_message"], message_language=data["message_language"],
                 )
             except InvitationDenied as exc:
@@ -225,6 +226,8 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
         else:
             lead = _("Invitation created for %(email)s.")
         mail = _("The invitation e-mail is on its way.") if sent else _("No e-mail was sent.")
+        invitation_redeem_url_read(actor=self.actor(request, invitation), invitation=invitation,
+                                   interface="Admin console")
         self.message_user(request, format_html(
             "{} {} {} <code>{}</code>", lead % {"email": invitation.invited_email}, mail,
             _("Redemption link (share it only with the guest):"), url), messages.SUCCESS)
@@ -289,7 +292,8 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
         if post and form.is_valid():
             upload = form.cleaned_data["csv_file"]
             try:
-                job = bulk.bulk_invitation_job_create(actor=request.user, tenant=form.cleaned_data["tenant"],
+                job = bulk.bulk_invitation_job_create(actor=self.actor(request, form.cleaned_data["tenant"]),
+                                                      tenant=form.cleaned_data["tenant"],
                                                       file_name=upload.name, source=form.cleaned_data["source"])
             except InvitationDenied as exc:
                 form.add_error(None, exc.message)

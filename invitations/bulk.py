@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
@@ -41,14 +40,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory import services as directory_services
-from directory.audit import Change, Target, audit, initiated_by
-from directory.models import Account, AuditEvent, OutboxMessage, Tenant, User, UserIdentity
+from directory.actors import Actor
+from directory.audit import Change, Target, audit, audit_event
+from directory.models import AuditEvent, OutboxMessage, Tenant, User, UserIdentity
+from directory.queue import publish, publish_on_commit
 from policies import evaluators
 from policies.selectors import collaboration_settings_for
 
 from . import emails
 from .models import BulkInvitationJob, BulkInvitationResultChunk, Invitation
-from .services import CATEGORY, InvitationDenied, check_inviter, redeem_url
+from .services import InvitationDenied, check_inviter, redeem_url
 from .tokens import new_token
 from .validation import normalize_invited_email, validate_redirect_url
 
@@ -83,6 +84,7 @@ _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in al
 _TRUE = {"true", "yes", "y", "1", "on", "wahr", "ja"}
 _FALSE = {"false", "no", "n", "0", "off", "falsch", "nein"}
 
+PROCESS_TASK = "invitations.process_bulk_invitation"
 RESULT_HEADER = ("row", "email", "result", "reason", "invitation id", "redeem url")
 CREATED = "created"
 ALREADY_INVITED = "already invited"
@@ -206,7 +208,7 @@ def default_redirect_url(tenant: Tenant) -> str:
 
 @transaction.atomic
 def bulk_invitation_job_create(
-    *, actor: Account | None, tenant: Tenant, file_name: str, source: str, enqueue: bool = True,
+    *, actor: Actor, tenant: Tenant, file_name: str, source: str, enqueue: bool = True,
 ) -> BulkInvitationJob:
     """Store an uploaded file as a job and (with ``enqueue``) start a worker on it after commit.
 
@@ -216,25 +218,22 @@ def bulk_invitation_job_create(
     parsed = parse_source(source)
     check_inviter(tenant=tenant, actor=actor)
     job = BulkInvitationJob.objects.create(
-        tenant=tenant, created_by=actor, run_as_platform=actor is None,
+        tenant=tenant, created_by=actor.account, run_as_platform=actor.is_platform,
         file_name=(file_name or "upload.csv")[:256], source=source,
         total_rows=len(parsed.rows), results=_csv_lines([RESULT_HEADER]),
     )
-    audit(tenant=tenant, actor=actor, activity="Bulk invite external users", category=CATEGORY, operation_type="Add",
+    audit(tenant=tenant, actor=actor.in_tenant(tenant), activity="Bulk invite external users",
           targets=[Target(tenant)],
           details={"bulkInvitationJobId": job.pk, "fileName": job.file_name, "rows": job.total_rows})
     if enqueue:
-        transaction.on_commit(partial(publish_bulk_invitation_job, job.pk))
+        publish_on_commit(PROCESS_TASK, str(job.pk))
     return job
 
 
 def publish_bulk_invitation_job(job_id) -> None:
-    from .tasks import process_bulk_invitation_task
-
-    try:
-        process_bulk_invitation_task.delay(str(job_id))
-    except Exception:  # the broker is down: the job stays queued; "process again" in the admin starts it
-        logger.warning("Could not publish bulk invitation job %s", job_id, exc_info=True)
+    """Start (or continue) a stored job on a worker now; if the broker is down, "process again" in the
+    admin does."""
+    publish(PROCESS_TASK, str(job_id))
 
 
 # --- processing -------------------------------------------------------------------------------
@@ -256,7 +255,7 @@ class _Job:
 
     job_id: uuid.UUID
     tenant: Tenant
-    actor: Account | None
+    actor: Actor
     inviter: User | None
     settings: object
     own_domains: set[str]
@@ -328,15 +327,17 @@ def _reload(job: BulkInvitationJob) -> BulkInvitationJob:
 
 def _load_job(job: BulkInvitationJob, defaults: BulkDefaults) -> _Job:
     tenant = Tenant.objects.prefetch_related("brandings").get(pk=job.tenant_id)
-    actor = job.created_by
-    if actor is None and not job.run_as_platform:
+    if job.created_by is None and not job.run_as_platform:
         raise InvitationDenied("uploader_gone", "The account that uploaded this file no longer exists.")
-    inviter, _ = check_inviter(tenant=tenant, actor=actor)  # once per job (and per resumption)
+    actor = (Actor.for_account(job.created_by, tenant) if job.created_by is not None
+             else Actor.operator(tenant=tenant))
+    check_inviter(tenant=tenant, actor=actor)  # once per job (and per resumption)
+    inviter = actor.user
     own = {tenant.initial_domain.lower()}
     own.update(d.lower() for d in tenant.domains.filter(is_verified=True).values_list("name", flat=True))
     return _Job(
         job_id=job.pk, tenant=tenant, actor=actor, inviter=inviter, settings=collaboration_settings_for(tenant),
-        own_domains=own, initiated_by=initiated_by(tenant=tenant, actor=actor),
+        own_domains=own, initiated_by=actor.initiated_by(),
         defaults=defaults, default_redirect=defaults.redirect_url or default_redirect_url(tenant),
     )
 
@@ -383,7 +384,7 @@ def _process_next_chunk(context: _Job, rows: list[SourceRow], chunk_size: int) -
                            chunk[0].number, exc_info=True)
             outcome = _invite_one_by_one(context, chunk)
         _save_progress(context.job_id, start, outcome)
-        transaction.on_commit(partial(_publish_outbox, outcome.outbox_ids))
+        directory_services.outbox_publish(outcome.outbox_ids)
     context.seen.update(outcome.seen)
     return start + len(chunk) >= len(rows)
 
@@ -418,17 +419,6 @@ def _save_progress(job_id, start: int, outcome: _Outcome) -> None:
         existing_count=F("existing_count") + outcome.counts[ALREADY_INVITED],
         error_count=F("error_count") + outcome.counts[ERROR],
     )
-
-
-def _publish_outbox(ids: list[str]) -> None:
-    if not ids:
-        return
-    from directory.tasks import outbox_deliver_many_task
-
-    try:
-        outbox_deliver_many_task.delay(ids)
-    except Exception:  # the broker is down: the outbox sweep delivers them
-        logger.warning("Could not publish %s outbox messages; the sweep will send them", len(ids))
 
 
 # --- one chunk --------------------------------------------------------------------------------
@@ -552,7 +542,7 @@ def _create(context: _Job, new: list[_Candidate]) -> dict[int, tuple[Invitation,
             send_message=candidate.send_message, message_body=candidate.message_body,
             message_language=candidate.message_language, cc_recipients=[],
             status=Invitation.Status.PENDING_ACCEPTANCE, token_hash=digest, invited_by=context.inviter,
-            invited_by_account=context.actor, created_at=now,
+            invited_by_account=context.actor.account, created_at=now,
             expires_at=(now + timedelta(days=lifetime)) if lifetime else None,
         )
         invitations.append(invitation)
@@ -583,13 +573,8 @@ def _create(context: _Job, new: list[_Candidate]) -> dict[int, tuple[Invitation,
 
 def _event(context: _Job, activity: str, when, targets: list[Target], details: dict | None = None) -> AuditEvent:
     # The same row audit() writes; every row of one job shares the job's id as correlation id.
-    return AuditEvent(
-        tenant=context.tenant, activity_date_time=when, activity_display_name=activity, category=CATEGORY,
-        operation_type="Add", correlation_id=context.job_id, initiated_by=context.initiated_by,
-        initiated_by_account=context.actor, result=AuditEvent.Result.SUCCESS,
-        target_resources=[t.as_graph() for t in targets],
-        additional_details=[{"key": k, "value": str(v)} for k, v in (details or {}).items()],
-    )
+    return audit_event(tenant=context.tenant, actor=context.actor, activity=activity, targets=targets, when=when,
+                       details=details, correlation_id=context.job_id, initiator=context.initiated_by)
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory import services as directory_services
-from directory.audit import Change, Target, audit
-from directory.models import Account, Application, AppRoleAssignment, Group, Role, Tenant, User, UserIdentity
+from directory.actors import Actor, require_actor
+from directory.audit import Change, Target, audit, audit_event, register_activities, register_target_type
+from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
 from policies.selectors import collaboration_settings_for
 
@@ -25,7 +26,12 @@ from .validation import normalize_invited_email, validate_redirect_url
 logger = logging.getLogger(__name__)
 
 CATEGORY = "UserManagement"
-ADMIN_ROLES = {Role.GLOBAL_ADMINISTRATOR, Role.USER_ADMINISTRATOR}
+register_activities(CATEGORY, {
+    "Invite external user": "Add", "Resend external user invite": "Update", "Revoke external user invite": "Update",
+    "Reset user redemption status": "Update", "Redeem external user invite": "Update",
+    "Read invite redeem URL": "Other", "Bulk invite external users": "Add",
+})
+register_target_type(Invitation, "Invitation")
 RESEND_MIN_INTERVAL = timedelta(minutes=2)
 RESEND_MAX_COUNT = 10
 _DEFAULT = object()
@@ -59,51 +65,46 @@ class InvitationResult:
 # --- who invites ------------------------------------------------------------------------------
 
 
-def inviter_user_for(*, tenant: Tenant, actor: Account | None) -> User | None:
-    if actor is None:
-        return None
-    return User.objects.active().filter(tenant=tenant, account=actor, account_enabled=True).first()
-
-
-def inviter_context(*, tenant: Tenant, actor: Account | None, inviter: User | None,
-                    is_app: bool = False) -> evaluators.Inviter:
-    if is_app:
-        return evaluators.Inviter(is_app=True)
-    if actor is None or (inviter is None and actor.is_superuser):
-        # The platform (CLI, workers) or its operator: acts as an administrator.
+def inviter_context(actor: Actor) -> evaluators.Inviter:
+    """Who is inviting, as the settings see it, from the authorization table: an administrator's roles
+    grant ``User.ReadWrite.All`` in the tenant; a Guest Inviter's role grants ``User.Invite.All`` (the
+    roles count whatever scopes a delegated token carries, as in Graph)."""
+    if actor.is_platform:
         return evaluators.Inviter(is_admin=True)
-    if inviter is None:
+    if actor.is_app_only:
+        return evaluators.Inviter(is_app=True)
+    if actor.user is None or not actor.capabilities:
         raise InvitationDenied("not_in_tenant", _("You are not a user of this organization."))
-    roles = set(inviter.role_assignments.values_list("role", flat=True))
     return evaluators.Inviter(
-        is_admin=bool(roles & ADMIN_ROLES), is_guest_inviter=Role.GUEST_INVITER in roles,
-        is_guest=inviter.is_guest, roles=frozenset(roles),
+        is_admin="User.ReadWrite.All" in actor.role_capabilities,
+        is_guest_inviter="User.Invite.All" in actor.role_capabilities,
+        is_guest=actor.is_guest,
     )
 
 
-def check_inviter(*, tenant: Tenant, actor: Account | None, is_app: bool = False):
+def check_inviter(*, tenant: Tenant, actor: Actor) -> evaluators.Inviter:
     """Raise InvitationDenied unless this actor may invite guests to ``tenant``; return its context."""
-    inviter = inviter_user_for(tenant=tenant, actor=actor)
-    context = inviter_context(tenant=tenant, actor=actor, inviter=inviter, is_app=is_app)
+    require_actor(actor)
+    if not actor.acts_in(tenant.pk):
+        raise InvitationDenied("not_in_tenant", _("You are not a user of this organization."))
+    actor = actor.in_tenant(tenant)
+    if not actor.can("User.Invite.All", tenant=tenant):
+        raise InvitationDenied("not_allowed", _("You do not have permission to invite guests."))
+    context = inviter_context(actor)
     decision = evaluators.evaluate_inviter(collaboration_settings_for(tenant), context)
     if not decision:
         raise InvitationDenied(decision.code, decision.reasons[0])
-    return inviter, context
+    return context
 
 
-def check_grants(*, inviter: User | None, context: evaluators.Inviter, groups, applications) -> None:
-    """Who invites may grant only what they may manage: admins anything; Groups and Application
-    Administrators their kind; everyone else only the groups and applications they own."""
-    if context.is_admin or context.is_app or inviter is None:
-        return
-    if groups and Role.GROUPS_ADMINISTRATOR not in context.roles:
-        owned = set(inviter.owned_groups.values_list("pk", flat=True))
-        if any(g.pk not in owned for g in groups):
-            raise InvitationDenied("grant_not_allowed", _("You may add guests only to groups you own."))
-    if applications and Role.APPLICATION_ADMINISTRATOR not in context.roles:
-        owned = set(inviter.owned_applications.values_list("pk", flat=True))
-        if any(a.pk not in owned for a in applications):
-            raise InvitationDenied("grant_not_allowed", _("You may assign guests only to applications you own."))
+def check_grants(*, actor: Actor, groups, applications) -> None:
+    """Who invites may grant only what they may manage: group memberships with
+    ``GroupMember.ReadWrite.All`` (or as the group's owner), app assignments with
+    ``AppRoleAssignment.ReadWrite.All`` (or as the app's owner)."""
+    if any(not actor.can("GroupMember.ReadWrite.All", obj=g) for g in groups):
+        raise InvitationDenied("grant_not_allowed", _("You may add guests only to groups you own."))
+    if any(not actor.can("AppRoleAssignment.ReadWrite.All", obj=a) for a in applications):
+        raise InvitationDenied("grant_not_allowed", _("You may assign guests only to applications you own."))
 
 
 def tenant_owns_domain(tenant: Tenant, domain: str) -> bool:
@@ -114,24 +115,85 @@ def redeem_url(invitation: Invitation, raw_token: str) -> str:
     return f"{django_settings.SITE_URL}/t/{invitation.tenant.slug}/invitations/{raw_token}/"
 
 
+def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str) -> str:
+    """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
+    allow/block list, and never one of the tenant's own domains. The single invite and bulk jobs share it."""
+    email = _clean(normalize_invited_email, email, "email")
+    decision = evaluators.evaluate_invitee_domain(settings, email)
+    if not decision:
+        raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
+    if email.rsplit("@", 1)[1] in own_domains:
+        raise ValidationError({"email": _("%(email)s is in this organization's own domain; add them as a member "
+                                          "instead.") % {"email": email}}, code="own_domain")
+    return email
+
+
+def own_domains(tenant: Tenant) -> set[str]:
+    return {tenant.initial_domain, *tenant.domains.filter(is_verified=True).values_list("name", flat=True)}
+
+
+def build_invitation(*, actor: Actor, tenant: Tenant, user: User, email: str, redirect_url: str, user_type: str,
+                     send_message: bool, message_body: str, message_language: str, cc: list[str], status: str,
+                     inviter: User | None, lifetime_days: int | None, now) -> tuple[Invitation, str]:
+    """The (unsaved) invitation and its redeem URL: one builder for the single invite and bulk jobs."""
+    raw, digest = new_token()
+    invitation = Invitation(
+        tenant=tenant, invited_user=user, invited_email=email, invited_display_name=user.display_name,
+        invited_user_type=user_type, redirect_url=redirect_url, send_message=send_message,
+        message_body=message_body, message_language=message_language, cc_recipients=cc, status=status,
+        token_hash=digest, invited_by=inviter, invited_by_account=actor.account, created_at=now,
+        expires_at=(now + timedelta(days=lifetime_days)) if lifetime_days else None,
+        redeemed_at=now if status == Invitation.Status.COMPLETED else None,
+    )
+    return invitation, redeem_url(invitation, raw)
+
+
+def invitation_outbox_message(invitation: Invitation, url: str, *, now=None):
+    """The (unsaved) invitation e-mail, counted as one more send of ``invitation``."""
+    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url)
+    invitation.send_count += 1
+    invitation.last_sent_at = now or timezone.now()
+    return directory_services.outbox_message(
+        tenant=invitation.tenant, to=[invitation.invited_email], cc=invitation.cc_recipients, subject=subject,
+        body_text=text, body_html=html, dedupe_key=f"invitation:{invitation.pk}:{invitation.send_count}",
+    )
+
+
+def invitation_audit_events(*, actor: Actor, invitation: Invitation, user_created: bool, now, **options) -> list:
+    """The (unsaved) audit rows an invitation writes: "Add user" for a new guest, "Invite external user"."""
+    user = invitation.invited_user
+    events = []
+    if user_created:
+        events.append(audit_event(tenant=invitation.tenant, actor=actor, activity="Add user", when=now,
+                                  targets=[Target(user, [Change("userType", None, user.user_type)])], **options))
+    events.append(audit_event(
+        tenant=invitation.tenant, actor=actor, activity="Invite external user", when=now,
+        targets=[Target(user, [Change("invitedUserEmailAddress", None, invitation.invited_email)])],
+        details={"invitationId": invitation.pk, "sendInvitationMessage": invitation.send_message}, **options))
+    return events
+
+
 # --- invite -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def invitation_create(
-    *, actor: Account | None, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
+    *, actor: Actor, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
     user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
     message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
-    expires_in_days=_DEFAULT, is_app: bool = False,
+    expires_in_days=_DEFAULT,
 ) -> InvitationResult:
     """Invite a person: create (or reuse) the guest user object and a redeemable invitation.
 
-    With ``send_message`` the invitation e-mail is queued in the outbox; without it the caller shares
-    the returned ``redeem_url`` itself.
+    An accepted guest's invitation completes at once (its grants applied); a pending guest's earlier
+    invitation is replaced. With ``send_message`` the invitation e-mail is queued in the outbox;
+    without it the caller shares the returned ``redeem_url`` itself (and audits that it did, with
+    :func:`invitation_redeem_url_read`).
     """
-    inviter, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
+    context = check_inviter(tenant=tenant, actor=actor)
+    actor = actor.in_tenant(tenant)
     settings = collaboration_settings_for(tenant)
-    email = _clean(normalize_invited_email, email, "email")
+    email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email)
     redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
     if user_type not in User.UserType.values:
         raise ValidationError({"user_type": _("User type must be Guest or Member.")})
@@ -144,18 +206,12 @@ def invitation_create(
     cc = [_clean(normalize_invited_email, address, "cc_recipients") for address in cc_recipients]
     if len(cc) > 1:
         raise ValidationError({"cc_recipients": _("Only one cc recipient is supported.")})
-    decision = evaluators.evaluate_invitee_domain(settings, email)
-    if not decision:
-        raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
-    domain = email.rsplit("@", 1)[1]
-    if tenant_owns_domain(tenant, domain):
-        raise ValidationError({"email": _("%(email)s is in this organization's own domain; add them as a member "
-                                          "instead.") % {"email": email}}, code="own_domain")
     groups, applications = list(groups), list(applications)
     directory_services.ensure_same_tenant(tenant, groups, field="groups")
     directory_services.ensure_same_tenant(tenant, applications, field="applications")
-    check_grants(inviter=inviter, context=context, groups=groups, applications=applications)
+    check_grants(actor=actor, groups=groups, applications=applications)
 
+    inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter)
     if user.external_user_state == User.ExternalUserState.ACCEPTED:
@@ -165,29 +221,37 @@ def invitation_create(
         _supersede_pending(user)
     if expires_in_days is _DEFAULT:
         expires_in_days = settings.invitation_lifetime_days
-    raw, digest = new_token()
-    now = timezone.now()
-    invitation = Invitation.objects.create(
-        tenant=tenant, invited_user=user, invited_email=email, invited_display_name=user.display_name,
-        invited_user_type=user_type, redirect_url=redirect_url, send_message=send_message,
-        message_body=message_body, message_language=message_language, cc_recipients=cc, status=status,
-        token_hash=digest, invited_by=inviter, invited_by_account=actor,
-        expires_at=(now + timedelta(days=expires_in_days)) if expires_in_days else None,
-        redeemed_at=now if status == Invitation.Status.COMPLETED else None,
-    )
+    invitation, url = build_invitation(
+        actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user_type,
+        send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
+        status=status, inviter=inviter, lifetime_days=expires_in_days, now=timezone.now())
+    message = invitation_outbox_message(invitation, url) if send_message else None
+    invitation.save(force_insert=True)
     if groups:
         invitation.groups.set(groups)
     if applications:
         invitation.applications.set(applications)
     if status == Invitation.Status.COMPLETED:
-        _grant(actor=actor, invitation=invitation, user=user)
-    audit(tenant=tenant, actor=actor, activity="Invite external user", category=CATEGORY, operation_type="Add",
+        _grant(invitation=invitation, user=user)
+    audit(tenant=tenant, actor=actor, activity="Invite external user",
           targets=[Target(user, [Change("invitedUserEmailAddress", None, email)])],
           details={"invitationId": invitation.pk, "sendInvitationMessage": send_message})
-    url = redeem_url(invitation, raw)
-    if send_message:
-        _queue_message(invitation, url)
+    if message is not None:
+        message.save(force_insert=True)
+        directory_services.outbox_publish([message.pk])
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
+
+
+@transaction.atomic
+def invitation_redeem_url_read(*, actor: Actor, invitation: Invitation, interface: str) -> None:
+    """Record that ``actor`` was shown an invitation's redeem URL (a credential: who saw it is on record).
+    Every interface that shows a link calls this: the API, the admin console, the CLI, bulk results."""
+    require_actor(actor)
+    details = {"invitationId": invitation.pk, "interface": interface}
+    if actor.app is not None:
+        details.update(appId=actor.app.client_id, appDisplayName=actor.app.display_name)
+    audit(tenant=invitation.tenant, actor=actor.in_tenant(invitation.tenant), activity="Read invite redeem URL",
+          targets=[Target(invitation.invited_user)], details=details)
 
 
 def _clean(validator, value, field):
@@ -209,17 +273,10 @@ def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tup
             raise ValidationError({"email": _("%(email)s already belongs to a user of this organization.")
                                    % {"email": email}}, code="already_member")
         return existing, False
-    guest = directory_services.user_create(
-        actor=actor, tenant=tenant, user_type=user_type,
-        display_name=(display_name or email.split("@")[0])[:256],
-        user_principal_name=directory_services.guest_user_principal_name(email=email, tenant=tenant),
-        mail=email, creation_type=User.CreationType.INVITATION,
-        external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE,
-        external_user_state_changed_at=timezone.now(),
+    guest = directory_services.guest_user_create(
+        actor=actor, tenant=tenant, email=email, display_name=display_name, user_type=user_type,
         sponsors=[inviter] if inviter else [],
     )
-    guest.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,
-                            issuer_assigned_id=email)
     return guest, True
 
 
@@ -230,25 +287,21 @@ def _supersede_pending(user: User) -> None:
 
 
 def _queue_message(invitation: Invitation, url: str) -> None:
-    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url)
-    invitation.send_count += 1
-    invitation.last_sent_at = timezone.now()
+    message = invitation_outbox_message(invitation, url)
     invitation.save(update_fields=["send_count", "last_sent_at"])
-    directory_services.outbox_enqueue(
-        tenant=invitation.tenant, to=[invitation.invited_email], cc=invitation.cc_recipients, subject=subject,
-        body_text=text, body_html=html, dedupe_key=f"invitation:{invitation.pk}:{invitation.send_count}",
-    )
+    message.save(force_insert=True)
+    directory_services.outbox_publish([message.pk])
 
 
 # --- resend, revoke, reset ----------------------------------------------------------------------
 
 
 @transaction.atomic
-def invitation_resend(*, actor: Account | None, invitation: Invitation) -> str:
+def invitation_resend(*, actor: Actor, invitation: Invitation) -> str:
     """Send the invitation again with a fresh link (the previous link stops working). Rate-limited."""
     invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
-    if actor is not None:
-        check_inviter(tenant=invitation.tenant, actor=actor)
+    check_inviter(tenant=invitation.tenant, actor=actor)
+    actor = actor.in_tenant(invitation.tenant)
     if invitation.status != Invitation.Status.PENDING_ACCEPTANCE:
         raise ValidationError(_("Only pending invitations can be sent again."), code="not_pending")
     now = timezone.now()
@@ -266,43 +319,49 @@ def invitation_resend(*, actor: Account | None, invitation: Invitation) -> str:
     invitation.save(update_fields=["token_hash", "expires_at"])
     url = redeem_url(invitation, raw)
     _queue_message(invitation, url)
-    audit(tenant=invitation.tenant, actor=actor, activity="Resend external user invite", category=CATEGORY,
-          operation_type="Update", targets=[Target(invitation.invited_user)],
-          details={"invitationId": invitation.pk})
+    audit(tenant=invitation.tenant, actor=actor, activity="Resend external user invite",
+          targets=[Target(invitation.invited_user)], details={"invitationId": invitation.pk})
     return url
 
 
 @transaction.atomic
-def invitation_revoke(*, actor: Account | None, invitation: Invitation) -> Invitation:
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation (who may invite may revoke, as with resending)."""
+    invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+    check_inviter(tenant=invitation.tenant, actor=actor)
+    actor = actor.in_tenant(invitation.tenant)
     if invitation.status != Invitation.Status.PENDING_ACCEPTANCE:
         raise ValidationError(_("Only pending invitations can be revoked."), code="not_pending")
     invitation.status = Invitation.Status.REVOKED
     invitation.status_reason = "revoked by an administrator"
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["status", "status_reason", "revoked_at"])
-    audit(tenant=invitation.tenant, actor=actor, activity="Revoke external user invite", category=CATEGORY,
-          operation_type="Update", targets=[Target(invitation.invited_user, [Change("status", "PendingAcceptance",
-                                                                                   "Revoked")])],
+    audit(tenant=invitation.tenant, actor=actor, activity="Revoke external user invite",
+          targets=[Target(invitation.invited_user, [Change("status", "PendingAcceptance", "Revoked")])],
           details={"invitationId": invitation.pk})
     return invitation
 
 
 @transaction.atomic
 def invitation_reset_redemption(
-    *, actor: Account | None, user: User, email: str, redirect_url: str, send_message: bool = False,
-    message_body: str = "", message_language: str = "en", is_app: bool = False,
+    *, actor: Actor, user: User, email: str, redirect_url: str, send_message: bool = False,
+    message_body: str = "", message_language: str = "en",
 ) -> InvitationResult:
     """Let an external user redeem again, maybe with another address. The user object, its memberships
-    and assignments stay; the old sign-in and any old link stop working."""
+    and assignments stay; the old sign-in and any old link stop working. Administrators (and apps
+    allowed to invite) only, and never on a user who outranks the actor."""
     user = User.objects.select_for_update().select_related("tenant").get(pk=user.pk)
     tenant = user.tenant
-    _inviter, context = check_inviter(tenant=tenant, actor=actor, is_app=is_app)
+    context = check_inviter(tenant=tenant, actor=actor)
+    actor = actor.in_tenant(tenant)
     if not context.is_admin and not context.is_app:
         raise InvitationDenied("reset_requires_admin", _("Only administrators may reset a redemption."))
-    if is_app and user.role_assignments.exists():
-        raise InvitationDenied("reset_privileged_user", _("Apps may not reset the redemption of a user who holds "
-                                                          "a directory role."))
+    if not actor.may_manage_user(user):
+        if actor.is_app_only:
+            raise InvitationDenied("reset_privileged_user", _("Apps may not reset the redemption of a user who "
+                                                              "holds a directory role."))
+        raise InvitationDenied("reset_privileged_user", _("%(user)s holds a more privileged role than you.")
+                               % {"user": user.display_name})
     if not user.external_user_state:
         raise ValidationError(_("Only external users have a redemption to reset."), code="not_external")
     email = _clean(normalize_invited_email, email, "email")
@@ -311,7 +370,8 @@ def invitation_reset_redemption(
     if email not in known:
         raise ValidationError({"email": _("The new address must already be the user's mail or one of its other "
                                           "mails.")}, code="unknown_address")
-    decision = evaluators.evaluate_invitee_domain(collaboration_settings_for(tenant), email)
+    settings = collaboration_settings_for(tenant)
+    decision = evaluators.evaluate_invitee_domain(settings, email)
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     old = {"account": str(user.account_id) if user.account_id else None, "mail": user.mail,
@@ -329,23 +389,17 @@ def invitation_reset_redemption(
     user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,
                            issuer_assigned_id=email)
     _supersede_pending(user)
-    raw, digest = new_token()
-    settings = collaboration_settings_for(tenant)
-    invitation = Invitation.objects.create(
-        tenant=tenant, invited_user=user, invited_email=email, invited_display_name=user.display_name,
-        invited_user_type=user.user_type, redirect_url=redirect_url, send_message=send_message,
-        message_body=message_body, message_language=message_language, token_hash=digest,
-        invited_by=inviter_user_for(tenant=tenant, actor=actor), invited_by_account=actor,
-        expires_at=(timezone.now() + timedelta(days=settings.invitation_lifetime_days))
-        if settings.invitation_lifetime_days else None,
-    )
-    audit(tenant=tenant, actor=actor, activity="Reset user redemption status", category=CATEGORY,
-          operation_type="Update",
+    invitation, url = build_invitation(
+        actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user.user_type,
+        send_message=send_message, message_body=message_body, message_language=message_language, cc=[],
+        status=Invitation.Status.PENDING_ACCEPTANCE, inviter=actor.user,
+        lifetime_days=settings.invitation_lifetime_days, now=timezone.now())
+    invitation.save(force_insert=True)
+    audit(tenant=tenant, actor=actor, activity="Reset user redemption status",
           targets=[Target(user, [Change(k, v, getattr(user, {"account": "account_id", "mail": "mail",
                                                               "externalUserState": "external_user_state"}[k]))
                                  for k, v in old.items()])],
           details={"invitationId": invitation.pk})
-    url = redeem_url(invitation, raw)
     if send_message:
         _queue_message(invitation, url)
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=False)
@@ -376,8 +430,12 @@ def redeemability_error(invitation: Invitation) -> RedemptionError | None:
     return None
 
 
-def invitation_redeem(*, invitation: Invitation, account: Account, method: str, issuer: str = "") -> User:
-    """Link the invited guest to the account that proved the invited address, exactly once."""
+def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "") -> User:
+    """Link the invited guest to the account (``actor.account``) that proved the invited address,
+    exactly once."""
+    account = require_actor(actor).account
+    if account is None:
+        raise PermissionDenied(_("Sign in to redeem an invitation."))
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update().select_related("tenant", "invited_user").get(pk=invitation.pk)
@@ -407,15 +465,17 @@ def invitation_redeem(*, invitation: Invitation, account: Account, method: str, 
         invitation.redeemed_at = now
         invitation.save(update_fields=["status", "redeemed_at"])
         EmailAddress.objects.filter(user=account, email__iexact=account.email).update(verified=True)
-        _grant(actor=account, invitation=invitation, user=user)
-        audit(tenant=invitation.tenant, actor=account, activity="Redeem external user invite", category=CATEGORY,
-              operation_type="Update",
+        _grant(invitation=invitation, user=user)
+        audit(tenant=invitation.tenant, actor=Actor.for_user(user), activity="Redeem external user invite",
               targets=[Target(user, [Change("externalUserState", "PendingAcceptance", "Accepted")])],
               details={"invitationId": invitation.pk, "signInMethod": method})
         return user
 
 
-def _grant(*, actor, invitation: Invitation, user: User) -> None:
+def _grant(*, invitation: Invitation, user: User) -> None:
+    """Apply an invitation's grants. The inviter's right to grant them was checked when inviting, so the
+    platform applies them for the tenant."""
+    actor = Actor.system(invitation.tenant, "Apply the grants of an invitation")
     for group in Group.objects.filter(pk__in=invitation.groups.values("pk")):
         directory_services.group_member_add(actor=actor, group=group, user=user)
     assigned = set(AppRoleAssignment.objects.filter(user=user).values_list("application_id", flat=True))

@@ -6,7 +6,7 @@ from . import bulk
 BULK_TIME_BUDGET_SECONDS = 600
 
 
-@shared_task(name="invitations.process_bulk_invitation", acks_late=True, ignore_result=True)
+@shared_task(name=bulk.PROCESS_TASK, acks_late=True, ignore_result=True)
 def process_bulk_invitation_task(job_id: str) -> str:
     job = bulk.bulk_invitation_job_process(job_id=job_id, time_budget=BULK_TIME_BUDGET_SECONDS)
     if job.state == job.State.RUNNING:  # out of time, not done: continue where the last chunk ended

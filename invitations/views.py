@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from directory.actors import Actor
 from directory.models import Application, Tenant
-from directory.selectors import applications_for_user, user_can_open_application, user_for_account
+from directory.selectors import applications_for_user, tenant_user_for_account, user_can_open_application
 from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
 from policies.selectors import collaboration_settings_for
 
@@ -125,7 +126,7 @@ def consent(request, slug: str):
             request.session.pop(PENDING_KEY, None)
             return render(request, "invitations/declined.html", _context(request, tenant))
         try:
-            services.invitation_redeem(invitation=invitation, account=request.user,
+            services.invitation_redeem(actor=Actor.for_account(request.user, tenant), invitation=invitation,
                                        method=last_sign_in_method(request) or "password")
         except services.RedemptionError as exc:
             request.session.pop(PENDING_KEY, None)
@@ -189,7 +190,7 @@ def _access(request, tenant: Tenant):
     if not request.user.is_authenticated:
         return None, HttpResponseRedirect(
             f"{reverse('invitations:sign_in', args=[tenant.slug])}?{urlencode({'next': request.get_full_path()})}")
-    user = user_for_account(tenant=tenant, account=request.user)
+    user = tenant_user_for_account(tenant=tenant, account=request.user)
     if user is None:
         invitation = pending_invitation_for(tenant=tenant, email=request.user.email)
         if invitation is not None and services.redeemability_error(invitation) is None:

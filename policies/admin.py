@@ -1,9 +1,8 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from directory.admin import TenantModelForm, TenantScopedAdmin
+from directory.admin.base import TenantModelForm, TenantScopedAdmin
 
 from . import services
 from .models import CollaborationSettings
@@ -38,16 +37,12 @@ class CollaborationSettingsForm(TenantModelForm):
             "domain_list_type": forms.RadioSelect,
         }
 
-    def clean(self):
-        cleaned = super().clean()
-        # Switching list type discards the old list unless new domains were typed in.
-        if ("domain_list_type" in self.changed_data and "domains" not in self.changed_data
-                and self.instance.pk):
-            cleaned["domains"] = []
+    def _post_clean(self):
+        # The list switch is the service's rule (collaboration_settings_update): the form does not
+        # validate a list the service would discard.
+        if "domain_list_type" in self.changed_data and "domains" not in self.changed_data:
             self.instance.domains = []
-        if cleaned.get("domain_list_type") == CollaborationSettings.DomainListType.NONE and cleaned.get("domains"):
-            raise ValidationError({"domains": _("Choose allow or deny before listing domains.")})
-        return cleaned
+        super()._post_clean()
 
 
 @admin.register(CollaborationSettings)
@@ -64,11 +59,6 @@ class CollaborationSettingsAdmin(TenantScopedAdmin):
         (_("Collaboration restrictions"), {"fields": ("domain_list_type", "domains")}),
     )
 
-    def get_queryset(self, request):
-        # Every tenant the viewer may see has a settings page, even before anyone changed it.
-        services.collaboration_settings_ensure(tenants=list(self.tenant_ids(request)))
-        return super().get_queryset(request)
-
     def has_add_permission(self, request):
         return False
 
@@ -79,6 +69,5 @@ class CollaborationSettingsAdmin(TenantScopedAdmin):
         return ()
 
     def service_update(self, request, obj, changes):
-        if "domain_list_type" in changes and "domains" not in changes:
-            changes["domains"] = []
-        services.collaboration_settings_update(actor=request.user, tenant=obj.tenant, changes=changes)
+        services.collaboration_settings_update(actor=self.actor(request, obj.tenant), tenant=obj.tenant,
+                                               changes=changes)

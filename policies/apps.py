@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class PoliciesConfig(AppConfig):
     name = "policies"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Upward hooks (DESIGN §3): the directory declares them, the policies register here.
+        from directory.signals import tenant_created
+        from directory.visibility import register_visibility_rule
+
+        from . import selectors, services  # noqa: F401  (services register their audit activities)
+
+        register_visibility_rule(selectors.GuestAccessLevelRule())
+        tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")
+
+
+def _give_settings(sender, tenant, **kwargs):
+    from .services import collaboration_settings_ensure
+
+    collaboration_settings_ensure(tenants=[tenant])

@@ -44,3 +44,11 @@ def group_members_visible_to(viewer: User, group: Group) -> QuerySet[User]:
     if evaluators.guest_sees_group_members(settings) and group.members.filter(pk=viewer.pk).exists():
         return members
     return members.filter(pk=viewer.pk)
+
+
+class GuestAccessLevelRule:
+    """The guest access level as the directory's visibility rule (registered in ``PoliciesConfig.ready``)."""
+
+    users_visible_to = staticmethod(users_visible_to)
+    groups_visible_to = staticmethod(groups_visible_to)
+    group_members_visible_to = staticmethod(group_members_visible_to)

@@ -24,6 +24,15 @@ class TenantFactory(factory.django.DjangoModelFactory):
     initial_domain = factory.Sequence(lambda n: f"tenant{n}.example")
     privacy_statement_url = "https://example.com/privacy"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As tenant_create does: the apps above give every new tenant its rows (settings, …).
+        from directory.signals import tenant_created
+
+        tenant = super()._create(model_class, *args, **kwargs)
+        tenant_created.send(sender=Tenant, tenant=tenant)
+        return tenant
+
 
 class AccountFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -336,5 +336,3 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Guest access level (a policy) decides what guests read of the directory; directory asks it here.
-DIRECTORY_VISIBILITY_PROVIDER = "policies.selectors"

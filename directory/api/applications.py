@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Application, AppRoleAssignment
-from . import visibility
+from ..selectors import applications_visible_to, groups_visible_to, users_visible_to
 from .base import GraphView, read_body
 from .errors import bad_request, not_found
 from .resources import APP_ROLE_ASSIGNMENT, DEFAULT_APP_ROLE_ID, SERVICE_PRINCIPAL, with_principal
@@ -37,7 +37,7 @@ class _ServicePrincipalBase(GraphView):
     write_permissions = ASSIGNMENT_WRITE
 
     def scoped_queryset(self):
-        return Application.objects.filter(tenant=self.principal.tenant)
+        return applications_visible_to(self.principal)
 
 
 class ServicePrincipalsView(_ServicePrincipalBase):
@@ -79,15 +79,15 @@ class AppRoleAssignedToView(_AssignmentBase):
         if str(app_role_id) != DEFAULT_APP_ROLE_ID:
             raise bad_request(f"Permission being assigned was not found on application '{app.app_id}'. Only the "
                               f"default access role {DEFAULT_APP_ROLE_ID} exists.")
-        user = visibility.users(self.principal).filter(pk=principal_id).first()
-        group = None if user else visibility.groups(self.principal).filter(pk=principal_id).first()
+        user = users_visible_to(self.principal).filter(pk=principal_id).first()
+        group = None if user else groups_visible_to(self.principal).filter(pk=principal_id).first()
         if user is None and group is None:
             raise not_found(f"Resource '{principal_id}' does not exist or one of its queried reference-property "
                             "objects are not present.")
         existing = app.assignments.filter(user=user) if user else app.assignments.filter(group=group)
         if existing.exists():
             raise bad_request("Permission being assigned already exists on the object.")
-        assignment = services.app_assignment_create(actor=self.principal.account, application=app, user=user,
+        assignment = services.app_assignment_create(actor=self.principal, application=app, user=user,
                                                     group=group)
         assignment = self.assignments(app).get(pk=assignment.pk)
         return self.item_response(assignment, status=201, headers={"Location": self.request.build_absolute_uri(
@@ -106,6 +106,6 @@ class AppRoleAssignmentView(_AssignmentBase):
         return self.item_response(self.assignment(sp_id, assignment_id))
 
     def delete(self, request, sp_id, assignment_id):
-        services.app_assignment_delete(actor=self.principal.account,
+        services.app_assignment_delete(actor=self.principal,
                                        assignment=self.assignment(sp_id, assignment_id))
         return Response(status=204)

@@ -2,9 +2,9 @@ from allauth.idp.oidc.contrib.rest_framework.authentication import TokenAuthenti
 from allauth.idp.oidc.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from ..audit import set_acting_app
-from ..models import AppRegistration, User
-from .principal import Principal, delegated_capabilities
+from ..actors import Actor
+from ..models import AppRegistration
+from ..selectors import tenant_user_for_account
 
 
 class GraphTokenAuthentication(TokenAuthentication):
@@ -28,21 +28,16 @@ class GraphTokenAuthentication(TokenAuthentication):
         app = AppRegistration.objects.select_related("tenant").filter(client_id=token.client_id).first()
         if app is None or not app.enabled:
             raise AuthenticationFailed("The application is disabled or unknown.")
-        set_acting_app(app)  # audit rows written by this request name the app
         if account is None:
             if app.secret_expired:
                 raise AuthenticationFailed("The application's credential has expired.")
-            principal = Principal(tenant=app.tenant, app=app, permissions=frozenset(app.application_permissions))
-            return None, principal
+            return None, Actor.for_app(app)
         if not account.is_active:
             raise AuthenticationFailed("The account is disabled.")
-        user = User.objects.active().filter(tenant=app.tenant, account=account, account_enabled=True).first()
-        if user is None:
+        user = tenant_user_for_account(tenant=app.tenant, account=account)
+        if user is None or not user.account_enabled:
             raise AuthenticationFailed("The signed-in user has no enabled user object in this tenant.")
-        scopes = set(token.get_scopes()) & set(app.delegated_permissions)
-        permissions = scopes & delegated_capabilities(user)
-        return account, Principal(tenant=app.tenant, app=app, permissions=frozenset(permissions),
-                                  account=account, user=user, scopes=frozenset(scopes))
+        return account, Actor.for_user(user, app=app, scopes=token.get_scopes())
 
     def authenticate_header(self, request):
         return 'Bearer realm="graph"'

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..actors import Actor
 from . import odata
-from .errors import bad_request, not_found, unsupported_query
-from .principal import Principal
+from .errors import bad_request, denied, not_found, unsupported_query
 
 SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken"}
 
@@ -27,10 +27,36 @@ class GraphView(APIView):
     read_permissions: tuple[str, ...] = ()
     write_permissions: tuple[str, ...] = ()
     count_needs_eventual = True  # Graph's advanced queries on directory objects
+    #: Owners of the object the URL names may write it (delegated, with a write scope granted) even
+    #: without the tenant-wide permission: the base view checks ownership before any handler runs.
+    owners_may_write = False
 
     @property
-    def principal(self) -> Principal:
+    def principal(self) -> Actor:
         return self.request.auth
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.check_owner(request, kwargs)
+
+    def check_owner(self, request, kwargs) -> None:
+        """Fail closed: a write by someone without the tenant-wide permission goes on only when the
+        caller owns the object the URL names (403 otherwise, whether or not that object exists)."""
+        if request.method in ("GET", "HEAD", "OPTIONS") or not self.write_permissions:
+            return
+        actor = self.principal
+        if actor.has_any(self.write_permissions):
+            return
+        if not self.owners_may_write:
+            raise denied()
+        obj = self.owned_object(kwargs)
+        if obj is None or not any(actor.owns(obj, permission) for permission in self.write_permissions):
+            raise denied()
+
+    def owned_object(self, kwargs):
+        """The tenant's object whose owners may write through this view (views with ``owners_may_write``),
+        or None."""
+        raise NotImplementedError
 
     # -- scoping
     def scoped_queryset(self) -> QuerySet:

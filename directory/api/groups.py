@@ -9,9 +9,9 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Group, User
-from . import visibility
+from ..selectors import group_members_visible_to, groups_visible_to, users_visible_to
 from .base import GraphView, read_body
-from .errors import bad_request, denied, not_found
+from .errors import bad_request, not_found
 from .resources import GROUP, USER
 
 GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
@@ -113,19 +113,14 @@ class _GroupBase(GraphView):
     write_permissions = GROUP_WRITE
 
     def scoped_queryset(self):
-        return visibility.groups(self.principal)
+        return groups_visible_to(self.principal)
 
-    def authorize_write(self, group_id) -> None:
-        """Writers need the permission, or (delegated, with the scope granted) to own the group."""
-        if self.principal.has_any(self.write_permissions):
-            return
-        owned = Group.objects.filter(tenant=self.principal.tenant, owners=self.principal.user, **self.lookup(group_id))
-        if not owned.exists():
-            raise denied()
+    def owned_object(self, kwargs) -> Group | None:
+        return Group.objects.filter(tenant=self.principal.tenant, **self.lookup(kwargs["group_id"])).first()
 
     def tenant_user(self, user_id: uuid.UUID) -> User:
         """An active user of the caller's tenant; missing and other-tenant are the same 404."""
-        user = visibility.users(self.principal).filter(pk=user_id).first()
+        user = users_visible_to(self.principal).filter(pk=user_id).first()
         if user is None:
             if Group.objects.filter(tenant=self.principal.tenant, pk=user_id).exists():
                 raise bad_request("Only users can be added here: nested groups are not supported.")
@@ -149,7 +144,7 @@ class GroupsView(_GroupBase):
         if not owners and self.principal.user is not None:
             owners = [self.principal.user]  # Graph: a delegated caller becomes the owner when none is named
         group = services.group_create(
-            actor=self.principal.account, tenant=self.principal.tenant, display_name=body["displayName"].strip(),
+            actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"].strip(),
             description=body.get("description") or "", members_can_join=members_can_join, owners=owners,
             members=members,
         )
@@ -165,7 +160,6 @@ class GroupView(_GroupBase):
         return self.item_response(self.get_object(group_id))
 
     def patch(self, request, group_id):
-        self.authorize_write(group_id)
         group = self.get_object(group_id)
         body = read_body(request.data, PATCHABLE, odata_type=GROUP.odata_type, partial=True)
         if not body:
@@ -179,12 +173,11 @@ class GroupView(_GroupBase):
         if "visibility" in body:
             changes["members_can_join"] = _members_can_join(body, default=group.members_can_join)
         if changes:
-            services.group_update(actor=self.principal.account, group=group, changes=changes)
+            services.group_update(actor=self.principal, group=group, changes=changes)
         return Response(status=204)
 
     def delete(self, request, group_id):
-        self.authorize_write(group_id)
-        services.group_delete(actor=self.principal.account, group=self.get_object(group_id))
+        services.group_delete(actor=self.principal, group=self.get_object(group_id))
         return Response(status=204)
 
 
@@ -198,13 +191,13 @@ class _GroupUsersBase(_GroupBase):
         return {"@odata.type": "#microsoft.graph.user", **super().represent(obj, select)}
 
     def group(self, group_id) -> Group:
-        return self.get_object(group_id, queryset=visibility.groups(self.principal))
+        return self.get_object(group_id, queryset=groups_visible_to(self.principal))
 
 
 class GroupMembersView(_GroupUsersBase):
     def get(self, request, group_id):
         group = self.group(group_id)
-        return self.list_response(visibility.group_members(self.principal, group).prefetch_related("identities"))
+        return self.list_response(group_members_visible_to(self.principal, group).prefetch_related("identities"))
 
 
 class GroupMemberRefView(_GroupUsersBase):
@@ -214,13 +207,12 @@ class GroupMemberRefView(_GroupUsersBase):
     owners_may_write = True
 
     def post(self, request, group_id):
-        self.authorize_write(group_id)
         group = self.group(group_id)
         user = self.tenant_user(reference_body(request.data))
         if group.members.filter(pk=user.pk).exists():
             raise bad_request("One or more added object references already exist for the following modified "
                               "properties: 'members'.")
-        services.group_member_add(actor=self.principal.account, group=group, user=user)
+        services.group_member_add(actor=self.principal, group=group, user=user)
         return Response(status=204)
 
 
@@ -231,12 +223,11 @@ class GroupMemberView(_GroupUsersBase):
     owners_may_write = True
 
     def delete(self, request, group_id, member_id):
-        self.authorize_write(group_id)
         group = self.group(group_id)
         user = group.members.filter(deleted_at__isnull=True, **self.lookup(member_id)).first()
         if user is None:
             raise not_found()
-        services.group_member_remove(actor=self.principal.account, group=group, user=user)
+        services.group_member_remove(actor=self.principal, group=group, user=user)
         return Response(status=204)
 
 
@@ -245,8 +236,8 @@ class GroupOwnersView(_GroupUsersBase):
         group = self.group(group_id)
         # An owner is shown to whoever may read that user, or may see it among this group's members
         # (a limited guest sees the owners who are members of its own groups, a restricted one only itself).
-        seen = (Q(pk__in=visibility.users(self.principal).values("pk"))
-                | Q(pk__in=visibility.group_members(self.principal, group).values("pk")))
+        seen = (Q(pk__in=users_visible_to(self.principal).values("pk"))
+                | Q(pk__in=group_members_visible_to(self.principal, group).values("pk")))
         owners = User.objects.filter(owned_groups=group, deleted_at__isnull=True).filter(seen)
         return self.list_response(owners.prefetch_related("identities"))
 
@@ -257,13 +248,12 @@ class GroupOwnerRefView(_GroupUsersBase):
     owners_may_write = True
 
     def post(self, request, group_id):
-        self.authorize_write(group_id)
         group = self.group(group_id)
         user = self.tenant_user(reference_body(request.data))
         if group.owners.filter(pk=user.pk).exists():
             raise bad_request("One or more added object references already exist for the following modified "
                               "properties: 'owners'.")
-        services.group_owner_add(actor=self.principal.account, group=group, user=user)
+        services.group_owner_add(actor=self.principal, group=group, user=user)
         return Response(status=204)
 
 
@@ -273,10 +263,9 @@ class GroupOwnerView(_GroupUsersBase):
     owners_may_write = True
 
     def delete(self, request, group_id, owner_id):
-        self.authorize_write(group_id)
         group = self.group(group_id)
         user = group.owners.filter(deleted_at__isnull=True, **self.lookup(owner_id)).first()
         if user is None:
             raise not_found()
-        services.group_owner_remove(actor=self.principal.account, group=group, user=user)
+        services.group_owner_remove(actor=self.principal, group=group, user=user)
         return Response(status=204)

@@ -1,6 +1,6 @@
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 
-from .principal import DELEGATED_PERMISSIONS
+from ..authz import DELEGATED_PERMISSIONS
 
 
 class OIDCAdapter(DefaultOIDCAdapter):

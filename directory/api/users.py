@@ -3,9 +3,9 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Group, User
-from . import visibility
+from ..selectors import groups_visible_to, users_visible_to
 from .base import GraphView, read_body
-from .errors import GraphError, bad_request, denied
+from .errors import bad_request
 from .resources import GROUP, USER
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -43,7 +43,7 @@ class _UserBase(GraphView):
     write_permissions = USER_WRITE
 
     def scoped_queryset(self):
-        return visibility.users(self.principal).prefetch_related("identities")
+        return users_visible_to(self.principal).prefetch_related("identities")
 
     def lookup(self, object_id: str) -> dict:
         if "@" in (object_id or ""):
@@ -67,7 +67,7 @@ class UsersView(_UserBase):
             "mail": body.get("mail") or "",
         }
         user = services.user_create(
-            actor=self.principal.account, tenant=self.principal.tenant, display_name=body["displayName"],
+            actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"],
             user_principal_name=body["userPrincipalName"], account_enabled=body["accountEnabled"],
             creation_type="", password=password, **extra,
         )
@@ -86,21 +86,15 @@ class UserView(_UserBase):
         body = read_body(request.data, spec, odata_type=USER.odata_type, partial=True)
         if not body:
             raise bad_request("The request body names no property to update.")
-        if set(body) == {"accountEnabled"} and self.principal.has_any(["User.EnableDisableAccount.All"]):
-            pass
-        elif not self.principal.has_any(USER_WRITE):
-            raise denied()
         if "userType" in body and body["userType"] not in User.UserType.values:
             raise bad_request("userType must be Member or Guest.")
         changes = {PATCHABLE[name][3]: ("" if value is None else value) for name, value in body.items()}
-        services.user_update(actor=self.principal.account, user=user, changes=changes)
+        services.user_update(actor=self.principal, user=user, changes=changes)
         return Response(status=204)
 
     def delete(self, request, user_id):
         user = self.get_object(user_id)
-        if self.principal.user is not None and user.pk == self.principal.user.pk:
-            raise GraphError(400, "Request_BadRequest", "You cannot delete yourself.")
-        services.user_delete(actor=self.principal.account, user=user)
+        services.user_delete(actor=self.principal, user=user)
         return Response(status=204)
 
 
@@ -118,8 +112,8 @@ class UserMemberOfView(_UserBase):
     context = "directoryObjects"
 
     def get(self, request, user_id):
-        user = self.get_object(user_id, queryset=visibility.users(self.principal))
-        groups = visibility.groups(self.principal).filter(members=user)
+        user = self.get_object(user_id, queryset=users_visible_to(self.principal))
+        groups = groups_visible_to(self.principal).filter(members=user)
         return self.list_response(groups)
 
     def represent(self, obj, select=None):
@@ -130,8 +124,8 @@ class UserSponsorsView(_UserBase):
     context = "directoryObjects"
 
     def get(self, request, user_id):
-        user = self.get_object(user_id, queryset=visibility.users(self.principal))
-        sponsors = visibility.users(self.principal).filter(sponsored_users=user).prefetch_related("identities")
+        user = self.get_object(user_id, queryset=users_visible_to(self.principal))
+        sponsors = users_visible_to(self.principal).filter(sponsored_users=user).prefetch_related("identities")
         return self.list_response(sponsors)
 
     def represent(self, obj, select=None):

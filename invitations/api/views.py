@@ -6,11 +6,10 @@ import uuid
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from directory.api import visibility
 from directory.api.base import GraphView, read_body
 from directory.api.errors import GraphError, bad_request, not_found
-from directory.audit import Target, audit
 from directory.models import User
+from directory.selectors import users_visible_to
 
 from .. import services
 from ..models import Invitation
@@ -102,16 +101,16 @@ class InvitationsView(GraphView):
                     if cc:
                         raise bad_request("ccRecipients cannot be used with resetRedemption.")
                     result = services.invitation_reset_redemption(
-                        actor=principal.account, user=self._user_to_reset(body.get("invitedUser")),
-                        is_app=not principal.delegated, **options)
+                        actor=principal, user=self._user_to_reset(body.get("invitedUser")),
+                        **options)
                 else:
                     if body.get("invitedUser") is not None:
                         raise bad_request("invitedUser is only accepted together with resetRedemption: true.")
                     result = services.invitation_create(
-                        actor=principal.account, tenant=principal.tenant,
+                        actor=principal, tenant=principal.tenant,
                         display_name=body.get("invitedUserDisplayName") or "",
                         user_type=self._user_type(body.get("invitedUserType")), cc_recipients=cc,
-                        is_app=not principal.delegated, **options)
+                        **options)
                 self._audit_redeem_url(result.invitation)
         except services.InvitationDenied as exc:
             raise GraphError(403, "Authorization_RequestDenied", exc.message) from None
@@ -149,15 +148,11 @@ class InvitationsView(GraphView):
             user_id = uuid.UUID(user_id)
         except ValueError:
             raise bad_request(f"Invalid object identifier '{user_id[:60]}'.") from None
-        user = visibility.users(self.principal).filter(pk=user_id).first()
+        user = users_visible_to(self.principal).filter(pk=user_id).first()
         if user is None:
             raise not_found()
         return user
 
     # -- the redeem URL is a credential: who saw it is on record (CVE-2026-16072's lesson)
     def _audit_redeem_url(self, invitation: Invitation) -> None:
-        app = self.principal.app
-        audit(tenant=self.principal.tenant, actor=self.principal.account, activity="Read invite redeem URL",
-              category=services.CATEGORY, operation_type="Other", targets=[Target(invitation.invited_user)],
-              details={"invitationId": invitation.pk, "appId": app.client_id, "appDisplayName": app.display_name,
-                       "interface": "Graph API"})
+        services.invitation_redeem_url_read(actor=self.principal, invitation=invitation, interface="Graph API")

@@ -11,7 +11,7 @@ from directory.api.errors import bad_request, not_found
 
 from ..models import DOMAIN_LIST_MAX_BYTES, CollaborationSettings
 from ..selectors import collaboration_settings_for
-from ..services import collaboration_settings_ensure, collaboration_settings_update
+from ..services import collaboration_settings_update
 from .resources import (
     AUTHORIZATION_POLICY,
     AUTHORIZATION_POLICY_FIXED,
@@ -105,7 +105,7 @@ class AuthorizationPolicyView(_Singleton):
     def patch(self, request):
         changes = authorization_policy_changes(request.data)
         if changes:
-            collaboration_settings_update(actor=self.principal.account, tenant=self.principal.tenant, changes=changes)
+            collaboration_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
         return Response(status=204)
 
 
@@ -179,10 +179,8 @@ class B2BManagementPoliciesView(_Beta):
     prop_schemas = B2B_PROP_SCHEMAS
 
     def scoped_queryset(self):
-        rows = CollaborationSettings.objects.filter(tenant=self.principal.tenant)
-        if not rows.exists():  # a tenant that never changed its settings still has its (default) policy
-            collaboration_settings_ensure(tenants=[self.principal.tenant])
-        return rows
+        # Every tenant has its settings row from its creation on: a GET never writes.
+        return CollaborationSettings.objects.filter(tenant=self.principal.tenant)
 
     def get(self, request):
         return self.list_response(self.scoped_queryset())
@@ -226,5 +224,5 @@ class B2BManagementPolicyView(B2BManagementPoliciesView):
         if not named:
             raise bad_request("The request body names no property to update.")
         if changes:
-            collaboration_settings_update(actor=self.principal.account, tenant=self.principal.tenant, changes=changes)
+            collaboration_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
         return Response(status=204)

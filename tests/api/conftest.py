@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from directory import services
+from directory.actors import Actor
 from tests.factories import TenantFactory
 
 
@@ -26,7 +27,7 @@ def app_token_for(client):
 
     def make(tenant, permissions, **kwargs):
         _registration, client_id, secret = services.app_registration_create(
-            actor=None, tenant=tenant, display_name="Test app", application_permissions=permissions, **kwargs)
+            actor=Actor.operator(), tenant=tenant, display_name="Test app", application_permissions=permissions, **kwargs)
         return issue_app_token(client, client_id, secret)
 
     return make
@@ -44,7 +45,7 @@ def delegated_token_for():
 
     def make(user, scopes, app_delegated=None):
         registration, _client_id, _secret = services.app_registration_create(
-            actor=None, tenant=user.tenant, display_name="Delegated app",
+            actor=Actor.operator(), tenant=user.tenant, display_name="Delegated app",
             delegated_permissions=app_delegated if app_delegated is not None else scopes,
             redirect_uris=["https://app.example/callback"])
         import secrets

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from directory import services
+from directory.actors import Actor
 from directory.models import AppRegistration, AuditEvent, Role
 from tests.api.conftest import issue_app_token
 from tests.factories import TenantFactory, UserFactory, admin_of
@@ -95,7 +96,8 @@ def test_redirect_uris_allow_delegated_sign_in(client, tenants):
 
 def test_admins_see_and_manage_only_their_tenants_apps(client, tenants):
     home, other = tenants
-    theirs, _cid, _secret = services.app_registration_create(actor=None, tenant=other, display_name="Theirs Secret",
+    theirs, _cid, _secret = services.app_registration_create(
+        actor=Actor.operator(), tenant=other, display_name="Theirs Secret",
                                                              application_permissions=["User.Read.All"])
     logged_in(client, admin_of(home))
     listing = client.get(reverse(LIST)).content.decode()
@@ -114,7 +116,7 @@ def test_admins_see_and_manage_only_their_tenants_apps(client, tenants):
 
 def test_readers_see_apps_but_only_application_managers_register(client, tenants):
     home, _ = tenants
-    services.app_registration_create(actor=None, tenant=home, display_name="Visible App")
+    services.app_registration_create(actor=Actor.operator(), tenant=home, display_name="Visible App")
     logged_in(client, admin_of(home, Role.GROUPS_ADMINISTRATOR))
     assert "Visible App" in client.get(reverse(LIST)).content.decode()
     assert client.get(reverse(ADD)).status_code == 403
@@ -126,7 +128,7 @@ def test_readers_see_apps_but_only_application_managers_register(client, tenants
 def test_new_secret_action_replaces_the_secret_and_shows_it_once(client, tenants):
     home, _ = tenants
     registration, client_id, old_secret = services.app_registration_create(
-        actor=None, tenant=home, display_name="Rotating", application_permissions=["User.Read.All"],
+        actor=Actor.operator(), tenant=home, display_name="Rotating", application_permissions=["User.Read.All"],
         secret_lifetime_days=10)
     logged_in(client, admin_of(home))
     response = client.post(reverse(LIST), {"action": "new_secret", "_selected_action": [str(registration.pk)]},
@@ -147,9 +149,9 @@ def test_new_secret_action_replaces_the_secret_and_shows_it_once(client, tenants
 
 def test_list_shows_secret_expiry_and_expired_secrets(client, tenants):
     home, _ = tenants
-    expired, *_ = services.app_registration_create(actor=None, tenant=home, display_name="Old")
+    expired, *_ = services.app_registration_create(actor=Actor.operator(), tenant=home, display_name="Old")
     AppRegistration.objects.filter(pk=expired.pk).update(secret_expires_at=timezone.now() - timedelta(days=1))
-    services.app_registration_create(actor=None, tenant=home, display_name="Forever", secret_lifetime_days=None)
+    services.app_registration_create(actor=Actor.operator(), tenant=home, display_name="Forever", secret_lifetime_days=None)
     logged_in(client, admin_of(home))
     page = client.get(reverse(LIST)).content.decode()
     assert "secret expires" in page.lower()
@@ -159,7 +161,7 @@ def test_list_shows_secret_expiry_and_expired_secrets(client, tenants):
 def test_permissions_are_editable_and_apply_to_existing_tokens_at_once(client, tenants, api):
     home, _ = tenants
     registration, client_id, secret = services.app_registration_create(
-        actor=None, tenant=home, display_name="Editable", application_permissions=["User.Read.All"])
+        actor=Actor.operator(), tenant=home, display_name="Editable", application_permissions=["User.Read.All"])
     from rest_framework.test import APIClient
 
     token = issue_app_token(APIClient(), client_id, secret)

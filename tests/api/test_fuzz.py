@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from directory.api.principal import APPLICATION_PERMISSIONS
+from directory.actors import Actor
+from directory.authz import APPLICATION_PERMISSIONS
 from policies.api.resources import b2b_policy_id
 from tests.factories import ApplicationFactory, GroupFactory, GuestFactory, TenantFactory, UserFactory
 
@@ -28,7 +29,7 @@ def fuzz_target(transactional_db, live_server):
     application = ApplicationFactory(tenant=tenant)
     group.members.add(user)
     _app, client_id, secret = services.app_registration_create(
-        actor=None, tenant=tenant, display_name="Fuzzer", application_permissions=APPLICATION_PERMISSIONS)
+        actor=Actor.operator(), tenant=tenant, display_name="Fuzzer", application_permissions=APPLICATION_PERMISSIONS)
     import requests
 
     token = requests.post(f"{live_server.url}/identity/o/api/token", data={

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from directory.actors import Actor
 from directory.models import AuditEvent, Group, Role, User
 from policies import services as policy_services
 from tests.api.contract import EndpointContract
@@ -548,13 +549,13 @@ def test_guests_see_groups_and_members_by_the_guest_access_level(api_tenant, api
     assert names(f"/v1.0/groups/{other.pk}/members") == 404
     assert client.get(f"/v1.0/groups/{other.pk}").status_code == 404
 
-    policy_services.collaboration_settings_update(actor=None, tenant=api_tenant,
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=api_tenant,
                                                   changes={"guest_user_role_id": RESTRICTED})
     assert [g["displayName"] for g in names("/v1.0/groups")] == ["Mine"]
     assert [m["id"] for m in names(f"/v1.0/groups/{mine.pk}/members")] == [str(guest.pk)]
     assert names(f"/v1.0/groups/{mine.pk}/owners") == []
 
-    policy_services.collaboration_settings_update(actor=None, tenant=api_tenant,
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=api_tenant,
                                                   changes={"guest_user_role_id": SAME_AS_MEMBERS})
     assert [g["displayName"] for g in names("/v1.0/groups")] == ["Mine", "Other"]
     assert [m["displayName"] for m in names(f"/v1.0/groups/{other.pk}/members")] == ["Str"]

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from directory.actors import Actor
 from directory.models import AuditEvent, OutboxMessage, Role, User
 from invitations.models import Invitation
 from policies import services as policy_services
@@ -27,7 +28,7 @@ class TestCreateInvitation(EndpointContract):
 
 
 def set_policy(tenant, **changes):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes=changes)
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes=changes)
 
 
 @pytest.fixture

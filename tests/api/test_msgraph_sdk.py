@@ -25,7 +25,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph_core import GraphClientFactory
 from msgraph_core.tasks.page_iterator import PageIterator
 
-from directory.api.principal import APPLICATION_PERMISSIONS
+from directory.actors import Actor
+from directory.authz import APPLICATION_PERMISSIONS
 from directory.models import User
 from invitations.models import Invitation as InvitationRow
 from policies.selectors import collaboration_settings_for
@@ -62,7 +63,7 @@ def graph(live_server):
 
     def make(tenant, permissions=APPLICATION_PERMISSIONS):
         _app, client_id, secret = services.app_registration_create(
-            actor=None, tenant=tenant, display_name="SDK app", application_permissions=permissions)
+            actor=Actor.operator(), tenant=tenant, display_name="SDK app", application_permissions=permissions)
         token = httpx.post(f"{live_server.url}/identity/o/api/token", data={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
             "scope": ".default"}).json()["access_token"]
@@ -193,7 +194,8 @@ def test_a_missing_user_is_an_odata_error_with_request_resource_not_found(graph,
 def test_a_refused_invitation_is_an_odata_error_too(graph, tenant):
     from policies import services as policy_services
 
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={"allow_invites_from": "none"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"allow_invites_from": "none"})
     client, _ = graph(tenant, ["User.Invite.All"])
 
     async def invite():

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from directory import services
+from directory.actors import Actor
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def authorize(client, client_id: str, challenge: str, scope: str = "openid User.
 def test_authorization_code_with_pkce_gives_a_delegated_token_for_the_user(client, api_tenant, api):
     member = UserFactory(tenant=api_tenant, display_name="Mia Member")
     _registration, client_id, secret = services.app_registration_create(
-        actor=None, tenant=api_tenant, display_name="Portal app", delegated_permissions=["User.Read.All"],
+        actor=Actor.operator(), tenant=api_tenant, display_name="Portal app", delegated_permissions=["User.Read.All"],
         redirect_uris=[REDIRECT])
     _verifier, challenge = pkce_pair()
     client.force_login(member.account)
@@ -70,7 +71,7 @@ def test_authorization_code_with_pkce_gives_a_delegated_token_for_the_user(clien
 
 def test_client_credentials_with_a_wrong_secret_get_no_token(client, api_tenant):
     _registration, client_id, _secret = services.app_registration_create(
-        actor=None, tenant=api_tenant, display_name="App", application_permissions=["User.Read.All"])
+        actor=Actor.operator(), tenant=api_tenant, display_name="App", application_permissions=["User.Read.All"])
     response = client.post("/identity/o/api/token", {"grant_type": "client_credentials", "client_id": client_id,
                                                      "client_secret": "wrong", "scope": ".default"})
     assert response.status_code in (400, 401)
@@ -79,8 +80,8 @@ def test_client_credentials_with_a_wrong_secret_get_no_token(client, api_tenant)
 
 def test_a_new_secret_voids_the_old_one(client, api_tenant):
     registration, client_id, old = services.app_registration_create(
-        actor=None, tenant=api_tenant, display_name="App", application_permissions=["User.Read.All"])
-    new = services.app_registration_new_secret(actor=None, registration=registration)
+        actor=Actor.operator(), tenant=api_tenant, display_name="App", application_permissions=["User.Read.All"])
+    new = services.app_registration_new_secret(actor=Actor.operator(), registration=registration)
     body = {"grant_type": "client_credentials", "client_id": client_id, "scope": ".default"}
     assert client.post("/identity/o/api/token", {**body, "client_secret": old}).status_code in (400, 401)
     assert client.post("/identity/o/api/token", {**body, "client_secret": new}).status_code == 200

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from directory import services
+from directory.actors import Actor
 from directory.models import Branding, Domain
 from tests.api.contract import EndpointContract
 from tests.factories import AccountFactory, GuestFactory, TenantFactory, UserFactory
@@ -130,7 +131,7 @@ def test_branding_is_404_until_a_default_exists(api_tenant, app_token_for, api):
     Branding.objects.create(tenant=api_tenant, locale="fr", sign_in_page_text="Bienvenue")
     response = client.get(url)
     assert response.status_code == 404 and response.json()["error"]["code"] == "Request_ResourceNotFound"
-    services.branding_save(actor=None, branding=Branding(tenant=api_tenant, background_color="#0F6CBD",
+    services.branding_save(actor=Actor.operator(), branding=Branding(tenant=api_tenant, background_color="#0F6CBD",
                                                          sign_in_page_text="Welcome", username_hint_text="you@x",
                                                          banner_logo=_png()))
     body = client.get(url).json()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from directory.actors import Actor
 from directory.models import AuditEvent, User
 from policies import services as policy_services
 from tests.api.contract import EndpointContract
@@ -245,7 +246,7 @@ def test_guest_token_sees_only_itself_and_its_own_groups_under_limited_access(ap
     assert client.get("/v1.0/me").json()["id"] == str(guest.pk)
     member_of = client.get(f"/v1.0/users/{guest.pk}/memberOf").json()["value"]
     assert [g["id"] for g in member_of] == [str(mine.pk)]
-    policy_services.collaboration_settings_update(actor=None, tenant=api_tenant,
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=api_tenant,
                                                   changes={"guest_user_role_id": "a0b1b346-4d3e-4e8b-98f8-753987be4970"})
     assert len(client.get("/v1.0/users").json()["value"]) == 3
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from directory import services
+from directory import delivery, services
+from directory.actors import Actor
 from directory.models import AuditEvent, Group, OutboxMessage, Role, User
 from tests.factories import GroupFactory, GuestFactory, TenantFactory, UserFactory
 
@@ -21,9 +22,11 @@ def test_guest_upn_follows_entra_ext_form():
 
 def test_user_create_writes_user_and_audit_in_one_go():
     tenant = TenantFactory()
-    actor = UserFactory(tenant=tenant).account
+    admin = UserFactory(tenant=tenant)
+    admin.role_assignments.create(tenant=tenant, role=Role.USER_ADMINISTRATOR)
+    actor = admin.account
     user = services.user_create(
-        actor=actor, tenant=tenant, display_name="Ann", user_principal_name=f"ann@{tenant.initial_domain}"
+        actor=Actor.for_user(admin), tenant=tenant, display_name="Ann", user_principal_name=f"ann@{tenant.initial_domain}"
     )
     event = AuditEvent.objects.get(tenant=tenant, activity_display_name="Add user")
     assert event.target_resources[0]["id"] == str(user.pk)
@@ -33,7 +36,7 @@ def test_user_create_writes_user_and_audit_in_one_go():
 
 def test_user_update_audits_old_and_new_values():
     user = UserFactory(job_title="Designer")
-    services.user_update(actor=None, user=user, changes={"job_title": "Lead designer"})
+    services.user_update(actor=Actor.operator(), user=user, changes={"job_title": "Lead designer"})
     event = AuditEvent.objects.get(activity_display_name="Update user")
     [prop] = event.target_resources[0]["modifiedProperties"]
     assert prop == {"displayName": "job_title", "oldValue": '"Designer"', "newValue": '"Lead designer"'}
@@ -41,13 +44,13 @@ def test_user_update_audits_old_and_new_values():
 
 def test_update_without_real_change_writes_no_audit():
     user = UserFactory(job_title="Designer")
-    services.user_update(actor=None, user=user, changes={"job_title": "Designer"})
+    services.user_update(actor=Actor.operator(), user=user, changes={"job_title": "Designer"})
     assert not AuditEvent.objects.filter(activity_display_name="Update user").exists()
 
 
 def test_member_password_is_hashed_with_argon2_and_signs_in_with_upn():
     tenant = TenantFactory()
-    user = services.user_create(actor=None, tenant=tenant, display_name="Bo",
+    user = services.user_create(actor=Actor.operator(), tenant=tenant, display_name="Bo",
                                 user_principal_name=f"bo@{tenant.initial_domain}", password="a-long-Passphrase-42")
     assert user.account.email == f"bo@{tenant.initial_domain}"
     assert user.account.password.startswith("argon2")
@@ -57,18 +60,20 @@ def test_member_password_is_hashed_with_argon2_and_signs_in_with_upn():
 def test_member_upn_must_use_a_domain_of_the_tenant():
     tenant = TenantFactory()
     with pytest.raises(ValidationError) as exc:
-        services.user_create(actor=None, tenant=tenant, display_name="Eve", user_principal_name="eve@elsewhere.example")
+        services.user_create(
+            actor=Actor.operator(), tenant=tenant, display_name="Eve", user_principal_name="eve@elsewhere.example")
     assert "not a verified domain of this tenant" in str(exc.value)
     assert not User.objects.filter(display_name="Eve").exists()
 
 
 def test_member_upn_may_use_a_verified_custom_domain_only():
     tenant = TenantFactory()
-    services.domain_add(actor=None, tenant=tenant, name="custom.example", is_verified=False)
+    services.domain_add(actor=Actor.operator(), tenant=tenant, name="custom.example", is_verified=False)
     with pytest.raises(ValidationError):
-        services.user_create(actor=None, tenant=tenant, display_name="Ann", user_principal_name="ann@custom.example")
-    services.domain_update(actor=None, domain=tenant.domains.get(), changes={"is_verified": True})
-    assert services.user_create(actor=None, tenant=tenant, display_name="Ann",
+        services.user_create(
+            actor=Actor.operator(), tenant=tenant, display_name="Ann", user_principal_name="ann@custom.example")
+    services.domain_update(actor=Actor.operator(), domain=tenant.domains.get(), changes={"is_verified": True})
+    assert services.user_create(actor=Actor.operator(), tenant=tenant, display_name="Ann",
                                 user_principal_name="ann@custom.example").pk
 
 
@@ -76,7 +81,7 @@ def test_guest_gets_no_password():
     tenant = TenantFactory()
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            actor=None, tenant=tenant, display_name="G", user_type=User.UserType.GUEST, mail="g@partner.example",
+            actor=Actor.operator(), tenant=tenant, display_name="G", user_type=User.UserType.GUEST, mail="g@partner.example",
             user_principal_name=services.guest_user_principal_name(email="g@partner.example", tenant=tenant),
             password="whatever-Long-123",
         )
@@ -91,7 +96,7 @@ def test_duplicate_upn_or_mail_in_a_tenant_is_refused_case_insensitively(field):
     values = {"user_principal_name": upn, "mail": ""}
     values[field] = getattr(existing, field).upper()
     with pytest.raises(ValidationError):
-        services.user_create(actor=None, tenant=tenant, display_name="Dup", **values)
+        services.user_create(actor=Actor.operator(), tenant=tenant, display_name="Dup", **values)
     assert User.objects.filter(tenant=tenant).count() == 1
 
 
@@ -99,7 +104,7 @@ def test_same_mail_is_fine_in_another_tenant():
     guest = GuestFactory()
     other = TenantFactory()
     services.user_create(
-        actor=None, tenant=other, display_name="G", user_type=User.UserType.GUEST, mail=guest.mail,
+        actor=Actor.operator(), tenant=other, display_name="G", user_type=User.UserType.GUEST, mail=guest.mail,
         user_principal_name=services.guest_user_principal_name(email=guest.mail, tenant=other),
     )
 
@@ -108,7 +113,7 @@ def test_second_user_for_the_same_account_in_a_tenant_is_refused():
     member = UserFactory()
     with pytest.raises(ValidationError) as exc:
         services.user_create(
-            actor=None, tenant=member.tenant, display_name="Again", account=member.account,
+            actor=Actor.operator(), tenant=member.tenant, display_name="Again", account=member.account,
             user_principal_name=f"again@{member.tenant.initial_domain}",
         )
     assert "already has a user object" in str(exc.value)
@@ -117,7 +122,7 @@ def test_second_user_for_the_same_account_in_a_tenant_is_refused():
 def test_oversized_field_is_refused_and_nothing_is_written():
     tenant = TenantFactory()
     with pytest.raises(ValidationError) as exc:
-        services.user_create(actor=None, tenant=tenant, display_name="x" * 257,
+        services.user_create(actor=Actor.operator(), tenant=tenant, display_name="x" * 257,
                              user_principal_name=f"x@{tenant.initial_domain}")
     assert "display_name" in exc.value.message_dict
     assert not User.objects.exists()
@@ -127,22 +132,22 @@ def test_oversized_field_is_refused_and_nothing_is_written():
 @pytest.mark.parametrize("domain", ["not a domain", "-bad.example", "exa_mple.com", "nodot", "a" * 64 + ".com"])
 def test_invalid_domains_are_refused(domain):
     with pytest.raises(ValidationError):
-        services.tenant_create(actor=None, name="T", slug="t", initial_domain=domain)
+        services.tenant_create(actor=Actor.operator(), name="T", slug="t", initial_domain=domain)
     with pytest.raises(ValidationError):
-        services.domain_add(actor=None, tenant=TenantFactory(), name=domain)
+        services.domain_add(actor=Actor.operator(), tenant=TenantFactory(), name=domain)
 
 
 def test_a_domain_belongs_to_one_tenant_only():
-    services.domain_add(actor=None, tenant=TenantFactory(), name="shared.example")
+    services.domain_add(actor=Actor.operator(), tenant=TenantFactory(), name="shared.example")
     with pytest.raises(ValidationError):
-        services.domain_add(actor=None, tenant=TenantFactory(), name="SHARED.example")
+        services.domain_add(actor=Actor.operator(), tenant=TenantFactory(), name="SHARED.example")
 
 
 def test_soft_delete_and_restore_within_30_days():
     user = UserFactory()
-    services.user_delete(actor=None, user=user)
+    services.user_delete(actor=Actor.operator(), user=user)
     assert User.objects.active().filter(pk=user.pk).count() == 0
-    services.user_restore(actor=None, user=user)
+    services.user_restore(actor=Actor.operator(), user=user)
     assert User.objects.active().filter(pk=user.pk).exists()
     activities = set(AuditEvent.objects.values_list("activity_display_name", flat=True))
     assert {"Delete user", "Restore user"} <= activities
@@ -150,13 +155,13 @@ def test_soft_delete_and_restore_within_30_days():
 
 def test_restore_after_30_days_is_refused_and_purge_removes_the_user():
     user = UserFactory()
-    services.user_delete(actor=None, user=user)
+    services.user_delete(actor=Actor.operator(), user=user)
     User.objects.filter(pk=user.pk).update(deleted_at=timezone.now() - timedelta(days=31))
     with pytest.raises(ValidationError):
-        services.user_restore(actor=None, user=user)
+        services.user_restore(actor=Actor.operator(), user=user)
     recent = UserFactory(tenant=user.tenant)
-    services.user_delete(actor=None, user=recent)
-    assert services.users_purge_deleted() == 1
+    services.user_delete(actor=Actor.operator(), user=recent)
+    assert services.users_purge_deleted(actor=Actor.system(None, "test")) == 1
     assert not User.objects.filter(pk=user.pk).exists()
     assert User.objects.filter(pk=recent.pk).exists()
 
@@ -165,18 +170,18 @@ def test_group_members_must_be_in_the_group_tenant():
     group = GroupFactory()
     stranger = UserFactory()
     with pytest.raises(ValidationError):
-        services.group_update(actor=None, group=group, changes={"members": [stranger]})
+        services.group_update(actor=Actor.operator(), group=group, changes={"members": [stranger]})
     with pytest.raises(ValidationError):
-        services.group_member_add(actor=None, group=group, user=stranger)
+        services.group_member_add(actor=Actor.operator(), group=group, user=stranger)
     assert group.members.count() == 0
 
 
 def test_group_membership_changes_are_audited():
     group = GroupFactory()
     member = UserFactory(tenant=group.tenant)
-    services.group_member_add(actor=None, group=group, user=member)
-    services.group_member_add(actor=None, group=group, user=member)  # idempotent: no second row
-    services.group_member_remove(actor=None, group=group, user=member)
+    services.group_member_add(actor=Actor.operator(), group=group, user=member)
+    services.group_member_add(actor=Actor.operator(), group=group, user=member)  # idempotent: no second row
+    services.group_member_remove(actor=Actor.operator(), group=group, user=member)
     names = list(AuditEvent.objects.order_by("activity_date_time").values_list("activity_display_name", flat=True))
     assert names == ["Add member to group", "Remove member from group"]
 
@@ -184,7 +189,7 @@ def test_group_membership_changes_are_audited():
 def test_duplicate_group_name_in_tenant_is_refused():
     group = GroupFactory(display_name="Sales")
     with pytest.raises(ValidationError):
-        services.group_create(actor=None, tenant=group.tenant, display_name="sales")
+        services.group_create(actor=Actor.operator(), tenant=group.tenant, display_name="sales")
     assert Group.objects.count() == 1
 
 
@@ -193,16 +198,16 @@ def test_app_assignment_refuses_principal_of_another_tenant():
 
     app = ApplicationFactory()
     with pytest.raises(ValidationError):
-        services.app_assignment_create(actor=None, application=app, user=UserFactory())
+        services.app_assignment_create(actor=Actor.operator(), application=app, user=UserFactory())
     with pytest.raises(ValidationError):
-        services.app_assignment_create(actor=None, application=app)
+        services.app_assignment_create(actor=Actor.operator(), application=app)
 
 
 def test_role_assign_twice_is_refused():
     user = UserFactory()
-    services.role_assign(actor=None, user=user, role=Role.USER_ADMINISTRATOR)
+    services.role_assign(actor=Actor.operator(), user=user, role=Role.USER_ADMINISTRATOR)
     with pytest.raises(ValidationError):
-        services.role_assign(actor=None, user=user, role=Role.USER_ADMINISTRATOR)
+        services.role_assign(actor=Actor.operator(), user=user, role=Role.USER_ADMINISTRATOR)
 
 
 def test_outbox_enqueue_with_the_same_dedupe_key_returns_the_first_message():
@@ -219,7 +224,7 @@ def test_outbox_message_is_sent_after_commit_exactly_once(mailoutbox, django_cap
     assert len(mailoutbox) == 1
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SENT
-    assert services.outbox_deliver(message_id=message.pk) is False
+    assert delivery.outbox_deliver(message_id=message.pk) is False
     assert len(mailoutbox) == 1
     assert mailoutbox[0].alternatives[0][1] == "text/html"
 
@@ -238,12 +243,12 @@ def test_failed_delivery_keeps_the_message_pending_with_backoff(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     message = services.outbox_enqueue(to=["a@example.com"], subject="Hi", body_text="x")
-    assert services.outbox_deliver(message_id=message.pk) is False
+    assert delivery.outbox_deliver(message_id=message.pk) is False
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.PENDING
     assert message.attempts == 1 and message.last_error
     assert message.next_attempt_at > timezone.now()
-    assert str(message.pk) not in services.outbox_due_ids()
+    assert str(message.pk) not in delivery.outbox_due_ids()
 
 
 def test_delivery_gives_up_after_the_maximum_attempts(settings):
@@ -251,7 +256,7 @@ def test_delivery_gives_up_after_the_maximum_attempts(settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     settings.OUTBOX_MAX_ATTEMPTS = 2
     message = services.outbox_enqueue(to=["a@example.com"], subject="Hi", body_text="x")
-    services.outbox_deliver(message_id=message.pk)
-    services.outbox_deliver(message_id=message.pk)
+    delivery.outbox_deliver(message_id=message.pk)
+    delivery.outbox_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.FAILED

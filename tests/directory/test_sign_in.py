@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from directory import services
+from directory.actors import Actor
 from directory.models import Account, OutboxMessage
 from tests.factories import PASSWORD, TenantFactory, UserFactory
 
@@ -143,7 +144,7 @@ def test_unknown_address_is_refused_like_a_wrong_password(client):
 def test_member_password_set_by_user_create_is_stored_with_argon2(client):
     tenant = TenantFactory()
     user = services.user_create(
-        actor=None, tenant=tenant, display_name="Ann", user_principal_name=f"ann@{tenant.initial_domain}",
+        actor=Actor.operator(), tenant=tenant, display_name="Ann", user_principal_name=f"ann@{tenant.initial_domain}",
         password=STRONG_PASSWORD,
     )
 
@@ -156,7 +157,7 @@ def test_member_password_set_by_user_create_is_stored_with_argon2(client):
 def test_member_created_with_a_password_signs_in_with_it(client):
     tenant = TenantFactory()
     upn = f"ann@{tenant.initial_domain}"
-    services.user_create(actor=None, tenant=tenant, display_name="Ann", user_principal_name=upn,
+    services.user_create(actor=Actor.operator(), tenant=tenant, display_name="Ann", user_principal_name=upn,
                          password=STRONG_PASSWORD)
 
     _password_login(client, upn, STRONG_PASSWORD)

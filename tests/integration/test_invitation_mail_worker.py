@@ -2,6 +2,7 @@
 
 import pytest
 
+from directory.actors import Actor
 from directory.models import OutboxMessage
 from directory.tasks import outbox_deliver_task
 from invitations import services
@@ -16,7 +17,7 @@ def test_invitation_mail_is_delivered_once_by_the_worker(celery_worker_process, 
     settings.SITE_URL = "https://portal.example.com"
     tenant = TenantFactory(name="Tailwind Traders", initial_domain="tailwind.example")
     inviter = admin_of(tenant)
-    result = services.invitation_create(actor=inviter.account, tenant=tenant, email="dana@fabrikam.example",
+    result = services.invitation_create(actor=Actor.for_user(inviter), tenant=tenant, email="dana@fabrikam.example",
                                         redirect_url="https://portal.example.com/t/x/", send_message=True,
                                         message_language="de")
     [mail] = smtp_sink.wait_for(1, timeout=20)

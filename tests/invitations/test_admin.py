@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from directory.actors import Actor
 from directory.models import Account, AuditEvent, OutboxMessage, Role, User
 from invitations import bulk
 from invitations.models import BulkInvitationJob, Invitation
@@ -44,7 +45,7 @@ def admin_client(client, home_admin):
 
 def invite(tenant, email, actor=None, **kwargs):
     kwargs.setdefault("redirect_url", "https://apps.example/")
-    return invitation_create(actor=actor, tenant=tenant, email=email, **kwargs)
+    return invitation_create(actor=actor or Actor.operator(), tenant=tenant, email=email, **kwargs)
 
 
 def invite_form(tenant, **overrides):
@@ -97,7 +98,7 @@ def test_actions_cannot_touch_another_tenants_invitations(admin_client, home, ot
 
 
 def test_another_tenants_bulk_job_pages_progress_and_results_are_404(admin_client, other):
-    theirs = bulk.bulk_invitation_job_create(actor=None, tenant=other, file_name="theirs.csv",
+    theirs = bulk.bulk_invitation_job_create(actor=Actor.operator(), tenant=other, file_name="theirs.csv",
                                              source="email\r\nx@partner.example\r\n", enqueue=False)
     bulk.bulk_invitation_job_process(job_id=theirs.pk)
     for name in ("change", "progress", "results"):
@@ -224,7 +225,7 @@ def test_invite_without_sending_shows_the_link_to_share(admin_client, home):
 )
 def test_bad_invite_input_shows_a_precise_error_next_to_the_field_and_writes_nothing(admin_client, home, overrides,
                                                                                     field, message):
-    policy_services.collaboration_settings_update(actor=None, tenant=home, changes={
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=home, changes={
         "domain_list_type": "block", "domains": ["blocked.example"]})
     before = nothing_written()
     response = admin_client.post(reverse(ADD_URL), invite_form(home, **overrides))
@@ -293,7 +294,8 @@ def test_a_reader_role_sees_invitations_but_cannot_invite_or_act(client, home):
 
 
 def test_policy_none_blocks_the_invite_with_a_clear_message(admin_client, home):
-    policy_services.collaboration_settings_update(actor=None, tenant=home, changes={"allow_invites_from": "none"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=home, changes={"allow_invites_from": "none"})
     before = nothing_written()
     response = admin_client.post(reverse(ADD_URL), invite_form(home))
     assert response.status_code == 200
@@ -307,7 +309,7 @@ def test_policy_none_blocks_the_invite_with_a_clear_message(admin_client, home):
 
 
 def test_resend_right_after_sending_shows_the_rate_limit_and_sends_nothing(admin_client, home, home_admin):
-    invitation = invite(home, "ann@partner.example", actor=home_admin.account, send_message=True).invitation
+    invitation = invite(home, "ann@partner.example", actor=Actor.for_user(home_admin), send_message=True).invitation
     response = admin_client.post(reverse(LIST_URL), {"action": "resend_selected",
                                                      "_selected_action": [str(invitation.pk)]}, follow=True)
     [message] = messages_of(response)
@@ -316,7 +318,7 @@ def test_resend_right_after_sending_shows_the_rate_limit_and_sends_nothing(admin
 
 
 def test_resend_after_the_interval_sends_a_new_link(admin_client, home, home_admin):
-    invitation = invite(home, "ann@partner.example", actor=home_admin.account, send_message=True).invitation
+    invitation = invite(home, "ann@partner.example", actor=Actor.for_user(home_admin), send_message=True).invitation
     Invitation.objects.filter(pk=invitation.pk).update(last_sent_at=timezone.now() - timedelta(minutes=5))
     old_hash = invitation.token_hash
     response = admin_client.post(reverse(LIST_URL), {"action": "resend_selected",

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.urls import reverse
 
+from directory.actors import Actor
 from directory.models import AuditEvent, Domain, OutboxMessage, Role, User
 from invitations import bulk
 from invitations.models import BulkInvitationJob, BulkInvitationResultChunk, Invitation
@@ -185,7 +186,8 @@ def test_upload_creates_a_job_that_the_task_processes_after_commit(admin_client,
 
 
 def test_upload_when_invitations_are_switched_off_is_refused_with_the_reason(admin_client, home):
-    policy_services.collaboration_settings_update(actor=None, tenant=home, changes={"allow_invites_from": "none"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=home, changes={"allow_invites_from": "none"})
     response = upload(admin_client, home, (HEADER + "ann@partner.example,,,,\r\n").encode())
     assert "This organization does not allow anyone to invite guests." in response.content.decode()
     _nothing_stored(home)
@@ -195,7 +197,7 @@ def test_upload_when_invitations_are_switched_off_is_refused_with_the_reason(adm
 
 
 def test_mixed_file_creates_good_rows_reports_bad_ones_and_duplicates_one_result_per_row(home, admin_user):
-    policy_services.collaboration_settings_update(actor=None, tenant=home, changes={
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=home, changes={
         "domain_list_type": "block", "domains": ["blocked.example"]})
     GuestFactory(tenant=home, mail="known@partner.example")
     UserFactory(tenant=home, mail="member@elsewhere.example")
@@ -213,7 +215,7 @@ def test_mixed_file_creates_good_rows_reports_bad_ones_and_duplicates_one_result
         "gus@partner.example,,,true,Hi <b>there</b>",  # 12 created, e-mail queued
     ]) + "\r\n"
 
-    job = run(home, admin_user.account, text)
+    job = run(home, Actor.for_user(admin_user), text)
 
     assert job.state == "finished"
     rows = results_of(job)
@@ -248,10 +250,10 @@ def test_mixed_file_creates_good_rows_reports_bad_ones_and_duplicates_one_result
 
 
 def test_a_bulk_created_guest_has_the_same_shape_as_a_single_invite(home, admin_user):
-    single = invitation_create(actor=admin_user.account, tenant=home, email="one@partner.example",
+    single = invitation_create(actor=Actor.for_user(admin_user), tenant=home, email="one@partner.example",
                                redirect_url="https://apps.example/", display_name="One", send_message=True,
                                message_body="Welcome")
-    job = run(home, admin_user.account, HEADER + "two@partner.example,Two,https://apps.example/,true,Welcome\r\n")
+    job = run(home, Actor.for_user(admin_user), HEADER + "two@partner.example,Two,https://apps.example/,true,Welcome\r\n")
     bulk_invitation = Invitation.objects.get(pk=results_of(job)[0]["invitation id"])
 
     def user_shape(user: User) -> dict:
@@ -302,7 +304,7 @@ def test_a_bulk_created_guest_has_the_same_shape_as_a_single_invite(home, admin_
 
 def test_rows_are_committed_chunk_by_chunk_with_progress_and_a_stopped_job_resumes(home, admin_user):
     text = HEADER + "".join(f"guest{i}@partner.example,,,false,\r\n" for i in range(10))
-    job = make_job(home, admin_user.account, text)
+    job = make_job(home, Actor.for_user(admin_user), text)
 
     partial = bulk.bulk_invitation_job_process(job_id=job.pk, chunk_size=4, time_budget=0)  # stops after a chunk
     assert (partial.state, partial.processed_rows, partial.created_count) == ("running", 4, 4)
@@ -319,9 +321,9 @@ def test_rows_are_committed_chunk_by_chunk_with_progress_and_a_stopped_job_resum
 
 def test_duplicates_across_chunks_and_a_second_run_of_the_same_file_invite_nobody_twice(home, admin_user):
     text = HEADER + "a@partner.example,,,true,\r\nb@partner.example,,,true,\r\nA@PARTNER.example,,,true,\r\n"
-    first = run(home, admin_user.account, text, chunk_size=2)
+    first = run(home, Actor.for_user(admin_user), text, chunk_size=2)
     assert [r["result"] for r in results_of(first)] == ["created", "created", "already invited"]
-    second = run(home, admin_user.account, text)
+    second = run(home, Actor.for_user(admin_user), text)
     assert [r["result"] for r in results_of(second)] == ["already invited"] * 3
     assert Invitation.objects.count() == 2
     assert OutboxMessage.objects.count() == 2
@@ -329,7 +331,7 @@ def test_duplicates_across_chunks_and_a_second_run_of_the_same_file_invite_nobod
 
 def test_chunk_costs_a_fixed_number_of_queries_however_many_rows(home, admin_user, django_assert_max_num_queries):
     def job_with(count: int):
-        return make_job(home, admin_user.account,
+        return make_job(home, Actor.for_user(admin_user),
                         HEADER + "".join(f"p{count}-{i}@partner.example,,,true,Hi\r\n" for i in range(count)))
 
     def lookups(context) -> list[str]:
@@ -355,7 +357,7 @@ def test_a_row_that_fails_in_the_database_is_reported_and_the_rest_of_its_chunk_
         return real_create(context, new)
 
     monkeypatch.setattr(bulk, "_create", create_failing_for_boom)
-    job = run(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nboom@partner.example,,,false,\r\n"
+    job = run(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\nboom@partner.example,,,false,\r\n"
               "c@partner.example,,,false,\r\n")
     assert [r["result"] for r in results_of(job)] == ["created", "error", "created"]
     assert "nothing was written for it" in results_of(job)[1]["reason"]
@@ -365,14 +367,15 @@ def test_a_row_that_fails_in_the_database_is_reported_and_the_rest_of_its_chunk_
 
 def test_upn_taken_by_a_user_whose_mail_changed_is_an_error_not_a_crash(home, admin_user):
     GuestFactory(tenant=home, mail="new@partner.example", user_principal_name="old_partner.example#EXT#@tailwind.example")
-    job = run(home, admin_user.account, HEADER + "old@partner.example,,,false,\r\nok@partner.example,,,false,\r\n")
+    job = run(home, Actor.for_user(admin_user), HEADER + "old@partner.example,,,false,\r\nok@partner.example,,,false,\r\n")
     assert [r["result"] for r in results_of(job)] == ["error", "created"]
     assert "user principal name already exists" in results_of(job)[0]["reason"]
 
 
 def test_when_invitations_are_switched_off_before_processing_every_row_fails_with_the_reason(home, admin_user):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,,\r\nb@partner.example,,,,\r\n")
-    policy_services.collaboration_settings_update(actor=None, tenant=home, changes={"allow_invites_from": "none"})
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,,\r\nb@partner.example,,,,\r\n")
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=home, changes={"allow_invites_from": "none"})
     job = bulk.bulk_invitation_job_process(job_id=job.pk)
     assert job.state == "failed"
     assert job.failure == "This organization does not allow anyone to invite guests."
@@ -382,8 +385,8 @@ def test_when_invitations_are_switched_off_before_processing_every_row_fails_wit
 
 def test_an_inviter_who_lost_their_role_under_an_admins_only_policy_invites_nobody(home):
     inviter = admin_of(home, Role.GUEST_INVITER)
-    job = make_job(home, inviter.account, HEADER + "a@partner.example,,,,\r\n")
-    policy_services.collaboration_settings_update(actor=None, tenant=home,
+    job = make_job(home, Actor.for_user(inviter), HEADER + "a@partner.example,,,,\r\n")
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=home,
                                                   changes={"allow_invites_from": "adminsAndGuestInviters"})
     inviter.role_assignments.all().delete()
     assert bulk.bulk_invitation_job_process(job_id=job.pk).state == "failed"
@@ -392,13 +395,13 @@ def test_an_inviter_who_lost_their_role_under_an_admins_only_policy_invites_nobo
 
 def test_verified_custom_domains_count_as_the_tenants_own(home, admin_user):
     Domain.objects.create(tenant=home, name="tailwindtraders.example", is_verified=True)
-    job = run(home, admin_user.account, HEADER + "ann@tailwindtraders.example,,,,\r\n")
+    job = run(home, Actor.for_user(admin_user), HEADER + "ann@tailwindtraders.example,,,,\r\n")
     assert "own domain" in results_of(job)[0]["reason"]
 
 
 def test_invitation_emails_of_a_chunk_are_delivered_after_commit(home, admin_user, mailoutbox,
                                                                  django_capture_on_commit_callbacks):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,true,\r\nb@partner.example,,,true,\r\n"
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,true,\r\nb@partner.example,,,true,\r\n"
                    "c@partner.example,,,false,\r\n")
     with django_capture_on_commit_callbacks(execute=True):
         bulk.bulk_invitation_job_process(job_id=job.pk)
@@ -409,14 +412,14 @@ def test_invitation_emails_of_a_chunk_are_delivered_after_commit(home, admin_use
 
 
 def test_results_cells_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(home, admin_user):
-    job = run(home, admin_user.account, HEADER + '"=HYPERLINK(""http://evil.example"")",,,,\r\n')
+    job = run(home, Actor.for_user(admin_user), HEADER + '"=HYPERLINK(""http://evil.example"")",,,,\r\n')
     [row] = results_of(job)
     assert row["email"].startswith("'=HYPERLINK")
     assert row["result"] == "error"
 
 
 def test_task_processes_the_job_by_id(home, admin_user):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\n")
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\n")
     assert process_bulk_invitation_task.name == "invitations.process_bulk_invitation"
     assert process_bulk_invitation_task.apply(args=[str(job.pk)]).get() == "finished"
     assert Invitation.objects.filter(invited_email="a@partner.example").exists()
@@ -426,7 +429,7 @@ def test_task_processes_the_job_by_id(home, admin_user):
 
 
 def test_progress_endpoint_reports_counts_as_json(admin_client, home, admin_user):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nbad,,,,\r\n"
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\nbad,,,,\r\n"
                    "c@partner.example,,,false,\r\n")
     url = reverse("admin:invitations_bulkinvitationjob_progress", args=[job.pk])
     queued = admin_client.get(url).json()
@@ -443,7 +446,7 @@ def test_progress_endpoint_reports_counts_as_json(admin_client, home, admin_user
 
 
 def test_job_page_shows_the_progress_bar_polling_script_and_results_link(admin_client, home, admin_user):
-    job = run(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\n")
+    job = run(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\n")
     body = admin_client.get(reverse("admin:invitations_bulkinvitationjob_change", args=[job.pk])).content.decode()
     assert '<progress data-field="bar" max="1" value="1"' in body
     assert "/static/js/bulk_progress.js" in body
@@ -453,7 +456,8 @@ def test_job_page_shows_the_progress_bar_polling_script_and_results_link(admin_c
 
 
 def test_results_download_is_a_csv_with_one_row_per_input_row(admin_client, home, admin_user):
-    job = run(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nbad,,,,\r\na@partner.example,,,,\r\n")
+    job = run(home, Actor.for_user(admin_user),
+              HEADER + "a@partner.example,,,false,\r\nbad,,,,\r\na@partner.example,,,,\r\n")
     response = admin_client.get(reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -467,7 +471,7 @@ def test_results_download_is_a_csv_with_one_row_per_input_row(admin_client, home
 
 def test_results_so_far_can_be_downloaded_while_the_job_runs_and_are_joined_once_at_the_end(admin_client, home,
                                                                                               admin_user):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nb@partner.example,,,false,\r\n"
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\nb@partner.example,,,false,\r\n"
                    "c@partner.example,,,false,\r\n")
     url = reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
     bulk.bulk_invitation_job_process(job_id=job.pk, chunk_size=2, time_budget=0)
@@ -484,7 +488,7 @@ def test_results_so_far_can_be_downloaded_while_the_job_runs_and_are_joined_once
 
 
 def test_a_reader_sees_the_job_but_not_the_results_with_their_links(client, home, admin_user):
-    job = run(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\n")
+    job = run(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\n")
     reader = admin_of(home, Role.SECURITY_ADMINISTRATOR)
     client.force_login(reader.account)
     page = client.get(reverse("admin:invitations_bulkinvitationjob_change", args=[job.pk]))
@@ -501,7 +505,7 @@ def test_upload_page_offers_the_admins_tenants_and_a_file_field(admin_client, ho
 
 
 def test_process_again_starts_a_stuck_job_where_it_stopped(admin_client, home, admin_user):
-    job = make_job(home, admin_user.account, HEADER + "a@partner.example,,,false,\r\nb@partner.example,,,false,\r\n")
+    job = make_job(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\nb@partner.example,,,false,\r\n")
     bulk.bulk_invitation_job_process(job_id=job.pk, chunk_size=1, time_budget=0)  # as if the worker died
     admin_client.post(reverse("admin:invitations_bulkinvitationjob_changelist"), {
         "action": "process_again", "_selected_action": [str(job.pk)]})
@@ -579,7 +583,7 @@ def test_job_page_updates_its_progress_bar_by_itself_until_the_job_is_done(brows
 
     tenant = TenantFactory(name="Browser Co")
     admin = admin_of(tenant)
-    job = make_job(tenant, admin.account, HEADER + "".join(f"p{i}@partner.example,,,false,\r\n" for i in range(5))
+    job = make_job(tenant, Actor.for_user(admin), HEADER + "".join(f"p{i}@partner.example,,,false,\r\n" for i in range(5))
                    + "broken,,,,\r\n")
     page = browser_page
     sign_in_to_admin(page, admin.account.email, PASSWORD)
@@ -611,7 +615,7 @@ def test_a_job_whose_uploader_was_deleted_does_not_run_with_platform_rights():
 
     tenant = TenantFactory()
     uploader = admin_of(tenant)
-    job = bulk.bulk_invitation_job_create(actor=uploader.account, tenant=tenant, file_name="x.csv",
+    job = bulk.bulk_invitation_job_create(actor=Actor.for_user(uploader), tenant=tenant, file_name="x.csv",
                                           source="email\nann@partner.example\n", enqueue=False)
     Account.objects.filter(pk=uploader.account_id).delete()
     bulk.bulk_invitation_job_process(job_id=job.pk)

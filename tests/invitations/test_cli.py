@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from directory.actors import Actor
 from directory.models import OutboxMessage, User
 from invitations.models import BulkInvitationJob, Invitation
 from policies import services as policy_services
@@ -83,7 +84,8 @@ def test_bad_input_exits_non_zero_with_a_clear_message_and_writes_nothing(tenant
 
 
 def test_policy_none_stops_the_command_with_the_reason(tenant):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={"allow_invites_from": "none"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"allow_invites_from": "none"})
     with pytest.raises(CommandError, match=r"This organization does not allow anyone to invite guests\."):
         invite("--tenant", "tailwind", "--email", "a@partner.example")
     assert not Invitation.objects.exists()

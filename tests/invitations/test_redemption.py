@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from directory.actors import Actor
 from directory.models import Account, OutboxMessage, User
 from invitations import services
 from invitations.models import Invitation
@@ -22,7 +23,7 @@ CONSENT = "/t/tailwind/invitations/accept/"
 
 @pytest.fixture
 def invitation(tenant, inviter, shared_app):
-    return services.invitation_create(actor=inviter.account, tenant=tenant, email="ann@partner.example",
+    return services.invitation_create(actor=Actor.for_user(inviter), tenant=tenant, email="ann@partner.example",
                                       redirect_url="https://portal.tailwind.example/welcome",
                                       applications=[shared_app])
 
@@ -110,7 +111,7 @@ def test_expired_and_revoked_links_explain_themselves(client, invitation, invite
     response = client.get(path_of(invitation.redeem_url))
     assert response.status_code == 410 and "expired" in response.content.decode()
     Invitation.objects.filter(pk=invitation.invitation.pk).update(expires_at=None)
-    services.invitation_revoke(actor=inviter.account, invitation=invitation.invitation)
+    services.invitation_revoke(actor=Actor.for_user(inviter), invitation=invitation.invitation)
     response = client.get(path_of(invitation.redeem_url))
     assert response.status_code == 410 and "withdrawn" in response.content.decode()
 
@@ -145,7 +146,7 @@ def test_member_of_another_tenant_redeems_by_signing_in_to_that_account(client, 
 
     home = TenantFactory(slug="proseware", initial_domain="proseware.example")
     member = UserFactory(tenant=home, user_principal_name="gio@proseware.example")
-    result = services.invitation_create(actor=inviter.account, tenant=tenant, email="gio@proseware.example",
+    result = services.invitation_create(actor=Actor.for_user(inviter), tenant=tenant, email="gio@proseware.example",
                                         redirect_url="https://portal.tailwind.example/")
     start = client.post(path_of(result.redeem_url))
     assert start.status_code == 302 and urlsplit(start["Location"]).path == "/accounts/login/"
@@ -159,7 +160,8 @@ def test_member_of_another_tenant_redeems_by_signing_in_to_that_account(client, 
 
 
 def test_otp_switched_off_leaves_no_way_in_for_strangers(client, tenant, invitation):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={"email_otp_enabled": False})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"email_otp_enabled": False})
     response = client.post(path_of(invitation.redeem_url))
     assert response.status_code == 403 and "one-time passcodes" in response.content.decode()
     assert not OutboxMessage.objects.exists()
@@ -235,7 +237,7 @@ def test_access_panel_is_constant_query(client, invitation, tenant, django_asser
 def test_twenty_concurrent_redemptions_exactly_one_succeeds(tenant, inviter):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (set DATABASE_URL); SQLite serialises writers")
-    result = services.invitation_create(actor=inviter.account, tenant=tenant, email="ann@partner.example",
+    result = services.invitation_create(actor=Actor.for_user(inviter), tenant=tenant, email="ann@partner.example",
                                         redirect_url="https://portal.tailwind.example/")
     account = services.guest_account_for(email="ann@partner.example")
     barrier = threading.Barrier(20)
@@ -247,7 +249,7 @@ def test_twenty_concurrent_redemptions_exactly_one_succeeds(tenant, inviter):
 
         try:
             barrier.wait()
-            services.invitation_redeem(invitation=result.invitation, account=account, method="code")
+            services.invitation_redeem(actor=Actor.for_account(account, None), invitation=result.invitation, method="code")
             outcome = "ok"
         except services.RedemptionError as exc:
             outcome = exc.code

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from directory.actors import Actor
 from directory.models import Account, AuditEvent, OutboxMessage, Role, User
 from invitations import services
 from invitations.models import Invitation
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 def invite(inviter, tenant, email="ann@partner.example", **kwargs):
     kwargs.setdefault("redirect_url", "https://portal.tailwind.example/")
-    return services.invitation_create(actor=inviter.account if inviter else None, tenant=tenant, email=email, **kwargs)
+    return services.invitation_create(
+        actor=Actor.for_user(inviter) if inviter else Actor.operator(), tenant=tenant, email=email, **kwargs)
 
 
 def raw_token(result) -> str:
@@ -78,7 +80,8 @@ def test_unsafe_redirect_urls_are_refused(tenant, inviter, url):
 
 
 def test_policy_none_blocks_even_admins(tenant, inviter):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={"allow_invites_from": "none"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"allow_invites_from": "none"})
     with pytest.raises(services.InvitationDenied) as exc:
         invite(inviter, tenant)
     assert exc.value.code == "invitations_disabled"
@@ -86,7 +89,7 @@ def test_policy_none_blocks_even_admins(tenant, inviter):
 
 
 def test_admins_only_policy_lets_guest_inviters_in_and_members_not(tenant):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant,
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant,
                                                   changes={"allow_invites_from": "adminsAndGuestInviters"})
     invite(admin_of(tenant, Role.GUEST_INVITER), tenant, email="one@partner.example")
     with pytest.raises(services.InvitationDenied):
@@ -98,7 +101,8 @@ def test_guests_invite_only_when_everyone_may(tenant, inviter):
                          external_user_state="Accepted")
     with pytest.raises(services.InvitationDenied):
         invite(guest, tenant, email="friend@partner.example")
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={"allow_invites_from": "everyone"})
+    policy_services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"allow_invites_from": "everyone"})
     assert invite(guest, tenant, email="friend@partner.example").invitation.pk
 
 
@@ -117,12 +121,12 @@ def test_only_admins_may_invite_members(tenant):
 
 
 def test_blocked_and_not_allowed_domains_are_refused(tenant, inviter):
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={
         "domain_list_type": "block", "domains": ["blocked.example"]})
     with pytest.raises(ValidationError) as exc:
         invite(inviter, tenant, email="x@blocked.example")
     assert "blocked" in str(exc.value)
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={
         "domain_list_type": "allow", "domains": ["partner.example"]})
     with pytest.raises(ValidationError):
         invite(inviter, tenant, email="x@other.example")
@@ -175,32 +179,33 @@ def test_resend_rotates_the_link_and_is_rate_limited(tenant, inviter):
     result = invite(inviter, tenant, send_message=True)
     old = raw_token(result)
     Invitation.objects.filter(pk=result.invitation.pk).update(last_sent_at=timezone.now() - timedelta(minutes=5))
-    new_url = services.invitation_resend(actor=inviter.account, invitation=result.invitation)
+    new_url = services.invitation_resend(actor=Actor.for_user(inviter), invitation=result.invitation)
     assert invitation_for_token(tenant=tenant, raw_token=old) is None
     assert invitation_for_token(tenant=tenant, raw_token=new_url.rstrip("/").rsplit("/", 1)[1])
     assert OutboxMessage.objects.count() == 2
     with pytest.raises(ValidationError) as exc:
-        services.invitation_resend(actor=inviter.account, invitation=result.invitation)
+        services.invitation_resend(actor=Actor.for_user(inviter), invitation=result.invitation)
     assert exc.value.code == "rate_limited"
     assert OutboxMessage.objects.count() == 2
 
 
 def test_revoked_invitation_cannot_be_redeemed_or_revoked_twice(tenant, inviter):
     result = invite(inviter, tenant)
-    services.invitation_revoke(actor=inviter.account, invitation=result.invitation)
+    services.invitation_revoke(actor=Actor.for_user(inviter), invitation=result.invitation)
     with pytest.raises(services.RedemptionError) as exc:
-        services.invitation_redeem(invitation=result.invitation, account=Account.objects.create_user("ann@partner.example"),
+        services.invitation_redeem(
+            actor=Actor.for_account(Account.objects.create_user("ann@partner.example"), None), invitation=result.invitation,
                                    method="code")
     assert exc.value.code == "revoked"
     with pytest.raises(ValidationError):
-        services.invitation_revoke(actor=inviter.account, invitation=result.invitation)
+        services.invitation_revoke(actor=Actor.for_user(inviter), invitation=result.invitation)
 
 
 def test_redeem_links_the_account_applies_grants_and_is_single_use(tenant, inviter, shared_app, partner_group):
     result = invite(inviter, tenant, applications=[shared_app], groups=[partner_group])
     account = services.guest_account_for(email="ann@partner.example")
     assert account.has_usable_password() is False and account.password != ""
-    guest = services.invitation_redeem(invitation=result.invitation, account=account, method="code")
+    guest = services.invitation_redeem(actor=Actor.for_account(account, None), invitation=result.invitation, method="code")
     assert guest.account == account and guest.external_user_state == "Accepted"
     assert guest.external_user_state_changed_at is not None
     assert list(guest.identities.values_list("sign_in_type", "issuer")) == [("emailAddress", "mail")]
@@ -210,15 +215,16 @@ def test_redeem_links_the_account_applies_grants_and_is_single_use(tenant, invit
     assert result.invitation.status == "Completed" and result.invitation.redeemed_at
     assert AuditEvent.objects.filter(activity_display_name="Redeem external user invite").count() == 1
     with pytest.raises(services.RedemptionError) as exc:
-        services.invitation_redeem(invitation=result.invitation, account=account, method="code")
+        services.invitation_redeem(actor=Actor.for_account(account, None), invitation=result.invitation, method="code")
     assert exc.value.code == "already_redeemed"
 
 
 def test_redeem_with_another_address_is_refused(tenant, inviter):
     result = invite(inviter, tenant)
     with pytest.raises(services.RedemptionError) as exc:
-        services.invitation_redeem(invitation=result.invitation,
-                                   account=Account.objects.create_user("mallory@evil.example"), method="code")
+        services.invitation_redeem(
+            actor=Actor.for_account(Account.objects.create_user("mallory@evil.example"), None),
+            invitation=result.invitation, method="code")
     assert exc.value.code == "wrong_account"
     assert User.objects.get(pk=result.invitation.invited_user_id).account is None
 
@@ -228,8 +234,9 @@ def test_expired_invitation_cannot_be_redeemed(tenant, inviter):
     Invitation.objects.filter(pk=result.invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     result.invitation.refresh_from_db()
     with pytest.raises(services.RedemptionError) as exc:
-        services.invitation_redeem(invitation=result.invitation,
-                                   account=services.guest_account_for(email="ann@partner.example"), method="code")
+        services.invitation_redeem(
+            actor=Actor.for_account(services.guest_account_for(email="ann@partner.example"), None),
+            invitation=result.invitation, method="code")
     assert exc.value.code == "expired"
 
 
@@ -239,14 +246,16 @@ def test_never_expiring_invitation(tenant, inviter):
 
 def test_pending_invitation_fails_once_its_domain_is_blocked_but_redeemed_guests_stay(tenant, inviter):
     redeemed = invite(inviter, tenant, email="early@partner.example")
-    guest = services.invitation_redeem(invitation=redeemed.invitation,
-                                       account=services.guest_account_for(email="early@partner.example"), method="code")
+    guest = services.invitation_redeem(
+        actor=Actor.for_account(services.guest_account_for(email="early@partner.example"), None),
+        invitation=redeemed.invitation, method="code")
     pending = invite(inviter, tenant, email="late@partner.example")
-    policy_services.collaboration_settings_update(actor=None, tenant=tenant, changes={
+    policy_services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={
         "domain_list_type": "block", "domains": ["partner.example"]})
     with pytest.raises(services.RedemptionError) as exc:
-        services.invitation_redeem(invitation=pending.invitation,
-                                   account=services.guest_account_for(email="late@partner.example"), method="code")
+        services.invitation_redeem(
+            actor=Actor.for_account(services.guest_account_for(email="late@partner.example"), None),
+            invitation=pending.invitation, method="code")
     assert exc.value.code == "domain_blocked"
     guest.refresh_from_db()
     assert guest.external_user_state == "Accepted" and guest.account_id
@@ -256,10 +265,11 @@ def test_reset_redemption_keeps_the_user_and_its_access_but_not_the_old_sign_in(
                                                                                partner_group):
     first = invite(inviter, tenant, applications=[shared_app], groups=[partner_group])
     old_account = services.guest_account_for(email="ann@partner.example")
-    guest = services.invitation_redeem(invitation=first.invitation, account=old_account, method="code")
+    guest = services.invitation_redeem(
+        actor=Actor.for_account(old_account, None), invitation=first.invitation, method="code")
     guest.other_mails = ["ann@newco.example"]
     guest.save()
-    reset = services.invitation_reset_redemption(actor=inviter.account, user=guest, email="ann@newco.example",
+    reset = services.invitation_reset_redemption(actor=Actor.for_user(inviter), user=guest, email="ann@newco.example",
                                                  redirect_url="https://portal.tailwind.example/")
     guest.refresh_from_db()
     assert guest.pk == reset.invitation.invited_user_id
@@ -268,9 +278,10 @@ def test_reset_redemption_keeps_the_user_and_its_access_but_not_the_old_sign_in(
     assert guest.user_principal_name == "ann_partner.example#EXT#@tailwind.example"  # UPN unchanged
     assert partner_group.members.filter(pk=guest.pk).exists() and shared_app.assignments.filter(user=guest).exists()
     with pytest.raises(services.RedemptionError):  # the old address can't take it back
-        services.invitation_redeem(invitation=reset.invitation, account=old_account, method="code")
+        services.invitation_redeem(actor=Actor.for_account(old_account, None), invitation=reset.invitation, method="code")
     new_account = services.guest_account_for(email="ann@newco.example")
-    assert services.invitation_redeem(invitation=reset.invitation, account=new_account, method="code").account == new_account
+    assert services.invitation_redeem(
+        actor=Actor.for_account(new_account, None), invitation=reset.invitation, method="code").account == new_account
     assert AuditEvent.objects.filter(activity_display_name="Reset user redemption status").exists()
 
 
@@ -278,18 +289,19 @@ def test_reset_redemption_needs_a_known_address_and_an_admin(tenant, inviter):
     result = invite(inviter, tenant)
     guest = result.invitation.invited_user
     with pytest.raises(ValidationError) as exc:
-        services.invitation_reset_redemption(actor=inviter.account, user=guest, email="unknown@else.example",
+        services.invitation_reset_redemption(actor=Actor.for_user(inviter), user=guest, email="unknown@else.example",
                                              redirect_url="https://x.example/")
     assert "must already be the user's mail" in str(exc.value)
     with pytest.raises(services.InvitationDenied):
-        services.invitation_reset_redemption(actor=UserFactory(tenant=tenant).account, user=guest,
+        services.invitation_reset_redemption(actor=Actor.for_user(UserFactory(tenant=tenant)), user=guest,
                                              email="ann@partner.example", redirect_url="https://x.example/")
 
 
 def test_inviting_an_accepted_guest_completes_at_once_and_grants_access(tenant, inviter, shared_app):
     first = invite(inviter, tenant)
-    guest = services.invitation_redeem(invitation=first.invitation,
-                                       account=services.guest_account_for(email="ann@partner.example"), method="code")
+    guest = services.invitation_redeem(
+        actor=Actor.for_account(services.guest_account_for(email="ann@partner.example"), None),
+        invitation=first.invitation, method="code")
     again = invite(inviter, tenant, applications=[shared_app])
     assert again.invitation.status == "Completed"
     assert shared_app.assignments.filter(user=guest).exists()

@@ -8,7 +8,7 @@ ADMIN = Inviter(is_admin=True)
 GUEST_INVITER = Inviter(is_guest_inviter=True)
 MEMBER = Inviter()
 GUEST = Inviter(is_guest=True)
-APP = Inviter(is_app=True)
+APP = Inviter()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from directory.actors import Actor
 from directory.models import AuditEvent, Role
 from policies import services
 from policies.models import CollaborationSettings
@@ -22,7 +23,7 @@ def test_defaults_match_entra():
 
 def test_update_is_audited_with_old_and_new_values():
     tenant = TenantFactory()
-    services.collaboration_settings_update(actor=None, tenant=tenant, changes={"allow_invites_from": "none"})
+    services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={"allow_invites_from": "none"})
     event = AuditEvent.objects.get(tenant=tenant, category="Policy")
     [prop] = event.target_resources[0]["modifiedProperties"]
     assert (prop["oldValue"], prop["newValue"]) == ('"adminsGuestInvitersAndAllMembers"', '"none"')
@@ -30,9 +31,10 @@ def test_update_is_audited_with_old_and_new_values():
 
 def test_switching_list_type_discards_the_old_list():
     tenant = TenantFactory()
-    services.collaboration_settings_update(actor=None, tenant=tenant, changes={
+    services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={
         "domain_list_type": "allow", "domains": ["partner.example"]})
-    settings = services.collaboration_settings_update(actor=None, tenant=tenant, changes={"domain_list_type": "block"})
+    settings = services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"domain_list_type": "block"})
     assert settings.domains == []
 
 
@@ -40,7 +42,7 @@ def test_domain_list_over_25_kb_is_refused_and_nothing_changes():
     tenant = TenantFactory()
     domains = [f"d{i:05d}-partner.example" for i in range(1500)]
     with pytest.raises(ValidationError) as exc:
-        services.collaboration_settings_update(actor=None, tenant=tenant, changes={
+        services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={
             "domain_list_type": "block", "domains": domains})
     assert "25 KB" in str(exc.value)
     assert collaboration_settings_for(tenant).domain_list_type == "none"
@@ -48,7 +50,7 @@ def test_domain_list_over_25_kb_is_refused_and_nothing_changes():
 
 def test_invalid_domain_in_list_is_refused():
     with pytest.raises(ValidationError):
-        services.collaboration_settings_update(actor=None, tenant=TenantFactory(), changes={
+        services.collaboration_settings_update(actor=Actor.operator(), tenant=TenantFactory(), changes={
             "domain_list_type": "block", "domains": ["not a domain"]})
 
 
@@ -104,7 +106,7 @@ def test_only_global_admins_change_collaboration_settings(client):
 )
 def test_guest_access_level_limits_what_a_guest_reads(level, sees_directory, sees_group_members):
     tenant = TenantFactory()
-    services.collaboration_settings_update(actor=None, tenant=tenant, changes={"guest_user_role_id": level})
+    services.collaboration_settings_update(actor=Actor.operator(), tenant=tenant, changes={"guest_user_role_id": level})
     guest, colleague, stranger = GuestFactory(tenant=tenant), UserFactory(tenant=tenant), UserFactory(tenant=tenant)
     mine, other = GroupFactory(tenant=tenant), GroupFactory(tenant=tenant)
     mine.members.add(guest, colleague)
@@ -119,7 +121,8 @@ def test_guest_access_level_limits_what_a_guest_reads(level, sees_directory, see
 
 def test_members_see_the_whole_directory_whatever_the_guest_level():
     tenant = TenantFactory()
-    services.collaboration_settings_update(actor=None, tenant=tenant, changes={"guest_user_role_id": GA.RESTRICTED})
+    services.collaboration_settings_update(
+        actor=Actor.operator(), tenant=tenant, changes={"guest_user_role_id": GA.RESTRICTED})
     member, other = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
     assert other in set(users_visible_to(member))
     assert not set(users_visible_to(member)) & set(UserFactory.create_batch(2))

@@ -16,10 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from directory.actors import Actor
 from directory.models import Tenant, User
 from invitations import bulk
 from invitations.models import BulkInvitationJob, Invitation
-from invitations.services import InvitationDenied, invitation_create
+from invitations.services import InvitationDenied, invitation_create, invitation_redeem_url_read
 from invitations.validation import validate_redirect_url
 
 
@@ -59,9 +60,9 @@ class Command(BaseCommand):
         else:
             self._invite_addresses(tenant, actor, options["email"], options)
 
-    def _inviter(self, tenant: Tenant, address: str):
+    def _inviter(self, tenant: Tenant, address: str) -> Actor:
         if not address:
-            return None
+            return Actor.operator(tenant=tenant)
         user = (
             User.objects.active().filter(tenant=tenant, account__isnull=False)
             .filter(Q(mail__iexact=address) | Q(user_principal_name__iexact=address)).select_related("account").first()
@@ -69,7 +70,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"{address!r} is not a user of {tenant.name} who can sign in; use --inviter with the "
                                "address of one, or leave it out to invite as the platform.")
-        return user.account
+        return Actor.for_user(user)
 
     def _invite_addresses(self, tenant, actor, addresses: list[str], options) -> None:
         if options["display_name"] and len(addresses) > 1:
@@ -89,6 +90,7 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"{address}: {' '.join(exc.messages)}")
                 continue
+            invitation_redeem_url_read(actor=actor, invitation=result.invitation, interface="Command line")
             self.stdout.write(f"{result.invitation.invited_email}\t{result.redeem_url}")
         if failed:
             raise CommandError(f"{failed} of {len(addresses)} addresses were not invited (see above).")

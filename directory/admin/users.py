@@ -1,0 +1,175 @@
+"""Users in the admin console."""
+
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .. import services
+from ..models import (
+    User,
+)
+from .base import TenantModelForm, TenantScopedAdmin
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("Active")), ("deleted", _("Deleted (restorable)"))]
+
+    def choices(self, changelist):
+        value = self.value() or "active"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        return queryset.deleted() if self.value() == "deleted" else queryset.active()
+
+
+class UserForm(TenantModelForm):
+    password = forms.CharField(
+        label=_("Initial password"), required=False, strip=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("Members only: lets the member sign in with the user principal name. Leave empty to set later."),
+    )
+
+    class Meta:
+        model = User
+        fields = ("tenant", "user_type", "display_name", "user_principal_name", "given_name", "surname", "mail",
+                  "other_mails", "job_title", "company_name", "account_enabled", "sponsors")
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.tenant_id:
+            try:
+                services.validate_user_principal_name(self.instance)
+            except ValidationError as exc:
+                self._update_errors(exc)
+        password = self.cleaned_data.get("password")
+        if password and self.instance.user_type == User.UserType.GUEST:
+            self.add_error("password", _("Guests sign in with their own identity; they get no password."))
+        elif password:
+            from django.contrib.auth.password_validation import validate_password
+
+            try:
+                validate_password(password)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+
+
+class IdentityInline(admin.TabularInline):
+    model = User.identities.rel.related_model
+    extra = 0
+    fields = ("sign_in_type", "issuer", "issuer_assigned_id")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(User)
+class UserAdmin(TenantScopedAdmin):
+    area = "user"
+    form = UserForm
+    list_display = ("display_name", "user_principal_name", "user_type", "external_state", "account_enabled",
+                    "company_name", "tenant", "created_at")
+    list_filter = ("user_type", "external_user_state", "account_enabled", "creation_type", DeletedFilter)
+    search_fields = ("display_name", "user_principal_name", "mail", "given_name", "surname", "company_name")
+    list_select_related = ("tenant",)
+    list_per_page = 100
+    ordering = ("display_name", "id")
+    autocomplete_fields = ("sponsors",)
+    inlines = [IdentityInline]
+    actions = ["restore_selected", "enable_selected", "disable_selected"]
+    fieldsets = (
+        (None, {"fields": ("tenant", "user_type", "display_name", "user_principal_name", "password")}),
+        (_("Contact"), {"fields": ("given_name", "surname", "mail", "other_mails", "job_title", "company_name")}),
+        (_("Access"), {"fields": ("account_enabled", "sponsors")}),
+        (_("External collaboration"), {"fields": ("external_user_state", "external_user_state_changed_at",
+                                                 "creation_type", "account")}),
+    )
+    readonly_fields = ("external_user_state", "external_user_state_changed_at", "creation_type", "account")
+
+    @admin.display(description=_("invitation state"), ordering="external_user_state")
+    def external_state(self, obj):
+        if not obj.external_user_state:
+            return "—"
+        colour = "#107c10" if obj.external_user_state == User.ExternalUserState.ACCEPTED else "#8a6d00"
+        return format_html('<span style="color:{}">●</span> {}', colour, obj.get_external_user_state_display())
+
+    def get_fieldsets(self, request, obj=None):
+        sets = super().get_fieldsets(request, obj)
+        if obj is not None:  # the initial password is for new members only
+            first = dict(sets[0][1])
+            first["fields"] = tuple(f for f in first["fields"] if f != "password")
+            sets = ((None, first), *sets[1:])
+        return sets
+
+    def get_deleted_objects(self, objs, request):
+        # Deleting a user is a soft delete: nothing cascades, so only the users are listed.
+        to_delete = [str(o) for o in objs]
+        return to_delete, {User._meta.verbose_name_plural: len(to_delete)}, set(), []
+
+    def service_create(self, request, obj, form):
+        fields = self.form_fields(obj, form)
+        fields["password"] = form.cleaned_data.get("password") or None
+        for name in self.readonly_fields:
+            fields.pop(name, None)
+        tenant = form.cleaned_data["tenant"]
+        return services.user_create(actor=self.actor(request, tenant), tenant=tenant, **fields)
+
+    def service_update(self, request, obj, changes):
+        changes.pop("password", None)
+        services.user_update(actor=self.actor(request, obj), user=obj, changes=changes)
+
+    def service_delete(self, request, obj):
+        services.user_delete(actor=self.actor(request, obj), user=obj)
+
+    @admin.action(description=_("Restore selected deleted users"))
+    def restore_selected(self, request, queryset):
+        restored = 0
+        for user in queryset.deleted():
+            if self.has_change_permission(request, user):
+                try:
+                    services.user_restore(actor=self.actor(request, user), user=user)
+                    restored += 1
+                except ValidationError as exc:
+                    self.message_user(request, f"{user}: {' '.join(exc.messages)}", messages.ERROR)
+        self.message_user(request, ngettext("%d user restored.", "%d users restored.", restored) % restored)
+
+    def _set_enabled(self, request, queryset, enabled: bool):
+        count = 0
+        for user in queryset:
+            if self.has_change_permission(request, user):
+                services.user_update(actor=self.actor(request, user), user=user, changes={"account_enabled": enabled})
+                count += 1
+        self.message_user(request, ngettext("%d user updated.", "%d users updated.", count) % count)
+
+    @admin.action(description=_("Enable sign-in for selected users"))
+    def enable_selected(self, request, queryset):
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description=_("Block sign-in for selected users"))
+    def disable_selected(self, request, queryset):
+        self._set_enabled(request, queryset, False)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path.endswith("/autocomplete/"):
+            queryset = queryset.active()
+        return queryset, may_have_duplicates

@@ -1,0 +1,176 @@
+"""The one authorization table: which role (and member, guest, owner) holds which capability.
+
+Capabilities are named like Microsoft Graph's permissions, so an app's granted application
+permissions, a delegated token's scopes and a person's roles are compared in one vocabulary. The
+admin console's areas, the API's permission checks, the access panel and the services all ask this
+module; nothing else maps a role to what it may do (``tests/directory/test_authz.py`` greps for
+strays).
+
+Decisions taken after Entra's built-in role definitions (``docs/architecture.md`` lists them):
+
+- Reading the audit log (``AuditLog.Read.All``) belongs to the Global and Security Administrators
+  (Entra: Security Administrator, Security Reader, Reports Reader, Global Reader, Global
+  Administrator). User, Groups, Application and Identity Governance Administrators do not read it,
+  in the console or through the API.
+- The external collaboration settings (``Policy.ReadWrite.Authorization``) are changed by the
+  Global and Security Administrators, in the console and through the API.
+- Only the Global Administrator assigns roles and changes the organization (domains, branding).
+- A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
+  perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
+"""
+
+from collections.abc import Iterable
+
+from .models import Role
+
+R = Role
+
+# -- the capabilities ---------------------------------------------------------------------------
+
+READ_ALL = frozenset({
+    "User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Application.Read.All", "Policy.Read.All",
+    "Directory.Read.All", "Organization.Read.All", "RoleManagement.Read.Directory",
+})
+USER_WRITE = frozenset({"User.ReadWrite.All", "User.Invite.All", "User.EnableDisableAccount.All"})
+GROUP_WRITE = frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All"})
+APP_WRITE = frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"})
+POLICY_WRITE = frozenset({"Policy.ReadWrite.Authorization"})
+AUDIT_READ = frozenset({"AuditLog.Read.All"})
+ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
+ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
+OUTBOX = frozenset({"Outbox.ReadWrite.All"})  # the portal's own mail queue; not a Graph permission
+
+#: Every capability there is, with what it lets its holder do.
+CAPABILITIES: dict[str, str] = {
+    "User.Read": "Read your own profile.",
+    "User.Read.All": "Read all users' full profiles.",
+    "User.ReadWrite.All": "Read and write all users' full profiles.",
+    "User.Invite.All": "Invite guest users to the organization.",
+    "User.EnableDisableAccount.All": "Enable and disable user accounts.",
+    "Group.Read.All": "Read all groups.",
+    "Group.ReadWrite.All": "Read and write all groups.",
+    "GroupMember.Read.All": "Read group memberships.",
+    "GroupMember.ReadWrite.All": "Read and write group memberships.",
+    "Application.Read.All": "Read applications.",
+    "Application.ReadWrite.All": "Read and write all applications.",
+    "AppRoleAssignment.ReadWrite.All": "Manage app role assignments.",
+    "Policy.Read.All": "Read your organization's policies.",
+    "Policy.ReadWrite.Authorization": "Read and write your organization's authorization policy.",
+    "AuditLog.Read.All": "Read audit log data.",
+    "Directory.Read.All": "Read directory data.",
+    "Directory.ReadWrite.All": "Read and write directory data.",
+    "Organization.Read.All": "Read organization information.",
+    "Organization.ReadWrite.All": "Read and write organization information (branding).",
+    "Domain.ReadWrite.All": "Read and write domains.",
+    "RoleManagement.Read.Directory": "Read directory role assignments.",
+    "RoleManagement.ReadWrite.Directory": "Assign and remove directory roles.",
+    "Outbox.ReadWrite.All": "Read the organization's outgoing mail and send it again.",
+}
+
+# Graph's umbrella permissions imply the specific ones.
+IMPLIED: dict[str, frozenset[str]] = {
+    "Directory.Read.All": READ_ALL - {"Policy.Read.All"},
+    "Directory.ReadWrite.All": (READ_ALL - {"Policy.Read.All"}) | USER_WRITE | GROUP_WRITE | APP_WRITE,
+    "User.ReadWrite.All": frozenset({"User.Read.All", "User.Invite.All", "User.EnableDisableAccount.All"}),
+    "Group.ReadWrite.All": frozenset({"Group.Read.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All"}),
+    "GroupMember.ReadWrite.All": frozenset({"GroupMember.Read.All", "Group.Read.All"}),
+    "Application.ReadWrite.All": frozenset({"Application.Read.All"}),
+    "Policy.ReadWrite.Authorization": frozenset({"Policy.Read.All"}),
+    "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
+    "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
+}
+
+#: What each built-in role may do in its tenant.
+ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
+    R.GLOBAL_ADMINISTRATOR: frozenset(CAPABILITIES),
+    R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
+    R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
+    R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ,
+    R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL,
+    R.GUEST_INVITER: frozenset({"User.Invite.All"}),
+}
+
+#: Default user permissions. Members read the directory and may ask to invite (the invitation
+#: service still asks the tenant's settings); guests read what their guest access level shows.
+MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All"}
+GUEST_CAPABILITIES = frozenset({"User.Read", "User.Read.All", "Group.Read.All", "GroupMember.Read.All",
+                                "User.Invite.All", "Organization.Read.All"})
+
+#: What an owner may do to the group or application it owns, whatever its roles.
+OWNER_CAPABILITIES: dict[str, frozenset[str]] = {
+    "group": frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All"}),
+    "application": frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}),
+}
+
+#: Privileged roles a user-managing role may act on (block, delete, reset, change). Everyone may act
+#: on users without a role. Entra: a User Administrator manages Groups Administrators, Guest
+#: Inviters and other User Administrators, not Global, Application, Security or Identity Governance
+#: Administrators.
+MANAGEABLE_ROLES: dict[Role, frozenset[Role]] = {
+    R.GLOBAL_ADMINISTRATOR: frozenset(Role),
+    R.USER_ADMINISTRATOR: frozenset({R.USER_ADMINISTRATOR, R.GROUPS_ADMINISTRATOR, R.GUEST_INVITER}),
+}
+
+#: Admin console areas: (capability to read, capability to manage).
+ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
+    "tenant": ("Organization.Read.All", "Organization.ReadWrite.All"),
+    "user": ("User.Read.All", "User.ReadWrite.All"),
+    "group": ("Group.Read.All", "Group.ReadWrite.All"),
+    "application": ("Application.Read.All", "Application.ReadWrite.All"),
+    "role": ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
+    "audit": ("AuditLog.Read.All", None),
+    "policy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
+    "invitation": ("User.Read.All", "User.Invite.All"),
+    "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
+}
+
+#: What an app registration may be granted (application permissions) and may ask for on behalf of a
+#: user (delegated permissions).
+APPLICATION_PERMISSIONS = sorted(set(CAPABILITIES) - {"User.Read", "Outbox.ReadWrite.All"})
+DELEGATED_PERMISSIONS = sorted(set(APPLICATION_PERMISSIONS) | {"User.Read"})
+
+
+def expand(capabilities: Iterable[str]) -> frozenset[str]:
+    """The capabilities with everything their umbrella permissions imply."""
+    result = set(capabilities)
+    for name in list(result):
+        result |= IMPLIED.get(name, frozenset())
+    return frozenset(result)
+
+
+def role_capabilities(roles: Iterable[Role | str]) -> frozenset[str]:
+    caps: set[str] = set()
+    for role in roles:
+        caps |= ROLE_CAPABILITIES.get(Role(role), frozenset())
+    return expand(caps)
+
+
+def user_capabilities(*, is_guest: bool, roles: Iterable[Role | str]) -> frozenset[str]:
+    """A person's capabilities in a tenant: the default user permissions and their roles'."""
+    return expand((GUEST_CAPABILITIES if is_guest else MEMBER_CAPABILITIES) | role_capabilities(roles))
+
+
+def console_capabilities(*, is_guest: bool, roles: Iterable[Role | str]) -> frozenset[str]:
+    """What a role holder sees and does in the admin console: what they may read by default, and what
+    their roles let them manage (the default right to ask to invite is the access panel's, not the
+    console's)."""
+    defaults = (GUEST_CAPABILITIES if is_guest else MEMBER_CAPABILITIES) - {"User.Invite.All"}
+    return expand(defaults | role_capabilities(roles))
+
+
+def may_manage_holder(actor_roles: Iterable[Role | str], target_roles: Iterable[Role | str]) -> bool:
+    """May someone holding ``actor_roles`` manage (block, delete, reset, change roles of) a user who
+    holds ``target_roles``?"""
+    target = {Role(r) for r in target_roles}
+    if not target:
+        return True
+    allowed: set[Role] = set()
+    for role in actor_roles:
+        allowed |= MANAGEABLE_ROLES.get(Role(role), frozenset())
+    return target <= allowed
+
+
+def area_capability(area: str, *, manage: bool) -> str | None:
+    read, write = ADMIN_AREAS[area]
+    return write if manage else read

@@ -1,0 +1,31 @@
+"""The directory's models, one family per module (re-exported here, so
+``from directory.models import User`` keeps working)."""
+from .app_registrations import AppRegistration
+from .audit import AuditEvent
+from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
+from .objects import Application, AppRoleAssignment, Group
+from .outbox import OutboxMessage
+from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
+from .roles import Role, RoleAssignment
+from .tenants import Branding, Domain, Tenant
+
+__all__ = [
+    "GUEST_UPN_MARKER",
+    "Account",
+    "AccountManager",
+    "AppRegistration",
+    "AppRoleAssignment",
+    "Application",
+    "AuditEvent",
+    "Branding",
+    "Domain",
+    "Group",
+    "OutboxMessage",
+    "Role",
+    "RoleAssignment",
+    "Tenant",
+    "TenantOwnedQuerySet",
+    "User",
+    "UserIdentity",
+    "UserQuerySet",
+]

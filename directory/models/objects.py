@@ -1,0 +1,108 @@
+"""Groups, enterprise applications and their assignments."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..validators import validate_logo_size
+from .base import TenantOwnedQuerySet
+from .people import User
+from .tenants import Tenant
+
+
+class Group(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
+    display_name = models.CharField(_("name"), max_length=256)
+    description = models.TextField(_("description"), max_length=1024, blank=True)
+    members_can_join = models.BooleanField(
+        _("members may join themselves"), default=False,
+        help_text=_("People of this tenant may add themselves from the access panel."),
+    )
+    owners = models.ManyToManyField(User, related_name="owned_groups", blank=True, verbose_name=_("owners"))
+    members = models.ManyToManyField(User, related_name="member_of", blank=True, verbose_name=_("members"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("display_name"), name="group_tenant_name_ci_unique",
+                violation_error_message=_("A group with this name already exists in this tenant."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Application(models.Model):
+    """An enterprise application (Graph's ``servicePrincipal``) that the access panel launches."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app_id = models.UUIDField(_("application id"), default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="applications")
+    display_name = models.CharField(_("name"), max_length=256)
+    description = models.TextField(_("description"), max_length=1024, blank=True)
+    launch_url = models.URLField(_("launch URL"), max_length=500, blank=True)
+    logo = models.ImageField(_("logo"), upload_to="apps/", blank=True, validators=[validate_logo_size])
+    owners = models.ManyToManyField(User, related_name="owned_applications", blank=True, verbose_name=_("owners"))
+    assignment_required = models.BooleanField(
+        _("assignment required"), default=True,
+        help_text=_("Only assigned users and groups may open it."),
+    )
+    visible_to_users = models.BooleanField(_("shown in the access panel"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("display_name"), name="application_tenant_name_ci_unique",
+                violation_error_message=_("An application with this name already exists in this tenant."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class AppRoleAssignment(models.Model):
+    """An application assigned to a user or to a group (Graph's ``appRoleAssignment``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="app_assignments")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="app_assignments")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="app_assignments")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="app_assignment_one_principal",
+                violation_error_message=_("Assign the application to a user or to a group, not both."),
+            ),
+            models.UniqueConstraint(
+                "application", "user", condition=Q(user__isnull=False), name="app_assignment_user_unique",
+                violation_error_message=_("This user is already assigned to the application."),
+            ),
+            models.UniqueConstraint(
+                "application", "group", condition=Q(group__isnull=False), name="app_assignment_group_unique",
+                violation_error_message=_("This group is already assigned to the application."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} → {self.user or self.group}"

@@ -1,0 +1,54 @@
+"""Every write to the directory, one family per module (re-exported here).
+
+Keyword-only, ``actor=`` first (an :class:`~directory.actors.Actor`, never ``None``), authorized
+through :mod:`directory.authz`, validated (``full_clean``), one audit row per change, atomic. The
+admin console, the API, the access panel, the CLI and the workers all call these.
+"""
+
+from ._common import authorize, ensure_same_tenant, guest_user_principal_name, validate_user_principal_name
+from .app_registrations import (
+    app_registration_create,
+    app_registration_new_secret,
+    app_registration_update,
+    validate_redirect_uris,
+)
+from .applications import (
+    app_assignment_create,
+    app_assignment_delete,
+    application_create,
+    application_delete,
+    application_update,
+)
+from .groups import (
+    group_create,
+    group_delete,
+    group_member_add,
+    group_member_remove,
+    group_owner_add,
+    group_owner_remove,
+    group_update,
+)
+from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
+from .roles import role_assign, role_unassign
+from .tenants import branding_delete, branding_save, domain_add, domain_remove, domain_update, tenant_create, tenant_update
+from .users import (
+    build_guest_user,
+    ensure_may_manage,
+    guest_user_create,
+    user_create,
+    user_delete,
+    user_restore,
+    user_update,
+    users_purge_deleted,
+)
+
+__all__ = [
+    "app_assignment_create", "app_assignment_delete", "app_registration_create", "app_registration_new_secret",
+    "app_registration_update", "application_create", "application_delete", "application_update", "authorize",
+    "branding_delete", "branding_save", "build_guest_user", "domain_add", "domain_remove", "domain_update",
+    "ensure_may_manage", "ensure_same_tenant", "group_create", "group_delete", "group_member_add",
+    "group_member_remove", "group_owner_add", "group_owner_remove", "group_update", "guest_user_create",
+    "guest_user_principal_name", "outbox_enqueue", "outbox_message", "outbox_publish", "outbox_retry_now",
+    "role_assign", "role_unassign", "tenant_create", "tenant_update", "user_create", "user_delete", "user_restore",
+    "user_update", "users_purge_deleted", "validate_redirect_uris", "validate_user_principal_name",
+]

@@ -1,0 +1,85 @@
+"""Helpers every directory service uses: validation, change tracking, tenant checks."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+
+from ..actors import Actor, require_actor
+from ..audit import Change
+from ..models import Tenant, User
+
+
+def authorize(actor: Actor, capability: str, *, tenant=None, obj=None) -> Actor:
+    """Refuse (PermissionDenied) unless ``actor`` holds ``capability`` in the tenant (or, as its
+    owner, on ``obj``). Every directory service calls it before it reads or writes anything."""
+    require_actor(actor).require(capability, tenant=tenant, obj=obj)
+    return actor
+
+
+def guest_user_principal_name(*, email: str, tenant: Tenant) -> str:
+    """Entra's guest UPN: ``ann_proseware.com#EXT#@tailwind.example`` for ann@proseware.com."""
+    local_domain = email.strip().lower().replace("@", "_")
+    return f"{local_domain}#EXT#@{tenant.initial_domain}"
+
+
+def ensure_same_tenant(tenant: Tenant, objects: Iterable[models.Model], *, field: str) -> None:
+    """Refuse links across tenants; the message does not say whose the foreign object is."""
+    for obj in objects:
+        if obj is not None and obj.tenant_id != tenant.pk:
+            raise ValidationError({field: _("“%(obj)s” is not in this tenant.") % {"obj": obj}})
+
+
+def validate_user_principal_name(user: User) -> None:
+    """A member's UPN must end in one of its tenant's domains; a guest's is the #EXT# form."""
+    upn = user.user_principal_name or ""
+    if upn.count("@") != 1 or upn.startswith("@") or upn.endswith("@"):
+        raise ValidationError({"user_principal_name": _("Enter a user principal name like ann@contoso.com.")})
+    domain = upn.rsplit("@", 1)[1].lower()
+    tenant = user.tenant
+    external = user.user_type == User.UserType.GUEST or bool(user.external_user_state)
+    if external and "#EXT#" in upn:
+        if domain != tenant.initial_domain:
+            raise ValidationError({"user_principal_name": _("A guest's user principal name ends in @%(domain)s.")
+                                   % {"domain": tenant.initial_domain}})
+        return
+    if "#" in upn:
+        raise ValidationError({"user_principal_name": _("Only external users have #EXT# in their user principal name.")})
+    if domain != tenant.initial_domain and not tenant.domains.filter(name=domain, is_verified=True).exists():
+        raise ValidationError({"user_principal_name": _(
+            "“%(domain)s” is not a verified domain of this tenant. Use @%(initial)s or add and verify the domain."
+        ) % {"domain": domain, "initial": tenant.initial_domain}})
+
+
+def _apply(instance: models.Model, changes: dict[str, Any]) -> list[Change]:
+    applied = []
+    for name, new in changes.items():
+        old = getattr(instance, name)
+        if old != new:
+            applied.append(Change(name, old, new))
+            setattr(instance, name, new)
+    return applied
+
+
+def _validate_and_save(instance: models.Model) -> None:
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        # A concurrent write won the race for a unique value that full_clean() had seen free.
+        raise ValidationError(_("This conflicts with an object that was saved at the same time.")) from exc
+
+
+def _set_m2m(*, instance, field: str, new: Iterable[models.Model], tenant: Tenant) -> Change | None:
+    new = list(new)
+    ensure_same_tenant(tenant, new, field=field)
+    manager = getattr(instance, field)
+    old_ids = set(manager.values_list("pk", flat=True))
+    new_ids = {o.pk for o in new}
+    if old_ids == new_ids:
+        return None
+    manager.set(new)
+    return Change(field, sorted(map(str, old_ids)), sorted(map(str, new_ids)))

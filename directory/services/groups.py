@@ -1,0 +1,90 @@
+"""Groups, their members and owners. Owners manage what they own, whatever their roles."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from ..actors import Actor
+from ..audit import Target, audit
+from ..models import Group, Tenant, User
+from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
+
+
+@transaction.atomic
+def group_create(
+    *, actor: Actor, tenant: Tenant, display_name: str,
+    owners: Iterable[User] = (), members: Iterable[User] = (), **fields,
+) -> Group:
+    authorize(actor, "Group.ReadWrite.All", tenant=tenant)
+    group = Group(tenant=tenant, display_name=display_name, **fields)
+    _validate_and_save(group)
+    _set_m2m(instance=group, field="owners", new=owners, tenant=tenant)
+    _set_m2m(instance=group, field="members", new=members, tenant=tenant)
+    audit(tenant=tenant, actor=actor, activity="Add group",
+          targets=[Target(group)])
+    return group
+
+
+@transaction.atomic
+def group_update(*, actor: Actor, group: Group, changes: dict[str, Any]) -> Group:
+    authorize(actor, "Group.ReadWrite.All", obj=group)
+    group = Group.objects.select_for_update().get(pk=group.pk)
+    changes = dict(changes)
+    relations = {name: changes.pop(name) for name in ("owners", "members") if name in changes}
+    applied = _apply(group, changes)
+    if applied:
+        _validate_and_save(group)
+    for name, new in relations.items():
+        change = _set_m2m(instance=group, field=name, new=new, tenant=group.tenant)
+        if change:
+            applied.append(change)
+    if applied:
+        audit(tenant=group.tenant, actor=actor, activity="Update group", targets=[Target(group, applied)])
+    return group
+
+
+@transaction.atomic
+def group_delete(*, actor: Actor, group: Group) -> None:
+    authorize(actor, "Group.ReadWrite.All", obj=group)
+    audit(tenant=group.tenant, actor=actor, activity="Delete group", targets=[Target(group)])
+    group.delete()
+
+
+def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: bool) -> None:
+    """Add or remove ``user`` as a member or owner of ``group``; a no-op (and no audit) when nothing
+    changes."""
+    authorize(actor, "GroupMember.ReadWrite.All" if relation == "members" else "Group.ReadWrite.All", obj=group)
+    manager = getattr(group, relation)
+    present = manager.filter(pk=user.pk).exists()
+    if add == present:
+        return
+    noun = "member" if relation == "members" else "owner"
+    if add:
+        ensure_same_tenant(group.tenant, [user], field=relation)
+        manager.add(user)
+        activity = f"Add {noun} to group"
+    else:
+        manager.remove(user)
+        activity = f"Remove {noun} from group"
+    audit(tenant=group.tenant, actor=actor, activity=activity, targets=[Target(group), Target(user)])
+
+
+@transaction.atomic
+def group_member_add(*, actor: Actor, group: Group, user: User) -> None:
+    _group_link(actor=actor, group=group, user=user, relation="members", add=True)
+
+
+@transaction.atomic
+def group_member_remove(*, actor: Actor, group: Group, user: User) -> None:
+    _group_link(actor=actor, group=group, user=user, relation="members", add=False)
+
+
+@transaction.atomic
+def group_owner_add(*, actor: Actor, group: Group, user: User) -> None:
+    _group_link(actor=actor, group=group, user=user, relation="owners", add=True)
+
+
+@transaction.atomic
+def group_owner_remove(*, actor: Actor, group: Group, user: User) -> None:
+    _group_link(actor=actor, group=group, user=user, relation="owners", add=False)

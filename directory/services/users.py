@@ -1,0 +1,173 @@
+"""Users: members and guests of one tenant."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..actors import Actor, require_actor
+from ..audit import Change, Target, audit
+from ..models import Account, Tenant, User, UserIdentity
+from ._common import _apply, _set_m2m, _validate_and_save, authorize, guest_user_principal_name, validate_user_principal_name
+
+
+def ensure_may_manage(actor: Actor, user: User) -> None:
+    """Privileged users are protected from less privileged ones: a User Administrator cannot block,
+    delete, reset or change a Global Administrator (the admin console, the API and the services)."""
+    if not actor.may_manage_user(user):
+        raise PermissionDenied(_("%(user)s holds a more privileged role than you; only an administrator with "
+                                 "that role or a higher one may change them.") % {"user": user.display_name})
+
+
+@transaction.atomic
+def user_create(
+    *, actor: Actor, tenant: Tenant, display_name: str, user_principal_name: str,
+    sponsors: Iterable[User] = (), password: str | None = None, **fields,
+) -> User:
+    """Create a user object. A member given a ``password`` gets an account that signs in with its UPN."""
+    authorize(actor, "User.ReadWrite.All", tenant=tenant)
+    user = User(tenant=tenant, display_name=display_name, user_principal_name=user_principal_name.strip(), **fields)
+    validate_user_principal_name(user)
+    if password is not None and user.account_id is None:
+        if user.user_type != User.UserType.MEMBER:
+            raise ValidationError({"password": _("Guests sign in with their own identity; they get no password.")})
+        user.account = _member_account(email=user.user_principal_name, password=password,
+                                       display_name=display_name)
+    _validate_and_save(user)
+    _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
+    audit(tenant=tenant, actor=actor, activity="Add user",
+          targets=[Target(user, [Change("userType", None, user.user_type)])])
+    return user
+
+
+def build_guest_user(*, tenant: Tenant, email: str, display_name: str, user_type: str, now=None
+                     ) -> tuple[User, UserIdentity]:
+    """The (unsaved) user object and e-mail identity an invitation creates for ``email``: one builder for
+    the single invite and bulk jobs alike."""
+    now = now or timezone.now()
+    user = User(
+        tenant=tenant, user_type=user_type, display_name=(display_name or email.split("@")[0])[:256],
+        user_principal_name=guest_user_principal_name(email=email, tenant=tenant), mail=email,
+        creation_type=User.CreationType.INVITATION, external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE,
+        external_user_state_changed_at=now,
+    )
+    identity = UserIdentity(user=user, sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS,
+                            issuer=tenant.initial_domain, issuer_assigned_id=email)
+    return user, identity
+
+
+@transaction.atomic
+def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name: str = "",
+                      user_type: str = User.UserType.GUEST, sponsors: Iterable[User] = ()) -> User:
+    """Create the external user an invitation brings in (needs ``User.Invite.All``; the invitation
+    service checks the tenant's guest invite settings first)."""
+    authorize(actor, "User.Invite.All", tenant=tenant)
+    user, identity = build_guest_user(tenant=tenant, email=email, display_name=display_name, user_type=user_type)
+    validate_user_principal_name(user)
+    _validate_and_save(user)
+    identity.save()
+    _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
+    audit(tenant=tenant, actor=actor, activity="Add user",
+          targets=[Target(user, [Change("userType", None, user.user_type)])])
+    return user
+
+
+def _member_account(*, email: str, password: str, display_name: str) -> Account:
+    # The UPN's domain belongs to this tenant alone (domains are unique on the platform), so an
+    # account with this address can only be this tenant's member; its password is never overwritten.
+    account = Account.objects.with_email(email).first()
+    if account is None:
+        from django.contrib.auth.password_validation import validate_password
+
+        account = Account(email=email.lower(), display_name=display_name)
+        validate_password(password, account)
+        account.set_password(password)
+        account.save()
+        # The tenant vouches for addresses on its own verified domains: no confirmation mail needed.
+        EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
+    return account
+
+
+@transaction.atomic
+def user_update(*, actor: Actor, user: User, changes: dict[str, Any]) -> User:
+    """Change a user. Blocking or unblocking sign-in alone needs ``User.EnableDisableAccount.All``;
+    anything else ``User.ReadWrite.All``; privileged users only by those who outrank them."""
+    changes = dict(changes)
+    only_enabled = set(changes) <= {"account_enabled"}
+    authorize(actor, "User.EnableDisableAccount.All" if only_enabled else "User.ReadWrite.All", tenant=user.tenant_id)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if set(changes) - {"sponsors"}:
+        ensure_may_manage(actor, user)
+    sponsors = changes.pop("sponsors", None)
+    if "external_user_state" in changes and changes["external_user_state"] != user.external_user_state:
+        changes["external_user_state_changed_at"] = timezone.now()
+    applied = _apply(user, changes)
+    if applied:
+        validate_user_principal_name(user)
+        _validate_and_save(user)
+    if sponsors is not None:
+        change = _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=user.tenant)
+        if change:
+            applied.append(change)
+    if applied:
+        audit(tenant=user.tenant, actor=actor, activity="Update user", targets=[Target(user, applied)])
+    return user
+
+
+@transaction.atomic
+def user_delete(*, actor: Actor, user: User) -> User:
+    """Soft delete: the user can be restored for 30 days, then the purge sweep removes it. Nobody
+    deletes themselves, and privileged users are deleted only by those who outrank them."""
+    authorize(actor, "User.ReadWrite.All", tenant=user.tenant_id)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if actor.user is not None and actor.user.pk == user.pk:
+        raise ValidationError(_("You cannot delete yourself."), code="delete_self")
+    ensure_may_manage(actor, user)
+    if user.deleted_at is None:
+        user.deleted_at = timezone.now()
+        user.save(update_fields=["deleted_at", "updated_at"])
+        audit(tenant=user.tenant, actor=actor, activity="Delete user",
+              targets=[Target(user, [Change("deleted", False, True)])])
+    return user
+
+
+@transaction.atomic
+def user_restore(*, actor: Actor, user: User) -> User:
+    authorize(actor, "User.ReadWrite.All", tenant=user.tenant_id)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.deleted_at is None:
+        return user
+    if user.deleted_at < timezone.now() - timedelta(days=User.RESTORE_WINDOW_DAYS):
+        raise ValidationError(_("Deleted users can be restored for %(days)s days only.")
+                              % {"days": User.RESTORE_WINDOW_DAYS})
+    user.deleted_at = None
+    user.save(update_fields=["deleted_at", "updated_at"])
+    audit(tenant=user.tenant, actor=actor, activity="Restore user",
+          targets=[Target(user, [Change("deleted", True, False)])])
+    return user
+
+
+def users_purge_deleted(*, actor: Actor, now=None) -> int:
+    """Remove users deleted more than 30 days ago (set-based; run by beat as the system)."""
+    require_actor(actor)
+    if not actor.is_platform:
+        raise PermissionDenied(_("Only the platform purges deleted users."))
+    cutoff = (now or timezone.now()) - timedelta(days=User.RESTORE_WINDOW_DAYS)
+    purged = 0
+    due = User.objects.filter(deleted_at__lt=cutoff).select_related("tenant")
+    for tenant_id in due.values_list("tenant_id", flat=True).distinct():
+        with transaction.atomic():
+            rows = list(due.filter(tenant_id=tenant_id).select_for_update(skip_locked=True)[:1000])
+            if not rows:
+                continue
+            tenant = rows[0].tenant
+            audit(tenant=tenant, actor=actor.in_tenant(tenant), activity="Hard delete user",
+                  targets=[Target(u) for u in rows])
+            User.objects.filter(pk__in=[u.pk for u in rows]).delete()
+            purged += len(rows)
+    return purged
