@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -6,6 +7,10 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
 from directory import views as directory_views
+
+# The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
+# (with next=), so one page carries the rate limits, the lock-out and the messages.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),

@@ -135,8 +135,10 @@ else:
 
 # --- Authentication ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.Account"
+# allauth's backend only: it is a ModelBackend (permissions for the admin) and runs the password hasher
+# exactly once per attempt, for known, unknown and password-less accounts alike. Django's ModelBackend
+# in front of it made a wrong password cost two hashes and a right one one (a timing oracle).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
