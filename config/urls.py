@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
-from directory import codes
+from directory import codes, passwords
 from directory import views as directory_views
 
 # The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # allauth's "enter your code" page, with a guess counter that parallel requests share (directory/codes.py).
     path("accounts/login/code/confirm/", codes.confirm_login_code, name="account_confirm_login_code"),
+    # No password path for accounts without one (directory/passwords.py).
+    path("accounts/password/set/", passwords.password_set, name="account_set_password"),
     path("accounts/", include("allauth.urls")),
     path("", include("allauth.idp.urls")),
     path("", include("config.api_urls")),  # /v1.0/… and /beta/…

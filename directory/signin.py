@@ -28,3 +28,10 @@ def last_sign_in_method(request: HttpRequest) -> str:
     """How the current session's account last proved itself: "code", "password", "socialaccount", …"""
     records = get_authentication_records(request, request.user)
     return records[-1].get("method", "") if records else ""
+
+
+def has_password_path(account: Account) -> bool:
+    """Whether ``account`` may set, change or reset a password itself. Accounts that sign in by e-mailed
+    code or through federation have no usable password and get none this way (a password would be a
+    second way in that their tenants never allowed); members keep theirs."""
+    return account.has_usable_password()

@@ -185,6 +185,11 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_FORMS = {
+    # Accounts without a usable password (code and federated sign-in) get no password by reset.
+    "reset_password": "directory.passwords.ResetPasswordForm",
+    "user_token": "directory.passwords.UserTokenForm",
+}
 SOCIALACCOUNT_ADAPTER = "directory.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link a social login on an e-mail claim alone
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
