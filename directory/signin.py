@@ -1,5 +1,8 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
+from collections.abc import Callable
+
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.core import ratelimit
@@ -35,3 +38,33 @@ def has_password_path(account: Account) -> bool:
     code or through federation have no usable password and get none this way (a password would be a
     second way in that their tenants never allowed); members keep theirs."""
     return account.has_usable_password()
+
+
+# Who may sign in by e-mailed code is a policy (a tenant may switch e-mail one-time passcodes off). The
+# policies app registers its rule at start-up (policies/apps.py); directory never names it.
+CodeSignInRule = Callable[..., bool]  # (*, account, tenant=None) -> bool
+_code_sign_in_rule: list[CodeSignInRule] = []
+
+
+def register_code_sign_in_rule(rule: CodeSignInRule) -> None:
+    _code_sign_in_rule[:] = [rule]
+
+
+def code_sign_in_allowed(account: Account) -> bool:
+    """Whether ``account`` may sign in to the platform with an e-mailed code (the registered rule;
+    without one, only accounts with a password may)."""
+    if not _code_sign_in_rule:
+        return account.has_usable_password()
+    return _code_sign_in_rule[0](account=account, tenant=None)
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """allauth's platform-wide "send me a code" form: an account the rule refuses is treated like an
+    unknown address (same answer, no mail, and no code can sign it in)."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        user = getattr(self, "_user", None)
+        if user is not None and not code_sign_in_allowed(user):
+            self._user = None
+        return email

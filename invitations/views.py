@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from directory.models import Application, Tenant
+from directory.models import Account, Application, Tenant
 from directory.selectors import applications_for_user, user_can_open_application, user_for_account
 from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
-from policies.selectors import collaboration_settings_for
+from policies.selectors import code_sign_in_allowed
 
 from . import services
 from .discovery import Provider, discover_provider
@@ -171,16 +171,12 @@ def sign_in(request, slug: str):
 
 
 def _known_account(tenant: Tenant, email: str):
-    from directory.models import User
-
-    user = (User.objects.active()
-            .filter(tenant=tenant, account__email=email.strip().lower(), account_enabled=True)
-            .select_related("account").first())
-    if user is None:
+    """The account that gets a code on this tenant's sign-in page, by the same rule as the platform's
+    code page (policies.selectors.code_sign_in_allowed); None for everyone else."""
+    account = Account.objects.with_email(email).first()
+    if account is None or not code_sign_in_allowed(account=account, tenant=tenant):
         return None
-    if not user.account.has_usable_password() and not collaboration_settings_for(tenant).email_otp_enabled:
-        return None
-    return user.account
+    return account
 
 
 def _access(request, tenant: Tenant):

@@ -186,6 +186,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_FORMS = {
+    # The platform-wide code page asks the same rule as the tenants' sign-in pages (policies).
+    "request_login_code": "directory.signin.RequestLoginCodeForm",
     # Accounts without a usable password (code and federated sign-in) get no password by reset.
     "reset_password": "directory.passwords.ResetPasswordForm",
     "user_token": "directory.passwords.UserTokenForm",
