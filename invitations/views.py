@@ -142,7 +142,11 @@ def consent(request, slug: str):
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request, slug: str):
-    """Sign in to this organization by e-mailed code; invited guests redeem here just in time."""
+    """Sign in to this organization by e-mailed code; invited guests redeem here just in time.
+
+    Every address gets the same answer, the "enter your code" page (which offers the password to
+    everyone): a code goes only to addresses that may use one, so which way in an address has is never
+    told before it is proven."""
     tenant = _tenant(slug)
     next_url = request.GET.get("next") or reverse("invitations:access_panel", args=[slug])
     if not next_url.startswith(f"/t/{slug}/"):
@@ -155,8 +159,11 @@ def sign_in(request, slug: str):
             _remember(request, invitation)
             provider = discover_provider(tenant=tenant, email=email)
             if provider == Provider.HOME_TENANT:
-                return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
-            account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
+                # The invited address is an account here: the code proves it as well as its password
+                # (offered on the code page), and sending a stranger elsewhere would tell them apart.
+                account = Account.objects.with_email(email).first()
+            else:
+                account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
         else:
             account = _known_account(tenant, email)
         # Known or not, the response is the same: "we sent you a code".
