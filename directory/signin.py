@@ -1,12 +1,12 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
-from collections.abc import Callable
-
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.core import ratelimit
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from .models import Account
 
@@ -40,22 +40,12 @@ def has_password_path(account: Account) -> bool:
     return account.has_usable_password()
 
 
-# Who may sign in by e-mailed code is a policy (a tenant may switch e-mail one-time passcodes off). The
-# policies app registers its rule at start-up (policies/apps.py); directory never names it.
-CodeSignInRule = Callable[..., bool]  # (*, account, tenant=None) -> bool
-_code_sign_in_rule: list[CodeSignInRule] = []
-
-
-def register_code_sign_in_rule(rule: CodeSignInRule) -> None:
-    _code_sign_in_rule[:] = [rule]
-
-
 def code_sign_in_allowed(account: Account) -> bool:
-    """Whether ``account`` may sign in to the platform with an e-mailed code (the registered rule;
-    without one, only accounts with a password may)."""
-    if not _code_sign_in_rule:
-        return account.has_usable_password()
-    return _code_sign_in_rule[0](account=account, tenant=None)
+    """Whether ``account`` may sign in to the platform with an e-mailed code. Who may is a policy (a
+    tenant may switch e-mail one-time passcodes off), so config names the rule
+    (settings.CODE_SIGN_IN_RULE, policies.selectors.code_sign_in_allowed: the one the tenants' sign-in
+    pages ask too) and directory does not import the layer above it."""
+    return import_string(settings.CODE_SIGN_IN_RULE)(account=account, tenant=None)
 
 
 class RequestLoginCodeForm(AllauthRequestLoginCodeForm):

@@ -185,6 +185,9 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Who gets an e-mailed sign-in code (a policy: a tenant may switch e-mail one-time passcodes off); the
+# platform-wide code page (directory.signin.RequestLoginCodeForm) and the tenants' pages ask this one rule.
+CODE_SIGN_IN_RULE = "policies.selectors.code_sign_in_allowed"
 ACCOUNT_FORMS = {
     # The platform-wide code page asks the same rule as the tenants' sign-in pages (policies).
     "request_login_code": "directory.signin.RequestLoginCodeForm",
