@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -5,12 +6,21 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
+from directory import codes, passwords
 from directory import views as directory_views
+
+# The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
+# (with next=), so one page carries the rate limits, the lock-out and the messages.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
     path("home/", directory_views.home, name="home"),
     path("admin/", admin.site.urls),
+    # allauth's "enter your code" page, with a guess counter that parallel requests share (directory/codes.py).
+    path("accounts/login/code/confirm/", codes.confirm_login_code, name="account_confirm_login_code"),
+    # No password path for accounts without one (directory/passwords.py).
+    path("accounts/password/set/", passwords.password_set, name="account_set_password"),
     path("accounts/", include("allauth.urls")),
     path("", include("allauth.idp.urls")),
     path("", include("config.api_urls")),  # /v1.0/… and /beta/…

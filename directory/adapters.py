@@ -12,6 +12,12 @@ class AccountAdapter(DefaultAccountAdapter):
         # through a tenant's user flow, not through the platform-wide sign-up form).
         return False
 
+    def get_login_stages(self) -> list[str]:
+        # allauth's stages, then those the apps above registered (directory.signin.register_login_stage).
+        from .signin import login_stages
+
+        return [*super().get_login_stages(), *login_stages()]
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from .services import outbox_enqueue
 

@@ -1,5 +1,6 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.core import ratelimit
@@ -28,3 +29,55 @@ def last_sign_in_method(request: HttpRequest) -> str:
     """How the current session's account last proved itself: "code", "password", "socialaccount", …"""
     records = get_authentication_records(request, request.user)
     return records[-1].get("method", "") if records else ""
+
+
+def has_password_path(account: Account) -> bool:
+    """Whether ``account`` may set, change or reset a password itself. Accounts that sign in by e-mailed
+    code or through federation have no usable password and get none this way (a password would be a
+    second way in that their tenants never allowed); members keep theirs."""
+    return account.has_usable_password()
+
+
+# --- upward hooks (DESIGN §3): the layers above register, the directory never imports them ---------
+
+_code_sign_in_rule = None
+_login_stages: list[str] = []
+
+
+def register_code_sign_in_rule(rule) -> None:
+    """Who may sign in with an e-mailed code is a policy (a tenant may switch e-mail one-time passcodes
+    off): ``policies`` registers its rule, ``rule(*, account, tenant)``, the one its tenants' sign-in
+    pages ask too."""
+    global _code_sign_in_rule
+    _code_sign_in_rule = rule
+
+
+def code_sign_in_allowed(account: Account) -> bool:
+    """Whether ``account`` may sign in to the platform with an e-mailed code. Until a rule is
+    registered, only accounts with a password may (fail closed)."""
+    if _code_sign_in_rule is None:
+        return account.has_usable_password()
+    return _code_sign_in_rule(account=account, tenant=None)
+
+
+def register_login_stage(stage: str) -> None:
+    """Add a sign-in stage (the dotted path of an allauth ``LoginStage``) that runs after allauth's own,
+    in the order registered: conditional access, MFA and terms of use register theirs here."""
+    if stage not in _login_stages:
+        _login_stages.append(stage)
+
+
+def login_stages() -> list[str]:
+    return list(_login_stages)
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """allauth's platform-wide "send me a code" form: an account the rule refuses is treated like an
+    unknown address (same answer, no mail, and no code can sign it in)."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        user = getattr(self, "_user", None)
+        if user is not None and not code_sign_in_allowed(user):
+            self._user = None
+        return email

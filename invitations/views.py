@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from directory.actors import Actor
-from directory.models import Application, Tenant
+from directory.models import Account, Application, Tenant
 from directory.selectors import applications_for_user, tenant_user_for_account, user_can_open_application
 from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
-from policies.selectors import collaboration_settings_for
+from policies.selectors import code_sign_in_allowed
 
 from . import services
 from .discovery import Provider, discover_provider
@@ -143,7 +143,11 @@ def consent(request, slug: str):
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request, slug: str):
-    """Sign in to this organization by e-mailed code; invited guests redeem here just in time."""
+    """Sign in to this organization by e-mailed code; invited guests redeem here just in time.
+
+    Every address gets the same answer, the "enter your code" page (which offers the password to
+    everyone): a code goes only to addresses that may use one, so which way in an address has is never
+    told before it is proven."""
     tenant = _tenant(slug)
     next_url = request.GET.get("next") or reverse("invitations:access_panel", args=[slug])
     if not next_url.startswith(f"/t/{slug}/"):
@@ -156,8 +160,11 @@ def sign_in(request, slug: str):
             _remember(request, invitation)
             provider = discover_provider(tenant=tenant, email=email)
             if provider == Provider.HOME_TENANT:
-                return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
-            account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
+                # The invited address is an account here: the code proves it as well as its password
+                # (offered on the code page), and sending a stranger elsewhere would tell them apart.
+                account = Account.objects.with_email(email).first()
+            else:
+                account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
         else:
             account = _known_account(tenant, email)
         # Known or not, the response is the same: "we sent you a code".
@@ -172,16 +179,12 @@ def sign_in(request, slug: str):
 
 
 def _known_account(tenant: Tenant, email: str):
-    from directory.models import User
-
-    user = (User.objects.active()
-            .filter(tenant=tenant, account__email=email.strip().lower(), account_enabled=True)
-            .select_related("account").first())
-    if user is None:
+    """The account that gets a code on this tenant's sign-in page, by the same rule as the platform's
+    code page (policies.selectors.code_sign_in_allowed); None for everyone else."""
+    account = Account.objects.with_email(email).first()
+    if account is None or not code_sign_in_allowed(account=account, tenant=tenant):
         return None
-    if not user.account.has_usable_password() and not collaboration_settings_for(tenant).email_otp_enabled:
-        return None
-    return user.account
+    return account
 
 
 def _access(request, tenant: Tenant):

@@ -8,11 +8,13 @@ class PoliciesConfig(AppConfig):
     def ready(self):
         # Upward hooks (DESIGN §3): the directory declares them, the policies register here.
         from directory.signals import tenant_created
+        from directory.signin import register_code_sign_in_rule
         from directory.visibility import register_visibility_rule
 
         from . import selectors, services  # noqa: F401  (services register their audit activities)
 
         register_visibility_rule(selectors.GuestAccessLevelRule())
+        register_code_sign_in_rule(selectors.code_sign_in_allowed)
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")
 
 

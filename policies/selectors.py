@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from directory.models import Group, Tenant, User
+from directory.models import Account, Group, Tenant, User
 
 from . import evaluators
 from .models import CollaborationSettings
@@ -13,6 +13,28 @@ def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
     answer (even "none yet") for as long as the instance lives."""
     settings = CollaborationSettings.objects.filter(tenant_id=tenant.pk).first()
     return settings if settings is not None else CollaborationSettings(tenant=tenant)
+
+
+def code_sign_in_allowed(*, account: Account, tenant: Tenant | None = None) -> bool:
+    """Whether ``account`` may sign in with an e-mailed code: on ``tenant``'s sign-in page, or on the
+    platform-wide code page (``tenant=None``). The one rule both pages apply.
+
+    An account with a password (a member) may use a code wherever its password would do: anywhere on
+    the platform, and on the pages of tenants where it is an enabled user. An account without one (a
+    guest who redeemed by code) only through a tenant where it is an enabled user and that accepts
+    e-mail one-time passcodes: as in Entra, switching OTP off stops new OTP redemptions and locks the
+    tenant's existing OTP guests out; they come back when it is switched on again (or when an admin
+    resets their redemption)."""
+    has_password = account.has_usable_password()
+    if has_password and tenant is None:
+        return True
+    users = User.objects.active().filter(account=account, account_enabled=True)
+    if tenant is not None:
+        users = users.filter(tenant=tenant)
+    if not has_password:
+        # Tenants without a settings row have the defaults (OTP on).
+        users = users.exclude(tenant__collaboration_settings__email_otp_enabled=False)
+    return users.exists()
 
 
 def users_visible_to(viewer: User) -> QuerySet[User]:

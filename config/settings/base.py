@@ -135,8 +135,10 @@ else:
 
 # --- Authentication ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "directory.Account"
+# allauth's backend only: it is a ModelBackend (permissions for the admin) and runs the password hasher
+# exactly once per attempt, for known, unknown and password-less accounts alike. Django's ModelBackend
+# in front of it made a wrong password cost two hashes and a right one one (a timing oracle).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
@@ -183,6 +185,13 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_FORMS = {
+    # The platform-wide code page asks the same rule as the tenants' sign-in pages (policies).
+    "request_login_code": "directory.signin.RequestLoginCodeForm",
+    # Accounts without a usable password (code and federated sign-in) get no password by reset.
+    "reset_password": "directory.passwords.ResetPasswordForm",
+    "user_token": "directory.passwords.UserTokenForm",
+}
 SOCIALACCOUNT_ADAPTER = "directory.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link a social login on an e-mail claim alone
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False

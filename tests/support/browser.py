@@ -7,7 +7,7 @@ pytest-playwright's own fixtures (``browser``, ``new_context``, ``page``, ``--he
 ``browser_page`` is a fresh page (own context, so no cookies carry over) whose relative URLs resolve
 against the live server; when the test fails, a screenshot and the page's HTML are saved under
 ``test-results/`` (pytest-playwright's ``--output``). ``screenshot(page, "label")`` saves one on demand.
-``sign_in_to_admin(page, email, password)`` signs in on the admin console's login page.
+``sign_in_to_admin(page, email, password)`` signs in to the admin console (through allauth's page).
 """
 
 import os
@@ -118,9 +118,11 @@ def browser_page(request, new_context, browser_context_args, live_server):
 
 
 def sign_in_to_admin(page, email: str, password: str) -> None:
-    """Sign in on Django admin's login page (the e-mail goes in ``username``) and land on the index."""
-    page.goto("/admin/login/?next=/admin/")
-    page.locator("input[name=username]").fill(email)
+    """Open the admin console, which sends a stranger to allauth's sign-in page (next=/admin/); sign in
+    there and land on the index."""
+    page.goto("/admin/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2Fadmin%2F$"))
+    page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(password)
-    page.locator("input[type=submit]").click()
+    page.locator("form button[type=submit]").first.click()
     expect(page).to_have_url(re.compile(r"/admin/$"))

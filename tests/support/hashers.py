@@ -8,3 +8,20 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 1
     memory_cost = 1024
     parallelism = 1
+
+
+class CountingArgon2PasswordHasher(FastArgon2PasswordHasher):
+    """The same real hasher, counting how often it hashes (``encode``: new hashes and the dummy hash
+    run for unknown users or unusable passwords) and verifies (``verify``), so tests can prove that
+    every password attempt costs the same work. Use it as the only hasher, so it both makes and checks
+    every hash."""
+
+    calls = 0
+
+    def encode(self, password, salt):
+        type(self).calls += 1
+        return super().encode(password, salt)
+
+    def verify(self, password, encoded):
+        type(self).calls += 1
+        return super().verify(password, encoded)
