@@ -27,6 +27,7 @@ urlpatterns = [
     # The API's OpenAPI document is /v1.0/$schema; Swagger UI browses it, with its assets served by us
     # (no CDN; drf-spectacular's Redoc page would load web fonts from Google, so it is not offered).
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="graph-schema"), name="api-docs"),
+    path("", include("directory.urls")),  # the access panel's shell and My Apps
     path("", include("invitations.urls")),
 ]
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from . import visibility
 from .actors import Actor, ActorKind
-from .models import Account, Application, AppRoleAssignment, Group, Role, RoleAssignment, Tenant, User
+from .models import Account, Application, AppRoleAssignment, Branding, Group, Role, RoleAssignment, Tenant, User
 
 
 def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
@@ -154,3 +154,9 @@ def organizations_for_account(*, account: Account) -> QuerySet[User]:
     """The signed-in person's organisations: where they are an enabled member or guest."""
     return (User.objects.active().filter(account=account, account_enabled=True)
             .select_related("tenant").order_by("tenant__name"))
+
+
+def branding_for(tenant: Tenant, language: str) -> Branding | None:
+    """The tenant's branding for ``language``, else its default one (one query, or none when prefetched)."""
+    brandings = {b.locale: b for b in tenant.brandings.all()}
+    return brandings.get(language) or brandings.get("")

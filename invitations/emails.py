@@ -4,12 +4,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from directory.models import Branding
-
-
-def branding_for(tenant, language: str) -> Branding | None:
-    brandings = {b.locale: b for b in tenant.brandings.all()}
-    return brandings.get(language) or brandings.get("")
+from directory.selectors import branding_for
 
 
 def invitation_message(*, invitation, redeem_url: str) -> tuple[str, str, str]:

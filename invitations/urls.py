@@ -5,9 +5,7 @@ from . import views
 app_name = "invitations"
 
 urlpatterns = [
-    path("t/<slug:slug>/", views.access_panel, name="access_panel"),
     path("t/<slug:slug>/sign-in/", views.sign_in, name="sign_in"),
-    path("t/<slug:slug>/apps/<uuid:app_id>/", views.launch_application, name="launch"),
     path("t/<slug:slug>/invitations/accept/", views.consent, name="consent"),
     path("t/<slug:slug>/invitations/switch-account/", views.switch_account, name="switch_account"),
     path("t/<slug:slug>/invitations/<str:token>/", views.invitation_landing, name="landing"),

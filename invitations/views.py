@@ -4,21 +4,20 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from directory.actors import Actor
-from directory.models import Account, Application, Tenant
-from directory.selectors import applications_for_user, tenant_user_for_account, user_can_open_application
+from directory.models import Account, Tenant
+from directory.panel import tenant_context
 from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
 from policies.selectors import code_sign_in_allowed
 
 from . import services
 from .discovery import Provider, discover_provider
-from .emails import branding_for
 from .forms import EmailForm
 from .models import Invitation
 from .selectors import invitation_for_token, pending_invitation_for
@@ -32,8 +31,7 @@ def _tenant(slug: str) -> Tenant:
 
 
 def _context(request, tenant: Tenant, **extra) -> dict:
-    language = (request.LANGUAGE_CODE or "en")[:2]
-    return {"tenant": tenant, "branding": branding_for(tenant, language), **extra}
+    return tenant_context(request, tenant, **extra)
 
 
 def _problem(request, tenant, title: str, message: str, status: int = 400):
@@ -113,7 +111,7 @@ def consent(request, slug: str):
         return redirect("invitations:sign_in", slug=slug)
     invitation = _pending(request, tenant)
     if invitation is None:
-        return redirect("invitations:access_panel", slug=slug)
+        return redirect("directory:panel", slug=slug)
     error = services.redeemability_error(invitation)
     if error:
         request.session.pop(PENDING_KEY, None)
@@ -135,7 +133,7 @@ def consent(request, slug: str):
         try:
             return HttpResponseRedirect(validate_redirect_url(invitation.redirect_url))
         except ValidationError:
-            return redirect("invitations:access_panel", slug=slug)
+            return redirect("directory:panel", slug=slug)
     return render(request, "invitations/consent.html", _context(
         request, tenant, invitation=invitation, account=request.user,
         privacy_url=tenant.privacy_statement_url))
@@ -149,9 +147,9 @@ def sign_in(request, slug: str):
     everyone): a code goes only to addresses that may use one, so which way in an address has is never
     told before it is proven."""
     tenant = _tenant(slug)
-    next_url = request.GET.get("next") or reverse("invitations:access_panel", args=[slug])
+    next_url = request.GET.get("next") or reverse("directory:panel", args=[slug])
     if not next_url.startswith(f"/t/{slug}/"):
-        next_url = reverse("invitations:access_panel", args=[slug])
+        next_url = reverse("directory:panel", args=[slug])
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -187,44 +185,14 @@ def _known_account(tenant: Tenant, email: str):
     return account
 
 
-def _access(request, tenant: Tenant):
-    """The tenant user for this session, redeeming just in time when an invitation waits. Returns
-    (user, response): exactly one of them is set."""
-    if not request.user.is_authenticated:
-        return None, HttpResponseRedirect(
-            f"{reverse('invitations:sign_in', args=[tenant.slug])}?{urlencode({'next': request.get_full_path()})}")
-    user = tenant_user_for_account(tenant=tenant, account=request.user)
-    if user is None:
-        invitation = pending_invitation_for(tenant=tenant, email=request.user.email)
-        if invitation is not None and services.redeemability_error(invitation) is None:
-            _remember(request, invitation)
-            return None, redirect("invitations:consent", slug=tenant.slug)
-        return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
-    if not user.account_enabled:
-        return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
-    return user, None
-
-
-def access_panel(request, slug: str):
-    tenant = _tenant(slug)
-    user, response = _access(request, tenant)
-    if response:
-        return response
-    apps = list(applications_for_user(user=user))
-    return render(request, "invitations/access_panel.html", _context(request, tenant, tenant_user=user, apps=apps))
-
-
-def launch_application(request, slug: str, app_id):
-    tenant = _tenant(slug)
-    user, response = _access(request, tenant)
-    if response:
-        return response
-    app = Application.objects.filter(tenant=tenant, pk=app_id).first()
-    if app is None or not user_can_open_application(user=user, application=app):
-        raise Http404(_("No such application."))
-    if not app.launch_url:
-        return redirect("invitations:access_panel", slug=slug)
-    return HttpResponseRedirect(app.launch_url)
+def redeem_just_in_time(request, tenant: Tenant):
+    """The access panel's entry hook (registered in ``InvitationsConfig.ready``): a signed-in person with
+    no user object in the tenant but a redeemable invitation for their address goes to consent."""
+    invitation = pending_invitation_for(tenant=tenant, email=request.user.email)
+    if invitation is not None and services.redeemability_error(invitation) is None:
+        _remember(request, invitation)
+        return redirect("invitations:consent", slug=tenant.slug)
+    return None
 
 
 @require_http_methods(["POST"])

@@ -228,7 +228,7 @@ def test_access_panel_is_constant_query(client, invitation, tenant, django_asser
     guest = User.objects.get(pk=invitation.invitation.invited_user_id)
     apps = Application.objects.bulk_create(Application(tenant=tenant, display_name=f"App {i}") for i in range(300))
     AppRoleAssignment.objects.bulk_create(AppRoleAssignment(tenant=tenant, application=a, user=guest) for a in apps)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # the same count for 1 app or 301 (one more than before: the switcher)
         response = client.get("/t/tailwind/")
     assert response.content.decode().count('class="tile app"') == 301
 

@@ -1,0 +1,107 @@
+"""The access panel's shell (``/t/<tenant>/…``): tenant, signed-in person, branding and navigation.
+
+The shell lives in the directory; what it shows is **registered** by the apps (DESIGN §3), so a later
+feature adds its page without touching the shell:
+
+- :func:`register_section`: a page of the panel (My Apps is the directory's own; My Groups, Invite,
+  My Access, Approvals, Reviews, My Account come from the apps that own them), shown in the navigation
+  to whom its ``visible`` says;
+- :func:`register_entry_hook`: what to do when a signed-in person has no user object in the tenant
+  yet (``invitations`` redeems a waiting invitation just in time);
+- :func:`register_sign_in_page`: where anonymous visitors sign in to a tenant.
+
+Every panel page derives from :class:`PanelView`, which resolves all of this once; its pages find
+objects only through the actor's scoped selectors.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views import View
+
+from .actors import Actor
+from .models import Tenant
+from .selectors import branding_for, organizations_for_account, tenant_user_for_account
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    url_name: str  # reversed with the tenant's slug
+    order: int = 100
+    visible: Callable[[Actor], bool] = field(default=lambda actor: True)
+
+
+_sections: dict[str, Section] = {}
+_entry_hooks: list[Callable] = []
+_sign_in_page: list[str] = []
+
+
+def register_section(section: Section) -> None:
+    _sections[section.key] = section
+
+
+def sections_for(actor: Actor) -> list[Section]:
+    return sorted((s for s in _sections.values() if s.visible(actor)), key=lambda s: (s.order, s.key))
+
+
+def register_entry_hook(hook: Callable[..., HttpResponse | None]) -> None:
+    """``hook(request, tenant)`` runs when a signed-in person has no user object in the tenant; a
+    response it returns is answered instead of "no access"."""
+    if hook not in _entry_hooks:
+        _entry_hooks.append(hook)
+
+
+def register_sign_in_page(url_name: str) -> None:
+    _sign_in_page[:] = [url_name]
+
+
+def sign_in_url(tenant: Tenant, next_url: str) -> str:
+    if _sign_in_page:
+        return f"{reverse(_sign_in_page[0], args=[tenant.slug])}?{urlencode({'next': next_url})}"
+    return f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+
+
+def tenant_context(request, tenant: Tenant, **extra) -> dict:
+    """What every tenant-branded page needs (the panel's and the redemption journey's)."""
+    language = (getattr(request, "LANGUAGE_CODE", None) or "en")[:2]
+    return {"tenant": tenant, "branding": branding_for(tenant, language), **extra}
+
+
+class PanelView(View):
+    """Base of every access-panel page. Anonymous → the tenant's sign-in page; signed in without a
+    usable user object in the tenant → an entry hook (just-in-time redemption) or "no access"."""
+
+    section = ""
+    template_name = ""
+
+    def dispatch(self, request, slug: str, *args, **kwargs):
+        self.tenant = get_object_or_404(Tenant, slug=slug)
+        if not request.user.is_authenticated:
+            return HttpResponseRedirect(sign_in_url(self.tenant, request.get_full_path()))
+        user = tenant_user_for_account(tenant=self.tenant, account=request.user)
+        if user is None:
+            for hook in _entry_hooks:
+                response = hook(request, self.tenant)
+                if response is not None:
+                    return response
+        if user is None or not user.account_enabled:
+            return render(request, "directory/panel/no_access.html", self.context(), status=403)
+        self.tenant_user = user
+        self.actor = Actor.for_user(user)
+        return super().dispatch(request, *args, **kwargs)
+
+    def context(self, **extra) -> dict:
+        actor = getattr(self, "actor", None)
+        return tenant_context(
+            self.request, self.tenant, tenant_user=getattr(self, "tenant_user", None), actor=actor,
+            sections=sections_for(actor) if actor is not None else [], active_section=self.section,
+            organizations=organizations_for_account(account=self.request.user), **extra)
+
+    def render(self, status: int = 200, **extra) -> HttpResponse:
+        return render(self.request, self.template_name, self.context(**extra), status=status)
