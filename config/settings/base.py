@@ -6,6 +6,7 @@ in-process cache. Set ``DATABASE_URL``, ``REDIS_URL`` and ``EMAIL_URL`` to run o
 """
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -96,10 +97,21 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
+def _conn_max_age(value: str, argv: list[str]) -> int:
+    """Seconds a connection outlives its request: 0 (close after each request) unless DB_CONN_MAX_AGE
+    says otherwise, and always 0 under ``runserver``. The development server runs each request in a new
+    thread, and a thread's persistent connection stays open after the thread is gone: with any value
+    above 0 it exhausts PostgreSQL's connection slots within minutes. Persistent connections pay off
+    only under gunicorn's sync workers, where they are bounded by the worker count (README)."""
+    if len(argv) > 1 and argv[1] == "runserver":
+        return 0
+    return int(value or 0)
+
+
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=_conn_max_age(env("DB_CONN_MAX_AGE", "0"), sys.argv),
         conn_health_checks=True,
     )
 }
