@@ -6,12 +6,15 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
 from directory import views as directory_views
+from directory.api.oidc import GraphTokenView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
     path("home/", directory_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # allauth's token endpoint, applying the directory's rule for who may get tokens (directory/tokens.py).
+    path("identity/o/api/token", GraphTokenView.as_view(), name="api-token"),
     path("", include("allauth.idp.urls")),
     path("", include("config.api_urls")),  # /v1.0/… and /beta/…
     # The API's OpenAPI document is /v1.0/$schema; Swagger UI browses it, with its assets served by us

@@ -33,6 +33,7 @@ from .models import (
     Tenant,
     User,
 )
+from .tokens import revoke_account_tokens, revoke_client_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +254,8 @@ def user_update(*, actor: Account | None, user: User, changes: dict[str, Any]) -
     if applied:
         audit(tenant=user.tenant, actor=actor, activity="Update user", category=CATEGORY_USERS,
               operation_type="Update", targets=[Target(user, applied)])
+    if not user.account_enabled and user.account_id:
+        revoke_account_tokens(account_id=user.account_id, tenant=user.tenant)
     return user
 
 
@@ -265,6 +268,8 @@ def user_delete(*, actor: Account | None, user: User) -> User:
         user.save(update_fields=["deleted_at", "updated_at"])
         audit(tenant=user.tenant, actor=actor, activity="Delete user", category=CATEGORY_USERS,
               operation_type="Delete", targets=[Target(user, [Change("deleted", False, True)])])
+    if user.account_id:
+        revoke_account_tokens(account_id=user.account_id, tenant=user.tenant)
     return user
 
 
@@ -632,6 +637,7 @@ def app_registration_new_secret(*, actor: Account | None, registration, secret_l
     registration.secret_expires_at = (timezone.now() + timedelta(days=secret_lifetime_days)
                                       if secret_lifetime_days else None)
     registration.save(update_fields=["secret_expires_at"])
+    revoke_client_tokens(client_id=client.pk)  # tokens got with the old secret go with it
     audit(tenant=registration.tenant, actor=actor, activity="Update application – Certificates and secrets "
           "management", category=CATEGORY_APPS, operation_type="Update", targets=[Target(registration)])
     return secret
@@ -659,4 +665,6 @@ def app_registration_update(*, actor: Account | None, registration, changes: dic
         registration.save()
         audit(tenant=registration.tenant, actor=actor, activity="Update application", category=CATEGORY_APPS,
               operation_type="Update", targets=[Target(registration, applied)])
+    if not registration.enabled:
+        revoke_client_tokens(client_id=registration.client_id)
     return registration

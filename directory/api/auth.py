@@ -3,15 +3,17 @@ from allauth.idp.oidc.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from ..audit import set_acting_app
-from ..models import AppRegistration, User
+from ..models import AppRegistration
+from ..tokens import TokenRefused, check_account, check_app
 from .principal import Principal, delegated_capabilities
 
 
 class GraphTokenAuthentication(TokenAuthentication):
     """Bearer tokens from our own OAuth server (allauth.idp.oidc), mapped to a tenant principal.
 
-    Checked on every call, so that disabling an app, a user or an account, or revoking a permission,
-    takes effect at once — not when the token expires."""
+    Checked on every call (``directory.tokens``, the rule the token endpoint applies too), so that
+    disabling an app, a user or an account, or revoking a permission, takes effect at once — not when the
+    token expires."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -26,19 +28,14 @@ class GraphTokenAuthentication(TokenAuthentication):
         if not isinstance(token, Token) or token.client_id is None:
             raise AuthenticationFailed("Access token is not valid for this API.")
         app = AppRegistration.objects.select_related("tenant").filter(client_id=token.client_id).first()
-        if app is None or not app.enabled:
-            raise AuthenticationFailed("The application is disabled or unknown.")
+        try:
+            app = check_app(app, with_secret=account is None)  # an app-only token stands for the secret
+            user = None if account is None else check_account(app, account)
+        except TokenRefused as refused:
+            raise AuthenticationFailed(str(refused)) from None
         set_acting_app(app)  # audit rows written by this request name the app
-        if account is None:
-            if app.secret_expired:
-                raise AuthenticationFailed("The application's credential has expired.")
-            principal = Principal(tenant=app.tenant, app=app, permissions=frozenset(app.application_permissions))
-            return None, principal
-        if not account.is_active:
-            raise AuthenticationFailed("The account is disabled.")
-        user = User.objects.active().filter(tenant=app.tenant, account=account, account_enabled=True).first()
         if user is None:
-            raise AuthenticationFailed("The signed-in user has no enabled user object in this tenant.")
+            return None, Principal(tenant=app.tenant, app=app, permissions=frozenset(app.application_permissions))
         scopes = set(token.get_scopes()) & set(app.delegated_permissions)
         permissions = scopes & delegated_capabilities(user)
         return account, Principal(tenant=app.tenant, app=app, permissions=frozenset(permissions),
