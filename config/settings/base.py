@@ -5,6 +5,7 @@ the outbox (read it in the admin console), Celery tasks run in-process (no Redis
 in-process cache. Set ``DATABASE_URL``, ``REDIS_URL`` and ``EMAIL_URL`` to run on real services.
 """
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -308,6 +309,15 @@ def _oidc_private_key() -> str:
 IDP_OIDC_PRIVATE_KEY = _oidc_private_key()
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = int(env("API_TOKEN_LIFETIME_SECONDS", "3600"))
 IDP_OIDC_ADAPTER = "directory.api.oidc.OIDCAdapter"
+
+# --- Client addresses ---------------------------------------------------------------------------
+# The proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client is the peer
+# that connected (REMOTE_ADDR), whatever headers it sends. directory.net.client_ip applies it everywhere.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+try:
+    _trusted_networks = [ipaddress.ip_network(entry, strict=False) for entry in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
 
 # --- REST framework: the Graph-shaped API (conventions in directory/api/) ----------------------
 REST_FRAMEWORK = {
