@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.settings.base import _conn_max_age
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +31,13 @@ def test_the_development_server_never_keeps_connections_even_when_asked_to():
     assert _conn_max_age("60", ["manage.py", "runserver"]) == 0
     assert _conn_max_age("60", ["gunicorn", "config.wsgi"]) == 60
     assert _conn_max_age("", ["manage.py", "migrate"]) == 0
+
+
+def test_trusted_proxies_are_empty_by_default():
+    assert settings_in_fresh_process("settings.TRUSTED_PROXIES") == []
+
+
+def test_a_malformed_trusted_proxy_stops_the_start():
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        settings_in_fresh_process("settings.TRUSTED_PROXIES", TRUSTED_PROXIES="10.0.0.0/8,proxy.example")
+    assert "TRUSTED_PROXIES" in failed.value.stderr
