@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.static import serve
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from directory import codes, passwords
 from directory import views as directory_views
+from directory.api.oidc import GraphTokenView
 
 # The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
 # (with next=), so one page carries the rate limits, the lock-out and the messages.
@@ -22,11 +23,14 @@ urlpatterns = [
     # No password path for accounts without one (directory/passwords.py).
     path("accounts/password/set/", passwords.password_set, name="account_set_password"),
     path("accounts/", include("allauth.urls")),
+    # allauth's token endpoint, applying the directory's rule for who may get tokens (directory/tokens.py).
+    path("identity/o/api/token", GraphTokenView.as_view(), name="api-token"),
     path("", include("allauth.idp.urls")),
     path("", include("config.api_urls")),  # /v1.0/… and /beta/…
     # The API's OpenAPI document is /v1.0/$schema; Swagger UI browses it, with its assets served by us
-    # (no CDN; drf-spectacular's Redoc page would load web fonts from Google, so it is not offered).
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="graph-schema"), name="api-docs"),
+    # (no CDN; drf-spectacular's Redoc page would load web fonts from Google, so it is not offered). The
+    # split view serves its start-up script as a file, so the Content-Security-Policy needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="graph-schema"), name="api-docs"),
     path("", include("directory.urls")),  # the access panel's shell and My Apps
     path("", include("invitations.urls")),
 ]

@@ -18,6 +18,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
         return [*super().get_login_stages(), *login_stages()]
 
+    def get_client_ip(self, request) -> str:
+        # One rule for the client's address (TRUSTED_PROXIES, directory/net.py), for allauth's rate
+        # limits too; unknown fails closed, as allauth's own does.
+        from django.core.exceptions import PermissionDenied
+
+        from .net import client_ip
+
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from .services import outbox_enqueue
 

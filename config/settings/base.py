@@ -5,7 +5,9 @@ the outbox (read it in the admin console), Celery tasks run in-process (no Redis
 in-process cache. Set ``DATABASE_URL``, ``REDIS_URL`` and ``EMAIL_URL`` to run on real services.
 """
 
+import ipaddress
 import os
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "directory.audit.CorrelationIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,10 +100,21 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
+def _conn_max_age(value: str, argv: list[str]) -> int:
+    """Seconds a connection outlives its request: 0 (close after each request) unless DB_CONN_MAX_AGE
+    says otherwise, and always 0 under ``runserver``. The development server runs each request in a new
+    thread, and a thread's persistent connection stays open after the thread is gone: with any value
+    above 0 it exhausts PostgreSQL's connection slots within minutes. Persistent connections pay off
+    only under gunicorn's sync workers, where they are bounded by the worker count (README)."""
+    if len(argv) > 1 and argv[1] == "runserver":
+        return 0
+    return int(value or 0)
+
+
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=_conn_max_age(env("DB_CONN_MAX_AGE", "0"), sys.argv),
         conn_health_checks=True,
     )
 }
@@ -208,6 +223,25 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Content-Security-Policy (django-csp) on every response ------------------------------------
+# Scripts only from our own origin: no inline script anywhere (the admin's and ours are static files;
+# Swagger UI is served split, its start-up script a separate request). Styles allow 'unsafe-inline':
+# e-mail previews in the outbox (an <iframe srcdoc>, which inherits this policy) are inline-styled
+# HTML by nature, and tenant branding sets its colours in a <style> block. data: images are Swagger
+# UI's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
@@ -305,6 +339,15 @@ def _oidc_private_key() -> str:
 IDP_OIDC_PRIVATE_KEY = _oidc_private_key()
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = int(env("API_TOKEN_LIFETIME_SECONDS", "3600"))
 IDP_OIDC_ADAPTER = "directory.api.oidc.OIDCAdapter"
+
+# --- Client addresses ---------------------------------------------------------------------------
+# The proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client is the peer
+# that connected (REMOTE_ADDR), whatever headers it sends. directory.net.client_ip applies it everywhere.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+try:
+    _trusted_networks = [ipaddress.ip_network(entry, strict=False) for entry in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
 
 # --- REST framework: the Graph-shaped API (conventions in directory/api/) ----------------------
 REST_FRAMEWORK = {

@@ -17,6 +17,7 @@ from ..models import (
     Tenant,
     User,
 )
+from ..net import client_ip
 from ..selectors import console_capabilities_for_account
 
 
@@ -46,7 +47,7 @@ def actor_for(request, where) -> Actor:
         tenant = Tenant.objects.get(pk=where)
     cache = request.__dict__.setdefault("_console_actors", {})
     if tenant.pk not in cache:
-        cache[tenant.pk] = Actor.for_account(request.user, tenant)
+        cache[tenant.pk] = Actor.for_account(request.user, tenant, ip=client_ip(request))
     return cache[tenant.pk]
 
 

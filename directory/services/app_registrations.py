@@ -15,6 +15,7 @@ from ..actors import Actor
 from ..audit import Change, Target, audit
 from ..authz import APPLICATION_PERMISSIONS, DELEGATED_PERMISSIONS
 from ..models import AppRegistration, Tenant
+from ..tokens import revoke_client_tokens
 from ._common import _apply, authorize
 
 MAX_REDIRECT_URIS = 10
@@ -99,6 +100,7 @@ def app_registration_new_secret(*, actor: Actor, registration, secret_lifetime_d
     registration.secret_expires_at = (timezone.now() + timedelta(days=secret_lifetime_days)
                                       if secret_lifetime_days else None)
     registration.save(update_fields=["secret_expires_at"])
+    revoke_client_tokens(client_id=client.pk)  # tokens got with the old secret go with it
     audit(tenant=registration.tenant, actor=actor, activity="Update application – Certificates and secrets "
           "management", targets=[Target(registration)])
     return secret
@@ -124,4 +126,6 @@ def app_registration_update(*, actor: Actor, registration, changes: dict[str, An
         registration.save()
         audit(tenant=registration.tenant, actor=actor, activity="Update application",
               targets=[Target(registration, applied)])
+    if not registration.enabled:
+        revoke_client_tokens(client_id=registration.client_id)
     return registration

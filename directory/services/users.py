@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
 from ..models import Account, Tenant, User, UserIdentity
+from ..tokens import revoke_account_tokens
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, guest_user_principal_name, validate_user_principal_name
 
 
@@ -116,6 +117,8 @@ def user_update(*, actor: Actor, user: User, changes: dict[str, Any]) -> User:
             applied.append(change)
     if applied:
         audit(tenant=user.tenant, actor=actor, activity="Update user", targets=[Target(user, applied)])
+    if not user.account_enabled and user.account_id:
+        revoke_account_tokens(account_id=user.account_id, tenant=user.tenant)
     return user
 
 
@@ -133,6 +136,8 @@ def user_delete(*, actor: Actor, user: User) -> User:
         user.save(update_fields=["deleted_at", "updated_at"])
         audit(tenant=user.tenant, actor=actor, activity="Delete user",
               targets=[Target(user, [Change("deleted", False, True)])])
+    if user.account_id:
+        revoke_account_tokens(account_id=user.account_id, tenant=user.tenant)
     return user
 
 

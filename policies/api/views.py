@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from directory.api.base import GraphView
 from directory.api.errors import bad_request, not_found
+from directory.api.parsers import loads_json
 
 from ..models import DOMAIN_LIST_MAX_BYTES, CollaborationSettings
 from ..selectors import collaboration_settings_for
@@ -112,10 +113,6 @@ class AuthorizationPolicyView(_Singleton):
 # --- beta: b2bManagementPolicies ---------------------------------------------------------------------
 
 
-def _reject_constant(value):
-    raise ValueError(f"{value} is not valid JSON")
-
-
 def _domain_list(value, key: str) -> list[str]:
     if value is None:
         return []
@@ -135,7 +132,7 @@ def b2b_definition_changes(definition) -> dict:
         raise bad_request(f"The policy definition is {size} bytes; at most {DOMAIN_LIST_MAX_BYTES} bytes (25 KB) "
                           "are allowed.")
     try:
-        data = json.loads(definition[0], parse_constant=_reject_constant)
+        data = loads_json(definition[0])
     except (ValueError, RecursionError):
         raise bad_request("definition[0] is not valid JSON.") from None
     if not (isinstance(data, dict) and set(data) == {"B2BManagementPolicy"}

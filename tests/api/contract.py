@@ -5,6 +5,8 @@ four checks below; ``test_every_endpoint_has_a_contract`` (tests/api/test_contra
 when a route and method under /v1.0/ has no contract, so a new endpoint cannot skip them.
 """
 
+import json
+
 import pytest
 
 from tests.factories import AccountFactory, GuestFactory, TenantFactory
@@ -84,9 +86,40 @@ class EndpointContract:
         assert response.json()["error"]["code"] == "Request_ResourceNotFound"
 
     @pytest.mark.django_db
+    def test_a_lone_surrogate_in_the_body_is_400(self, api, app_token_for):
+        """JSON's "\\ud800" escape decodes to half a UTF-16 pair, not a character: refused as bad input
+        before any handler sees it (it once reached the database and answered 500)."""
+        if self.method not in {"post", "patch", "put"}:
+            pytest.skip("the route takes no body")
+        tenant = TenantFactory()
+        token = app_token_for(tenant, [self.permission])
+        target = self.make_target(tenant)
+        body = with_lone_surrogates(self.body(tenant, target) or {})
+        response = api(token).generic(self.method.upper(), self.url(target), json.dumps(body),
+                                      content_type="application/json")
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert error["code"] == "Request_BadRequest" and "surrogate" in error["message"], error
+
+    @pytest.mark.django_db
     def test_guest_delegated_token_gets_what_the_guest_level_allows(self, api, delegated_token_for):
         tenant = TenantFactory()
         guest = GuestFactory(tenant=tenant, external_user_state="Accepted", account=AccountFactory())
         token = delegated_token_for(guest, [self.guest_scope or self.permission])
         response = self.call(api(token), tenant, self.make_target(tenant))
         assert response.status_code == self.guest_status, response.content
+
+
+def with_lone_surrogates(body: dict) -> dict:
+    """``body`` with a lone surrogate appended to every string in it (and a key holding one)."""
+
+    def spoil(value):
+        if isinstance(value, str):
+            return value + "\ud800"
+        if isinstance(value, list):
+            return [spoil(v) for v in value]
+        if isinstance(value, dict):
+            return {k: spoil(v) for k, v in value.items()}
+        return value
+
+    return {**spoil(body), "displayName\udfff": "x"}
