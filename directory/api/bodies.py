@@ -45,6 +45,8 @@ class Field:
             raise ValueError("A field of kind 'any' needs its schema fragment")
         if (self.nested is not None and self.kind != "object") or (self.items is not None and self.kind != "list"):
             raise ValueError("nested= belongs to objects, items= to lists")
+        if self.enum is not None and self.kind != "string":
+            raise ValueError("enum= belongs to strings (a fragment in schema= documents others)")
 
     def read(self, name: str, value):
         """The value, checked; a Graph-style 400 naming the property when it does not fit."""
@@ -71,7 +73,8 @@ class Field:
             if isinstance(self.items, Body):
                 item_name = self.items.odata_type.rsplit(".", 1)[-1]
                 if not all(isinstance(item, dict) for item in value):
-                    raise bad_request(f"Each of {name} must be a {item_name} object.")
+                    article = "an" if item_name[0] in "aeiou" else "a"
+                    raise bad_request(f"Each of {name} must be {article} {item_name} object.")
                 return [self.items.read(item) for item in value]
             if self.items is not None:
                 return [self.items.read(f"{name}[{index}]", item) for index, item in enumerate(value)]
