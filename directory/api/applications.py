@@ -8,7 +8,8 @@ from rest_framework.response import Response
 from .. import services
 from ..models import Application, AppRoleAssignment
 from ..selectors import applications_visible_to, groups_visible_to, users_visible_to
-from .base import GraphView, read_body
+from .base import GraphView
+from .bodies import Body, Field
 from .errors import bad_request, not_found
 from .resources import APP_ROLE_ASSIGNMENT, DEFAULT_APP_ROLE_ID, SERVICE_PRINCIPAL, with_principal
 
@@ -16,11 +17,15 @@ APP_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read
 ASSIGNMENT_READ = (*APP_READ, "AppRoleAssignment.ReadWrite.All")
 ASSIGNMENT_WRITE = ("AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All", "Directory.ReadWrite.All")
 
-ASSIGN = {
-    "principalId": ("string", True, 64),
-    "resourceId": ("string", True, 64),
-    "appRoleId": ("string", True, 64),
-}
+_GUID = {"format": "uuid"}
+ASSIGN = Body(APP_ROLE_ASSIGNMENT.odata_type, {
+    "principalId": Field("string", required=True, max_length=64, schema=_GUID,
+                         description="The id of the user or group to assign."),
+    "resourceId": Field("string", required=True, max_length=64, schema=_GUID,
+                        description="The id of the service principal in the URL."),
+    "appRoleId": Field("string", required=True, max_length=64, schema={**_GUID, "example": DEFAULT_APP_ROLE_ID},
+                       description=f"{DEFAULT_APP_ROLE_ID}, the default access role (there are no others)."),
+})
 
 
 def _guid(body: dict, name: str) -> uuid.UUID:
@@ -41,11 +46,15 @@ class _ServicePrincipalBase(GraphView):
 
 
 class ServicePrincipalsView(_ServicePrincipalBase):
+    responses = {"get": "list"}
+
     def get(self, request):
         return self.list_response(self.scoped_queryset())
 
 
 class ServicePrincipalView(_ServicePrincipalBase):
+    responses = {"get": "item"}
+
     def get(self, request, sp_id):
         return self.item_response(self.get_object(sp_id))
 
@@ -67,12 +76,15 @@ class _AssignmentBase(_ServicePrincipalBase):
 
 
 class AppRoleAssignedToView(_AssignmentBase):
+    bodies = {"POST": ASSIGN}
+    responses = {"get": "list", "post": (201, "item")}
+
     def get(self, request, sp_id):
         return self.list_response(self.assignments(self.application(sp_id)))
 
     def post(self, request, sp_id):
         app = self.application(sp_id)
-        body = read_body(request.data, ASSIGN, odata_type=APP_ROLE_ASSIGNMENT.odata_type)
+        body = self.body()
         principal_id, resource_id, app_role_id = (_guid(body, n) for n in ("principalId", "resourceId", "appRoleId"))
         if resource_id != app.pk:
             raise bad_request("Property 'resourceId' must be the id of the service principal in the URL.")
@@ -95,6 +107,8 @@ class AppRoleAssignedToView(_AssignmentBase):
 
 
 class AppRoleAssignmentView(_AssignmentBase):
+    responses = {"get": "item", "delete": 204}
+
     def assignment(self, sp_id, assignment_id) -> AppRoleAssignment:
         app = self.application(sp_id)
         assignment = self.assignments(app).filter(**self.lookup(assignment_id)).first()

@@ -19,6 +19,8 @@ class _AuditBase(GraphView):
 
 
 class DirectoryAuditsView(_AuditBase):
+    responses = {"get": "list"}
+
     def get(self, request):
         if not request.query_params.get("$orderby"):
             # Graph lists audits newest first. The default order is written into the query, so that
@@ -30,5 +32,7 @@ class DirectoryAuditsView(_AuditBase):
 
 
 class DirectoryAuditView(_AuditBase):
+    responses = {"get": "item"}
+
     def get(self, request, audit_id):
         return self.item_response(self.get_object(audit_id))

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from ..actors import Actor
 from . import odata
+from .bodies import Body
 from .errors import bad_request, denied, not_found, unsupported_query
 
 SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken"}
@@ -30,6 +31,12 @@ class GraphView(APIView):
     #: Owners of the object the URL names may write it (delegated, with a write scope granted) even
     #: without the tenant-wide permission: the base view checks ownership before any handler runs.
     owners_may_write = False
+    #: The body each write method takes, {"POST": Body}. Handlers read it with ``self.body()``; the same
+    #: declaration is the operation's requestBody in the OpenAPI document.
+    bodies: dict[str, Body] = {}
+    #: What each handler answers, for the OpenAPI document: "list" (a page), "item" (one object, 200),
+    #: (status, "item") or a status with no body, e.g. {"get": "list", "post": (201, "item"), "delete": 204}.
+    responses: dict[str, str | int | tuple[int, str]] = {}
 
     @property
     def principal(self) -> Actor:
@@ -57,6 +64,11 @@ class GraphView(APIView):
         """The tenant's object whose owners may write through this view (views with ``owners_may_write``),
         or None."""
         raise NotImplementedError
+
+    def body(self) -> dict:
+        """The request's body, read against this method's declaration (a Graph-style 400 when it does not
+        fit)."""
+        return self.bodies[self.request.method].read(self.request.data)
 
     # -- scoping
     def scoped_queryset(self) -> QuerySet:
@@ -120,40 +132,3 @@ class GraphView(APIView):
                                        + urlencode(query, safe="$,'()"))
         return Response(body)
 
-
-def read_body(data: dict, spec: dict[str, tuple], *, odata_type: str, partial: bool = False) -> dict:
-    """Validate a JSON body against ``spec`` {graphName: (kind, required, max_length)}; unknown
-    properties, wrong types and oversized values give a Graph-style 400."""
-    cleaned = {}
-    for name, value in data.items():
-        if name.startswith("@odata."):
-            continue
-        if name not in spec:
-            raise bad_request(f"Property '{name[:60]}' does not exist on type '{odata_type}' or is read-only.")
-        kind, _required, max_length = spec[name]
-        cleaned[name] = _check(name, value, kind, max_length)
-    if not partial:
-        missing = [name for name, (_k, required, _m) in spec.items() if required and name not in cleaned]
-        if missing:
-            raise bad_request(f"Property '{missing[0]}' is required.")
-    return cleaned
-
-
-def _check(name, value, kind, max_length):
-    if value is None and kind.endswith("?"):
-        return None
-    kind = kind.rstrip("?")
-    expected = {"string": str, "bool": bool, "int": int, "list": list, "object": dict}[kind.split(":")[0]]
-    if kind == "int" and isinstance(value, bool):
-        raise bad_request(f"Property '{name}' must be a number.")
-    if not isinstance(value, expected):
-        raise bad_request(f"Property '{name}' must be {'a ' + kind.split(':')[0]}.")
-    if isinstance(value, str) and max_length and len(value) > max_length:
-        raise bad_request(f"Property '{name}' is longer than {max_length} characters.")
-    if isinstance(value, str) and "\x00" in value:
-        raise bad_request(f"Property '{name}' contains a NUL character.")
-    if kind == "list:string" and (
-        len(value) > (max_length or 100) or not all(isinstance(v, str) and len(v) <= 256 for v in value)
-    ):
-        raise bad_request(f"Property '{name}' must be a list of strings.")
-    return value

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from .. import services
 from ..models import Group, User
 from ..selectors import group_members_visible_to, groups_visible_to, users_visible_to
-from .base import GraphView, read_body
+from .base import GraphView
+from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found
 from .resources import GROUP, USER
 
@@ -21,27 +22,33 @@ MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.R
 
 MAX_BINDS = 20  # Graph's limit for owners@odata.bind / members@odata.bind on create
 
-CREATE = {
-    "displayName": ("string", True, 256),
-    "mailNickname": ("string", True, 64),
-    "mailEnabled": ("bool", True, None),
-    "securityEnabled": ("bool", True, None),
-    "description": ("string?", False, 1024),
-    "groupTypes": ("list:string", False, 10),
-    "visibility": ("string?", False, 32),
-    "isAssignableToRole": ("bool?", False, None),
-    "owners@odata.bind": ("list:string", False, MAX_BINDS),
-    "members@odata.bind": ("list:string", False, MAX_BINDS),
-}
-PATCHABLE = {
-    "displayName": ("string", False, 256),
-    "mailNickname": ("string", False, 64),
-    "mailEnabled": ("bool", False, None),
-    "securityEnabled": ("bool", False, None),
-    "description": ("string?", False, 1024),
-    "groupTypes": ("list:string", False, 10),
-    "visibility": ("string?", False, 32),
-}
+_REFERENCES = Field("list", max_length=MAX_BINDS, items=Field("string", max_length=256), schema={
+    "description": "URLs of users, like https://graph.microsoft.com/v1.0/directoryObjects/{id}."})
+_VISIBILITY = Field("string", nullable=True, enum=("Public", "Private"), description=(
+    "Public: anyone in the tenant may join. HiddenMembership is not supported."))
+_GROUP_TYPES = Field("list", max_length=10, items=Field("string", max_length=256), schema={
+    "maxItems": 0, "description": "Only security groups are supported: always empty."})
+CREATE_GROUP = Body(GROUP.odata_type, {
+    "displayName": Field("string", required=True, max_length=256),
+    "mailNickname": Field("string", required=True, max_length=64),
+    "mailEnabled": Field("bool", required=True, schema={"enum": [False]}),
+    "securityEnabled": Field("bool", required=True, schema={"enum": [True]}),
+    "description": Field("string", nullable=True, max_length=1024),
+    "groupTypes": _GROUP_TYPES,
+    "visibility": _VISIBILITY,
+    "isAssignableToRole": Field("bool", nullable=True, description="Role-assignable groups are not supported."),
+    "owners@odata.bind": _REFERENCES,
+    "members@odata.bind": _REFERENCES,
+})
+UPDATE_GROUP = Body(GROUP.odata_type, {
+    "displayName": Field("string", max_length=256),
+    "mailNickname": Field("string", max_length=64),
+    "mailEnabled": Field("bool", schema={"enum": [False]}),
+    "securityEnabled": Field("bool", schema={"enum": [True]}),
+    "description": Field("string", nullable=True, max_length=1024),
+    "groupTypes": _GROUP_TYPES,
+    "visibility": _VISIBILITY,
+}, update=True)
 
 # Graph: mailNickname is ASCII 0–127 without @ () \ [] " ; : <> , and space.
 _MAIL_NICKNAME = re.compile(r'^[\x21-\x7e]+$')
@@ -69,16 +76,6 @@ def parse_reference(value, *, name: str = "@odata.id") -> uuid.UUID:
     return object_id
 
 
-def reference_body(data) -> uuid.UUID:
-    """A $ref body: {"@odata.id": "…"} and nothing else."""
-    unknown = [key for key in data if key != "@odata.id"]
-    if unknown:
-        raise bad_request(f"Property '{str(unknown[0])[:60]}' is not valid in a reference; send only '@odata.id'.")
-    if "@odata.id" not in data:
-        raise bad_request("Property '@odata.id' is required.")
-    return parse_reference(data["@odata.id"])
-
-
 def _check_group_kind(body: dict) -> None:
     """We hold security groups: no mail, no Microsoft 365 ("Unified") or dynamic groups."""
     if body.get("mailEnabled") is True:
@@ -99,11 +96,7 @@ def _check_group_kind(body: dict) -> None:
 
 def _members_can_join(body: dict, default: bool) -> bool:
     value = body.get("visibility")
-    if value is None:
-        return default
-    if value not in ("Public", "Private"):
-        raise bad_request("Property 'visibility' must be Public or Private (HiddenMembership is not supported).")
-    return value == "Public"
+    return default if value is None else value == "Public"
 
 
 class _GroupBase(GraphView):
@@ -130,11 +123,14 @@ class _GroupBase(GraphView):
 
 
 class GroupsView(_GroupBase):
+    bodies = {"POST": CREATE_GROUP}
+    responses = {"get": "list", "post": (201, "item")}
+
     def get(self, request):
         return self.list_response(self.scoped_queryset())
 
     def post(self, request):
-        body = read_body(request.data, CREATE, odata_type=GROUP.odata_type)
+        body = self.body()
         _check_group_kind(body)
         members_can_join = _members_can_join(body, default=False)
         owners = [self.tenant_user(parse_reference(ref, name="owners@odata.bind"))
@@ -155,15 +151,15 @@ class GroupsView(_GroupBase):
 
 class GroupView(_GroupBase):
     owners_may_write = True
+    bodies = {"PATCH": UPDATE_GROUP}
+    responses = {"get": "item", "patch": 204, "delete": 204}
 
     def get(self, request, group_id):
         return self.item_response(self.get_object(group_id))
 
     def patch(self, request, group_id):
         group = self.get_object(group_id)
-        body = read_body(request.data, PATCHABLE, odata_type=GROUP.odata_type, partial=True)
-        if not body:
-            raise bad_request("The request body names no property to update.")
+        body = self.body()
         _check_group_kind(body)
         changes = {}
         if "displayName" in body:
@@ -195,6 +191,8 @@ class _GroupUsersBase(_GroupBase):
 
 
 class GroupMembersView(_GroupUsersBase):
+    responses = {"get": "list"}
+
     def get(self, request, group_id):
         group = self.group(group_id)
         return self.list_response(group_members_visible_to(self.principal, group).prefetch_related("identities"))
@@ -205,10 +203,12 @@ class GroupMemberRefView(_GroupUsersBase):
 
     write_permissions = MEMBER_WRITE
     owners_may_write = True
+    bodies = {"POST": REFERENCE}
+    responses = {"post": 204}
 
     def post(self, request, group_id):
         group = self.group(group_id)
-        user = self.tenant_user(reference_body(request.data))
+        user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
         if group.members.filter(pk=user.pk).exists():
             raise bad_request("One or more added object references already exist for the following modified "
                               "properties: 'members'.")
@@ -221,6 +221,7 @@ class GroupMemberView(_GroupUsersBase):
 
     write_permissions = MEMBER_WRITE
     owners_may_write = True
+    responses = {"delete": 204}
 
     def delete(self, request, group_id, member_id):
         group = self.group(group_id)
@@ -232,6 +233,8 @@ class GroupMemberView(_GroupUsersBase):
 
 
 class GroupOwnersView(_GroupUsersBase):
+    responses = {"get": "list"}
+
     def get(self, request, group_id):
         group = self.group(group_id)
         # An owner is shown to whoever may read that user, or may see it among this group's members
@@ -246,10 +249,12 @@ class GroupOwnerRefView(_GroupUsersBase):
     """POST /groups/{id}/owners/$ref"""
 
     owners_may_write = True
+    bodies = {"POST": REFERENCE}
+    responses = {"post": 204}
 
     def post(self, request, group_id):
         group = self.group(group_id)
-        user = self.tenant_user(reference_body(request.data))
+        user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
         if group.owners.filter(pk=user.pk).exists():
             raise bad_request("One or more added object references already exist for the following modified "
                               "properties: 'owners'.")
@@ -261,6 +266,7 @@ class GroupOwnerView(_GroupUsersBase):
     """DELETE /groups/{id}/owners/{ownerId}/$ref"""
 
     owners_may_write = True
+    responses = {"delete": 204}
 
     def delete(self, request, group_id, owner_id):
         group = self.group(group_id)

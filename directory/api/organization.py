@@ -26,11 +26,15 @@ class _OrganizationBase(GraphView):
 
 
 class OrganizationsView(_OrganizationBase):
+    responses = {"get": "list"}
+
     def get(self, request):
         return self.list_response(self.scoped_queryset())
 
 
 class OrganizationView(_OrganizationBase):
+    responses = {"get": "item"}
+
     def get(self, request, org_id):
         return self.item_response(self.get_object(org_id))
 
@@ -66,6 +70,8 @@ class _BrandingBase(_OrganizationBase):
 class BrandingView(_BrandingBase):
     """The default branding; with ``Accept-Language`` naming an existing localization, that one."""
 
+    responses = {"get": "item"}
+
     def get(self, request, org_id):
         tenant = self.tenant(org_id)
         language = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
@@ -80,6 +86,8 @@ class BrandingView(_BrandingBase):
 
 
 class BrandingLocalizationsView(_BrandingBase):
+    responses = {"get": "list"}
+
     def get(self, request, org_id):
         tenant = self.tenant(org_id)
         self.context += "/localizations"
@@ -87,6 +95,8 @@ class BrandingLocalizationsView(_BrandingBase):
 
 
 class BrandingLocalizationView(_BrandingBase):
+    responses = {"get": "item"}
+
     def get(self, request, org_id, localization_id):
         tenant = self.tenant(org_id)
         self.context += "/localizations"

@@ -1,25 +1,28 @@
 """The OpenAPI document, generated from the API's own code (drf-spectacular).
 
-Nothing here is written per endpoint. For every ``GraphView`` the schema is derived from:
+Nothing here is written per endpoint. For every ``GraphView`` the schema is derived from what the
+view declares:
 
-- the view's ``resource`` (its ``Prop`` types become the component ``microsoft.graph.<name>``),
-- what the handler returns, read from its source: ``self.list_response(…)`` is a collection page,
-  ``self.item_response(…, status=N)`` one object, ``Response(status=204)`` no body,
-- its ``read_permissions`` / ``write_permissions`` (listed in the description),
-- optionally ``request_schemas = {"POST": {…}}`` (a JSON schema of the body) and
-  ``prop_schemas = {"propName": {…}}`` (shapes of object/collection properties the ``Prop`` type
-  cannot say), and ``schema_responses = {"post": {201: "item"}}`` where reading the source cannot tell.
+- its ``resource`` (its ``Prop`` types become the component ``microsoft.graph.<name>``), with
+  ``prop_schemas = {"propName": {…}}`` for shapes of object/collection properties a ``Prop`` type
+  cannot say,
+- its ``responses`` (``{"get": "list", "post": (201, "item"), "delete": 204}``: a collection page,
+  one object, or no body),
+- its ``bodies`` (``{"POST": Body}``, the same declarations the handlers read requests with, see
+  ``bodies.py``), which become the requestBody,
+- its ``read_permissions`` / ``write_permissions`` (listed in the description).
+
+A handler without a declared response, or a write without a declared body, is a generator warning
+(``manage.py spectacular --fail-on-warn`` fails on it).
 
 ``GraphSchemaGenerator`` (SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]) gives every GraphView
 the ``GraphAutoSchema`` below; importing this module also registers the bearer-token scheme.
 """
 
-import ast
 import inspect
 import re
-import textwrap
-from functools import cache
 
+from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -136,52 +139,22 @@ def prop_schema(resource: Resource, prop: Prop, extra: dict | None = None) -> di
     return schema
 
 
-def spec_schema(spec: dict[str, tuple], *, partial: bool = False) -> dict:
-    """The JSON schema of a ``read_body`` spec {graphName: (kind, required, max_length, …)}."""
-    properties, required = {}, []
-    for name, (kind, is_required, max_length, *_rest) in spec.items():
-        nullable = kind.endswith("?")
-        kind = kind.rstrip("?")
-        if kind == "list:string":
-            schema = {"type": "array", "items": {"type": "string", "maxLength": 256}}
-        else:
-            schema = dict(_BASIC.get({"list": "collection"}.get(kind, kind), {}))
-        if kind == "string" and max_length:
-            schema["maxLength"] = max_length
-        if kind.startswith("list") and max_length:
-            schema["maxItems"] = max_length
-        if nullable:
-            schema["nullable"] = True
-        properties[name] = schema
-        if is_required and not partial:
-            required.append(name)
-    schema = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = required
-    return schema
+BODY_METHODS = ("POST", "PUT", "PATCH")
+RESPONSE_KINDS = ("list", "item")
 
 
-@cache
-def _handler_returns(handler) -> tuple[tuple[str, int], ...]:
-    """What a handler answers, read from its source: (("collection"|"item"|"empty", status), …)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
-    except (OSError, TypeError, SyntaxError):
-        return ()
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        status = next((k.value.value for k in node.keywords
-                       if k.arg == "status" and isinstance(k.value, ast.Constant)), None)
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "list_response":
-            found.append(("collection", 200))
-        elif isinstance(func, ast.Attribute) and func.attr == "item_response":
-            found.append(("item", status or 200))
-        elif isinstance(func, ast.Name) and func.id == "Response" and isinstance(status, int):
-            found.append(("item" if node.args else "empty", status))
-    return tuple(dict.fromkeys(found))
+def declared_responses(view, method: str) -> dict[int, str] | None:
+    """A handler's declared answer as {status: "list" | "item" | "empty"}; None when it declares none."""
+    declared = getattr(view, "responses", {}).get(method.lower())
+    if declared is None:
+        return None
+    if isinstance(declared, int):
+        return {declared: "empty"}
+    status, kind = (200, declared) if isinstance(declared, str) else declared
+    if kind not in RESPONSE_KINDS:
+        raise ValueError(f"{type(view).__name__}.responses[{method.lower()!r}]: {kind!r} is not one of "
+                         f"{RESPONSE_KINDS} or a status")
+    return {status: kind}
 
 
 class GraphAutoSchema(AutoSchema):
@@ -196,20 +169,14 @@ class GraphAutoSchema(AutoSchema):
         return [s for s in self.path.split("/") if s]
 
     def _returns(self) -> dict[int, str]:
-        override = getattr(self.view, "schema_responses", {}).get(self.method.lower())
-        if override:
-            return dict(override)
-        found = _handler_returns(self._handler) if self._handler else ()
-        if found:
-            return {status: kind for kind, status in found}
-        if self.method == "GET":
+        declared = declared_responses(self.view, self.method)
+        if declared is None:
+            warn(f"{type(self.view).__name__} declares no response for {self.method} in `responses`")
             return {200: "item"}
-        if self.method == "POST" and not self.path.endswith("$ref"):
-            return {201: "item"}
-        return {204: "empty"}
+        return declared
 
     def _is_collection(self) -> bool:
-        return self.method == "GET" and "collection" in self._returns().values()
+        return self.method == "GET" and "list" in self._returns().values()
 
     def _register(self, name: str, schema: dict) -> dict:
         component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
@@ -298,23 +265,29 @@ class GraphAutoSchema(AutoSchema):
                 " or userPrincipalName." if parameter["name"] == "user_id" else ".")
         return parameters
 
+    def _body(self):
+        return getattr(self.view, "bodies", {}).get(self.method)
+
     def get_request_serializer(self):
-        if self.method not in ("POST", "PUT", "PATCH"):
+        if self.method not in BODY_METHODS:
             return None
-        schema = getattr(self.view, "request_schemas", {}).get(self.method)
-        return {"application/json": schema or {"type": "object", "additionalProperties": True}}
+        body = self._body()
+        if body is None:
+            warn(f"{type(self.view).__name__} declares no body for {self.method} in `bodies`")
+            return {"application/json": {"type": "object", "additionalProperties": True}}
+        return {"application/json": body.json_schema()}
 
     def _get_request_body(self, direction="request"):
-        body = super()._get_request_body(direction)
-        if body and self.method in getattr(self.view, "request_schemas", {}):
-            body["required"] = True
-        return body
+        request_body = super()._get_request_body(direction)
+        if request_body and self._body() is not None:
+            request_body["required"] = True
+        return request_body
 
     def get_response_serializers(self):
         error = self._register("microsoft.graph.ODataError", ODATA_ERROR)
         responses = {}
         for status, kind in sorted(self._returns().items()):
-            if kind == "collection":
+            if kind == "list":
                 responses[status] = OpenApiResponse(self._collection_ref(), description="A page of results.")
             elif kind == "item":
                 responses[status] = OpenApiResponse(self._item_ref(), description="The object.")

@@ -4,37 +4,42 @@ from rest_framework.response import Response
 from .. import services
 from ..models import Group, User
 from ..selectors import groups_visible_to, users_visible_to
-from .base import GraphView, read_body
+from .base import GraphView
+from .bodies import Body, Field
 from .errors import bad_request
 from .resources import GROUP, USER
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 USER_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
 
-PATCHABLE = {
-    "displayName": ("string", False, 256, "display_name"),
-    "givenName": ("string?", False, 64, "given_name"),
-    "surname": ("string?", False, 64, "surname"),
-    "jobTitle": ("string?", False, 128, "job_title"),
-    "companyName": ("string?", False, 64, "company_name"),
-    "mail": ("string?", False, 254, "mail"),
-    "otherMails": ("list:string", False, 20, "other_mails"),
-    "accountEnabled": ("bool", False, None, "account_enabled"),
-    "userType": ("string", False, 8, "user_type"),
+_NAME_PARTS = {
+    "givenName": Field("string", nullable=True, max_length=64),
+    "surname": Field("string", nullable=True, max_length=64),
+    "jobTitle": Field("string", nullable=True, max_length=128),
+    "companyName": Field("string", nullable=True, max_length=64),
+    "mail": Field("string", nullable=True, max_length=254, schema={"format": "email"}),
 }
-CREATE = {
-    "accountEnabled": ("bool", True, None),
-    "displayName": ("string", True, 256),
-    "mailNickname": ("string", True, 64),
-    "userPrincipalName": ("string", True, 256),
-    "passwordProfile": ("object", True, None),
-    "givenName": ("string?", False, 64),
-    "surname": ("string?", False, 64),
-    "jobTitle": ("string?", False, 128),
-    "companyName": ("string?", False, 64),
-    "mail": ("string?", False, 254),
-}
-
+PASSWORD_PROFILE = Body("microsoft.graph.passwordProfile", {
+    "password": Field("string", required=True, max_length=256, schema={"minLength": 1}),
+    "forceChangePasswordNextSignIn": Field("bool", nullable=True),
+    "forceChangePasswordNextSignInWithMfa": Field("bool", nullable=True),
+})
+CREATE_USER = Body(USER.odata_type, {
+    "accountEnabled": Field("bool", required=True),
+    "displayName": Field("string", required=True, max_length=256),
+    "mailNickname": Field("string", required=True, max_length=64),
+    "userPrincipalName": Field("string", required=True, max_length=256),
+    "passwordProfile": Field("object", required=True, nested=PASSWORD_PROFILE),
+    **_NAME_PARTS,
+})
+# The properties a PATCH may change, each stored in its USER prop's field.
+UPDATE_USER = Body(USER.odata_type, {
+    "displayName": Field("string", max_length=256),
+    **_NAME_PARTS,
+    "otherMails": Field("list", max_length=20, items=Field("string", max_length=256)),
+    "accountEnabled": Field("bool"),
+    "userType": Field("string", enum=tuple(User.UserType.values)),
+}, update=True)
 
 class _UserBase(GraphView):
     resource = USER
@@ -52,14 +57,16 @@ class _UserBase(GraphView):
 
 
 class UsersView(_UserBase):
+    bodies = {"POST": CREATE_USER}
+    responses = {"get": "list", "post": (201, "item")}
+
     def get(self, request):
         return self.list_response(self.scoped_queryset())
 
     def post(self, request):
-        body = read_body(request.data, CREATE, odata_type=USER.odata_type)
-        profile = body["passwordProfile"]
-        password = profile.get("password")
-        if not isinstance(password, str) or not password or len(password) > 256:
+        body = self.body()
+        password = body["passwordProfile"]["password"]
+        if not password:
             raise bad_request("passwordProfile.password is required.")
         extra = {
             "given_name": body.get("givenName") or "", "surname": body.get("surname") or "",
@@ -77,18 +84,15 @@ class UsersView(_UserBase):
 
 
 class UserView(_UserBase):
+    bodies = {"PATCH": UPDATE_USER}
+    responses = {"get": "item", "patch": 204, "delete": 204}
+
     def get(self, request, user_id):
         return self.item_response(self.get_object(user_id))
 
     def patch(self, request, user_id):
         user = self.get_object(user_id)
-        spec = {name: value[:3] for name, value in PATCHABLE.items()}
-        body = read_body(request.data, spec, odata_type=USER.odata_type, partial=True)
-        if not body:
-            raise bad_request("The request body names no property to update.")
-        if "userType" in body and body["userType"] not in User.UserType.values:
-            raise bad_request("userType must be Member or Guest.")
-        changes = {PATCHABLE[name][3]: ("" if value is None else value) for name, value in body.items()}
+        changes = {USER.prop(name).field: ("" if value is None else value) for name, value in self.body().items()}
         services.user_update(actor=self.principal, user=user, changes=changes)
         return Response(status=204)
 
@@ -99,6 +103,7 @@ class UserView(_UserBase):
 
 
 class MeView(_UserBase):
+    responses = {"get": "item"}
     read_permissions = ("User.Read", *USER_READ)
 
     def get(self, request):
@@ -110,6 +115,7 @@ class MeView(_UserBase):
 class UserMemberOfView(_UserBase):
     resource = GROUP
     context = "directoryObjects"
+    responses = {"get": "list"}
 
     def get(self, request, user_id):
         user = self.get_object(user_id, queryset=users_visible_to(self.principal))
@@ -122,6 +128,7 @@ class UserMemberOfView(_UserBase):
 
 class UserSponsorsView(_UserBase):
     context = "directoryObjects"
+    responses = {"get": "list"}
 
     def get(self, request, user_id):
         user = self.get_object(user_id, queryset=users_visible_to(self.principal))

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from directory.api.bodies import Body, Field
 from directory.api.odata import Prop, Resource
 
 from ..models import Invitation
@@ -54,36 +55,34 @@ INVITATION = Resource(
     ),
 )
 
-_EMAIL_ADDRESS = {"type": "object", "properties": {"name": {"type": "string", "nullable": True},
-                                                   "address": {"type": "string", "format": "email"}}}
-MESSAGE_INFO_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "ccRecipients": {"type": "array", "maxItems": 1,
-                         "items": {"type": "object", "properties": {"emailAddress": _EMAIL_ADDRESS}}},
-        "customizedMessageBody": {"type": "string", "maxLength": 10_000, "nullable": True},
-        "messageLanguage": {"type": "string", "nullable": True, "example": "en-US",
-                            "description": "A language tag; de-* writes German, anything else English."},
-    },
-}
-INVITED_USER_SCHEMA = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}}
+# --- request bodies; the response's invitedUserMessageInfo and invitedUser have the same shapes
 
-PROP_SCHEMAS = {"invitedUserMessageInfo": MESSAGE_INFO_SCHEMA, "invitedUser": INVITED_USER_SCHEMA}
+EMAIL_ADDRESS = Body("microsoft.graph.emailAddress", {
+    "address": Field("string", required=True, max_length=254, schema={"format": "email"}),
+    "name": Field("string", nullable=True, max_length=256),
+})
+RECIPIENT = Body("microsoft.graph.recipient", {"emailAddress": Field("object", required=True, nested=EMAIL_ADDRESS)})
+MESSAGE_INFO = Body("microsoft.graph.invitedUserMessageInfo", {
+    "ccRecipients": Field("list", nullable=True, max_length=1, items=RECIPIENT),
+    "customizedMessageBody": Field("string", nullable=True, max_length=10_000),
+    "messageLanguage": Field("string", nullable=True, max_length=35, schema={"example": "en-US"},
+                             description="A language tag; de-* writes German, anything else English."),
+})
+INVITED_USER = Body("microsoft.graph.user", {
+    "id": Field("string", required=True, max_length=64, schema={"format": "uuid"}),
+})
+INVITE = Body(INVITATION.odata_type, {
+    "invitedUserEmailAddress": Field("string", required=True, max_length=254, schema={"format": "email"}),
+    "inviteRedirectUrl": Field("string", required=True, max_length=2000, schema={"format": "uri"}),
+    "invitedUserDisplayName": Field("string", nullable=True, max_length=256),
+    "invitedUserType": Field("string", nullable=True, max_length=16, schema={"enum": ["Guest", "Member"]},
+                             description="Guest or Member (in any case); Member only when the caller is an "
+                                         "administrator."),
+    "sendInvitationMessage": Field("bool", nullable=True),
+    "invitedUserMessageInfo": Field("object", nullable=True, nested=MESSAGE_INFO),
+    "resetRedemption": Field("bool", nullable=True,
+                             description="With invitedUser.id: let that external user redeem again."),
+    "invitedUser": Field("object", nullable=True, nested=INVITED_USER),
+})
 
-REQUEST_SCHEMA = {
-    "type": "object",
-    "required": ["invitedUserEmailAddress", "inviteRedirectUrl"],
-    "additionalProperties": False,
-    "properties": {
-        "invitedUserEmailAddress": {"type": "string", "format": "email", "maxLength": 254},
-        "inviteRedirectUrl": {"type": "string", "format": "uri", "maxLength": 2000},
-        "invitedUserDisplayName": {"type": "string", "maxLength": 256, "nullable": True},
-        "invitedUserType": {"type": "string", "enum": ["Guest", "Member"], "nullable": True,
-                            "description": "Member only when the caller is an administrator."},
-        "sendInvitationMessage": {"type": "boolean", "nullable": True},
-        "invitedUserMessageInfo": {**MESSAGE_INFO_SCHEMA, "nullable": True},
-        "resetRedemption": {"type": "boolean", "nullable": True,
-                            "description": "With invitedUser.id: let that external user redeem again."},
-        "invitedUser": {**INVITED_USER_SCHEMA, "nullable": True},
-    },
-}
+PROP_SCHEMAS = {"invitedUserMessageInfo": MESSAGE_INFO.json_schema(), "invitedUser": INVITED_USER.json_schema()}

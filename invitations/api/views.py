@@ -6,35 +6,16 @@ import uuid
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from directory.api.base import GraphView, read_body
+from directory.api.base import GraphView
 from directory.api.errors import GraphError, bad_request, not_found
 from directory.models import User
 from directory.selectors import users_visible_to
 
 from .. import services
 from ..models import Invitation
-from .resources import INVITATION, PROP_SCHEMAS, REQUEST_SCHEMA, IssuedInvitation
+from .resources import INVITATION, INVITE, PROP_SCHEMAS, IssuedInvitation
 
 INVITE_PERMISSIONS = ("User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
-
-BODY = {
-    "invitedUserEmailAddress": ("string", True, 254),
-    "inviteRedirectUrl": ("string", True, 2000),
-    "invitedUserDisplayName": ("string?", False, 256),
-    "invitedUserType": ("string?", False, 16),
-    "sendInvitationMessage": ("bool?", False, None),
-    "invitedUserMessageInfo": ("object?", False, None),
-    "resetRedemption": ("bool?", False, None),
-    "invitedUser": ("object?", False, None),
-}
-MESSAGE_INFO = {
-    "ccRecipients": ("list?", False, None),
-    "customizedMessageBody": ("string?", False, 10_000),
-    "messageLanguage": ("string?", False, 35),
-}
-RECIPIENT = {"emailAddress": ("object", True, None)}
-EMAIL_ADDRESS = {"address": ("string", True, 254), "name": ("string?", False, 256)}
-INVITED_USER = {"id": ("string", True, 64)}
 
 # The service's field names, as the API caller wrote them.
 GRAPH_NAMES = {
@@ -79,13 +60,13 @@ class InvitationsView(GraphView):
     resource = INVITATION
     context = "invitations"
     write_permissions = INVITE_PERMISSIONS
-    request_schemas = {"POST": REQUEST_SCHEMA}
+    bodies = {"POST": INVITE}
+    responses = {"post": (201, "item")}
     prop_schemas = PROP_SCHEMAS
 
     def post(self, request):
-        body = read_body(request.data, BODY, odata_type=INVITATION.odata_type)
-        info = read_body(body.get("invitedUserMessageInfo") or {}, MESSAGE_INFO,
-                         odata_type="microsoft.graph.invitedUserMessageInfo")
+        body = self.body()
+        info = body.get("invitedUserMessageInfo") or {}
         options = {
             "email": body["invitedUserEmailAddress"],
             "redirect_url": body["inviteRedirectUrl"],
@@ -93,7 +74,7 @@ class InvitationsView(GraphView):
             "message_body": info.get("customizedMessageBody") or "",
             "message_language": message_language(info.get("messageLanguage")),
         }
-        cc = self._cc_addresses(info.get("ccRecipients"))
+        cc = [recipient["emailAddress"]["address"] for recipient in info.get("ccRecipients") or ()]
         principal = self.principal
         try:
             with transaction.atomic():
@@ -129,25 +110,13 @@ class InvitationsView(GraphView):
                 return choice
         raise bad_request("invitedUserType must be Guest or Member.")
 
-    @staticmethod
-    def _cc_addresses(recipients) -> list[str]:
-        addresses = []
-        for recipient in recipients or []:
-            if not isinstance(recipient, dict):
-                raise bad_request("Each of ccRecipients must be a recipient object.")
-            recipient = read_body(recipient, RECIPIENT, odata_type="microsoft.graph.recipient")
-            address = read_body(recipient["emailAddress"], EMAIL_ADDRESS, odata_type="microsoft.graph.emailAddress")
-            addresses.append(address["address"])
-        return addresses
-
     def _user_to_reset(self, invited_user) -> User:
         if invited_user is None:
             raise bad_request("resetRedemption needs invitedUser with the id of the user to reset.")
-        user_id = read_body(invited_user, INVITED_USER, odata_type="microsoft.graph.user")["id"]
         try:
-            user_id = uuid.UUID(user_id)
+            user_id = uuid.UUID(invited_user["id"])
         except ValueError:
-            raise bad_request(f"Invalid object identifier '{user_id[:60]}'.") from None
+            raise bad_request(f"Invalid object identifier '{invited_user['id'][:60]}'.") from None
         user = users_visible_to(self.principal).filter(pk=user_id).first()
         if user is None:
             raise not_found()

@@ -3,6 +3,7 @@
 import json
 import uuid
 
+from directory.api.bodies import Body, Field
 from directory.api.odata import Prop, Resource
 
 from ..models import CollaborationSettings
@@ -74,17 +75,18 @@ def _fixed_schema(value) -> dict:
     return {"enum": [value], "description": "Fixed in this deployment."}
 
 
-AUTHORIZATION_POLICY_PATCH_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "allowInvitesFrom": {"type": "string", "enum": list(AIF.values)},
-        "guestUserRoleId": {"type": "string", "format": "uuid",
-                            "enum": list(CollaborationSettings.GuestAccess.values)},
-        "allowEmailVerifiedUsersToJoinOrganization": {"type": "boolean"},
-        **{name: _fixed_schema(value) for name, value in AUTHORIZATION_POLICY_FIXED.items()},
-    },
-}
+def _fixed_field(value) -> Field:
+    return Field("any", schema=_fixed_schema(value))
+
+
+# The handler (policies.api.views.authorization_policy_changes) checks the values.
+AUTHORIZATION_POLICY_PATCH = Body(AUTHORIZATION_POLICY.odata_type, {
+    "allowInvitesFrom": Field("string", schema={"enum": list(AIF.values)}),
+    "guestUserRoleId": Field("string", schema={"format": "uuid",
+                                               "enum": list(CollaborationSettings.GuestAccess.values)}),
+    "allowEmailVerifiedUsersToJoinOrganization": Field("bool"),
+    **{name: _fixed_field(value) for name, value in AUTHORIZATION_POLICY_FIXED.items()},
+}, update=True)
 
 # --- beta: b2bManagementPolicy -------------------------------------------------------------------
 
@@ -125,13 +127,12 @@ B2B_PROP_SCHEMAS = {
                                   '{"AllowedDomains":[…]} or {"BlockedDomains":[…]}}}'},
 }
 
-B2B_PATCH_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "definition": {**B2B_PROP_SCHEMAS["definition"], "items": {"type": "string", "maxLength": 25 * 1024}},
-        "displayName": {"type": "string", "enum": [B2B_DISPLAY_NAME]},
-        "isOrganizationDefault": {"type": "boolean", "enum": [True]},
-        "description": {"type": "string", "nullable": True, "description": "Always null here."},
-    },
-}
+# The handler (policies.api.views.B2BManagementPolicyView.patch) checks the values.
+B2B_PATCH = Body(B2B_MANAGEMENT_POLICY.odata_type, {
+    "definition": Field("any", schema={**B2B_PROP_SCHEMAS["definition"],
+                                       "items": {"type": "string", "maxLength": 25 * 1024}}),
+    "displayName": _fixed_field(B2B_DISPLAY_NAME),
+    "isOrganizationDefault": _fixed_field(True),
+    "description": Field("any", schema={"type": "string", "nullable": True, "description": "Always null here."}),
+    "id": Field("any", schema={"type": "string", "format": "uuid", "description": "The policy's own id."}),
+}, update=True)

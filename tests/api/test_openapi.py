@@ -133,3 +133,121 @@ def test_unknown_paths_under_the_api_answer_in_json(client):
         assert response.json()["error"]["code"] == "Request_BadRequest"
     response = client.post("/v1.0/nosuch", {})
     assert response.status_code == 400 and response.json()["error"]["message"].endswith("'nosuch'.")
+
+
+# --- declarations: request bodies and responses --------------------------------------------------
+
+BODY_METHODS = ("post", "put", "patch")
+
+
+def _request_schema(document, path, method):
+    body = document["paths"][path][method]["requestBody"]
+    assert body["required"] is True, (method, path)
+    return body["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "required", "some_properties"),
+    [
+        ("/v1.0/users", "post",
+         ["accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"],
+         {"givenName", "mail"}),
+        ("/v1.0/users/{user_id}", "patch", None, {"displayName", "otherMails", "accountEnabled", "userType"}),
+        ("/v1.0/groups", "post", ["displayName", "mailNickname", "mailEnabled", "securityEnabled"],
+         {"description", "visibility", "owners@odata.bind", "members@odata.bind"}),
+        ("/v1.0/groups/{group_id}", "patch", None, {"displayName", "description", "visibility"}),
+        ("/v1.0/invitations", "post", ["invitedUserEmailAddress", "inviteRedirectUrl"],
+         {"invitedUserMessageInfo", "resetRedemption", "invitedUser"}),
+        ("/v1.0/servicePrincipals/{sp_id}/appRoleAssignedTo", "post", ["principalId", "resourceId", "appRoleId"],
+         set()),
+        ("/v1.0/groups/{group_id}/members/$ref", "post", ["@odata.id"], set()),
+    ],
+)
+def test_request_bodies_are_documented_from_the_views_declarations(document, path, method, required,
+                                                                   some_properties):
+    view = dict(_graph_routes())[path]
+    declared = view.bodies[method.upper()]
+    schema = _request_schema(document, path, method)
+    assert schema == declared.json_schema()
+    assert list(schema["properties"]) == list(declared.fields)
+    assert some_properties <= set(schema["properties"])
+    assert schema.get("required") == required
+    assert schema["additionalProperties"] is False  # the declaration refuses unknown properties
+    if method == "patch":
+        assert schema["minProperties"] == 1  # "The request body names no property to update."
+
+
+def test_documented_body_details_come_from_the_fields(document):
+    users = _request_schema(document, "/v1.0/users", "post")["properties"]
+    assert users["displayName"] == {"type": "string", "maxLength": 256}
+    assert users["givenName"] == {"type": "string", "maxLength": 64, "nullable": True}
+    assert users["passwordProfile"]["required"] == ["password"]
+    patch = _request_schema(document, "/v1.0/users/{user_id}", "patch")["properties"]
+    assert patch["userType"]["enum"] == ["Member", "Guest"]
+    assert patch["otherMails"] == {"type": "array", "items": {"type": "string", "maxLength": 256}, "maxItems": 20}
+    groups = _request_schema(document, "/v1.0/groups", "post")["properties"]
+    assert groups["members@odata.bind"]["maxItems"] == 20
+    invitation = _request_schema(document, "/v1.0/invitations", "post")["properties"]
+    cc = invitation["invitedUserMessageInfo"]["properties"]["ccRecipients"]
+    assert cc["maxItems"] == 1
+    assert cc["items"]["properties"]["emailAddress"]["required"] == ["address"]
+    assert invitation["invitedUser"]["required"] == ["id"]
+    # The invitation's answer shows invitedUserMessageInfo in the shape the request declares.
+    answer = document["components"]["schemas"]["microsoft.graph.invitation"]["properties"]
+    assert answer["invitedUserMessageInfo"]["properties"] == invitation["invitedUserMessageInfo"]["properties"]
+    b2b = _request_schema(document, "/beta/policies/b2bManagementPolicies/{policy_id}", "patch")["properties"]
+    assert b2b["definition"]["maxItems"] == 1  # a hand-written fragment, declared on the field
+
+
+def test_every_write_endpoint_declares_its_body_and_every_handler_its_response():
+    """A new GraphView cannot skip its declarations: each handler names its answer in `responses`, each
+    POST/PUT/PATCH names its body in `bodies`, and nothing is declared for a method the view lacks."""
+    from directory.api.base import GraphView
+    from directory.api.bodies import Body
+    from directory.api.schema import declared_responses
+
+    problems, seen = [], 0
+    for path, view in _graph_routes():
+        assert issubclass(view, GraphView), path
+        handlers = [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)]
+        for method in handlers:
+            seen += 1
+            if declared_responses(view, method) is None:
+                problems.append(f"{view.__name__}: no `responses` entry for {method}")
+            if method in BODY_METHODS and not isinstance(view.bodies.get(method.upper()), Body):
+                problems.append(f"{view.__name__}: no `bodies` entry for {method.upper()}")
+        problems += [f"{view.__name__}: `bodies` declares {m} but there is no handler"
+                     for m in view.bodies if m.lower() not in handlers]
+        problems += [f"{view.__name__}: `responses` declares {m} but there is no handler"
+                     for m in view.responses if m not in handlers]
+    assert seen > 30
+    assert not problems, problems
+
+
+def test_a_view_without_declarations_is_a_generator_warning():
+    """`spectacular --fail-on-warn` (test_generation_validates_with_no_warnings) then fails."""
+    from django.urls import path
+    from drf_spectacular.drainage import GENERATOR_STATS
+
+    from directory.api.base import GraphView
+    from directory.api.resources import USER
+    from directory.api.schema import GraphSchemaGenerator
+
+    class UndeclaredView(GraphView):
+        resource = USER
+
+        def get(self, request): ...
+
+        def post(self, request): ...
+
+    generator = GraphSchemaGenerator(patterns=[path("v1.0/undeclared", UndeclaredView.as_view())])
+    GENERATOR_STATS.reset()
+    try:
+        with GENERATOR_STATS.silence():
+            generator.get_schema(request=None, public=True)
+        warnings = "\n".join(GENERATOR_STATS._warn_cache)
+    finally:
+        GENERATOR_STATS.reset()
+    assert "UndeclaredView declares no response for GET" in warnings
+    assert "UndeclaredView declares no response for POST" in warnings
+    assert "UndeclaredView declares no body for POST" in warnings
