@@ -57,9 +57,7 @@ class Actor:
     def for_account(cls, account: Account, tenant: Tenant | None, *, ip: str | None = None) -> "Actor":
         """A signed-in person in ``tenant``: the operator when a superuser, else their user object there
         (none yet, for a guest who is redeeming: such an actor may do nothing but redeem)."""
-        from .selectors import tenant_user_for_account
-
-        user = tenant_user_for_account(tenant=tenant, account=account) if tenant is not None else None
+        user = User.objects.of_account(tenant=tenant, account=account)
         if account.is_active and account.is_superuser:
             return cls(ActorKind.OPERATOR, tenant=tenant, account=account, user=user, ip=ip)
         return cls(ActorKind.USER, tenant=tenant, account=account, user=user, ip=ip)

@@ -8,6 +8,8 @@ feature adds its page without touching the shell:
   to whom its ``visible`` says;
 - :func:`register_entry_hook`: what to do when a signed-in person has no user object in the tenant
   yet (``invitations`` redeems a waiting invitation just in time);
+- :func:`register_entry_rule`: a check every entry into the tenant passes (``policies``: a guest who
+  signed in with an e-mailed code may enter only tenants that accept one-time passcodes);
 - :func:`register_sign_in_page`: where anonymous visitors sign in to a tenant.
 
 Every panel page derives from :class:`PanelView`, which resolves all of this once; its pages find
@@ -40,6 +42,7 @@ class Section:
 _sections: dict[str, Section] = {}
 _entry_hooks: list[Callable] = []
 _sign_in_page: list[str] = []
+_entry_rules: list[Callable] = []
 
 
 def register_section(section: Section) -> None:
@@ -55,6 +58,20 @@ def register_entry_hook(hook: Callable[..., HttpResponse | None]) -> None:
     response it returns is answered instead of "no access"."""
     if hook not in _entry_hooks:
         _entry_hooks.append(hook)
+
+
+def register_entry_rule(rule: Callable[..., str | None]) -> None:
+    """``rule(request, tenant, user)`` returns why this person may not enter the tenant now, or None."""
+    if rule not in _entry_rules:
+        _entry_rules.append(rule)
+
+
+def entry_refusal(request, tenant: Tenant, user) -> str | None:
+    for rule in _entry_rules:
+        reason = rule(request, tenant, user)
+        if reason:
+            return reason
+    return None
 
 
 def register_sign_in_page(url_name: str) -> None:
@@ -92,6 +109,9 @@ class PanelView(View):
                     return response
         if user is None or not user.account_enabled:
             return render(request, "directory/panel/no_access.html", self.context(), status=403)
+        reason = entry_refusal(request, self.tenant, user)
+        if reason:
+            return render(request, "directory/panel/no_access.html", self.context(reason=reason), status=403)
         self.tenant_user = user
         self.actor = Actor.for_user(user)
         return super().dispatch(request, *args, **kwargs)

@@ -21,9 +21,7 @@ def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
 
     The one place this is looked up: whether the user may sign in (``account_enabled``) is for the
     caller to decide (the actor's capabilities are empty when it may not)."""
-    if account is None or not account.is_authenticated:
-        return None
-    return User.objects.active().filter(tenant=tenant, account=account).select_related("tenant").first()
+    return User.objects.of_account(tenant=tenant, account=account)
 
 
 # --- visible_to ---------------------------------------------------------------------------------

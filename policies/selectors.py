@@ -74,3 +74,17 @@ class GuestAccessLevelRule:
     users_visible_to = staticmethod(users_visible_to)
     groups_visible_to = staticmethod(groups_visible_to)
     group_members_visible_to = staticmethod(group_members_visible_to)
+
+
+def code_guest_entry_refusal(request, tenant: Tenant, user: User) -> str | None:
+    """The access panel's entry rule: a person whose session was proven by an e-mailed code enters only
+    tenants where ``code_sign_in_allowed`` holds (switching one-time passcodes off locks the tenant's OTP
+    guests out at once, whichever tenant's page they signed in on)."""
+    from django.utils.translation import gettext as _
+
+    from directory.signin import last_sign_in_method
+
+    if last_sign_in_method(request) != "code" or code_sign_in_allowed(account=request.user, tenant=tenant):
+        return None
+    return _("%(org)s no longer accepts sign-in with a one-time passcode. Ask the person who invited you.") % {
+        "org": tenant.name}

@@ -89,6 +89,12 @@ class UserQuerySet(TenantOwnedQuerySet):
     def members(self):
         return self.filter(user_type=User.UserType.MEMBER)
 
+    def of_account(self, *, tenant, account):
+        """The (non-deleted) user object ``account`` has in ``tenant``: at most one (a constraint)."""
+        if account is None or not account.is_authenticated or tenant is None:
+            return None
+        return self.active().filter(tenant=tenant, account=account).select_related("tenant").first()
+
 
 class User(models.Model):
     """What a person is in one tenant: a member or a guest (Graph's ``user``)."""

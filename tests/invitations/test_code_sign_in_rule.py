@@ -113,3 +113,35 @@ def test_disabled_guest_gets_no_code_anywhere(tenant):
     Client().post(f"/t/{tenant.slug}/sign-in/", {"email": guest.email})
 
     assert _codes_sent_to(guest.email) == 0
+
+
+def _sign_in_by_code(client, tenant, email) -> None:
+    client.post(f"/t/{tenant.slug}/sign-in/", {"email": email})
+    import re
+
+    message = [m for m in OutboxMessage.objects.order_by("created_at") if email in m.to][-1]
+    code = re.findall(r"^\s*([A-Z0-9]{2,}(?:-[A-Z0-9]{2,})*)\s*$", message.body_text, flags=re.MULTILINE)[0]
+    client.post(CONFIRM_CODE_URL, {"code": code})
+    assert SESSION_KEY in client.session
+
+
+def test_a_code_session_from_one_tenant_does_not_open_a_tenant_that_switched_codes_off(tenant):
+    """A guest of A (OTP off) and B (OTP on) signs in by code on B's page: B's panel opens, A's does not."""
+    other = TenantFactory()
+    guest = _otp_guest(tenant, other)
+    _otp_off(tenant)
+    client = Client()
+    _sign_in_by_code(client, other, guest.email)
+    assert client.get(f"/t/{other.slug}/").status_code == 200
+    refused = client.get(f"/t/{tenant.slug}/")
+    assert refused.status_code == 403
+    assert "no longer accepts sign-in with a one-time passcode" in refused.content.decode()
+
+
+def test_switching_codes_off_ends_an_otp_guests_way_into_the_panel_at_once(tenant):
+    guest = _otp_guest(tenant)
+    client = Client()
+    _sign_in_by_code(client, tenant, guest.email)
+    assert client.get(f"/t/{tenant.slug}/").status_code == 200
+    _otp_off(tenant)
+    assert client.get(f"/t/{tenant.slug}/").status_code == 403
