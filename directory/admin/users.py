@@ -3,7 +3,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -120,6 +120,17 @@ class UserAdmin(TenantScopedAdmin):
             sets = ((None, first), *sets[1:])
         return sets
 
+    def may_manage(self, request, user) -> bool:
+        """Privileged users are protected from less privileged ones (the rule is the service's:
+        Actor.may_manage_user); the console shows their pages read-only."""
+        return self.actor(request, user).may_manage_user(user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or self.may_manage(request, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or self.may_manage(request, obj))
+
     def get_deleted_objects(self, objs, request):
         # Deleting a user is a soft delete: nothing cascades, so only the users are listed.
         to_delete = [str(o) for o in objs]
@@ -155,10 +166,22 @@ class UserAdmin(TenantScopedAdmin):
     def _set_enabled(self, request, queryset, enabled: bool):
         count = 0
         for user in queryset:
-            if self.has_change_permission(request, user):
+            try:
                 services.user_update(actor=self.actor(request, user), user=user, changes={"account_enabled": enabled})
-                count += 1
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{user.display_name}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
+                                  messages.ERROR)
+                continue
+            count += 1
         self.message_user(request, ngettext("%d user updated.", "%d users updated.", count) % count)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            try:
+                self.service_delete(request, user)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{user.display_name}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
+                                  messages.ERROR)
 
     @admin.action(description=_("Enable sign-in for selected users"))
     def enable_selected(self, request, queryset):
