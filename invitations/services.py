@@ -384,6 +384,9 @@ def invitation_reset_redemption(
     user.account = None
     user.external_user_state = User.ExternalUserState.PENDING_ACCEPTANCE
     user.external_user_state_changed_at = timezone.now()
+    # Every sign-in made until now stops counting in this tenant (Graph's revokeSignInSessions): the old
+    # browser sessions cannot consent again, the person proves the address anew.
+    user.sign_in_sessions_valid_from = user.external_user_state_changed_at
     user.save()
     user.identities.all().delete()
     user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,

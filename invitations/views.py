@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from directory.actors import Actor
 from directory.models import Application, Tenant
 from directory.selectors import applications_for_user, tenant_user_for_account, user_can_open_application
-from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
+from directory.signin import TooManyCodes, last_sign_in_method, session_predates, start_code_sign_in
 from policies.selectors import collaboration_settings_for
 
 from . import services
@@ -121,6 +121,11 @@ def consent(request, slug: str):
     if request.user.email.lower() != invitation.invited_email.lower():
         return render(request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
+    if session_predates(request, invitation.invited_user):
+        # The redemption was reset after this session signed in: that sign-in proves nothing here any
+        # more. End it and have the person prove the address again (a new code, or their home sign-in).
+        _end_session_keeping_invitation(request)
+        return _begin(request, invitation)
     if request.method == "POST":
         if request.POST.get("decision") != "accept":
             request.session.pop(PENDING_KEY, None)
@@ -199,6 +204,10 @@ def _access(request, tenant: Tenant):
         return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
     if not user.account_enabled:
         return None, render(request, "invitations/no_access.html", _context(request, tenant), status=403)
+    if session_predates(request, user):  # signed in before the tenant reset this user's redemption
+        logout(request)
+        return None, HttpResponseRedirect(
+            f"{reverse('invitations:sign_in', args=[tenant.slug])}?{urlencode({'next': request.get_full_path()})}")
     return user, None
 
 
@@ -222,6 +231,13 @@ def launch_application(request, slug: str, app_id):
     if not app.launch_url:
         return redirect("invitations:access_panel", slug=slug)
     return HttpResponseRedirect(app.launch_url)
+
+
+def _end_session_keeping_invitation(request) -> None:
+    pending = request.session.get(PENDING_KEY)
+    logout(request)  # flushes the session: a new key, nothing of the old sign-in left
+    if pending:
+        request.session[PENDING_KEY] = pending
 
 
 @require_http_methods(["POST"])

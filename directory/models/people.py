@@ -128,6 +128,10 @@ class User(models.Model):
     )
     external_user_state_changed_at = models.DateTimeField(_("external user state changed"), null=True, blank=True)
     creation_type = models.CharField(_("creation type"), max_length=20, choices=CreationType.choices, blank=True)
+    #: Graph's signInSessionsValidFromDateTime: a sign-in made before this does not count in this tenant
+    #: (set when the redemption is reset; see directory.signin.session_predates).
+    sign_in_sessions_valid_from = models.DateTimeField(
+        _("sign-in sessions valid from"), null=True, blank=True, editable=False)
     sponsors = models.ManyToManyField(
         "self", symmetrical=False, related_name="sponsored_users", blank=True, verbose_name=_("sponsors")
     )
