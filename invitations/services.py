@@ -156,7 +156,13 @@ def invitation_outbox_message(invitation: Invitation, url: str, *, now=None):
     return directory_services.outbox_message(
         tenant=invitation.tenant, to=[invitation.invited_email], cc=invitation.cc_recipients, subject=subject,
         body_text=text, body_html=html, dedupe_key=f"invitation:{invitation.pk}:{invitation.send_count}",
+        secrets=[redeem_token_of(url)],  # the stored copy keeps /t/<slug>/invitations/[redacted]/ once sent
     )
+
+
+def redeem_token_of(url: str) -> str:
+    """The secret part of a redeem URL (``…/invitations/<token>/``)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def invitation_audit_events(*, actor: Actor, invitation: Invitation, user_created: bool, now, **options) -> list:
