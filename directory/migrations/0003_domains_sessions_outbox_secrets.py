@@ -44,6 +44,16 @@ class Migration(migrations.Migration):
             model_name='domain',
             constraint=models.UniqueConstraint(models.F('tenant'), django.db.models.functions.text.Lower('name'), name='domain_tenant_name_ci_unique'),
         ),
+        migrations.AddField(
+            model_name='user',
+            name='sign_in_sessions_valid_from',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='sign-in sessions valid from'),
+        ),
+        migrations.AddField(
+            model_name='outboxmessage',
+            name='secrets',
+            field=models.JSONField(blank=True, default=list, editable=False),
+        ),
         migrations.AddConstraint(
             model_name='domain',
             constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), condition=models.Q(('is_verified', True)), name='domain_verified_name_ci_unique', violation_error_message='Another organization has already verified this domain.'),
