@@ -5,6 +5,10 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 
+#: allauth's mail context values that are credentials: sign-in and verification codes, reset and
+#: confirmation links and keys. The outbox strips them from its stored copy once the mail is sent.
+SECRET_CONTEXT_KEYS = ("code", "key", "password_reset_url", "activate_url")
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
@@ -43,7 +47,8 @@ class AccountAdapter(DefaultAccountAdapter):
             html, text = message.body, _plain_fallback(template_prefix, context)
         else:
             text = message.body
-        outbox_enqueue(to=[email], subject=message.subject, body_text=text, body_html=html)
+        secrets = [str(context[key]) for key in SECRET_CONTEXT_KEYS if context.get(key)]
+        outbox_enqueue(to=[email], subject=message.subject, body_text=text, body_html=html, secrets=secrets)
 
 
 def _plain_fallback(template_prefix: str, context: dict) -> str:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
+from .redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,13 @@ def outbox_deliver(*, message_id: uuid.UUID | str) -> bool:
         message.status = OutboxMessage.Status.SENT
         message.sent_at = timezone.now()
         message.last_error = ""
-        message.save(update_fields=["attempts", "last_attempt_at", "last_error", "status", "sent_at"])
+        # Delivered: the stored copy no longer needs the secrets it carried (links, codes).
+        message.subject = redact(message.subject, message.secrets)
+        message.body_text = redact(message.body_text, message.secrets)
+        message.body_html = redact(message.body_html, message.secrets)
+        message.secrets = []
+        message.save(update_fields=["attempts", "last_attempt_at", "last_error", "status", "sent_at", "subject",
+                                    "body_text", "body_html", "secrets"])
         return True
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from django.views import View
 from .actors import Actor
 from .models import Tenant
 from .selectors import branding_for, organizations_for_account, tenant_user_for_account
+from .signin import session_predates
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class PanelView(View):
                     return response
         if user is None or not user.account_enabled:
             return render(request, "directory/panel/no_access.html", self.context(), status=403)
+        if session_predates(request, user):  # signed in before the tenant reset this user's redemption
+            logout(request)
+            return HttpResponseRedirect(sign_in_url(self.tenant, request.get_full_path()))
         reason = entry_refusal(request, self.tenant, user)
         if reason:
             return render(request, "directory/panel/no_access.html", self.context(reason=reason), status=403)

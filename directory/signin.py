@@ -31,6 +31,24 @@ def last_sign_in_method(request: HttpRequest) -> str:
     return records[-1].get("method", "") if records else ""
 
 
+def session_authenticated_at(request: HttpRequest) -> float | None:
+    """When the current session's account last proved itself (a POSIX time), or None when unknown."""
+    records = get_authentication_records(request, request.user)
+    times = [r.get("at") for r in records if isinstance(r.get("at"), (int, float))]
+    return max(times) if times else None
+
+
+def session_predates(request: HttpRequest, user) -> bool:
+    """Does this session's sign-in come before ``user.sign_in_sessions_valid_from`` (set when the tenant
+    reset the user's redemption)? Then it does not count for ``user``: the person proves it again. A
+    session whose sign-in time is unknown counts as older."""
+    valid_from = getattr(user, "sign_in_sessions_valid_from", None)
+    if valid_from is None:
+        return False
+    authenticated_at = session_authenticated_at(request)
+    return authenticated_at is None or authenticated_at < valid_from.timestamp()
+
+
 def has_password_path(account: Account) -> bool:
     """Whether ``account`` may set, change or reset a password itself. Accounts that sign in by e-mailed
     code or through federation have no usable password and get none this way (a password would be a

@@ -16,6 +16,7 @@ from directory.models import Tenant
 
 from . import bulk
 from .forms_admin import BulkInviteForm, InviteForm, ResetRedemptionForm, add_service_errors
+from .link_audit import bulk_results_redeem_urls_read
 from .models import BulkInvitationJob, Invitation
 from .services import (
     InvitationDenied,
@@ -327,6 +328,8 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
         if not self.may_manage(request, job):  # the results hold redemption links
             raise PermissionDenied
         results = bulk.results_csv(job.pk)  # so far, while the job still runs
+        bulk_results_redeem_urls_read(actor=self.actor(request, job), job=job, results_csv=results,
+                                      interface="Admin console")
         # A BOM, so that spreadsheet programs read the file as UTF-8.
         response = HttpResponse("\ufeff" + results, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (

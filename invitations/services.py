@@ -156,7 +156,13 @@ def invitation_outbox_message(invitation: Invitation, url: str, *, now=None):
     return directory_services.outbox_message(
         tenant=invitation.tenant, to=[invitation.invited_email], cc=invitation.cc_recipients, subject=subject,
         body_text=text, body_html=html, dedupe_key=f"invitation:{invitation.pk}:{invitation.send_count}",
+        secrets=[redeem_token_of(url)],  # the stored copy keeps /t/<slug>/invitations/[redacted]/ once sent
     )
+
+
+def redeem_token_of(url: str) -> str:
+    """The secret part of a redeem URL (``…/invitations/<token>/``)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def invitation_audit_events(*, actor: Actor, invitation: Invitation, user_created: bool, now, **options) -> list:
@@ -384,6 +390,9 @@ def invitation_reset_redemption(
     user.account = None
     user.external_user_state = User.ExternalUserState.PENDING_ACCEPTANCE
     user.external_user_state_changed_at = timezone.now()
+    # Every sign-in made until now stops counting in this tenant (Graph's revokeSignInSessions): the old
+    # browser sessions cannot consent again, the person proves the address anew.
+    user.sign_in_sessions_valid_from = user.external_user_state_changed_at
     user.save()
     user.identities.all().delete()
     user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,

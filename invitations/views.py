@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from directory.actors import Actor
 from directory.models import Account, Tenant
 from directory.panel import tenant_context
-from directory.signin import TooManyCodes, last_sign_in_method, start_code_sign_in
+from directory.signin import TooManyCodes, last_sign_in_method, session_predates, start_code_sign_in
 from policies.selectors import code_sign_in_allowed
 
 from . import services
@@ -119,6 +119,11 @@ def consent(request, slug: str):
     if request.user.email.lower() != invitation.invited_email.lower():
         return render(request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
+    if session_predates(request, invitation.invited_user):
+        # The redemption was reset after this session signed in: that sign-in proves nothing here any
+        # more. End it and have the person prove the address again (a new code, or their home sign-in).
+        _end_session_keeping_invitation(request)
+        return _begin(request, invitation)
     if request.method == "POST":
         if request.POST.get("decision") != "accept":
             request.session.pop(PENDING_KEY, None)
@@ -193,6 +198,13 @@ def redeem_just_in_time(request, tenant: Tenant):
         _remember(request, invitation)
         return redirect("invitations:consent", slug=tenant.slug)
     return None
+
+
+def _end_session_keeping_invitation(request) -> None:
+    pending = request.session.get(PENDING_KEY)
+    logout(request)  # flushes the session: a new key, nothing of the old sign-in left
+    if pending:
+        request.session[PENDING_KEY] = pending
 
 
 @require_http_methods(["POST"])

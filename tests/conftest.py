@@ -6,7 +6,7 @@ import pytest
 # there unless told that this is deliberate (the tests drive the browser and the ORM in turn).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.support.smtp", "tests.support.worker", "tests.support.browser"]
+pytest_plugins = ["tests.support.smtp", "tests.support.worker", "tests.support.browser", "tests.support.dns_server"]
 
 
 @pytest.fixture(autouse=True)

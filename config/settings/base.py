@@ -294,6 +294,10 @@ def _email_settings(url: str) -> dict:
 
 
 globals().update(_email_settings(EMAIL_URL))
+# Domain verification asks DNS for the domain's TXT record: "host:port" (comma-separated for several);
+# empty: the system's resolver.
+DNS_RESOLVER = env("DNS_RESOLVER", "")
+DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "5"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "12"))
 OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
 

@@ -12,6 +12,7 @@ from ..models import (
     AuditEvent,
     OutboxMessage,
 )
+from ..redaction import redact
 from .base import ReadOnlyAdmin
 
 
@@ -42,7 +43,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("subject", "to")
     readonly_fields = ("tenant", "from_email", "to", "cc", "subject", "status", "attempts", "created_at",
-                       "last_attempt_at", "next_attempt_at", "sent_at", "last_error", "body_text", "html_preview")
+                       "last_attempt_at", "next_attempt_at", "sent_at", "last_error", "text", "html_preview")
     fields = readonly_fields
     actions = ["retry_now"]
 
@@ -56,13 +57,17 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     def recipients(self, obj):
         return ", ".join(obj.to)
 
+    @admin.display(description=_("text"))
+    def text(self, obj):
+        return redact(obj.body_text, obj.secrets)  # links and codes are the recipient's, not the console's
+
     @admin.display(description=_("HTML"))
     def html_preview(self, obj):
         if not obj.body_html:
             return "—"
         # Shown in a sandboxed frame: the message's HTML never runs in the admin's origin.
         return format_html('<iframe sandbox srcdoc="{}" title="{}" style="width:100%;height:28rem;border:1px solid '
-                           '#ccc;background:#fff"></iframe>', obj.body_html, _("Message preview"))
+                           '#ccc;background:#fff"></iframe>', redact(obj.body_html, obj.secrets), _("Message preview"))
 
     @admin.action(description=_("Send selected messages again now"))
     def retry_now(self, request, queryset):

@@ -1,7 +1,12 @@
 """Tenants, their domains and branding in the admin console."""
 
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
@@ -15,9 +20,35 @@ from .base import TenantScopedAdmin, tenants_with
 
 
 class DomainInline(admin.TabularInline):
+    """A domain is verified by its DNS TXT record ("Verify now"), never by a tenant admin's tick; the
+    platform operator may still tick the box."""
+
     model = Domain
     extra = 0
-    fields = ("name", "is_verified")
+    fields = ("name", "is_verified", "txt_record", "verify")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["txt_record", "verify"]
+        if not request.user.is_superuser:
+            readonly.append("is_verified")
+        return readonly
+
+    @admin.display(description=_("DNS TXT record to publish on the domain"))
+    def txt_record(self, domain):
+        if domain.pk is None:
+            return _("Shown once the domain is saved.")
+        if domain.is_verified:
+            return "—"
+        return format_html("<code>{}</code>", domain.txt_record)
+
+    @admin.display(description=_("verification"))
+    def verify(self, domain):
+        if domain.pk is None or domain.is_verified:
+            return ""
+        url = reverse("admin:directory_tenant_verify_domain", args=[domain.tenant_id, domain.pk])
+        # A submit button of the tenant's own form (forms cannot nest), sent to the verify view instead.
+        return format_html('<button type="submit" class="button" formaction="{}" formnovalidate>{}</button>',
+                           url, _("Verify now"))
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_superuser or (obj is not None and obj.pk in tenants_with(request, "tenant",
@@ -55,6 +86,29 @@ class TenantAdmin(TenantScopedAdmin):
     def get_list_filter(self, request):
         return self.list_filter
 
+    def get_urls(self):
+        return [
+            path("<uuid:tenant_id>/domains/<int:domain_id>/verify/", self.admin_site.admin_view(self.verify_domain_view),
+                 name="directory_tenant_verify_domain"),
+            *super().get_urls(),
+        ]
+
+    def verify_domain_view(self, request, tenant_id, domain_id):
+        """"Verify now": look the domain's TXT record up in DNS (POST only), then back to the tenant."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = self.get_object(request, str(tenant_id))
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        domain = get_object_or_404(Domain, tenant=tenant, pk=domain_id)
+        try:
+            services.domain_verify(actor=self.actor(request, tenant), domain=domain)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("The domain %(domain)s is verified.") % {"domain": domain.name}, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:directory_tenant_change", args=[tenant.pk]))
+
     def service_create(self, request, obj, form):
         fields = self.form_fields(obj, form)
         return services.tenant_create(actor=Actor.for_account(request.user, None), **fields)
@@ -81,7 +135,8 @@ class TenantAdmin(TenantScopedAdmin):
             else:
                 formset.new_objects.append(services.domain_add(
                     actor=self.actor(request, form.instance), tenant=form.instance,
-                    **{n: inline_form.cleaned_data[n] for n in ("name", "is_verified")}))
+                    name=inline_form.cleaned_data["name"],
+                    is_verified=bool(inline_form.cleaned_data.get("is_verified"))))  # the operator's box only
 
 
 @admin.register(Branding)

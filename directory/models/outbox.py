@@ -29,6 +29,9 @@ class OutboxMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=998)
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"), blank=True)
+    #: The secrets the bodies carry (link tokens, sign-in codes): kept while the message may still be sent,
+    #: stripped from the bodies once it is delivered (see directory.redaction), never shown in the console.
+    secrets = models.JSONField(default=list, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)

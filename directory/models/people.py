@@ -93,7 +93,7 @@ class UserQuerySet(TenantOwnedQuerySet):
         """The (non-deleted) user object ``account`` has in ``tenant``: at most one (a constraint)."""
         if account is None or not account.is_authenticated or tenant is None:
             return None
-        return self.active().filter(tenant=tenant, account=account).select_related("tenant").first()
+        return self.active().filter(tenant=tenant, account=account).select_related("tenant", "account").first()
 
 
 class User(models.Model):
@@ -134,6 +134,10 @@ class User(models.Model):
     )
     external_user_state_changed_at = models.DateTimeField(_("external user state changed"), null=True, blank=True)
     creation_type = models.CharField(_("creation type"), max_length=20, choices=CreationType.choices, blank=True)
+    #: Graph's signInSessionsValidFromDateTime: a sign-in made before this does not count in this tenant
+    #: (set when the redemption is reset; see directory.signin.session_predates).
+    sign_in_sessions_valid_from = models.DateTimeField(
+        _("sign-in sessions valid from"), null=True, blank=True, editable=False)
     sponsors = models.ManyToManyField(
         "self", symmetrical=False, related_name="sponsored_users", blank=True, verbose_name=_("sponsors")
     )

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..domain_proof import new_verification_token, txt_record_value
 from ..validators import validate_domain_name, validate_hex_colour, validate_logo_size
 from .base import TenantOwnedQuerySet
 
@@ -43,18 +44,32 @@ class Tenant(models.Model):
 
 
 class Domain(models.Model):
-    """A custom domain of a tenant. Verified domains are how guests from this tenant are recognised."""
+    """A custom domain of a tenant. Verified domains are how guests from this tenant are recognised.
+
+    A domain is verified only by proof of control (a DNS TXT record carrying ``verification_token``,
+    see :mod:`directory.domain_proof`) or by the platform operator. Several tenants may have added the
+    same unverified domain (it grants nothing); only one may hold it verified.
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
     name = models.CharField(_("domain"), max_length=253, validators=[validate_domain_name])
     is_verified = models.BooleanField(_("verified"), default=False)
+    verification_token = models.CharField(
+        _("verification token"), max_length=64, default=new_verification_token, editable=False)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = TenantOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="domain_name_ci_unique")]
+        constraints = [
+            models.UniqueConstraint("tenant", Lower("name"), name="domain_tenant_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"), condition=models.Q(is_verified=True), name="domain_verified_name_ci_unique",
+                violation_error_message=_("Another organization has already verified this domain."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -62,6 +77,11 @@ class Domain(models.Model):
     def save(self, *args, **kwargs):
         self.name = (self.name or "").strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def txt_record(self) -> str:
+        """The TXT record value that proves control of this domain for this tenant."""
+        return txt_record_value(self.verification_token)
 
 
 class Branding(models.Model):

@@ -30,7 +30,17 @@ from .groups import (
 )
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
 from .roles import role_assign, role_unassign
-from .tenants import branding_delete, branding_save, domain_add, domain_remove, domain_update, tenant_create, tenant_update
+from .tenants import (
+    branding_delete,
+    branding_save,
+    domain_add,
+    domain_mark_verified,
+    domain_remove,
+    domain_update,
+    domain_verify,
+    tenant_create,
+    tenant_update,
+)
 from .users import (
     build_guest_user,
     ensure_may_manage,
@@ -45,7 +55,8 @@ from .users import (
 __all__ = [
     "app_assignment_create", "app_assignment_delete", "app_registration_create", "app_registration_new_secret",
     "app_registration_update", "application_create", "application_delete", "application_update", "authorize",
-    "branding_delete", "branding_save", "build_guest_user", "domain_add", "domain_remove", "domain_update",
+    "branding_delete", "branding_save", "build_guest_user", "domain_add", "domain_mark_verified", "domain_remove",
+    "domain_update", "domain_verify",
     "ensure_may_manage", "ensure_same_tenant", "group_create", "group_delete", "group_member_add",
     "group_member_remove", "group_owner_add", "group_owner_remove", "group_update", "guest_user_create",
     "guest_user_principal_name", "outbox_enqueue", "outbox_message", "outbox_publish", "outbox_retry_now",

@@ -21,12 +21,15 @@ DELIVER_MANY_TASK = "directory.outbox_deliver_many"
 def outbox_message(
     *, to: list[str], subject: str, body_text: str, body_html: str = "", cc: list[str] | None = None,
     tenant: Tenant | None = None, dedupe_key: str | None = None, from_email: str | None = None,
+    secrets: Iterable[str] = (),
 ) -> OutboxMessage:
     """The (unsaved) message: :func:`outbox_enqueue` saves one, bulk jobs ``bulk_create`` many and
-    publish them with :func:`outbox_publish`."""
+    publish them with :func:`outbox_publish`. ``secrets``: the strings in the bodies that are credentials
+    (an invitation link's token, a sign-in code); the stored copy loses them once the message is sent."""
     return OutboxMessage(
         tenant=tenant, to=list(to), cc=list(cc or []), subject=subject[:998], body_text=body_text,
         body_html=body_html, dedupe_key=dedupe_key, from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+        secrets=sorted({str(s) for s in secrets if s}),
     )
 
 

@@ -37,6 +37,7 @@ def user_create(
     if password is not None and user.account_id is None:
         if user.user_type != User.UserType.MEMBER:
             raise ValidationError({"password": _("Guests sign in with their own identity; they get no password.")})
+        user.full_clean()  # a duplicate user in this tenant is reported as such, before the address is checked
         user.account = _member_account(email=user.user_principal_name, password=password,
                                        display_name=display_name)
     _validate_and_save(user)
@@ -79,18 +80,33 @@ def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name:
 
 
 def _member_account(*, email: str, password: str, display_name: str) -> Account:
-    # The UPN's domain belongs to this tenant alone (domains are unique on the platform), so an
-    # account with this address can only be this tenant's member; its password is never overwritten.
-    account = Account.objects.with_email(email).first()
-    if account is None:
-        from django.contrib.auth.password_validation import validate_password
+    """A new account for a new member, signing in with ``email`` and ``password``.
 
-        account = Account(email=email.lower(), display_name=display_name)
-        validate_password(password, account)
-        account.set_password(password)
-        account.save()
-        # The tenant vouches for addresses on its own verified domains: no confirmation mail needed.
-        EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
+    Refused when the address is already someone's on the platform (an account, or a guest invited by
+    some tenant who has not redeemed yet): a tenant that creates a member with a password it chose must
+    never get hold of that person's identity (their sign-in, the invitations waiting for them)."""
+    from django.contrib.auth.password_validation import validate_password
+
+    email = email.strip().lower()
+    taken = Account.objects.with_email(email).exists() or EmailAddress.objects.filter(email__iexact=email).exists()
+    if taken:
+        raise ValidationError({"user_principal_name": ValidationError(_(
+            "%(email)s already signs in on this platform; a member with a new password cannot be created for it. "
+            "Use another address, or create the user without a password.") % {"email": email},
+            code="account_exists")})
+    invited = User.objects.with_mail(email).filter(
+        external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE, account__isnull=True, deleted_at__isnull=True)
+    if invited.exists():
+        raise ValidationError({"user_principal_name": ValidationError(_(
+            "%(email)s has an invitation waiting from another organization; a member with a password cannot be "
+            "created for it until that invitation is redeemed or withdrawn.") % {"email": email},
+            code="invitation_pending")})
+    account = Account(email=email, display_name=display_name)
+    validate_password(password, account)
+    account.set_password(password)
+    account.save()
+    # The tenant vouches for addresses on its own verified domains (proven by DNS): no confirmation mail.
+    EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
     return account
 
 

@@ -319,3 +319,58 @@ def test_over_the_rate_limit_is_429_with_retry_after(api_tenant, app_token_for, 
     assert 1 <= int(limited["Retry-After"]) <= 10
     # Another app of the same tenant has its own bucket.
     assert api(app_token_for(api_tenant, ["User.Read.All"])).get("/v1.0/users").status_code == 200
+
+
+# --- a member with a password never takes over someone else's address (issue 8) -----------------------
+
+
+@pytest.fixture
+def proseware_with_contoso_domain():
+    from directory import services
+
+    proseware = TenantFactory(name="Proseware", slug="proseware", initial_domain="proseware.example")
+    domain = services.domain_add(actor=Actor.operator(), tenant=proseware, name="contoso.example")
+    services.domain_mark_verified(actor=Actor.operator(), domain=domain)
+    return proseware
+
+
+def _member_body(upn):
+    return {"accountEnabled": True, "displayName": "Hijack", "mailNickname": "hijack", "userPrincipalName": upn,
+            "passwordProfile": {"password": "Attacker-chosen-passphrase-1"}}
+
+
+def test_creating_a_member_for_an_address_invited_elsewhere_is_refused_and_cannot_redeem(
+        api_tenant, proseware_with_contoso_domain, app_token_for, api, client):
+    from directory.models import Account
+    from invitations import services as invitation_services
+
+    victim = "hijack-victim@contoso.example"
+    invited = invitation_services.invitation_create(
+        actor=Actor.for_user(admin_of(api_tenant)), tenant=api_tenant, email=victim,
+        redirect_url="https://portal.tailwind.example/")
+    attacker = api(app_token_for(proseware_with_contoso_domain, ["User.ReadWrite.All"]))
+
+    response = attacker.post("/v1.0/users", _member_body(victim), format="json")
+
+    assert response.status_code == 400
+    assert "invitation waiting" in response.json()["error"]["message"]
+    assert not Account.objects.filter(email=victim).exists()
+    assert not User.objects.filter(tenant=proseware_with_contoso_domain).exists()
+    signed_in = client.post("/accounts/login/", {"login": victim, "password": "Attacker-chosen-passphrase-1"})
+    assert "_auth_user_id" not in client.session and signed_in.status_code == 200
+    invited.invitation.refresh_from_db()
+    assert invited.invitation.status == "PendingAcceptance"
+
+
+def test_creating_a_member_for_an_address_that_already_signs_in_is_refused(
+        proseware_with_contoso_domain, app_token_for, api):
+    existing = AccountFactory(email="someone@contoso.example")
+    attacker = api(app_token_for(proseware_with_contoso_domain, ["User.ReadWrite.All"]))
+
+    response = attacker.post("/v1.0/users", _member_body("Someone@Contoso.example"), format="json")
+
+    assert response.status_code == 400 and "already signs in" in response.json()["error"]["message"]
+    existing.refresh_from_db()
+    assert not existing.check_password("Attacker-chosen-passphrase-1")
+    assert not User.objects.filter(tenant=proseware_with_contoso_domain).exists()
+    assert not User.objects.filter(account=existing).exists()  # nothing was linked to the person

@@ -430,3 +430,21 @@ def test_group_autocomplete_of_the_invite_form_offers_only_the_admins_tenants_gr
     response = admin_client.get(reverse("admin:autocomplete"), {
         "app_label": "invitations", "model_name": "invitation", "field_name": "groups", "term": "Partners"})
     assert [r["text"] for r in response.json()["results"]] == ["Partners Home"]
+
+
+def test_downloading_bulk_results_with_links_is_audited_once_per_download(admin_client, home, home_admin):
+    job = bulk.bulk_invitation_job_create(
+        actor=Actor.for_user(home_admin), tenant=home, file_name="guests.csv", enqueue=False,
+        source="email\r\nann@partner.example\r\nbob@partner.example\r\nnot-an-address\r\n")
+    bulk.bulk_invitation_job_process(job_id=job.pk)
+    url = reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
+
+    for _ in range(2):
+        download = admin_client.get(url)
+        assert download.status_code == 200 and "/t/home/invitations/" in download.content.decode()
+
+    reads = AuditEvent.objects.filter(tenant=home, activity_display_name="Read invite redeem URL")
+    assert reads.count() == 2
+    details = {d["key"]: d["value"] for d in reads.first().additional_details}
+    assert details == {"bulkInvitationJobId": str(job.pk), "redeemUrls": "2", "interface": "Admin console"}
+    assert reads.first().initiated_by_account == home_admin.account

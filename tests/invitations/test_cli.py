@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from directory.actors import Actor
-from directory.models import OutboxMessage, User
+from directory.models import AuditEvent, OutboxMessage, User
 from invitations.models import BulkInvitationJob, Invitation
 from policies import services as policy_services
 from tests.factories import TenantFactory, UserFactory, admin_of
@@ -108,6 +108,8 @@ def test_csv_file_is_invited_as_a_bulk_job_and_prints_one_result_per_row(tenant,
     # The row's "true" sends; the empty cell takes --no-send.
     assert [m.to for m in OutboxMessage.objects.all()] == [["ann@partner.example"]]
     assert Invitation.objects.get(invited_email="bob@partner.example").redirect_url == "http://testserver/t/tailwind/"
+    [read] = AuditEvent.objects.filter(tenant=tenant, activity_display_name="Read invite redeem URL")
+    assert {"key": "redeemUrls", "value": "2"} in read.additional_details  # the printed links are on record
 
 
 def test_csv_rows_with_errors_are_printed_and_the_exit_is_non_zero(tenant, tmp_path):

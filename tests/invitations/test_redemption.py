@@ -288,3 +288,51 @@ def test_invitation_link_cannot_be_used_to_flood_the_guest_with_codes(invitation
 
     statuses = [Client().post(path_of(invitation.redeem_url)).status_code for _ in range(4)]
     assert statuses == [302, 302, 302, 429]
+
+
+def _codes_sent_to(email: str) -> int:
+    return sum(1 for m in OutboxMessage.objects.all() if email in m.to and "code" in m.subject.lower())
+
+
+def test_reset_redemption_ends_the_old_sign_in_and_consent_needs_a_new_code(client, invitation, inviter):
+    redeem_by_code(client, invitation)
+    assert "Partner Portal" in client.get("/t/tailwind/").content.decode()
+    guest = User.objects.get(pk=invitation.invitation.invited_user_id)
+    services.invitation_reset_redemption(actor=Actor.for_user(inviter), user=guest, email="ann@partner.example",
+                                         redirect_url="https://portal.tailwind.example/welcome")
+    codes = _codes_sent_to("ann@partner.example")
+
+    panel = client.get("/t/tailwind/")
+    assert panel["Location"] == CONSENT
+    consent = client.get(CONSENT)  # the old sign-in ends here; the address must be proven again
+    assert consent.status_code == 302 and consent["Location"].startswith("/accounts/login/code/confirm/")
+    assert "_auth_user_id" not in client.session
+    assert _codes_sent_to("ann@partner.example") == codes + 1
+    assert client.post(CONSENT, {"decision": "accept"})["Location"].startswith("/t/tailwind/sign-in/")
+    guest.refresh_from_db()
+    assert guest.account is None and guest.external_user_state == "PendingAcceptance"
+
+    assert enter_code(client, consent["Location"], "ann@partner.example")["Location"] == CONSENT
+    assert client.post(CONSENT, {"decision": "accept"}).status_code == 302
+    guest.refresh_from_db()
+    assert guest.external_user_state == "Accepted"
+    assert "Partner Portal" in client.get("/t/tailwind/").content.decode()
+
+
+def test_a_browser_signed_in_before_the_reset_stays_out_after_the_guest_redeems_again(client, invitation, inviter):
+    from django.test import Client
+
+    redeem_by_code(client, invitation)
+    old_session = Client()  # the same signed-in session, in another browser
+    old_session.cookies[next(iter(client.cookies))] = client.cookies[next(iter(client.cookies))].value
+    guest = User.objects.get(pk=invitation.invitation.invited_user_id)
+    reset = services.invitation_reset_redemption(actor=Actor.for_user(inviter), user=guest,
+                                                 email="ann@partner.example",
+                                                 redirect_url="https://portal.tailwind.example/welcome")
+    fresh = Client()
+    redeem_by_code(fresh, reset)  # the guest proves the address again in a new browser
+    assert "Partner Portal" in fresh.get("/t/tailwind/").content.decode()
+
+    response = old_session.get("/t/tailwind/")
+    assert response.status_code == 302 and response["Location"].startswith("/t/tailwind/sign-in/")
+    assert "_auth_user_id" not in old_session.session

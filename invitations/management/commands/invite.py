@@ -19,6 +19,7 @@ from django.db.models import Q
 from directory.actors import Actor
 from directory.models import Tenant, User
 from invitations import bulk
+from invitations.link_audit import bulk_results_redeem_urls_read
 from invitations.models import BulkInvitationJob, Invitation
 from invitations.services import InvitationDenied, invitation_create, invitation_redeem_url_read
 from invitations.validation import validate_redirect_url
@@ -112,6 +113,7 @@ class Command(BaseCommand):
                                      message_body=options["message"], message_language=options["language"])
         job = bulk.bulk_invitation_job_process(job_id=job.pk, defaults=defaults)
         results = bulk.results_csv(job.pk)
+        bulk_results_redeem_urls_read(actor=actor, job=job, results_csv=results, interface="Command line")
         self.stdout.write(results, ending="")
         self.stderr.write(f"{job.total_rows} rows: {job.created_count} created, {job.existing_count} already "
                           f"invited, {job.error_count} errors.")
