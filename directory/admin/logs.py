@@ -1,7 +1,8 @@
 """The audit log and the outbox in the admin console (read-only)."""
 
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -71,7 +72,16 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Send selected messages again now"))
     def retry_now(self, request, queryset):
-        count = services.outbox_retry_now(actor=Actor.for_account(request.user, None), messages=queryset)
+        by_tenant: dict = {}
+        for message in queryset.select_related("tenant"):
+            by_tenant.setdefault(message.tenant_id, []).append(message)
+        count = 0
+        for tenant_id, messages_ in by_tenant.items():
+            actor = Actor.for_account(request.user, None) if tenant_id is None else self.actor(request, messages_[0])
+            try:
+                count += services.outbox_retry_now(actor=actor, messages=messages_)
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
         self.message_user(request, ngettext("%d message queued.", "%d messages queued.", count) % count)
 
     def has_change_permission(self, request, obj=None):
