@@ -20,7 +20,7 @@ from directory.actors import Actor
 from directory.models import Tenant, User
 from invitations import bulk
 from invitations.models import BulkInvitationJob, Invitation
-from invitations.services import InvitationDenied, invitation_create, invitation_redeem_url_read
+from invitations.services import InvitationDenied, default_redirect_url, invitation_create, invitation_redeem_url_read
 from invitations.validation import validate_redirect_url
 
 
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             try:
                 result = invitation_create(
                     actor=actor, tenant=tenant, email=address,
-                    redirect_url=options["redirect_url"] or bulk.default_redirect_url(tenant),
+                    redirect_url=options["redirect_url"] or default_redirect_url(tenant),
                     display_name=options["display_name"], send_message=options["send"],
                     message_body=options["message"], message_language=options["language"],
                 )
