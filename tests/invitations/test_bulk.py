@@ -359,6 +359,27 @@ def test_chunk_costs_a_fixed_number_of_queries_however_many_rows(home, admin_use
     assert BulkInvitationJob.objects.get(pk=large.pk).created_count == 400
 
 
+def test_reinviting_existing_guests_costs_a_fixed_number_of_queries_however_many(home, admin_user,
+                                                                               django_assert_max_num_queries):
+    def job_with(count: int, state: str):
+        emails = [f"{state[:3]}{count}-{i}@partner.example" for i in range(count)]
+        for email in emails:
+            GuestFactory(tenant=home, mail=email, external_user_state=state)
+        return make_job(home, Actor.for_user(admin_user), HEADER + "".join(f"{e},,,true,Hi\r\n" for e in emails))
+
+    def statements(context) -> list[str]:
+        return [q["sql"] for q in context.captured_queries if not q["sql"].startswith("INSERT")]
+
+    for state in (User.ExternalUserState.PENDING_ACCEPTANCE, User.ExternalUserState.ACCEPTED):
+        small, large = job_with(3, state), job_with(150, state)
+        with django_assert_max_num_queries(40) as small_queries:
+            bulk.bulk_invitation_job_process(job_id=small.pk)
+        with django_assert_max_num_queries(60) as large_queries:
+            bulk.bulk_invitation_job_process(job_id=large.pk)
+        assert len(statements(large_queries)) == len(statements(small_queries))
+        assert BulkInvitationJob.objects.get(pk=large.pk).created_count == 150
+
+
 def test_a_row_that_fails_in_the_database_is_reported_and_the_rest_of_its_chunk_is_created(home, admin_user,
                                                                                           monkeypatch):
     from invitations.bulk import writer
