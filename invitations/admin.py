@@ -20,6 +20,7 @@ from .link_audit import bulk_results_redeem_urls_read
 from .models import BulkInvitationJob, Invitation
 from .services import (
     InvitationDenied,
+    default_redirect_url,
     invitation_create,
     invitation_redeem_url_read,
     invitation_resend,
@@ -170,7 +171,7 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
             try:
                 result = invitation_create(
                     actor=self.actor(request, tenant), tenant=tenant, email=data["email"],
-                    redirect_url=data["redirect_url"].strip() or bulk.default_redirect_url(tenant),
+                    redirect_url=data["redirect_url"].strip() or default_redirect_url(tenant),
                     display_name=data["display_name"].strip(), user_type=data["user_type"],
                     send_message=data["send_message"], message_body=data["message_body"],
                     message_language=data["message_language"], cc_recipients=[cc] if cc else [],

@@ -1,33 +1,75 @@
 """What an invitation e-mail says (the service decides who gets one)."""
 
+import re
+
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import conditional_escape
 
 from directory.selectors import branding_for
 
+# The context values that differ from one invitation to the next of the same inviter, tenant and
+# language. Templates only print them (and test ``message`` for emptiness), so a bulk job renders each
+# template once with markers in their place and fills the markers in per row (see ``skeletons``).
+_SLOTS = ("message", "redeem_url", "open_url")
+_MARK = {slot: f"\ue000{slot}\ue001" for slot in _SLOTS}
+_MARKS = re.compile("\ue000(" + "|".join(_SLOTS) + ")\ue001")
 
-def invitation_message(*, invitation, redeem_url: str) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of the invitation, in the invitation's language."""
+
+
+def _context(invitation, redeem_url: str) -> dict:
     language = invitation.message_language or "en"
     tenant = invitation.tenant
     branding = branding_for(tenant, language)
     inviter = invitation.invited_by
-    context = {
-        "invitation": invitation,
+    return {
         "organization": tenant.name,
         "inviter_name": inviter.display_name if inviter else tenant.name,
         "inviter_email": (inviter.mail or inviter.user_principal_name) if inviter else "",
         "message": invitation.message_body,
         "redeem_url": redeem_url,
+        "open_url": invitation.redirect_url,
+        "expires_at": invitation.expires_at,
         "privacy_url": tenant.privacy_statement_url,
         "accent": (branding.accent_color if branding and branding.accent_color else "#0F6CBD"),
         "background": (branding.background_color if branding and branding.background_color else "#F5F5F5"),
         "logo_url": (f"{settings.SITE_URL}{branding.banner_logo.url}" if branding and branding.banner_logo else ""),
         "already_redeemed": invitation.status == invitation.Status.COMPLETED,
     }
+
+
+def _render(language: str, context: dict) -> tuple[str, str, str]:
     with translation.override(language):
-        subject = render_to_string(f"invitations/email/invitation_subject_{language}.txt", context).strip()
+        subject = render_to_string(f"invitations/email/invitation_subject_{language}.txt", context)
         text = render_to_string(f"invitations/email/invitation_{language}.txt", context)
         html = render_to_string(f"invitations/email/invitation_{language}.html", context)
+    return subject, text, html
+
+
+def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = None) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the invitation, in the invitation's language.
+
+    ``skeletons`` (a dict the caller keeps, e.g. for one chunk of a bulk job) caches the rendered
+    templates per language and fixed context: the same bytes as rendering each message, without
+    rendering three templates per row.
+    """
+    language = invitation.message_language or "en"
+    context = _context(invitation, redeem_url)
+    if skeletons is None:
+        subject, text, html = _render(language, context)
+    else:
+        key = (language, tuple((k, v) for k, v in context.items() if k not in _MARK),
+               tuple(bool(context[slot]) for slot in _SLOTS))
+        skeleton = skeletons.get(key)
+        if skeleton is None:
+            skeleton = skeletons[key] = _render(
+                language, {**context, **{slot: _MARK[slot] if context[slot] else "" for slot in _SLOTS}})
+        plain = {slot: str(context[slot] or "") for slot in _SLOTS}
+        escaped = {slot: str(conditional_escape(context[slot] or "")) for slot in _SLOTS}
+        subject, text, html = (
+            _MARKS.sub(lambda m: plain[m[1]], skeleton[0]),
+            _MARKS.sub(lambda m: plain[m[1]], skeleton[1]),
+            _MARKS.sub(lambda m: escaped[m[1]], skeleton[2]),
+        )
     return " ".join(subject.split()), text, html

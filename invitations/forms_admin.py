@@ -9,6 +9,7 @@ from directory.models import Application, Group, User
 
 from . import bulk
 from .models import Invitation
+from .services import default_redirect_url
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError, *, fields: dict[str, str] | None = None) -> None:
@@ -55,7 +56,7 @@ class InviteForm(forms.Form):
             self.fields[name].queryset = model.objects.filter(tenant__in=tenant_ids)
         if len(tenants) == 1:
             self.fields["tenant"].initial = tenants[0]
-            self.fields["redirect_url"].initial = bulk.default_redirect_url(tenants[0])
+            self.fields["redirect_url"].initial = default_redirect_url(tenants[0])
 
 
 class ResetRedemptionForm(forms.Form):

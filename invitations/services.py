@@ -34,6 +34,8 @@ register_activities(CATEGORY, {
 register_target_type(Invitation, "Invitation")
 RESEND_MIN_INTERVAL = timedelta(minutes=2)
 RESEND_MAX_COUNT = 10
+MAX_MESSAGE_BODY = 10_000
+SUPERSEDED = "superseded by a newer invitation"
 _DEFAULT = object()
 
 
@@ -115,6 +117,11 @@ def redeem_url(invitation: Invitation, raw_token: str) -> str:
     return f"{django_settings.SITE_URL}/t/{invitation.tenant.slug}/invitations/{raw_token}/"
 
 
+def default_redirect_url(tenant: Tenant) -> str:
+    """Where a guest goes after redeeming when nobody said otherwise: the tenant's access panel."""
+    return f"{django_settings.SITE_URL}/t/{tenant.slug}/"
+
+
 def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str) -> str:
     """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
     allow/block list, and never one of the tenant's own domains. The single invite and bulk jobs share it."""
@@ -129,7 +136,46 @@ def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: 
 
 
 def own_domains(tenant: Tenant) -> set[str]:
-    return {tenant.initial_domain, *tenant.domains.filter(is_verified=True).values_list("name", flat=True)}
+    names = [tenant.initial_domain, *tenant.domains.filter(is_verified=True).values_list("name", flat=True)]
+    return {name.lower() for name in names}
+
+
+def validate_invitation_options(*, redirect_url: str, message_body: str, message_language: str
+                                ) -> tuple[str, str, str]:
+    """The redirect URL, personal message and language of an invitation, checked (the single invite and
+    bulk jobs share it): ``(redirect_url, message_body, message_language)``; an unknown language
+    becomes English, as in Graph."""
+    redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
+    if len(message_body) > MAX_MESSAGE_BODY:
+        raise ValidationError({"message_body": _("The personal message is longer than 10,000 characters.")},
+                              code="too_long")
+    if message_language not in Invitation.Language.values:
+        message_language = Invitation.Language.EN
+    return redirect_url, message_body, message_language
+
+
+def check_existing_invitee(user: User, email: str) -> None:
+    """An invitation may reuse a guest that has the address, never a deleted user or a member."""
+    if user.deleted_at:
+        raise ValidationError({"email": _("A deleted user has this address; restore that user first.")},
+                              code="deleted_user")
+    if not user.external_user_state:
+        raise ValidationError({"email": _("%(email)s already belongs to a user of this organization.")
+                               % {"email": email}}, code="already_member")
+
+
+def invitation_status_for(user: User) -> str:
+    """A guest who has accepted before gets a completed invitation at once; anyone else a pending one."""
+    if user.external_user_state == User.ExternalUserState.ACCEPTED:
+        return Invitation.Status.COMPLETED
+    return Invitation.Status.PENDING_ACCEPTANCE
+
+
+def supersede_pending(user_ids) -> int:
+    """Revoke the pending invitations of these users (one query): a newer invitation replaces them."""
+    return Invitation.objects.filter(invited_user_id__in=list(user_ids),
+                                     status=Invitation.Status.PENDING_ACCEPTANCE).update(
+        status=Invitation.Status.REVOKED, status_reason=SUPERSEDED, revoked_at=timezone.now())
 
 
 def build_invitation(*, actor: Actor, tenant: Tenant, user: User, email: str, redirect_url: str, user_type: str,
@@ -148,9 +194,10 @@ def build_invitation(*, actor: Actor, tenant: Tenant, user: User, email: str, re
     return invitation, redeem_url(invitation, raw)
 
 
-def invitation_outbox_message(invitation: Invitation, url: str, *, now=None):
-    """The (unsaved) invitation e-mail, counted as one more send of ``invitation``."""
-    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url)
+def invitation_outbox_message(invitation: Invitation, url: str, *, now=None, skeletons: dict | None = None):
+    """The (unsaved) invitation e-mail, counted as one more send of ``invitation``. (A bulk job passes
+    ``skeletons`` to render the templates once per chunk; see :func:`emails.invitation_message`.)"""
+    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url, skeletons=skeletons)
     invitation.send_count += 1
     invitation.last_sent_at = now or timezone.now()
     return directory_services.outbox_message(
@@ -200,15 +247,12 @@ def invitation_create(
     actor = actor.in_tenant(tenant)
     settings = collaboration_settings_for(tenant)
     email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email)
-    redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
+    redirect_url, message_body, message_language = validate_invitation_options(
+        redirect_url=redirect_url, message_body=message_body, message_language=message_language)
     if user_type not in User.UserType.values:
         raise ValidationError({"user_type": _("User type must be Guest or Member.")})
     if user_type == User.UserType.MEMBER and not context.is_admin:
         raise InvitationDenied("member_requires_admin", _("Only administrators may invite external members."))
-    if message_language not in Invitation.Language.values:
-        message_language = Invitation.Language.EN
-    if len(message_body) > 10_000:
-        raise ValidationError({"message_body": _("The personal message is longer than 10,000 characters.")})
     cc = [_clean(normalize_invited_email, address, "cc_recipients") for address in cc_recipients]
     if len(cc) > 1:
         raise ValidationError({"cc_recipients": _("Only one cc recipient is supported.")})
@@ -220,18 +264,17 @@ def invitation_create(
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter)
-    if user.external_user_state == User.ExternalUserState.ACCEPTED:
-        status = Invitation.Status.COMPLETED
-    else:
-        status = Invitation.Status.PENDING_ACCEPTANCE
-        _supersede_pending(user)
+    status = invitation_status_for(user)
+    if status == Invitation.Status.PENDING_ACCEPTANCE:
+        supersede_pending([user.pk])
     if expires_in_days is _DEFAULT:
         expires_in_days = settings.invitation_lifetime_days
+    now = timezone.now()
     invitation, url = build_invitation(
         actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user_type,
         send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
-        status=status, inviter=inviter, lifetime_days=expires_in_days, now=timezone.now())
-    message = invitation_outbox_message(invitation, url) if send_message else None
+        status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
+    message = invitation_outbox_message(invitation, url, now=now) if send_message else None
     invitation.save(force_insert=True)
     if groups:
         invitation.groups.set(groups)
@@ -239,9 +282,9 @@ def invitation_create(
         invitation.applications.set(applications)
     if status == Invitation.Status.COMPLETED:
         _grant(invitation=invitation, user=user)
-    audit(tenant=tenant, actor=actor, activity="Invite external user",
-          targets=[Target(user, [Change("invitedUserEmailAddress", None, email)])],
-          details={"invitationId": invitation.pk, "sendInvitationMessage": send_message})
+    # "Add user" for a new guest was written by guest_user_create.
+    for event in invitation_audit_events(actor=actor, invitation=invitation, user_created=False, now=now):
+        event.save(force_insert=True)
     if message is not None:
         message.save(force_insert=True)
         directory_services.outbox_publish([message.pk])
@@ -272,24 +315,13 @@ def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tup
         User.objects.select_for_update().filter(tenant=tenant).with_mail(email).first()
     )
     if existing is not None:
-        if existing.deleted_at:
-            raise ValidationError({"email": _("A deleted user has this address; restore that user first.")},
-                                  code="deleted_user")
-        if not existing.external_user_state:
-            raise ValidationError({"email": _("%(email)s already belongs to a user of this organization.")
-                                   % {"email": email}}, code="already_member")
+        check_existing_invitee(existing, email)
         return existing, False
     guest = directory_services.guest_user_create(
         actor=actor, tenant=tenant, email=email, display_name=display_name, user_type=user_type,
         sponsors=[inviter] if inviter else [],
     )
     return guest, True
-
-
-def _supersede_pending(user: User) -> None:
-    Invitation.objects.filter(invited_user=user, status=Invitation.Status.PENDING_ACCEPTANCE).update(
-        status=Invitation.Status.REVOKED, status_reason="superseded by a newer invitation", revoked_at=timezone.now()
-    )
 
 
 def _queue_message(invitation: Invitation, url: str) -> None:
@@ -397,7 +429,7 @@ def invitation_reset_redemption(
     user.identities.all().delete()
     user.identities.create(sign_in_type=UserIdentity.SignInType.EMAIL_ADDRESS, issuer=tenant.initial_domain,
                            issuer_assigned_id=email)
-    _supersede_pending(user)
+    supersede_pending([user.pk])
     invitation, url = build_invitation(
         actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user.user_type,
         send_message=send_message, message_body=message_body, message_language=message_language, cc=[],

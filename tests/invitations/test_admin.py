@@ -435,13 +435,16 @@ def test_group_autocomplete_of_the_invite_form_offers_only_the_admins_tenants_gr
 def test_downloading_bulk_results_with_links_is_audited_once_per_download(admin_client, home, home_admin):
     job = bulk.bulk_invitation_job_create(
         actor=Actor.for_user(home_admin), tenant=home, file_name="guests.csv", enqueue=False,
-        source="email\r\nann@partner.example\r\nbob@partner.example\r\nnot-an-address\r\n")
+        source="email,send message\r\nann@partner.example,false\r\nbob@partner.example,false\r\n"
+               "cid@partner.example,true\r\nnot-an-address,false\r\n")
     bulk.bulk_invitation_job_process(job_id=job.pk)
     url = reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
 
     for _ in range(2):
         download = admin_client.get(url)
         assert download.status_code == 200 and "/t/home/invitations/" in download.content.decode()
+        mailed = [line for line in download.content.decode().splitlines() if "cid@partner.example" in line]
+        assert "/invitations/" not in mailed[0]  # a link that went out by e-mail is not kept in the results
 
     reads = AuditEvent.objects.filter(tenant=home, activity_display_name="Read invite redeem URL")
     assert reads.count() == 2

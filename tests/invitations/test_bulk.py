@@ -208,7 +208,7 @@ def test_mixed_file_creates_good_rows_reports_bad_ones_and_duplicates_one_result
         "ANN@partner.example,Ann again,,,",  # 5 duplicate of row 2
         "cy@partner.example,,javascript:alert(1),,",  # 6 unsafe redirect
         "dee@partner.example,,,maybe,",  # 7 bad send flag
-        "known@partner.example,,,,",  # 8 a guest already in the directory
+        "known@partner.example,,,,",  # 8 a guest already in the directory: invited again, as by invitation_create
         "member@elsewhere.example,,,,",  # 9 a member has this address
         "eve@tailwind.example,,,,",  # 10 the tenant's own domain
         f"fay@partner.example,,,,{'x' * 10_001}",  # 11 message too long
@@ -222,29 +222,30 @@ def test_mixed_file_creates_good_rows_reports_bad_ones_and_duplicates_one_result
     assert len(rows) == job.total_rows == 11
     by_row = {int(r["row"]): r for r in rows}
     assert [by_row[n]["result"] for n in range(2, 13)] == [
-        "created", "error", "error", "already invited", "error", "error", "already invited", "error", "error",
+        "created", "error", "error", "already invited", "error", "error", "created", "error", "error",
         "error", "created"]
     assert "not a valid e-mail address" in by_row[3]["reason"]
     assert by_row[4]["reason"] == "Invitations to blocked.example are blocked by this organization."
     assert by_row[5]["reason"] == "Also in row 2 of this file."
     assert "must start with https://" in by_row[6]["reason"]
     assert "Send message must be true or false" in by_row[7]["reason"]
-    assert "already in the directory (Pending acceptance)" in by_row[8]["reason"]
+    assert by_row[8]["reason"] == "Invitation created for an existing guest. Invitation e-mail queued."
     assert "already belongs to a user of this organization" in by_row[9]["reason"]
     assert "own domain" in by_row[10]["reason"]
     assert "longer than 10,000 characters" in by_row[11]["reason"]
-    assert (job.created_count, job.existing_count, job.error_count) == (2, 2, 7)
+    assert (job.created_count, job.existing_count, job.error_count) == (3, 1, 7)
 
     created = Invitation.objects.filter(tenant=home)
-    assert sorted(created.values_list("invited_email", flat=True)) == ["ann@partner.example", "gus@partner.example"]
+    assert sorted(created.values_list("invited_email", flat=True)) == [
+        "ann@partner.example", "gus@partner.example", "known@partner.example"]
     assert by_row[2]["invitation id"] == str(created.get(invited_email="ann@partner.example").pk)
     assert by_row[2]["redeem url"].startswith("http://testserver/t/tailwind/invitations/")
     # Nothing was written for the bad rows.
     assert not User.objects.filter(mail__in=["bob@blocked.example", "cy@partner.example", "dee@partner.example",
                                              "eve@tailwind.example", "fay@partner.example"]).exists()
     assert User.objects.filter(tenant=home, mail__iexact="ann@partner.example").count() == 1
-    [message] = OutboxMessage.objects.all()
-    assert message.to == ["gus@partner.example"]
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == ["gus@partner.example", "known@partner.example"]
+    message = OutboxMessage.objects.get(to=["gus@partner.example"])
     assert by_row[12]["redeem url"] in message.body_text
     assert "Hi &lt;b&gt;there&lt;/b&gt;" in message.body_html  # the custom message is text, escaped
 
@@ -319,14 +320,25 @@ def test_rows_are_committed_chunk_by_chunk_with_progress_and_a_stopped_job_resum
     assert again.processed_rows == 10 and Invitation.objects.count() == 10
 
 
-def test_duplicates_across_chunks_and_a_second_run_of_the_same_file_invite_nobody_twice(home, admin_user):
+def test_duplicates_across_chunks_are_invited_once_and_a_second_run_reinvites_pending_guests(home, admin_user):
     text = HEADER + "a@partner.example,,,true,\r\nb@partner.example,,,true,\r\nA@PARTNER.example,,,true,\r\n"
     first = run(home, Actor.for_user(admin_user), text, chunk_size=2)
     assert [r["result"] for r in results_of(first)] == ["created", "created", "already invited"]
-    second = run(home, Actor.for_user(admin_user), text)
-    assert [r["result"] for r in results_of(second)] == ["already invited"] * 3
     assert Invitation.objects.count() == 2
     assert OutboxMessage.objects.count() == 2
+    # A second run is a second invitation of each guest, as invitation_create would make it: the
+    # earlier pending invitation is replaced and the new one mailed; the repeated row still counts once.
+    second = run(home, Actor.for_user(admin_user), text)
+    rows = results_of(second)
+    assert [r["result"] for r in rows] == ["created", "created", "already invited"]
+    assert rows[0]["reason"] == ("Invitation created for an existing guest; the earlier invitation was replaced. "
+                                 "Invitation e-mail queued.")
+    assert rows[2]["reason"] == "Also in row 2 of this file."
+    assert User.objects.guests().filter(tenant=home).count() == 2
+    assert sorted(Invitation.objects.values_list("status", "status_reason")) == [
+        ("PendingAcceptance", ""), ("PendingAcceptance", ""),
+        ("Revoked", "superseded by a newer invitation"), ("Revoked", "superseded by a newer invitation")]
+    assert OutboxMessage.objects.count() == 4
 
 
 def test_chunk_costs_a_fixed_number_of_queries_however_many_rows(home, admin_user, django_assert_max_num_queries):
@@ -347,16 +359,39 @@ def test_chunk_costs_a_fixed_number_of_queries_however_many_rows(home, admin_use
     assert BulkInvitationJob.objects.get(pk=large.pk).created_count == 400
 
 
+def test_reinviting_existing_guests_costs_a_fixed_number_of_queries_however_many(home, admin_user,
+                                                                               django_assert_max_num_queries):
+    def job_with(count: int, state: str):
+        emails = [f"{state[:3]}{count}-{i}@partner.example" for i in range(count)]
+        for email in emails:
+            GuestFactory(tenant=home, mail=email, external_user_state=state)
+        return make_job(home, Actor.for_user(admin_user), HEADER + "".join(f"{e},,,true,Hi\r\n" for e in emails))
+
+    def statements(context) -> list[str]:
+        return [q["sql"] for q in context.captured_queries if not q["sql"].startswith("INSERT")]
+
+    for state in (User.ExternalUserState.PENDING_ACCEPTANCE, User.ExternalUserState.ACCEPTED):
+        small, large = job_with(3, state), job_with(150, state)
+        with django_assert_max_num_queries(40) as small_queries:
+            bulk.bulk_invitation_job_process(job_id=small.pk)
+        with django_assert_max_num_queries(60) as large_queries:
+            bulk.bulk_invitation_job_process(job_id=large.pk)
+        assert len(statements(large_queries)) == len(statements(small_queries))
+        assert BulkInvitationJob.objects.get(pk=large.pk).created_count == 150
+
+
 def test_a_row_that_fails_in_the_database_is_reported_and_the_rest_of_its_chunk_is_created(home, admin_user,
                                                                                           monkeypatch):
-    real_create = bulk._create
+    from invitations.bulk import writer
+
+    real_create = writer._create
 
     def create_failing_for_boom(context, new):
         if any(c.email == "boom@partner.example" for c in new):
             raise IntegrityError("duplicate key value violates unique constraint")
         return real_create(context, new)
 
-    monkeypatch.setattr(bulk, "_create", create_failing_for_boom)
+    monkeypatch.setattr(writer, "_create", create_failing_for_boom)
     job = run(home, Actor.for_user(admin_user), HEADER + "a@partner.example,,,false,\r\nboom@partner.example,,,false,\r\n"
               "c@partner.example,,,false,\r\n")
     assert [r["result"] for r in results_of(job)] == ["created", "error", "created"]

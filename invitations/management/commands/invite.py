@@ -21,7 +21,7 @@ from directory.models import Tenant, User
 from invitations import bulk
 from invitations.link_audit import bulk_results_redeem_urls_read
 from invitations.models import BulkInvitationJob, Invitation
-from invitations.services import InvitationDenied, invitation_create, invitation_redeem_url_read
+from invitations.services import InvitationDenied, default_redirect_url, invitation_create, invitation_redeem_url_read
 from invitations.validation import validate_redirect_url
 
 
@@ -81,7 +81,7 @@ class Command(BaseCommand):
             try:
                 result = invitation_create(
                     actor=actor, tenant=tenant, email=address,
-                    redirect_url=options["redirect_url"] or bulk.default_redirect_url(tenant),
+                    redirect_url=options["redirect_url"] or default_redirect_url(tenant),
                     display_name=options["display_name"], send_message=options["send"],
                     message_body=options["message"], message_language=options["language"],
                 )

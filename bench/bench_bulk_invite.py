@@ -1,6 +1,6 @@
 """Benchmark: a 50,000-row bulk invitation, processed synchronously (not collected by pytest).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python tests/benchmarks/bench_bulk_invite.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/bench_bulk_invite.py
 
 It creates a throw-away database with Django's test-database machinery (``test_<name>`` of
 DATABASE_URL; SQLite when unset), a tenant with an admin, and a CSV of ``--rows`` rows (by default
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -60,8 +60,10 @@ def main() -> None:
 
 
 def run(args) -> None:
+    from directory.actors import Actor
     from directory.models import Account, AuditEvent, OutboxMessage, Role, RoleAssignment, Tenant, User
     from invitations import bulk
+    from invitations.bulk import runner
     from invitations.models import BulkInvitationJob, Invitation
     from invitations.services import invitation_create
 
@@ -71,6 +73,7 @@ def run(args) -> None:
     admin = User.objects.create(tenant=tenant, account=account, display_name="Bench Admin",
                                 user_principal_name=account.email, mail=account.email)
     RoleAssignment.objects.create(tenant=tenant, user=admin, role=Role.GLOBAL_ADMINISTRATOR)
+    actor = Actor.for_account(account, tenant)
 
     send = "false" if args.no_send else "true"
     lines = ["email,display name,redirect URL,send message,custom message"]
@@ -90,12 +93,12 @@ def run(args) -> None:
           f"({bad} bad addresses, {duplicates} repeated ones)", flush=True)
 
     started = time.perf_counter()
-    job = bulk.bulk_invitation_job_create(actor=account, tenant=tenant, file_name="bench.csv", source=source,
+    job = bulk.bulk_invitation_job_create(actor=actor, tenant=tenant, file_name="bench.csv", source=source,
                                           enqueue=False)
     upload_seconds = time.perf_counter() - started
 
     chunk_times: list[float] = []
-    real_chunk = bulk._process_next_chunk
+    real_chunk = runner._process_next_chunk
 
     def timed_chunk(*a, **kw):
         t0 = time.perf_counter()
@@ -104,12 +107,12 @@ def run(args) -> None:
         finally:
             chunk_times.append(time.perf_counter() - t0)
 
-    bulk._process_next_chunk = timed_chunk
+    runner._process_next_chunk = timed_chunk
     kwargs = {"chunk_size": args.chunk_size} if args.chunk_size else {}
     started = time.perf_counter()
     job = bulk.bulk_invitation_job_process(job_id=job.pk, **kwargs)
     seconds = time.perf_counter() - started
-    bulk._process_next_chunk = real_chunk
+    runner._process_next_chunk = real_chunk
 
     job = BulkInvitationJob.objects.get(pk=job.pk)
     results = bulk.results_rows(job.pk)
@@ -132,7 +135,7 @@ def run(args) -> None:
     if args.single:
         started = time.perf_counter()
         for i in range(args.single):
-            invitation_create(actor=account, tenant=tenant, email=f"single{i}@partner.example",
+            invitation_create(actor=actor, tenant=tenant, email=f"single{i}@partner.example",
                               redirect_url="https://apps.bench.example/start", display_name=f"Single {i}",
                               send_message=not args.no_send, message_body=f"Welcome, single {i}.")
         single_seconds = time.perf_counter() - started
@@ -141,7 +144,7 @@ def run(args) -> None:
         print(f"ratio: the bulk path is {rate / single_rate:.1f}× faster per row than invitation_create")
 
     if args.deliver and not args.no_send:
-        from directory.services import outbox_deliver
+        from directory.delivery import outbox_deliver
 
         ids = list(OutboxMessage.objects.filter(status="pending").values_list("pk", flat=True)[:args.deliver])
         started = time.perf_counter()
