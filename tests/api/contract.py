@@ -147,14 +147,17 @@ class EndpointContract:
 
     @pytest.mark.django_db
     def test_admin_of_another_tenant_is_refused_here(self, api, delegated_token_for):
-        """A Global Administrator of another tenant, through an app of theirs, with this tenant's object
-        ids: the object is not found (their token only ever sees their tenant); a collection answers
-        with their own tenant's data or refuses. Either way nothing of this tenant is read or changed."""
+        """A Global Administrator of another tenant (a guest here too), through an app of theirs, with this
+        tenant's object ids: the object is not found (their token only ever sees their tenant); a
+        collection answers with their own tenant's data or refuses. Either way nothing of this tenant is
+        read or changed."""
         here, theirs = TenantFactory(), TenantFactory()
         target = self.make_target(here)
         populate(here)
+        admin = admin_of(theirs)
+        GuestFactory(tenant=here, external_user_state="Accepted", account=admin.account)
         before, ids = snapshot(here), object_ids(here)
-        token = delegated_token_for(admin_of(theirs), [self.permission])
+        token = delegated_token_for(admin, [self.permission])
         body = self.body(here, target)
         response = self.call(api(token), here, target)
         if "<" in self.route:
