@@ -41,6 +41,7 @@ class TestCreateGroup(EndpointContract):
     permission = "Group.ReadWrite.All"
     ok_status = 201
     guest_status = 403
+    member_status = 403  # members may not create groups (authorizationPolicy allowedToCreateSecurityGroups: false)
 
     def body(self, tenant, target):
         return new_group_body()
@@ -61,6 +62,7 @@ class TestPatchGroup(EndpointContract):
     permission = "Group.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         return {"group_id": GroupFactory(tenant=tenant).pk}
@@ -75,6 +77,7 @@ class TestDeleteGroup(EndpointContract):
     permission = "Group.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         return {"group_id": GroupFactory(tenant=tenant).pk}
@@ -97,6 +100,7 @@ class TestAddMemberRef(EndpointContract):
     permission = "GroupMember.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         return {"group_id": GroupFactory(tenant=tenant).pk, "user": UserFactory(tenant=tenant)}
@@ -111,6 +115,7 @@ class TestRemoveMemberRef(EndpointContract):
     permission = "GroupMember.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         group, user = GroupFactory(tenant=tenant), UserFactory(tenant=tenant)
@@ -135,6 +140,7 @@ class TestAddOwnerRef(EndpointContract):
     permission = "Group.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         return {"group_id": GroupFactory(tenant=tenant).pk, "user": UserFactory(tenant=tenant)}
@@ -149,6 +155,7 @@ class TestRemoveOwnerRef(EndpointContract):
     permission = "Group.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "group"
 
     def make_target(self, tenant):
         group, user = GroupFactory(tenant=tenant), UserFactory(tenant=tenant)

@@ -22,6 +22,7 @@ class TestCreateInvitation(EndpointContract):
     permission = "User.Invite.All"
     ok_status = 201
     guest_status = 403  # guests may invite only when allowInvitesFrom is "everyone" (default: members)
+    member_status = 201  # members may (allowInvitesFrom "adminsGuestInvitersAndAllMembers")
 
     def body(self, tenant, target):
         return {"invitedUserEmailAddress": "contract@fabrikam.example", "inviteRedirectUrl": REDIRECT}

@@ -18,6 +18,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 DEFAULT_ROLE = "00000000-0000-0000-0000-000000000000"
+APP_OWNERS_REFUSED = (
+    "defect: an application's owner may manage who it is assigned to (directory/authz.py OWNER_CAPABILITIES; "
+    "services.app_assignment_create/app_assignment_delete authorize with obj=application; Entra: app owners "
+    "manage user assignments), but the API's _AssignmentBase sets no owners_may_write/owned_object, so "
+    "GraphPermission and check_owner answer 403 before the service is asked")
 
 
 def assign_body(app, principal) -> dict:
@@ -59,6 +64,12 @@ class TestCreateAppRoleAssignment(EndpointContract):
     permission = "AppRoleAssignment.ReadWrite.All"
     ok_status = 201
     guest_status = 403
+    owner_kind = "application"
+    owner_scope = "AppRoleAssignment.ReadWrite.All"
+
+    @pytest.mark.xfail(strict=True, reason=APP_OWNERS_REFUSED)
+    def test_owner_may_write_what_it_owns_and_nothing_else(self, api, delegated_token_for):
+        super().test_owner_may_write_what_it_owns_and_nothing_else(api, delegated_token_for)
 
     def make_target(self, tenant):
         app = ApplicationFactory(tenant=tenant)
@@ -84,6 +95,12 @@ class TestDeleteAppRoleAssignment(EndpointContract):
     permission = "AppRoleAssignment.ReadWrite.All"
     ok_status = 204
     guest_status = 403
+    owner_kind = "application"
+    owner_scope = "AppRoleAssignment.ReadWrite.All"
+
+    @pytest.mark.xfail(strict=True, reason=APP_OWNERS_REFUSED)
+    def test_owner_may_write_what_it_owns_and_nothing_else(self, api, delegated_token_for):
+        super().test_owner_may_write_what_it_owns_and_nothing_else(api, delegated_token_for)
 
     def make_target(self, tenant):
         assignment = AssignmentFactory(application=ApplicationFactory(tenant=tenant), group=GroupFactory(tenant=tenant))

@@ -85,6 +85,7 @@ class TestMe(EndpointContract):
     route = "me"
     permission = "User.Read.All"
     guest_scope = "User.Read"
+    member_scope = "User.Read"
     ok_status = 400  # an app-only token has no "me"
 
 
