@@ -63,6 +63,10 @@ class _AssignmentBase(_ServicePrincipalBase):
     resource = APP_ROLE_ASSIGNMENT
     read_permissions = ASSIGNMENT_READ
     count_needs_eventual = False
+    owners_may_write = True  # an application's owners manage who is assigned to it (authz.OWNER_CAPABILITIES)
+
+    def owned_object(self, kwargs) -> Application | None:
+        return Application.objects.filter(tenant=self.principal.tenant, **self.lookup(kwargs["sp_id"])).first()
 
     def application(self, sp_id) -> Application:
         app = self.get_object(sp_id)

@@ -17,7 +17,8 @@ class GraphPermission(BasePermission):
             return False  # → 401 through authenticate_header
         wanted = view.read_permissions if request.method in ("GET", "HEAD", "OPTIONS") else view.write_permissions
         if wanted and not principal.has_any(wanted):
-            if getattr(view, "owners_may_write", False) and principal.user is not None:
+            if (request.method not in ("GET", "HEAD", "OPTIONS") and getattr(view, "owners_may_write", False)
+                    and principal.user is not None):
                 return True  # the base view lets the object's owner through (GraphView.check_owner)
             raise denied()
         return True

@@ -67,7 +67,6 @@ class TestCreateAppRoleAssignment(EndpointContract):
     owner_kind = "application"
     owner_scope = "AppRoleAssignment.ReadWrite.All"
 
-    @pytest.mark.xfail(strict=True, reason=APP_OWNERS_REFUSED)
     def test_owner_may_write_what_it_owns_and_nothing_else(self, api, delegated_token_for):
         super().test_owner_may_write_what_it_owns_and_nothing_else(api, delegated_token_for)
 
@@ -98,7 +97,6 @@ class TestDeleteAppRoleAssignment(EndpointContract):
     owner_kind = "application"
     owner_scope = "AppRoleAssignment.ReadWrite.All"
 
-    @pytest.mark.xfail(strict=True, reason=APP_OWNERS_REFUSED)
     def test_owner_may_write_what_it_owns_and_nothing_else(self, api, delegated_token_for):
         super().test_owner_may_write_what_it_owns_and_nothing_else(api, delegated_token_for)
 
