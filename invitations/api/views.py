@@ -3,11 +3,11 @@
 import re
 import uuid
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from directory.api.base import GraphView
-from directory.api.errors import GraphError, bad_request, not_found
+from directory.api.errors import GraphError, bad_request, not_found, validation_message
 from directory.models import User
 from directory.selectors import users_visible_to
 
@@ -41,13 +41,9 @@ def message_language(tag: str | None) -> str:
 
 
 def graph_validation_error(exc: ValidationError) -> GraphError:
-    if hasattr(exc, "error_dict"):
-        parts = [(" ".join(messages) if name == NON_FIELD_ERRORS else
-                  f"{GRAPH_NAMES.get(name, name)}: {' '.join(messages)}")
-                 for name, messages in exc.message_dict.items()]
-    else:
-        parts = exc.messages
-    return bad_request("; ".join(parts) or "The invitation is not valid.")
+    """A 400 naming the properties as the caller wrote them (never Django's ``__all__``)."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return bad_request(validation_message(detail, GRAPH_NAMES) or "The invitation is not valid.")
 
 
 class InvitationsView(GraphView):

@@ -111,7 +111,7 @@ def test_list_and_get_service_principals(api_tenant, app_token_for, api):
     wiki = client.get("/v1.0/servicePrincipals", {"$filter": "startswith(displayName,'wi')",
                                                   "$select": "displayName"}).json()["value"]
     assert [sp["displayName"] for sp in wiki] == ["Wiki"] and set(wiki[0]) == {"id", "displayName"}
-    assert client.get("/v1.0/servicePrincipals/not-a-guid").status_code == 400
+    assert client.get("/v1.0/servicePrincipals/not-a-guid").status_code == 404
     assert client.get("/v1.0/servicePrincipals", {"$filter": "tags eq 'HideApp'"}).status_code == 400
 
 
