@@ -96,5 +96,5 @@ INVITE = Body(INVITATION.odata_type, {
 })
 
 PROP_SCHEMAS = {"invitedUserMessageInfo": MESSAGE_INFO.json_schema(), "invitedUser": INVITED_USER.json_schema(),
-                "invitedUserSponsors": {"type": "array", "items": {"type": "object", "properties": {
+                "invitedUserSponsors": {"type": "array", "nullable": True, "items": {"type": "object", "properties": {
                     "@odata.type": {"type": "string"}, "id": {"type": "string", "format": "uuid"}}}}}
