@@ -232,7 +232,7 @@ def test_delete_assignment(api_tenant, app_token_for, api):
     client = api(app_token_for(api_tenant, ["AppRoleAssignment.ReadWrite.All"]))
     # through another application's URL it does not exist
     assert client.delete(f"/v1.0/servicePrincipals/{wiki.pk}/appRoleAssignedTo/{assignment.pk}").status_code == 404
-    assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/nope").status_code == 400
+    assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/nope").status_code == 404
     assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/{assignment.pk}").status_code == 204
     assert not AppRoleAssignment.objects.exists()
     assert AuditEvent.objects.filter(activity_display_name="Remove app role assignment from user").count() == 1
