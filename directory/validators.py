@@ -34,3 +34,41 @@ def validate_logo_size(file) -> None:
             code="logo_too_large",
             params={"size": file.size // 1024, "max": settings.LOGO_MAX_BYTES // 1024},
         )
+
+
+# --- user profile properties (Graph's user resource) ---------------------------------------------
+
+#: ISO 3166-1 alpha-2, the codes Graph's usageLocation takes.
+_ISO_3166_ALPHA_2 = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
+BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH
+ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT
+HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS
+LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI
+NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG
+SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG
+UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+ISO_COUNTRY_CODES = frozenset(_ISO_3166_ALPHA_2.split())
+
+
+def validate_usage_location(value: str) -> None:
+    if value and value.upper() not in ISO_COUNTRY_CODES:
+        raise ValidationError(_("“%(value)s” is not a two-letter country code (ISO 3166), like US or DE."),
+                              code="invalid_usage_location", params={"value": value[:10]})
+
+
+# A language tag as Graph's preferredLanguage takes it: en, en-US, zh-Hant-TW.
+validate_language_tag = RegexValidator(
+    r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z", _("Enter a language tag like en-US."), code="invalid_language"
+)
+
+MAX_BUSINESS_PHONES = 1  # Graph: "only one number can be set for this property"
+
+
+def validate_business_phones(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
+        raise ValidationError(_("Business phones are a list of phone numbers of at most 64 characters."),
+                              code="invalid_business_phones")
+    if len(value) > MAX_BUSINESS_PHONES:
+        raise ValidationError(_("Only one business phone number can be set."), code="too_many_business_phones")

@@ -234,7 +234,7 @@ def invitation_create(
     *, actor: Actor, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
     user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
     message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
-    expires_in_days=_DEFAULT,
+    expires_in_days=_DEFAULT, sponsors=None,
 ) -> InvitationResult:
     """Invite a person: create (or reuse) the guest user object and a redeemable invitation.
 
@@ -242,6 +242,9 @@ def invitation_create(
     invitation is replaced. With ``send_message`` the invitation e-mail is queued in the outbox;
     without it the caller shares the returned ``redeem_url`` itself (and audits that it did, with
     :func:`invitation_redeem_url_read`).
+
+    ``sponsors`` (users of the tenant, at most :data:`MAX_SPONSORS`) sponsor a guest this invitation
+    creates; without them the inviter does. An existing guest keeps its sponsors.
     """
     context = check_inviter(tenant=tenant, actor=actor)
     actor = actor.in_tenant(tenant)
@@ -251,11 +254,14 @@ def invitation_create(
         redirect_url=redirect_url, message_body=message_body, message_language=message_language)
     if user_type not in User.UserType.values:
         raise ValidationError({"user_type": _("User type must be Guest or Member.")})
-    if user_type == User.UserType.MEMBER and not context.is_admin:
+    # Graph: Member "only if the calling user is an administrator". An app's application permission was
+    # granted by an administrator's consent, and Graph takes app-only Member invitations: so do we.
+    if user_type == User.UserType.MEMBER and not (context.is_admin or context.is_app):
         raise InvitationDenied("member_requires_admin", _("Only administrators may invite external members."))
     cc = [_clean(normalize_invited_email, address, "cc_recipients") for address in cc_recipients]
     if len(cc) > 1:
         raise ValidationError({"cc_recipients": _("Only one cc recipient is supported.")})
+    sponsors = _check_sponsors(tenant, sponsors)
     groups, applications = list(groups), list(applications)
     directory_services.ensure_same_tenant(tenant, groups, field="groups")
     directory_services.ensure_same_tenant(tenant, applications, field="applications")
@@ -263,7 +269,7 @@ def invitation_create(
 
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
-                               user_type=user_type, inviter=inviter)
+                               user_type=user_type, inviter=inviter, sponsors=sponsors)
     status = invitation_status_for(user)
     if status == Invitation.Status.PENDING_ACCEPTANCE:
         supersede_pending([user.pk])
@@ -310,7 +316,22 @@ def _clean(validator, value, field):
         raise ValidationError({field: exc.messages}, code=exc.code) from None
 
 
-def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tuple[User, bool]:
+MAX_SPONSORS = 5  # Entra's limit of sponsors per user
+
+
+def _check_sponsors(tenant: Tenant, sponsors) -> list[User] | None:
+    if sponsors is None:
+        return None
+    sponsors = list(dict.fromkeys(sponsors))
+    if len(sponsors) > MAX_SPONSORS:
+        raise ValidationError({"sponsors": _("A guest can have at most %(max)s sponsors.") % {"max": MAX_SPONSORS}})
+    directory_services.ensure_same_tenant(tenant, sponsors, field="sponsors")
+    if any(sponsor.deleted_at for sponsor in sponsors):
+        raise ValidationError({"sponsors": _("A deleted user cannot sponsor a guest.")})
+    return sponsors
+
+
+def _guest_for(*, actor, tenant, email, display_name, user_type, inviter, sponsors=None) -> tuple[User, bool]:
     existing = (
         User.objects.select_for_update().filter(tenant=tenant).with_mail(email).first()
     )
@@ -319,7 +340,7 @@ def _guest_for(*, actor, tenant, email, display_name, user_type, inviter) -> tup
         return existing, False
     guest = directory_services.guest_user_create(
         actor=actor, tenant=tenant, email=email, display_name=display_name, user_type=user_type,
-        sponsors=[inviter] if inviter else [],
+        sponsors=sponsors if sponsors is not None else ([inviter] if inviter else []),
     )
     return guest, True
 

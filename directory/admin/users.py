@@ -99,6 +99,9 @@ class UserAdmin(TenantScopedAdmin):
     fieldsets = (
         (None, {"fields": ("tenant", "user_type", "display_name", "user_principal_name", "password")}),
         (_("Contact"), {"fields": ("given_name", "surname", "mail", "other_mails", "job_title", "company_name")}),
+        (_("Organization"), {"fields": ("department", "employee_id", "employee_type", "office_location", "city",
+                                       "country", "usage_location", "preferred_language", "mobile_phone",
+                                       "business_phones")}),
         (_("Access"), {"fields": ("account_enabled", "sponsors")}),
         (_("External collaboration"), {"fields": ("external_user_state", "external_user_state_changed_at",
                                                  "creation_type", "account")}),

@@ -13,6 +13,8 @@ from .bodies import Body
 from .errors import bad_request, denied, not_found, unsupported_query
 
 SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken"}
+#: What a single object's GET takes ($expand only where the view can expand: ``apply_expand``).
+ITEM_OPTIONS = {"$select", "$expand"}
 
 
 class GraphView(APIView):
@@ -45,6 +47,8 @@ class GraphView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.check_owner(request, kwargs)
+        if request.method == "GET" and self.responses.get("get") == "item":
+            self.check_item_options()
 
     def check_owner(self, request, kwargs) -> None:
         """Fail closed: a write by someone without the tenant-wide permission goes on only when the
@@ -82,10 +86,13 @@ class GraphView(APIView):
         return obj
 
     def lookup(self, object_id: str) -> dict:
+        """The filter that finds the object an URL's key names. A key that cannot name one (not a GUID)
+        is the same 404 as a missing object, as in Graph."""
         try:
             return {"pk": uuid.UUID(object_id)}
         except (ValueError, TypeError, AttributeError):
-            raise bad_request(f"Invalid object identifier '{str(object_id)[:60]}'.") from None
+            raise not_found(f"Resource '{str(object_id)[:60]}' does not exist or one of its queried "
+                            "reference-property objects are not present.") from None
 
     # -- representation
     def context_url(self, suffix: str = "") -> str:
@@ -93,6 +100,17 @@ class GraphView(APIView):
 
     def represent(self, obj, select=None) -> dict:
         return self.resource.represent(obj, select)
+
+    def check_item_options(self) -> None:
+        """A single object takes $select (and $expand where the view expands); any other query option is
+        Graph's 400 Request_UnsupportedQuery, never silently ignored."""
+        params = self.request.query_params
+        unsupported = sorted(k for k in params if k.startswith("$") and k not in ITEM_OPTIONS)
+        if "$expand" in params and getattr(self, "apply_expand", None) is None:
+            unsupported.append("$expand")
+        if unsupported:
+            raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported on a single "
+                                    "object.")
 
     def item_response(self, obj, status: int = 200, headers=None) -> Response:
         select = odata.parse_select(self.resource, self.request.query_params.get("$select"))

@@ -1,7 +1,9 @@
 """Graph-style errors: ``{"error": {"code", "message", "innerError": {"date", "request-id", …}}}``."""
 
+import re
 import uuid
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -36,21 +38,50 @@ def denied(message: str = "Insufficient privileges to complete the operation.") 
     return GraphError(403, "Authorization_RequestDenied", message)
 
 
+#: What we echo as client-request-id: what clients send there (a GUID, usually), and nothing that could
+#: smuggle anything into a log line or a header.
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:{}-]{1,100}$")
+
+
+def client_request_id(request) -> str | None:
+    """The caller's client-request-id header when it is a sane value, else None."""
+    value = request.headers.get("client-request-id", "").strip() if request is not None else ""
+    return value if _CLIENT_REQUEST_ID.match(value) else None
+
+
 def error_body(code: str, message: str, request=None) -> dict:
+    """Graph's error shape; ``innerError`` carries the same request-id as the response header."""
     request_id = getattr(request, "correlation_id", None) or uuid.uuid4()
-    client_request_id = request.headers.get("client-request-id", "") if request is not None else ""
     inner = {"date": timezone.now().strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(request_id)}
-    if client_request_id:
-        inner["client-request-id"] = client_request_id[:100]
+    echoed = client_request_id(request)
+    if echoed:
+        inner["client-request-id"] = echoed
     return {"error": {"code": code, "message": message, "innerError": inner}}
 
 
-def _validation_message(detail) -> str:
+def graph_name(field: str) -> str:
+    """A model field's name as Graph spells its property: ``user_principal_name`` → ``userPrincipalName``."""
+    head, *rest = str(field).split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def validation_message(detail, names: dict[str, str] | None = None) -> str:
+    """One line for a client from Django's or DRF's validation errors: each message prefixed with the
+    property it is about, spelled as Graph spells it (``names`` overrides that spelling), and errors about
+    no one property (Django's ``__all__``) without a prefix."""
     if isinstance(detail, dict):
-        return "; ".join(f"{k}: {_validation_message(v)}" for k, v in detail.items())
-    if isinstance(detail, list):
-        return " ".join(_validation_message(v) for v in detail)
+        parts = []
+        for key, value in detail.items():
+            message = validation_message(value, names)
+            if key in (NON_FIELD_ERRORS, "non_field_errors"):
+                parts.append(message)
+            else:
+                parts.append(f"{(names or {}).get(key) or graph_name(key)}: {message}")
+        return "; ".join(parts)
+    if isinstance(detail, (list, tuple)):
+        return " ".join(validation_message(v, names) for v in detail)
     return str(detail)
+
 
 
 def graph_exception_handler(exc, context):
@@ -80,10 +111,10 @@ def graph_exception_handler(exc, context):
     elif isinstance(exc, (exceptions.ParseError,)):
         status_code, code, message = 400, "Request_BadRequest", f"Invalid JSON body: {exc.detail}"
     elif isinstance(exc, exceptions.ValidationError):
-        status_code, code, message = 400, "Request_BadRequest", _validation_message(exc.detail)
+        status_code, code, message = 400, "Request_BadRequest", validation_message(exc.detail)
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        status_code, code, message = 400, "Request_BadRequest", _validation_message(detail)
+        status_code, code, message = 400, "Request_BadRequest", validation_message(detail)
     elif isinstance(exc, exceptions.APIException):
         status_code, code, message = exc.status_code, "Request_BadRequest", str(exc.detail)
     else:
@@ -92,5 +123,5 @@ def graph_exception_handler(exc, context):
     return response
 
 
-__all__ = ["GraphError", "bad_request", "denied", "graph_exception_handler", "not_found", "status",
-           "unsupported_query"]
+__all__ = ["GraphError", "bad_request", "client_request_id", "denied", "graph_exception_handler", "graph_name",
+           "not_found", "status", "unsupported_query", "validation_message"]

@@ -333,7 +333,7 @@ def parse_orderby(resource: Resource, text: str | None) -> list[tuple[Prop, bool
 def parse_top(text: str | None) -> int:
     if text is None:
         return DEFAULT_TOP
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone takes "１" and "²"
         raise bad_request("$top must be a whole number between 1 and 999.")
     top = int(text)
     if not 1 <= top <= MAX_TOP:

@@ -12,12 +12,25 @@ from .resources import GROUP, USER
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 USER_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
 
-_NAME_PARTS = {
+_PROFILE = {
     "givenName": Field("string", nullable=True, max_length=64),
     "surname": Field("string", nullable=True, max_length=64),
     "jobTitle": Field("string", nullable=True, max_length=128),
     "companyName": Field("string", nullable=True, max_length=64),
     "mail": Field("string", nullable=True, max_length=254, schema={"format": "email"}),
+    # Profile properties (the model checks the values: directory.validators).
+    "department": Field("string", nullable=True, max_length=64),
+    "officeLocation": Field("string", nullable=True, max_length=128),
+    "usageLocation": Field("string", nullable=True, max_length=2, schema={"example": "US"},
+                           description="Two-letter country code (ISO 3166)."),
+    "mobilePhone": Field("string", nullable=True, max_length=64),
+    "businessPhones": Field("list", max_length=1, items=Field("string", max_length=64),
+                            description="At most one number, as in Graph; [] clears it."),
+    "preferredLanguage": Field("string", nullable=True, max_length=35, schema={"example": "en-US"}),
+    "employeeId": Field("string", nullable=True, max_length=16),
+    "employeeType": Field("string", nullable=True, max_length=64),
+    "city": Field("string", nullable=True, max_length=128),
+    "country": Field("string", nullable=True, max_length=128),
 }
 PASSWORD_PROFILE = Body("microsoft.graph.passwordProfile", {
     "password": Field("string", required=True, max_length=256, schema={"minLength": 1}),
@@ -30,12 +43,12 @@ CREATE_USER = Body(USER.odata_type, {
     "mailNickname": Field("string", required=True, max_length=64),
     "userPrincipalName": Field("string", required=True, max_length=256),
     "passwordProfile": Field("object", required=True, nested=PASSWORD_PROFILE),
-    **_NAME_PARTS,
+    **_PROFILE,
 })
 # The properties a PATCH may change, each stored in its USER prop's field.
 UPDATE_USER = Body(USER.odata_type, {
     "displayName": Field("string", max_length=256),
-    **_NAME_PARTS,
+    **_PROFILE,
     "otherMails": Field("list", max_length=20, items=Field("string", max_length=256)),
     "accountEnabled": Field("bool"),
     "userType": Field("string", enum=tuple(User.UserType.values)),
@@ -51,6 +64,8 @@ class _UserBase(GraphView):
         return users_visible_to(self.principal).prefetch_related("identities")
 
     def lookup(self, object_id: str) -> dict:
+        """A user is named by its id or its userPrincipalName: /users/{id}, /users/{upn}, and the key
+        form /users('{upn}') (rewritten to the path form by directory.api.middleware)."""
         if "@" in (object_id or ""):
             return {"user_principal_name__iexact": object_id}
         return super().lookup(object_id)
@@ -68,11 +83,8 @@ class UsersView(_UserBase):
         password = body["passwordProfile"]["password"]
         if not password:
             raise bad_request("passwordProfile.password is required.")
-        extra = {
-            "given_name": body.get("givenName") or "", "surname": body.get("surname") or "",
-            "job_title": body.get("jobTitle") or "", "company_name": body.get("companyName") or "",
-            "mail": body.get("mail") or "",
-        }
+        extra = {USER.prop(name).field: ("" if value is None else value)
+                 for name, value in body.items() if name in _PROFILE}
         user = services.user_create(
             actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"],
             user_principal_name=body["userPrincipalName"], account_enabled=body["accountEnabled"],

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..validators import validate_business_phones, validate_language_tag, validate_usage_location
 from .base import TenantOwnedQuerySet
 from .tenants import Tenant
 
@@ -128,6 +129,22 @@ class User(models.Model):
     surname = models.CharField(_("last name"), max_length=64, blank=True)
     job_title = models.CharField(_("job title"), max_length=128, blank=True)
     company_name = models.CharField(_("company name"), max_length=64, blank=True)
+    # Profile properties provisioning scripts set (Graph's lengths; rules in directory.validators).
+    department = models.CharField(_("department"), max_length=64, blank=True)
+    office_location = models.CharField(_("office location"), max_length=128, blank=True)
+    usage_location = models.CharField(
+        _("usage location"), max_length=2, blank=True, validators=[validate_usage_location],
+        help_text=_("Two-letter country code (ISO 3166), like US or DE."))
+    mobile_phone = models.CharField(_("mobile phone"), max_length=64, blank=True)
+    business_phones = models.JSONField(_("business phones"), default=list, blank=True,
+                                       validators=[validate_business_phones])
+    preferred_language = models.CharField(_("preferred language"), max_length=35, blank=True,
+                                          validators=[validate_language_tag], help_text=_("A language tag, like en-US."))
+    employee_id = models.CharField(_("employee id"), max_length=16, blank=True)
+    employee_type = models.CharField(_("employee type"), max_length=64, blank=True,
+                                     help_text=_("For example Employee, Contractor, Consultant or Vendor."))
+    city = models.CharField(_("city"), max_length=128, blank=True)
+    country = models.CharField(_("country or region"), max_length=128, blank=True)
     account_enabled = models.BooleanField(_("account enabled"), default=True)
     external_user_state = models.CharField(
         _("external user state"), max_length=20, choices=ExternalUserState.choices, blank=True
@@ -172,6 +189,10 @@ class User(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.user_principal_name}>"
+
+    def clean(self):
+        super().clean()
+        self.usage_location = (self.usage_location or "").upper()  # Graph answers "US" for "us"
 
     @property
     def is_guest(self) -> bool:

@@ -69,7 +69,13 @@ def _validate_and_save(instance: models.Model) -> None:
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
-        # A concurrent write won the race for a unique value that full_clean() had seen free.
+        # A concurrent write won the race for a unique value that full_clean() had seen free. Its row is
+        # committed now (the insert waited for it), so checking again names the value that is taken.
+        try:
+            instance.validate_unique()
+            instance.validate_constraints()
+        except ValidationError as precise:
+            raise precise from exc
         raise ValidationError(_("This conflicts with an object that was saved at the same time.")) from exc
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,8 +38,14 @@ def user_create(
         if user.user_type != User.UserType.MEMBER:
             raise ValidationError({"password": _("Guests sign in with their own identity; they get no password.")})
         user.full_clean()  # a duplicate user in this tenant is reported as such, before the address is checked
-        user.account = _member_account(email=user.user_principal_name, password=password,
-                                       display_name=display_name)
+        try:
+            user.account = _member_account(email=user.user_principal_name, password=password,
+                                           display_name=display_name)
+        except ValidationError:
+            # A concurrent create of the same user may have taken the address a moment ago: its row is
+            # committed now, so the duplicate is reported as such (not as someone else's sign-in).
+            user.full_clean()
+            raise
     _validate_and_save(user)
     _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
     audit(tenant=tenant, actor=actor, activity="Add user",
@@ -90,10 +96,7 @@ def _member_account(*, email: str, password: str, display_name: str) -> Account:
     email = email.strip().lower()
     taken = Account.objects.with_email(email).exists() or EmailAddress.objects.filter(email__iexact=email).exists()
     if taken:
-        raise ValidationError({"user_principal_name": ValidationError(_(
-            "%(email)s already signs in on this platform; a member with a new password cannot be created for it. "
-            "Use another address, or create the user without a password.") % {"email": email},
-            code="account_exists")})
+        raise _address_taken(email)
     invited = User.objects.with_mail(email).filter(
         external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE, account__isnull=True, deleted_at__isnull=True)
     if invited.exists():
@@ -104,10 +107,21 @@ def _member_account(*, email: str, password: str, display_name: str) -> Account:
     account = Account(email=email, display_name=display_name)
     validate_password(password, account)
     account.set_password(password)
-    account.save()
-    # The tenant vouches for addresses on its own verified domains (proven by DNS): no confirmation mail.
-    EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent insert of the same address fails here, alone
+            account.save()
+            # The tenant vouches for addresses on its own verified domains (proven by DNS): no confirmation mail.
+            EmailAddress.objects.create(user=account, email=account.email, verified=True, primary=True)
+    except IntegrityError as exc:  # taken by a concurrent request since the check above
+        raise _address_taken(email) from exc
     return account
+
+
+def _address_taken(email: str) -> ValidationError:
+    return ValidationError({"user_principal_name": ValidationError(_(
+        "%(email)s already signs in on this platform; a member with a new password cannot be created for it. "
+        "Use another address, or create the user without a password.") % {"email": email},
+        code="account_exists")})
 
 
 @transaction.atomic

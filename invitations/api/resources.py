@@ -18,6 +18,7 @@ class IssuedInvitation:
     invitation: Invitation
     redeem_url: str
     reset_redemption: bool = False
+    sponsor_ids: tuple | None = None  # the sponsors the request named (None: it named none)
 
     @property
     def pk(self):
@@ -52,6 +53,8 @@ INVITATION = Resource(
              get=_of("status")),
         Prop("resetRedemption", None, type="bool", get=lambda i: i.reset_redemption),
         Prop("invitedUser", None, type="object", get=lambda i: {"id": str(i.invitation.invited_user_id)}),
+        Prop("invitedUserSponsors", None, type="collection", get=lambda i: None if i.sponsor_ids is None else [
+            {"@odata.type": "#microsoft.graph.user", "id": str(pk)} for pk in i.sponsor_ids]),
     ),
 )
 
@@ -71,18 +74,27 @@ MESSAGE_INFO = Body("microsoft.graph.invitedUserMessageInfo", {
 INVITED_USER = Body("microsoft.graph.user", {
     "id": Field("string", required=True, max_length=64, schema={"format": "uuid"}),
 })
+SPONSOR = Body("microsoft.graph.directoryObject", {
+    "id": Field("string", required=True, max_length=64, schema={"format": "uuid"}),
+    "deletedDateTime": Field("string", nullable=True, max_length=64),  # the SDK's directoryObject has it
+})
 INVITE = Body(INVITATION.odata_type, {
     "invitedUserEmailAddress": Field("string", required=True, max_length=254, schema={"format": "email"}),
     "inviteRedirectUrl": Field("string", required=True, max_length=2000, schema={"format": "uri"}),
     "invitedUserDisplayName": Field("string", nullable=True, max_length=256),
     "invitedUserType": Field("string", nullable=True, max_length=16, schema={"enum": ["Guest", "Member"]},
                              description="Guest or Member (in any case); Member only when the caller is an "
-                                         "administrator."),
+                                         "administrator or an app (app-only, its permission consented by one)."),
     "sendInvitationMessage": Field("bool", nullable=True),
     "invitedUserMessageInfo": Field("object", nullable=True, nested=MESSAGE_INFO),
     "resetRedemption": Field("bool", nullable=True,
                              description="With invitedUser.id: let that external user redeem again."),
     "invitedUser": Field("object", nullable=True, nested=INVITED_USER),
+    "invitedUserSponsors": Field("list", nullable=True, max_length=5, items=SPONSOR,
+                                 description="Users of this tenant who sponsor the new guest (at most 5); "
+                                             "without them the inviter does."),
 })
 
-PROP_SCHEMAS = {"invitedUserMessageInfo": MESSAGE_INFO.json_schema(), "invitedUser": INVITED_USER.json_schema()}
+PROP_SCHEMAS = {"invitedUserMessageInfo": MESSAGE_INFO.json_schema(), "invitedUser": INVITED_USER.json_schema(),
+                "invitedUserSponsors": {"type": "array", "nullable": True, "items": {"type": "object", "properties": {
+                    "@odata.type": {"type": "string"}, "id": {"type": "string", "format": "uuid"}}}}}

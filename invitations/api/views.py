@@ -3,13 +3,13 @@
 import re
 import uuid
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from directory.api.base import GraphView
-from directory.api.errors import GraphError, bad_request, not_found
+from directory.api.errors import GraphError, bad_request, not_found, validation_message
 from directory.models import User
-from directory.selectors import users_visible_to
+from directory.selectors import groups_visible_to, users_visible_to
 
 from .. import services
 from ..models import Invitation
@@ -25,6 +25,7 @@ GRAPH_NAMES = {
     "display_name": "invitedUserDisplayName",
     "message_body": "invitedUserMessageInfo.customizedMessageBody",
     "cc_recipients": "invitedUserMessageInfo.ccRecipients",
+    "sponsors": "invitedUserSponsors",
 }
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 
@@ -41,13 +42,9 @@ def message_language(tag: str | None) -> str:
 
 
 def graph_validation_error(exc: ValidationError) -> GraphError:
-    if hasattr(exc, "error_dict"):
-        parts = [(" ".join(messages) if name == NON_FIELD_ERRORS else
-                  f"{GRAPH_NAMES.get(name, name)}: {' '.join(messages)}")
-                 for name, messages in exc.message_dict.items()]
-    else:
-        parts = exc.messages
-    return bad_request("; ".join(parts) or "The invitation is not valid.")
+    """A 400 naming the properties as the caller wrote them (never Django's ``__all__``)."""
+    detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+    return bad_request(validation_message(detail, GRAPH_NAMES) or "The invitation is not valid.")
 
 
 class InvitationsView(GraphView):
@@ -76,11 +73,15 @@ class InvitationsView(GraphView):
         }
         cc = [recipient["emailAddress"]["address"] for recipient in info.get("ccRecipients") or ()]
         principal = self.principal
+        sponsors = self._sponsors(body.get("invitedUserSponsors"))
         try:
             with transaction.atomic():
                 if body.get("resetRedemption"):
                     if cc:
                         raise bad_request("ccRecipients cannot be used with resetRedemption.")
+                    if sponsors is not None:
+                        raise bad_request("invitedUserSponsors cannot be used with resetRedemption: the user "
+                                          "keeps its sponsors.")
                     result = services.invitation_reset_redemption(
                         actor=principal, user=self._user_to_reset(body.get("invitedUser")),
                         **options)
@@ -91,13 +92,14 @@ class InvitationsView(GraphView):
                         actor=principal, tenant=principal.tenant,
                         display_name=body.get("invitedUserDisplayName") or "",
                         user_type=self._user_type(body.get("invitedUserType")), cc_recipients=cc,
-                        **options)
+                        sponsors=sponsors, **options)
                 self._audit_redeem_url(result.invitation)
         except services.InvitationDenied as exc:
             raise GraphError(403, "Authorization_RequestDenied", exc.message) from None
         except ValidationError as exc:
             raise graph_validation_error(exc) from None
-        issued = IssuedInvitation(result.invitation, result.redeem_url, bool(body.get("resetRedemption")))
+        issued = IssuedInvitation(result.invitation, result.redeem_url, bool(body.get("resetRedemption")),
+                                  tuple(s.pk for s in sponsors) if sponsors and result.user_created else None)
         return self.item_response(issued, status=201)
 
     # -- input
@@ -109,6 +111,27 @@ class InvitationsView(GraphView):
             if value.lower() == choice.lower():
                 return choice
         raise bad_request("invitedUserType must be Guest or Member.")
+
+    def _sponsors(self, sponsors) -> list[User] | None:
+        """The users invitedUserSponsors names (None when it names none: the inviter sponsors). Each must
+        be a user of this tenant the caller can see; we have no group sponsors."""
+        if not sponsors:
+            return None
+        found = []
+        for sponsor in sponsors:
+            try:
+                sponsor_id = uuid.UUID(sponsor["id"])
+            except ValueError:
+                raise bad_request(f"invitedUserSponsors: invalid object identifier '{sponsor['id'][:60]}'.") from None
+            user = users_visible_to(self.principal).filter(pk=sponsor_id).first()
+            if user is None:
+                if groups_visible_to(self.principal).filter(pk=sponsor_id).exists():
+                    raise bad_request(f"invitedUserSponsors: '{sponsor_id}' is a group; only users can be sponsors "
+                                      "here.")
+                raise not_found(f"invitedUserSponsors: resource '{sponsor_id}' does not exist or one of its queried "
+                                "reference-property objects are not present.")
+            found.append(user)
+        return found
 
     def _user_to_reset(self, invited_user) -> User:
         if invited_user is None:

@@ -2,7 +2,6 @@
 and the domain allow/deny list as beta's ``/policies/b2bManagementPolicies`` (v1.0 has none)."""
 
 import json
-import uuid
 
 from rest_framework.response import Response
 
@@ -184,10 +183,7 @@ class B2BManagementPolicyView(B2BManagementPoliciesView):
     responses = {"get": "item", "patch": 204}
 
     def get_policy(self, policy_id: str) -> CollaborationSettings:
-        try:
-            wanted = uuid.UUID(policy_id)
-        except (ValueError, TypeError):
-            raise bad_request(f"Invalid object identifier '{str(policy_id)[:60]}'.") from None
+        wanted = self.lookup(policy_id)["pk"]  # not a GUID: 404, as any item route
         if wanted != b2b_policy_id(self.principal.tenant.pk):
             raise not_found()  # another tenant's policy, or none: the same answer
         return collaboration_settings_for(self.principal.tenant)

@@ -216,7 +216,7 @@ def test_only_the_callers_tenant(api_tenant, app_token_for, api):
         response = client.get(f"/v1.0/auditLogs/directoryAudits/{other.pk}")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "Request_ResourceNotFound"
-    assert client.get("/v1.0/auditLogs/directoryAudits/not-a-guid").status_code == 400
+    assert client.get("/v1.0/auditLogs/directoryAudits/not-a-guid").status_code == 404
 
 
 def test_signed_in_users_need_an_auditing_role(api_tenant, api, delegated_token_for):

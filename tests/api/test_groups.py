@@ -297,7 +297,7 @@ def test_patch_and_delete_group(api_tenant, app_token_for, api):
     assert AuditEvent.objects.filter(tenant=api_tenant, activity_display_name="Delete group").count() == 1
     assert client.get(f"/v1.0/groups/{group.pk}").status_code == 404
     assert client.delete(f"/v1.0/groups/{group.pk}").status_code == 404
-    assert client.get("/v1.0/groups/not-a-guid").status_code == 400
+    assert client.get("/v1.0/groups/not-a-guid").status_code == 404
 
 
 def test_another_tenants_group_is_404_and_untouched(api, app_token_for):
@@ -428,7 +428,7 @@ def test_add_list_and_remove_members_with_ref(api_tenant, app_token_for, api):
     assert client.delete(f"{url}/{ann.pk}/$ref").status_code == 204
     assert set(group.members.all()) == {bob, gus}
     assert client.delete(f"{url}/{ann.pk}/$ref").status_code == 404  # no longer a member
-    assert client.delete(f"{url}/not-a-guid/$ref").status_code == 400
+    assert client.delete(f"{url}/not-a-guid/$ref").status_code == 404
 
     events = AuditEvent.objects.filter(tenant=api_tenant, category="GroupManagement")
     assert events.filter(activity_display_name="Add member to group").count() == 3

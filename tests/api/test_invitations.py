@@ -9,7 +9,7 @@ from directory.models import AuditEvent, OutboxMessage, Role, User
 from invitations.models import Invitation
 from policies import services as policy_services
 from tests.api.contract import EndpointContract
-from tests.factories import AccountFactory, GuestFactory, TenantFactory, UserFactory, admin_of
+from tests.factories import AccountFactory, GroupFactory, GuestFactory, TenantFactory, UserFactory, admin_of
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,6 @@ def test_inviting_an_accepted_guest_again_is_completed_and_reuses_the_user(api_t
         ({"invitedUser": {"id": "3f1c0e3e-8d62-4c4e-9f59-4a0f5f4b2d11"}}, "resetRedemption"),
         ({"resetRedemption": True}, "invitedUser"),
         ({"invitedUserEmailAddress": "ann@tailwind.example"}, "own domain"),
-        ({"invitedUserSponsors": [{"id": "3f1c0e3e-8d62-4c4e-9f59-4a0f5f4b2d11"}]}, "invitedUserSponsors"),
     ],
 )
 def test_bad_input_is_a_graph_style_400_and_writes_nothing(app_client, body, needle):
@@ -216,11 +215,14 @@ def test_delegated_calls_follow_the_users_role_and_the_policy(api_tenant, api, d
             assert list(invited.sponsors.all()) == [user]  # the inviter becomes the sponsor
 
 
-def test_member_type_only_for_administrators(api_tenant, api, app_client, delegated_token_for):
+def test_member_type_only_for_administrators_and_apps(api_tenant, api, app_client, delegated_token_for):
     member = api(delegated_token_for(UserFactory(tenant=api_tenant), ["User.Invite.All"]))
     refused = post(member, invitedUserType="Member")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "Authorization_RequestDenied"
-    assert post(app_client, invitedUserType="Member").status_code == 403  # an app is no administrator
+    # App-only: the app's User.Invite.All was consented by an administrator; Graph takes Member from it.
+    by_app = post(app_client, invitedUserType="Member", invitedUserEmailAddress="app-member@fabrikam.example")
+    assert by_app.status_code == 201, by_app.content
+    assert User.objects.get(pk=by_app.json()["invitedUser"]["id"]).user_type == "Member"
     admin = api(delegated_token_for(admin_of(api_tenant), ["User.Invite.All"]))
     response = post(admin, invitedUserType="member")
     assert response.status_code == 201, response.content
@@ -299,3 +301,95 @@ def test_the_redeem_url_never_leaks_into_other_answers(api_tenant, app_client, a
     reader = api(app_token_for(api_tenant, ["User.Read.All", "Directory.Read.All"]))
     everything = json.dumps(reader.get("/v1.0/users", {"$select": "id,displayName,identities,otherMails"}).json())
     assert url not in everything and url.rsplit("/", 2)[-2] not in everything
+
+
+# --- invitedUserSponsors, ccRecipients, app-only Member ------------------------------------------------
+
+
+def test_invited_user_sponsors_sponsor_the_new_guest(api_tenant, app_client):
+    ann, bob = UserFactory(tenant=api_tenant), UserFactory(tenant=api_tenant)
+    response = post(app_client, invitedUserSponsors=[
+        {"@odata.type": "#microsoft.graph.user", "id": str(ann.pk)}, {"id": str(bob.pk)}])
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {s["id"] for s in body["invitedUserSponsors"]} == {str(ann.pk), str(bob.pk)}
+    guest = User.objects.get(pk=body["invitedUser"]["id"])
+    assert set(guest.sponsors.all()) == {ann, bob}
+
+
+def test_without_sponsors_the_inviter_sponsors(api_tenant, api, delegated_token_for):
+    inviter = admin_of(api_tenant)
+    response = post(api(delegated_token_for(inviter, ["User.Invite.All"])), invitedUserSponsors=[])
+    assert response.status_code == 201, response.content
+    assert response.json()["invitedUserSponsors"] is None
+    assert list(User.objects.get(pk=response.json()["invitedUser"]["id"]).sponsors.all()) == [inviter]
+
+
+@pytest.mark.parametrize(
+    ("sponsors", "status", "words"),
+    [
+        (lambda t, o: [{"id": "not-a-guid"}], 400, "invalid object identifier"),
+        (lambda t, o: [{"id": str(UserFactory(tenant=o).pk)}], 404, "does not exist"),  # another tenant's
+        (lambda t, o: [{"id": "00000000-0000-0000-0000-000000000001"}], 404, "does not exist"),
+        (lambda t, o: [{"id": str(UserFactory(tenant=t, deleted_at="2026-01-01T00:00:00Z").pk)}], 404, "does not exist"),
+        (lambda t, o: [{"id": str(GroupFactory(tenant=t).pk)}], 400, "only users"),
+        (lambda t, o: [{"id": str(UserFactory(tenant=t).pk)} for _ in range(6)], 400, "at most 5"),
+        (lambda t, o: [{"@odata.type": "#microsoft.graph.user"}], 400, "'id' is required"),
+        (lambda t, o: {"id": "x"}, 400, "must be a list"),
+    ],
+)
+def test_bad_sponsors_are_refused_and_nothing_is_created(api_tenant, app_client, sponsors, status, words):
+    other = TenantFactory()
+    response = post(app_client, invitedUserSponsors=sponsors(api_tenant, other))
+    assert response.status_code == status, response.content
+    assert words in response.json()["error"]["message"]
+    assert not Invitation.objects.exists() and not User.objects.filter(mail="ann@fabrikam.example").exists()
+
+
+def test_the_sponsor_limit_is_the_services_rule(api_tenant):
+    from django.core.exceptions import ValidationError
+
+    from invitations import services
+
+    sponsors = UserFactory.create_batch(6, tenant=api_tenant)
+    with pytest.raises(ValidationError) as error:
+        services.invitation_create(actor=Actor.operator(), tenant=api_tenant, email="ann@fabrikam.example",
+                                   redirect_url=REDIRECT, sponsors=sponsors)
+    assert "sponsors" in error.value.message_dict
+
+
+def test_sponsors_are_not_taken_with_a_reset(api_tenant, app_client):
+    guest = GuestFactory(tenant=api_tenant, mail="ann@fabrikam.example")
+    response = post(app_client, resetRedemption=True, invitedUser={"id": str(guest.pk)},
+                    invitedUserSponsors=[{"id": str(UserFactory(tenant=api_tenant).pk)}])
+    assert response.status_code == 400 and "invitedUserSponsors" in response.json()["error"]["message"]
+
+
+def test_one_cc_recipient_as_graph_supports_and_a_second_is_a_clear_400(api_tenant, app_client):
+    def cc(*addresses):
+        return {"ccRecipients": [{"emailAddress": {"address": a}} for a in addresses]}
+
+    one = post(app_client, sendInvitationMessage=True, invitedUserMessageInfo=cc("boss@fabrikam.example"))
+    assert one.status_code == 201, one.content
+    assert OutboxMessage.objects.get().cc == ["boss@fabrikam.example"]
+    two = post(app_client, invitedUserEmailAddress="bob@fabrikam.example",
+               invitedUserMessageInfo=cc("boss@fabrikam.example", "ceo@fabrikam.example"))
+    assert two.status_code == 400
+    assert "ccRecipients" in two.json()["error"]["message"] and "at most 1" in two.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("level", "status"), [("everyone", 201), ("adminsGuestInvitersAndAllMembers", 201),
+                                               ("adminsAndGuestInviters", 403), ("none", 403)])
+def test_app_only_member_invitations_follow_allow_invites_from_like_guest_ones(api_tenant, app_client, level,
+                                                                              status):
+    set_policy(api_tenant, allow_invites_from=level)
+    response = post(app_client, invitedUserType="Member")
+    assert response.status_code == status, response.content
+
+
+def test_member_invitation_errors_name_graph_properties_not_django_fields(api_tenant, app_client):
+    UserFactory(tenant=api_tenant, mail="ann@fabrikam.example")  # a member with that address already
+    response = post(app_client, invitedUserType="Member")
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith("invitedUserEmailAddress: ") and "__all__" not in message

@@ -92,7 +92,7 @@ def test_organization_is_the_callers_tenant_only(api_tenant, app_token_for, api)
                     "id": str(api_tenant.pk), "displayName": "Tailwind Traders"}
     assert client.get(f"/v1.0/organization/{other.pk}").status_code == 404
     assert client.get("/v1.0/organization", {"$filter": f"id eq '{other.pk}'"}).json()["value"] == []
-    assert client.get("/v1.0/organization/not-a-guid").status_code == 400
+    assert client.get("/v1.0/organization/not-a-guid").status_code == 404
     assert client.get("/v1.0/organization", {"$filter": "displayName eq 'x'"}).status_code == 400
     assert client.get("/v1.0/organization", {"$expand": "branding"}).status_code == 400
 

@@ -281,5 +281,5 @@ def test_b2b_policy_ids_are_per_tenant(api_tenant, reader, writer):
     assert reader.get(f"{B2B}/{b2b_policy_id(other.pk)}").status_code == 404
     assert writer.patch(f"{B2B}/{b2b_policy_id(other.pk)}", {"definition": [definition(blocked=["x.example"])]},
                         format="json").status_code == 404
-    assert reader.get(f"{B2B}/not-a-guid").status_code == 400
+    assert reader.get(f"{B2B}/not-a-guid").status_code == 404
     assert collaboration_settings_for(other).domain_list_type == "none"

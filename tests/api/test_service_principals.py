@@ -126,7 +126,7 @@ def test_list_and_get_service_principals(api_tenant, app_token_for, api):
     wiki = client.get("/v1.0/servicePrincipals", {"$filter": "startswith(displayName,'wi')",
                                                   "$select": "displayName"}).json()["value"]
     assert [sp["displayName"] for sp in wiki] == ["Wiki"] and set(wiki[0]) == {"id", "displayName"}
-    assert client.get("/v1.0/servicePrincipals/not-a-guid").status_code == 400
+    assert client.get("/v1.0/servicePrincipals/not-a-guid").status_code == 404
     assert client.get("/v1.0/servicePrincipals", {"$filter": "tags eq 'HideApp'"}).status_code == 400
 
 
@@ -247,7 +247,7 @@ def test_delete_assignment(api_tenant, app_token_for, api):
     client = api(app_token_for(api_tenant, ["AppRoleAssignment.ReadWrite.All"]))
     # through another application's URL it does not exist
     assert client.delete(f"/v1.0/servicePrincipals/{wiki.pk}/appRoleAssignedTo/{assignment.pk}").status_code == 404
-    assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/nope").status_code == 400
+    assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/nope").status_code == 404
     assert client.delete(f"/v1.0/servicePrincipals/{app.pk}/appRoleAssignedTo/{assignment.pk}").status_code == 204
     assert not AppRoleAssignment.objects.exists()
     assert AuditEvent.objects.filter(activity_display_name="Remove app role assignment from user").count() == 1

@@ -182,7 +182,33 @@ def test_get_user_by_upn_and_missing_user(api_tenant, app_token_for, api):
     assert client.get(f"/v1.0/users/{user.user_principal_name}").json()["id"] == str(user.pk)
     missing = client.get("/v1.0/users/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "Request_ResourceNotFound"
-    assert client.get("/v1.0/users/not-a-guid").status_code == 400
+
+
+@pytest.mark.parametrize("key", ["not-a-guid", "1234", "00000000-0000-0000-0000", "nobody@tailwind.example"])
+def test_a_key_that_names_no_user_is_404_resource_not_found(api_tenant, app_token_for, api, key):
+    client = api(app_token_for(api_tenant, ["User.ReadWrite.All"]))
+    for method, url in [("get", f"/v1.0/users/{key}"), ("get", f"/v1.0/users/{key}/memberOf"),
+                        ("get", f"/v1.0/users/{key}/sponsors"), ("patch", f"/v1.0/users/{key}"),
+                        ("delete", f"/v1.0/users/{key}"), ("get", f"/v1.0/users('{key}')")]:
+        response = getattr(client, method)(url, {"jobTitle": "x"} if method == "patch" else None, format="json")
+        assert response.status_code == 404, (method, url, response.content)
+        assert response.json()["error"]["code"] == "Request_ResourceNotFound"
+
+
+def test_the_odata_key_form_names_a_user_by_upn_or_id(api_tenant, app_token_for, api):
+    ann = UserFactory(tenant=api_tenant, user_principal_name="o'neil@tailwind.example")
+    group = GroupFactory(tenant=api_tenant)
+    group.members.add(ann)
+    client = api(app_token_for(api_tenant, ["User.ReadWrite.All", "GroupMember.Read.All"]))
+    assert client.get("/v1.0/users('o''neil@tailwind.example')").json()["id"] == str(ann.pk)
+    assert client.get("/v1.0/users('O''NEIL@tailwind.example')").json()["id"] == str(ann.pk)
+    assert client.get(f"/v1.0/users('{ann.pk}')", {"$select": "displayName"}).json()["id"] == str(ann.pk)
+    member_of = client.get("/v1.0/users('o''neil@tailwind.example')/memberOf").json()["value"]
+    assert [g["id"] for g in member_of] == [str(group.pk)]
+    assert client.patch("/v1.0/users('o''neil@tailwind.example')", {"department": "Sales"},
+                        format="json").status_code == 204
+    ann.refresh_from_db()
+    assert ann.department == "Sales"
 
 
 def test_create_member_validates_and_audits(api_tenant, app_token_for, api):

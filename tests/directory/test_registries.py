@@ -50,9 +50,8 @@ def test_the_apps_registered_their_hooks_at_start_up():
 def test_without_a_visibility_rule_a_guest_sees_only_itself(monkeypatch):
     from directory.actors import Actor
     from directory.selectors import users_visible_to
-    from tests.factories import GuestFactory, TenantFactory
-
     from policies.models import CollaborationSettings
+    from tests.factories import GuestFactory, TenantFactory
 
     tenant = TenantFactory()
     CollaborationSettings.objects.filter(tenant=tenant).update(
