@@ -39,6 +39,14 @@ def users_visible_to(actor: Actor) -> QuerySet[User]:
     return users
 
 
+def deleted_users_visible_to(actor: Actor) -> QuerySet[User]:
+    """The actor's tenant's deleted users (restorable for 30 days): for those who read the directory;
+    a guest reading only what its guest access level shows sees none."""
+    users = User.objects.deleted().filter(tenant=actor.tenant)
+    restricted = actor.user is None or (actor.is_guest and not actor.can("Directory.Read.All"))
+    return users.none() if actor.kind == ActorKind.USER and restricted else users
+
+
 def groups_visible_to(actor: Actor) -> QuerySet[Group]:
     groups = Group.objects.filter(tenant=actor.tenant)
     if actor.kind == ActorKind.USER:

@@ -11,8 +11,9 @@ from ..actors import Actor
 from . import odata
 from .bodies import Body
 from .errors import bad_request, denied, not_found, unsupported_query
+from .expand import expand
 
-SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken"}
+SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "$expand"}
 #: What a single object's GET takes ($expand only where the view can expand: ``apply_expand``).
 ITEM_OPTIONS = {"$select", "$expand"}
 
@@ -112,9 +113,13 @@ class GraphView(APIView):
             raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported on a single "
                                     "object.")
 
+    def apply_expand(self, objects: list, represented: list[dict]) -> list[dict]:
+        """$expand (directory/api/expand.py): each represented object with the navigation it names."""
+        return expand(self, objects, represented)
+
     def item_response(self, obj, status: int = 200, headers=None) -> Response:
         select = odata.parse_select(self.resource, self.request.query_params.get("$select"))
-        body = {"@odata.context": self.context_url("/$entity"), **self.represent(obj, select)}
+        body = {"@odata.context": self.context_url("/$entity"), **self.apply_expand([obj], [self.represent(obj, select)])[0]}
         return Response(body, status=status, headers=headers)
 
     def list_response(self, queryset: QuerySet) -> Response:
@@ -142,7 +147,7 @@ class GraphView(APIView):
             queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)
         rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
         page, more = rows[:top], len(rows) > top
-        body["value"] = [self.represent(obj, select) for obj in page]
+        body["value"] = self.apply_expand(page, [self.represent(obj, select) for obj in page])
         if more:
             query = {k: v for k, v in params.items() if k != "$skiptoken"}
             query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field)

@@ -4,7 +4,6 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
-from django.db.models import Q
 from rest_framework.response import Response
 
 from .. import services
@@ -13,6 +12,7 @@ from ..selectors import group_members_visible_to, groups_visible_to, users_visib
 from .base import GraphView
 from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found
+from .expand import owners_visible_to
 from .resources import GROUP, USER
 
 GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
@@ -20,6 +20,7 @@ GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "
 GROUP_WRITE = ("Group.ReadWrite.All", "Directory.ReadWrite.All")
 MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
 
+ALREADY_EXISTS = "One or more added object references already exist for the following modified properties: '{}'."
 MAX_BINDS = 20  # Graph's limit for owners@odata.bind / members@odata.bind on create
 
 _REFERENCES = Field("list", max_length=MAX_BINDS, items=Field("string", max_length=256), schema={
@@ -142,7 +143,7 @@ class GroupsView(_GroupBase):
         group = services.group_create(
             actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"].strip(),
             description=body.get("description") or "", members_can_join=members_can_join, owners=owners,
-            members=members,
+            members=members, mail_nickname=body["mailNickname"],
         )
         group = self.scoped_queryset().get(pk=group.pk)
         return self.item_response(group, status=201, headers={
@@ -166,6 +167,8 @@ class GroupView(_GroupBase):
             changes["display_name"] = body["displayName"].strip()
         if "description" in body:
             changes["description"] = body["description"] or ""
+        if "mailNickname" in body:
+            changes["mail_nickname"] = body["mailNickname"]
         if "visibility" in body:
             changes["members_can_join"] = _members_can_join(body, default=group.members_can_join)
         if changes:
@@ -173,7 +176,10 @@ class GroupView(_GroupBase):
         return Response(status=204)
 
     def delete(self, request, group_id):
-        services.group_delete(actor=self.principal, group=self.get_object(group_id))
+        try:
+            services.group_delete(actor=self.principal, group=self.get_object(group_id))
+        except Group.DoesNotExist:  # a concurrent delete won
+            raise not_found() from None
         return Response(status=204)
 
 
@@ -198,38 +204,56 @@ class GroupMembersView(_GroupUsersBase):
         return self.list_response(group_members_visible_to(self.principal, group).prefetch_related("identities"))
 
 
-class GroupMemberRefView(_GroupUsersBase):
-    """POST /groups/{id}/members/$ref"""
+def _link(service, **kwargs) -> bool:
+    """Run a member/owner service; a group deleted meanwhile is a 404."""
+    try:
+        return service(**kwargs)
+    except Group.DoesNotExist:
+        raise not_found() from None
 
+
+class _GroupMemberRemove(_GroupUsersBase):
     write_permissions = MEMBER_WRITE
     owners_may_write = True
+
+    def remove(self, group_id, member_pk) -> Response:
+        group = self.group(group_id)
+        user = group.members.filter(deleted_at__isnull=True, pk=member_pk).first()
+        if user is None or not _link(services.group_member_remove, actor=self.principal, group=group, user=user):
+            raise not_found()
+        return Response(status=204)
+
+
+class GroupMemberRefView(_GroupMemberRemove):
+    """POST /groups/{id}/members/$ref adds a member; DELETE /groups/{id}/members/$ref?$id={url} removes
+    one (the SDK sends the parameter as @id). Of two concurrent adds of one user exactly one succeeds."""
+
     bodies = {"POST": REFERENCE}
-    responses = {"post": 204}
+    responses = {"post": 204, "delete": 204}
 
     def post(self, request, group_id):
         group = self.group(group_id)
         user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
-        if group.members.filter(pk=user.pk).exists():
-            raise bad_request("One or more added object references already exist for the following modified "
-                              "properties: 'members'.")
-        services.group_member_add(actor=self.principal, group=group, user=user)
+        if not _link(services.group_member_add, actor=self.principal, group=group, user=user):
+            raise bad_request(ALREADY_EXISTS.format("members"))
         return Response(status=204)
 
+    def delete(self, request, group_id):
+        params = request.query_params
+        reference = params.get("@id", params.get("$id"))
+        if reference is None:
+            raise bad_request("Name the member to remove with the query parameter $id (or @id), the URL of a "
+                              "directory object.")
+        return self.remove(group_id, parse_reference(reference, name="$id"))
 
-class GroupMemberView(_GroupUsersBase):
+
+class GroupMemberView(_GroupMemberRemove):
     """DELETE /groups/{id}/members/{memberId}/$ref"""
 
-    write_permissions = MEMBER_WRITE
-    owners_may_write = True
     responses = {"delete": 204}
 
     def delete(self, request, group_id, member_id):
-        group = self.group(group_id)
-        user = group.members.filter(deleted_at__isnull=True, **self.lookup(member_id)).first()
-        if user is None:
-            raise not_found()
-        services.group_member_remove(actor=self.principal, group=group, user=user)
-        return Response(status=204)
+        return self.remove(group_id, self.lookup(member_id)["pk"])
 
 
 class GroupOwnersView(_GroupUsersBase):
@@ -237,12 +261,7 @@ class GroupOwnersView(_GroupUsersBase):
 
     def get(self, request, group_id):
         group = self.group(group_id)
-        # An owner is shown to whoever may read that user, or may see it among this group's members
-        # (a limited guest sees the owners who are members of its own groups, a restricted one only itself).
-        seen = (Q(pk__in=users_visible_to(self.principal).values("pk"))
-                | Q(pk__in=group_members_visible_to(self.principal, group).values("pk")))
-        owners = User.objects.filter(owned_groups=group, deleted_at__isnull=True).filter(seen)
-        return self.list_response(owners.prefetch_related("identities"))
+        return self.list_response(owners_visible_to(self.principal, group).prefetch_related("identities"))
 
 
 class GroupOwnerRefView(_GroupUsersBase):
@@ -255,10 +274,8 @@ class GroupOwnerRefView(_GroupUsersBase):
     def post(self, request, group_id):
         group = self.group(group_id)
         user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
-        if group.owners.filter(pk=user.pk).exists():
-            raise bad_request("One or more added object references already exist for the following modified "
-                              "properties: 'owners'.")
-        services.group_owner_add(actor=self.principal, group=group, user=user)
+        if not _link(services.group_owner_add, actor=self.principal, group=group, user=user):
+            raise bad_request(ALREADY_EXISTS.format("owners"))
         return Response(status=204)
 
 
@@ -271,7 +288,6 @@ class GroupOwnerView(_GroupUsersBase):
     def delete(self, request, group_id, owner_id):
         group = self.group(group_id)
         user = group.owners.filter(deleted_at__isnull=True, **self.lookup(owner_id)).first()
-        if user is None:
+        if user is None or not _link(services.group_owner_remove, actor=self.principal, group=group, user=user):
             raise not_found()
-        services.group_owner_remove(actor=self.principal, group=group, user=user)
         return Response(status=204)

@@ -60,6 +60,7 @@ GROUP = Resource(
         Prop("id", "pk", type="guid", filter=True),
         Prop("displayName", "display_name", filter=True, sort=True),
         Prop("description", "description", filter=True, blank_is_null=True),
+        Prop("mailNickname", "mail_nickname", filter=True, blank_is_null=True),
         Prop("createdDateTime", "created_at", type="datetime", filter=True, sort=True),
         Prop("securityEnabled", None, type="bool", get=lambda g: True),
         Prop("mailEnabled", None, type="bool", get=lambda g: False),

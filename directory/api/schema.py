@@ -140,7 +140,8 @@ def prop_schema(resource: Resource, prop: Prop, extra: dict | None = None) -> di
 
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
-RESPONSE_KINDS = ("list", "item")
+#: "count": a number as text/plain (…/$count); "strings": {"value": [string]} (checkMemberGroups and kin).
+RESPONSE_KINDS = ("list", "item", "count", "strings")
 
 
 def declared_responses(view, method: str) -> dict[int, str] | None:
@@ -291,6 +292,14 @@ class GraphAutoSchema(AutoSchema):
                 responses[status] = OpenApiResponse(self._collection_ref(), description="A page of results.")
             elif kind == "item":
                 responses[status] = OpenApiResponse(self._item_ref(), description="The object.")
+            elif kind == "count":
+                responses[(status, "text/plain")] = OpenApiResponse(
+                    {"type": "integer", "minimum": 0}, description="The number, as text (Accept: text/plain).")
+            elif kind == "strings":
+                responses[status] = OpenApiResponse(self._register("microsoft.graph.stringCollectionResponse", {
+                    "type": "object", "required": ["value"], "properties": {
+                        "@odata.context": {"type": "string"},
+                        "value": {"type": "array", "items": {"type": "string"}}}}), description="The ids.")
             else:
                 responses[status] = OpenApiResponse(description="No content.")
         errors = {400: "Bad request (Request_BadRequest, Request_UnsupportedQuery).",
@@ -302,8 +311,10 @@ class GraphAutoSchema(AutoSchema):
         if self.method in ("POST", "PUT", "PATCH"):
             errors[413] = "The body is too large (Request_EntityTooLarge)."
             errors[415] = "The body is not JSON."
+        as_text = "count" in self._returns().values()  # errors stay JSON where the success is text
         for status, description in sorted(errors.items()):
-            responses[status] = OpenApiResponse(error, description=description)
+            responses[(status, "application/json") if as_text else status] = OpenApiResponse(
+                error, description=description)
         return responses
 
     def _get_response_headers_for_code(self, status_code, direction="response"):

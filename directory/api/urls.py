@@ -1,8 +1,48 @@
 from django.urls import path
 
-from . import applications, audit, groups, organization, users
+from . import applications, audit, deleted_items, groups, navigation, organization, users
+from .navigation import GROUP_CASTS, USER_CASTS
 
+# --- 9b (navigations): first, so that users/$count and the casts are not taken for ids ---
+_nav = navigation
 urlpatterns = [
+    path("users/$count", _nav.UsersCountView.as_view()),
+    path("groups/$count", _nav.GroupsCountView.as_view()),
+    path("users/<str:user_id>/manager", _nav.UserManagerView.as_view()),
+    path("users/<str:user_id>/manager/$ref", _nav.UserManagerRefView.as_view()),
+    path("users/<str:user_id>/sponsors/$count", _nav.UserSponsorsCountView.as_view()),
+    path("users/<str:user_id>/sponsors/$ref", _nav.UserSponsorsRefView.as_view()),
+    path("users/<str:user_id>/sponsors/<str:sponsor_id>/$ref", _nav.UserSponsorRefView.as_view()),
+    path("users/<str:user_id>/appRoleAssignments", _nav.UserAppRoleAssignmentsView.as_view()),
+    path("users/<str:user_id>/checkMemberGroups", _nav.CheckMemberGroupsView.as_view()),
+    path("users/<str:user_id>/checkMemberObjects", _nav.CheckMemberObjectsView.as_view()),
+    path("users/<str:user_id>/getMemberGroups", _nav.GetMemberGroupsView.as_view()),
+    path("users/<str:user_id>/getMemberObjects", _nav.GetMemberObjectsView.as_view()),
+    path("users/<str:user_id>/memberOf/$count", _nav.UserGroupsCountView.as_view()),
+    path("users/<str:user_id>/transitiveMemberOf", _nav.UserTransitiveMemberOfView.as_view()),
+    path("users/<str:user_id>/transitiveMemberOf/$count", _nav.UserGroupsCountView.as_view()),
+    *[route for cast in GROUP_CASTS for route in (
+        path(f"users/<str:user_id>/memberOf/{cast}", _nav.UserMemberOfGroupsView.as_view()),
+        path(f"users/<str:user_id>/memberOf/{cast}/$count", _nav.UserGroupsCountView.as_view()),
+        path(f"users/<str:user_id>/transitiveMemberOf/{cast}", _nav.UserTransitiveMemberOfGroupsView.as_view()),
+        path(f"users/<str:user_id>/transitiveMemberOf/{cast}/$count", _nav.UserGroupsCountView.as_view()),
+    )],
+    path("groups/<str:group_id>/members/$count", _nav.GroupMembersCountView.as_view()),
+    path("groups/<str:group_id>/transitiveMembers", _nav.GroupTransitiveMembersView.as_view()),
+    path("groups/<str:group_id>/transitiveMembers/$count", _nav.GroupMembersCountView.as_view()),
+    *[route for cast in USER_CASTS for route in (
+        path(f"groups/<str:group_id>/members/{cast}", _nav.GroupMembersUsersView.as_view()),
+        path(f"groups/<str:group_id>/members/{cast}/$count", _nav.GroupMembersCountView.as_view()),
+        path(f"groups/<str:group_id>/transitiveMembers/{cast}", _nav.GroupTransitiveMembersUsersView.as_view()),
+        path(f"groups/<str:group_id>/transitiveMembers/{cast}/$count", _nav.GroupMembersCountView.as_view()),
+        path(f"directory/deletedItems/{cast}", deleted_items.DeletedUsersView.as_view()),
+        path(f"directory/deletedItems/{cast}/$count", deleted_items.DeletedUsersCountView.as_view()),
+        path(f"directory/deletedItems/<str:deleted_id>/{cast}", deleted_items.DeletedItemUserView.as_view()),
+    )],
+    *[path(f"directory/deletedItems/{cast}", deleted_items.DeletedGroupsView.as_view()) for cast in GROUP_CASTS],
+    path("directory/deletedItems/<str:deleted_id>", deleted_items.DeletedItemView.as_view()),
+    path("directory/deletedItems/<str:deleted_id>/restore", deleted_items.RestoreDeletedItemView.as_view()),
+    # --- end of 9b
     path("users", users.UsersView.as_view()),
     path("users/<str:user_id>", users.UserView.as_view()),
     path("users/<str:user_id>/memberOf", users.UserMemberOfView.as_view()),

@@ -19,6 +19,8 @@ class Group(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
     display_name = models.CharField(_("name"), max_length=256)
     description = models.TextField(_("description"), max_length=1024, blank=True)
+    #: Graph's mailNickname (required on create; security groups have no mailbox, so it is only a name).
+    mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True)
     members_can_join = models.BooleanField(
         _("members may join themselves"), default=False,
         help_text=_("People of this tenant may add themselves from the access panel."),

@@ -158,6 +158,11 @@ class User(models.Model):
     sponsors = models.ManyToManyField(
         "self", symmetrical=False, related_name="sponsored_users", blank=True, verbose_name=_("sponsors")
     )
+    #: Graph's manager (set with PUT …/manager/$ref); always a user of the same tenant (the service checks).
+    manager = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="direct_reports",
+        verbose_name=_("manager"), editable=False,
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)

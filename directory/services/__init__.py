@@ -29,6 +29,7 @@ from .groups import (
     group_update,
 )
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
+from .relations import user_set_manager, user_sponsor_add, user_sponsor_remove
 from .roles import role_assign, role_unassign
 from .tenants import (
     branding_delete,
@@ -47,6 +48,7 @@ from .users import (
     guest_user_create,
     user_create,
     user_delete,
+    user_delete_permanently,
     user_restore,
     user_update,
     users_purge_deleted,
@@ -60,6 +62,7 @@ __all__ = [
     "ensure_may_manage", "ensure_same_tenant", "group_create", "group_delete", "group_member_add",
     "group_member_remove", "group_owner_add", "group_owner_remove", "group_update", "guest_user_create",
     "guest_user_principal_name", "outbox_enqueue", "outbox_message", "outbox_publish", "outbox_retry_now",
-    "role_assign", "role_unassign", "tenant_create", "tenant_update", "user_create", "user_delete", "user_restore",
+    "role_assign", "role_unassign", "tenant_create", "tenant_update", "user_create", "user_delete",
+    "user_delete_permanently", "user_restore", "user_set_manager", "user_sponsor_add", "user_sponsor_remove",
     "user_update", "users_purge_deleted", "validate_redirect_uris", "validate_user_principal_name",
 ]

@@ -46,19 +46,32 @@ def group_update(*, actor: Actor, group: Group, changes: dict[str, Any]) -> Grou
 
 @transaction.atomic
 def group_delete(*, actor: Actor, group: Group) -> None:
+    """Delete a group (for good: groups are not soft-deleted). Of two concurrent deletes one wins; the
+    other finds no group (``Group.DoesNotExist``)."""
     authorize(actor, "Group.ReadWrite.All", obj=group)
+    group = _locked(group)
     audit(tenant=group.tenant, actor=actor, activity="Delete group", targets=[Target(group)])
     group.delete()
 
 
-def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: bool) -> None:
+def _locked(group: Group) -> Group:
+    """The group's row, locked until the transaction ends (writers of one group queue up behind it)."""
+    locked = Group.objects.select_for_update().filter(pk=group.pk).select_related("tenant").first()
+    if locked is None:
+        raise Group.DoesNotExist("The group was deleted.")
+    return locked
+
+
+def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: bool) -> bool:
     """Add or remove ``user`` as a member or owner of ``group``; a no-op (and no audit) when nothing
-    changes."""
+    changes. Whether something changed is decided under a lock on the group's row, so of two
+    concurrent identical calls exactly one changes something (and returns True)."""
     authorize(actor, "GroupMember.ReadWrite.All" if relation == "members" else "Group.ReadWrite.All", obj=group)
+    group = _locked(group)
     manager = getattr(group, relation)
     present = manager.filter(pk=user.pk).exists()
     if add == present:
-        return
+        return False
     noun = "member" if relation == "members" else "owner"
     if add:
         ensure_same_tenant(group.tenant, [user], field=relation)
@@ -68,23 +81,25 @@ def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: b
         manager.remove(user)
         activity = f"Remove {noun} from group"
     audit(tenant=group.tenant, actor=actor, activity=activity, targets=[Target(group), Target(user)])
+    return True
 
 
 @transaction.atomic
-def group_member_add(*, actor: Actor, group: Group, user: User) -> None:
-    _group_link(actor=actor, group=group, user=user, relation="members", add=True)
+def group_member_add(*, actor: Actor, group: Group, user: User) -> bool:
+    """True when ``user`` became a member; False when it already was one."""
+    return _group_link(actor=actor, group=group, user=user, relation="members", add=True)
 
 
 @transaction.atomic
-def group_member_remove(*, actor: Actor, group: Group, user: User) -> None:
-    _group_link(actor=actor, group=group, user=user, relation="members", add=False)
+def group_member_remove(*, actor: Actor, group: Group, user: User) -> bool:
+    return _group_link(actor=actor, group=group, user=user, relation="members", add=False)
 
 
 @transaction.atomic
-def group_owner_add(*, actor: Actor, group: Group, user: User) -> None:
-    _group_link(actor=actor, group=group, user=user, relation="owners", add=True)
+def group_owner_add(*, actor: Actor, group: Group, user: User) -> bool:
+    return _group_link(actor=actor, group=group, user=user, relation="owners", add=True)
 
 
 @transaction.atomic
-def group_owner_remove(*, actor: Actor, group: Group, user: User) -> None:
-    _group_link(actor=actor, group=group, user=user, relation="owners", add=False)
+def group_owner_remove(*, actor: Actor, group: Group, user: User) -> bool:
+    return _group_link(actor=actor, group=group, user=user, relation="owners", add=False)

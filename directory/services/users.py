@@ -187,6 +187,19 @@ def user_restore(*, actor: Actor, user: User) -> User:
     return user
 
 
+@transaction.atomic
+def user_delete_permanently(*, actor: Actor, user: User) -> None:
+    """Remove a deleted user now (Graph's permanent delete of a deleted item), before the 30 days are
+    over. Only a deleted user can be removed so; privileged users only by those who outrank them."""
+    authorize(actor, "User.ReadWrite.All", tenant=user.tenant_id)
+    user = User.objects.select_for_update().filter(pk=user.pk, deleted_at__isnull=False).first()
+    if user is None:  # not deleted (first delete it), or removed by a concurrent call
+        raise User.DoesNotExist("No deleted user with this id.")
+    ensure_may_manage(actor, user)
+    audit(tenant=user.tenant, actor=actor, activity="Hard delete user", targets=[Target(user)])
+    user.delete()
+
+
 def users_purge_deleted(*, actor: Actor, now=None) -> int:
     """Remove users deleted more than 30 days ago (set-based; run by beat as the system)."""
     require_actor(actor)
