@@ -34,3 +34,13 @@ urlpatterns = [
     path("auditLogs/directoryAudits", audit.DirectoryAuditsView.as_view()),
     path("auditLogs/directoryAudits/<str:audit_id>", audit.DirectoryAuditView.as_view()),
 ]
+
+# --- issue 9c: delta queries. First in the list: "users/<str:user_id>" would take "delta" as an id.
+from . import delta  # noqa: E402
+
+urlpatterns[:0] = [
+    path("users/delta", delta.UsersDeltaView.as_view()),
+    path("users/delta()", delta.UsersDeltaView.as_view()),  # the msgraph SDKs call the function form
+    path("groups/delta", delta.GroupsDeltaView.as_view()),
+    path("groups/delta()", delta.GroupsDeltaView.as_view()),
+]
