@@ -136,18 +136,23 @@ class BatchView(GraphView):
         environ = {k: v for k, v in outer.META.items()
                    if not k.startswith("HTTP_") or k in ("HTTP_HOST", "HTTP_X_FORWARDED_FOR", "HTTP_USER_AGENT")}
         environ.update({
-            "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": query,
+            # WSGI strings are bytes read as latin-1 (PEP 3333)
+            "REQUEST_METHOD": method, "PATH_INFO": _wsgi(path), "SCRIPT_NAME": "", "QUERY_STRING": _wsgi(query),
             "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": passed.pop("content-type", ""),
             "wsgi.input": io.BytesIO(raw),
         })
         for name, value in passed.items():
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
+            environ["HTTP_" + name.upper().replace("-", "_")] = _wsgi(value)
         sub = WSGIRequest(environ)
         # The outer request's principal, as authenticated: a step can do what the caller can, nothing more.
         sub._force_auth_user = self.request.user
         sub._force_auth_token = self.request.auth
         sub.correlation_id = uuid.uuid4()
         return sub
+
+
+def _wsgi(text: str) -> str:
+    return text.encode("utf-8", errors="replace").decode("latin-1")
 
 
 def _dispatch(match, sub: WSGIRequest):

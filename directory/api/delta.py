@@ -199,4 +199,20 @@ class GroupsDeltaView(_DeltaView):
         return groups_visible_to(self.principal)
 
 
-__all__ = ["SETTLE", "GroupsDeltaView", "UsersDeltaView"]
+class UsersDeltaFunctionView(UsersDeltaView):
+    """/users/delta(): the function-call spelling the msgraph SDKs send. The same view as /users/delta,
+    which documents it (the OpenAPI generator cannot read "()" in a route); its contract tests run all
+    the same (tests/api/test_delta.py)."""
+
+    contract_exempt = True
+    schema = None  # not a second operation in the OpenAPI document
+
+
+class GroupsDeltaFunctionView(GroupsDeltaView):
+    """/groups/delta(), as /groups/delta (see UsersDeltaFunctionView)."""
+
+    contract_exempt = True
+    schema = None
+
+
+__all__ = ["SETTLE", "GroupsDeltaFunctionView", "GroupsDeltaView", "UsersDeltaFunctionView", "UsersDeltaView"]

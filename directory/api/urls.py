@@ -40,7 +40,7 @@ from . import delta  # noqa: E402
 
 urlpatterns[:0] = [
     path("users/delta", delta.UsersDeltaView.as_view()),
-    path("users/delta()", delta.UsersDeltaView.as_view()),  # the msgraph SDKs call the function form
+    path("users/delta()", delta.UsersDeltaFunctionView.as_view()),  # the msgraph SDKs call the function form
     path("groups/delta", delta.GroupsDeltaView.as_view()),
-    path("groups/delta()", delta.GroupsDeltaView.as_view()),
+    path("groups/delta()", delta.GroupsDeltaFunctionView.as_view()),
 ]

@@ -161,3 +161,12 @@ def test_queries_grow_by_a_fixed_amount_per_step_without_reauthenticating(reader
     per_step = two - one
     assert twenty == one + 19 * per_step
     assert per_step < len(alone)  # the token is checked once per batch, not once per step
+
+
+def test_non_ascii_urls_and_headers_are_answered_not_crashed(reader):
+    """Found by the fuzzer: a step URL outside latin-1 once answered 500 for the whole batch."""
+    answers = post(reader, step("1", "/\U0008041e\u001d."), step("2", "/users?$filter=displayName eq 'Zoë'"),
+                   step("3", "/users", headers={"client-request-id": "Zoë\U0001f600"}))
+    assert answers["1"]["status"] == 400
+    assert answers["2"]["status"] == 200
+    assert answers["3"]["status"] == 200
