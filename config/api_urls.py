@@ -12,6 +12,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView
 
+from directory.api.batch import BatchView
 from directory.api.errors import error_body
 from policies.api import urls as policy_urls
 
@@ -37,6 +38,8 @@ v1_patterns = [
     path("", include("invitations.api.urls")),
     path("", include(policy_urls.urlpatterns)),
     path("$schema", GraphSchemaView.as_view(), name="graph-schema"),
+    # issue 9c: JSON batching (directory/api/batch.py)
+    path("$batch", BatchView.as_view(), name="graph-batch"),
     re_path(r"^(?P<rest>.*)$", unknown_segment),
 ]
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..actors import Actor
-from . import odata
+from . import odata, search
 from .bodies import Body
 from .errors import bad_request, denied, not_found, unsupported_query
 from .expand import expand
@@ -124,11 +124,14 @@ class GraphView(APIView):
 
     def list_response(self, queryset: QuerySet) -> Response:
         params = self.request.query_params
-        unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS)
+        unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS | {"$search"})
         if unsupported:
             raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported.")
         if "$filter" in params:
             queryset = queryset.filter(odata.parse_filter(self.resource, params["$filter"]))
+        if "$search" in params:  # directory/api/search.py (issue 9c)
+            queryset = search.apply_search(queryset, self.resource, params["$search"],
+                                           self.request.headers.get("ConsistencyLevel", ""))
         select = odata.parse_select(self.resource, params.get("$select"))
         order = odata.parse_orderby(self.resource, params.get("$orderby"))
         if not order:

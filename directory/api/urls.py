@@ -1,11 +1,15 @@
 from django.urls import path
 
-from . import applications, audit, deleted_items, groups, navigation, organization, users
+from . import applications, audit, deleted_items, delta, groups, navigation, organization, users
 from .navigation import GROUP_CASTS, USER_CASTS
 
-# --- 9b (navigations): first, so that users/$count and the casts are not taken for ids ---
+# Fixed segments first, so that "users/<str:user_id>" does not take "delta", "$count" or a cast for an id.
 _nav = navigation
 urlpatterns = [
+    path("users/delta", delta.UsersDeltaView.as_view()),
+    path("users/delta()", delta.UsersDeltaFunctionView.as_view()),  # the msgraph SDKs call the function form
+    path("groups/delta", delta.GroupsDeltaView.as_view()),
+    path("groups/delta()", delta.GroupsDeltaFunctionView.as_view()),
     path("users/$count", _nav.UsersCountView.as_view()),
     path("groups/$count", _nav.GroupsCountView.as_view()),
     path("users/<str:user_id>/manager", _nav.UserManagerView.as_view()),

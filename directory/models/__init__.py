@@ -8,6 +8,7 @@ from .outbox import OutboxMessage
 from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
 from .roles import Role, RoleAssignment
 from .tenants import Branding, Domain, Tenant
+from .tombstones import DeletedObject
 
 __all__ = [
     "GUEST_UPN_MARKER",
@@ -18,6 +19,7 @@ __all__ = [
     "Application",
     "AuditEvent",
     "Branding",
+    "DeletedObject",
     "Domain",
     "Group",
     "OutboxMessage",

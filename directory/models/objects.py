@@ -28,6 +28,7 @@ class Group(models.Model):
     owners = models.ManyToManyField(User, related_name="owned_groups", blank=True, verbose_name=_("owners"))
     members = models.ManyToManyField(User, related_name="member_of", blank=True, verbose_name=_("members"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)  # the watermark of /groups/delta
 
     objects = TenantOwnedQuerySet.as_manager()
 
@@ -39,6 +40,7 @@ class Group(models.Model):
                 violation_error_message=_("A group with this name already exists in this tenant."),
             )
         ]
+        indexes = [models.Index(fields=["tenant", "updated_at", "id"], name="group_tenant_changed_idx")]
 
     def __str__(self) -> str:
         return self.display_name

@@ -190,6 +190,7 @@ class User(models.Model):
         indexes = [
             models.Index(fields=["tenant", "user_type", "display_name"], name="user_tenant_type_idx"),
             models.Index(fields=["tenant", "deleted_at"], name="user_tenant_deleted_idx"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="user_tenant_changed_idx"),  # /users/delta
         ]
 
     def __str__(self) -> str:

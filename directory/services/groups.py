@@ -7,7 +7,7 @@ from django.db import transaction
 
 from ..actors import Actor
 from ..audit import Target, audit
-from ..models import Group, Tenant, User
+from ..models import DeletedObject, Group, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 
@@ -51,6 +51,7 @@ def group_delete(*, actor: Actor, group: Group) -> None:
     authorize(actor, "Group.ReadWrite.All", obj=group)
     group = _locked(group)
     audit(tenant=group.tenant, actor=actor, activity="Delete group", targets=[Target(group)])
+    DeletedObject.record(tenant_id=group.tenant_id, object_type="group", object_ids=[group.pk])  # /groups/delta
     group.delete()
 
 

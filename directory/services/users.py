@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
-from ..models import Account, Tenant, User, UserIdentity
+from ..models import Account, DeletedObject, Tenant, User, UserIdentity
 from ..tokens import revoke_account_tokens
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, guest_user_principal_name, validate_user_principal_name
 
@@ -216,6 +216,7 @@ def users_purge_deleted(*, actor: Actor, now=None) -> int:
             tenant = rows[0].tenant
             audit(tenant=tenant, actor=actor.in_tenant(tenant), activity="Hard delete user",
                   targets=[Target(u) for u in rows])
+            DeletedObject.record(tenant_id=tenant.pk, object_type="user", object_ids=[u.pk for u in rows])  # delta
             User.objects.filter(pk__in=[u.pk for u in rows]).delete()
             purged += len(rows)
     return purged
