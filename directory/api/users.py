@@ -52,7 +52,8 @@ class _UserBase(GraphView):
 
     def lookup(self, object_id: str) -> dict:
         if "@" in (object_id or ""):
-            return {"user_principal_name__iexact": object_id}
+            # lower(upn) = lower(id), the (tenant, lower(user_principal_name)) unique index (9d; UPNs are ASCII)
+            return {"user_principal_name__lower": object_id.lower()}
         return super().lookup(object_id)
 
 

@@ -37,6 +37,10 @@ class Group(models.Model):
                 violation_error_message=_("A group with this name already exists in this tenant."),
             )
         ]
+        # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
+        indexes = [
+            models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="group_tenant_name_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

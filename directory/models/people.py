@@ -168,6 +168,9 @@ class User(models.Model):
         indexes = [
             models.Index(fields=["tenant", "user_type", "display_name"], name="user_tenant_type_idx"),
             models.Index(fields=["tenant", "deleted_at"], name="user_tenant_deleted_idx"),
+            # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
+            models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="user_tenant_name_order_idx",
+                         condition=Q(deleted_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
