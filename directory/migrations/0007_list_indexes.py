@@ -29,6 +29,11 @@ def create_pattern_indexes(apps, schema_editor):
         schema_editor.execute(
             f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("tenant_id", (lower("{column}")) text_pattern_ops)'
         )
+    # Statistics on the new lower(...) expressions now: until ANALYZE (autovacuum does not run it for a
+    # new index) the planner guesses 0.5 % of the rows match lower(mail) = '…' and walks the list order
+    # index instead of the unique index (measured: 12 s instead of 25 ms on 1,000,000 users).
+    schema_editor.execute('ANALYZE "directory_user"')
+    schema_editor.execute('ANALYZE "directory_group"')
 
 
 def drop_pattern_indexes(apps, schema_editor):
