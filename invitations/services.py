@@ -84,8 +84,9 @@ def inviter_context(actor: Actor) -> evaluators.Inviter:
     )
 
 
-def check_inviter(*, tenant: Tenant, actor: Actor) -> evaluators.Inviter:
-    """Raise InvitationDenied unless this actor may invite guests to ``tenant``; return its context."""
+def check_inviter(*, tenant: Tenant, actor: Actor, settings=None) -> evaluators.Inviter:
+    """Raise InvitationDenied unless this actor may invite guests to ``tenant``; return its context.
+    ``settings``: the tenant's collaboration settings when the caller has read them already."""
     require_actor(actor)
     if not actor.acts_in(tenant.pk):
         raise InvitationDenied("not_in_tenant", _("You are not a user of this organization."))
@@ -93,7 +94,7 @@ def check_inviter(*, tenant: Tenant, actor: Actor) -> evaluators.Inviter:
     if not actor.can("User.Invite.All", tenant=tenant):
         raise InvitationDenied("not_allowed", _("You do not have permission to invite guests."))
     context = inviter_context(actor)
-    decision = evaluators.evaluate_inviter(collaboration_settings_for(tenant), context)
+    decision = evaluators.evaluate_inviter(settings or collaboration_settings_for(tenant), context)
     if not decision:
         raise InvitationDenied(decision.code, decision.reasons[0])
     return context
@@ -246,9 +247,9 @@ def invitation_create(
     ``sponsors`` (users of the tenant, at most :data:`MAX_SPONSORS`) sponsor a guest this invitation
     creates; without them the inviter does. An existing guest keeps its sponsors.
     """
-    context = check_inviter(tenant=tenant, actor=actor)
+    settings = collaboration_settings_for(tenant)  # read once: the inviter check and the invitee rules
+    context = check_inviter(tenant=tenant, actor=actor, settings=settings)
     actor = actor.in_tenant(tenant)
-    settings = collaboration_settings_for(tenant)
     email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email)
     redirect_url, message_body, message_language = validate_invitation_options(
         redirect_url=redirect_url, message_body=message_body, message_language=message_language)

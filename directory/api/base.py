@@ -144,7 +144,8 @@ class GraphView(APIView):
         if want_count == "true":
             if self.count_needs_eventual and self.request.headers.get("ConsistencyLevel", "").lower() != "eventual":
                 raise unsupported_query("$count needs the request header ConsistencyLevel: eventual.")
-            body["@odata.count"] = queryset.count()
+            eventual = self.request.headers.get("ConsistencyLevel", "").lower() == "eventual"
+            body["@odata.count"] = odata.count(queryset, estimate=eventual)  # estimated when large (9d)
         id_field = "pk"
         if "$skiptoken" in params:
             queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)

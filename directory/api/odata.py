@@ -5,6 +5,7 @@ query; nothing is evaluated in Python. Anything else answers 400 ``Request_Unsup
 """
 
 import datetime
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import CharField, F, Q, QuerySet, TextField, Value
+from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
 from .errors import bad_request, unsupported_query
@@ -23,6 +26,15 @@ MAX_FILTER_LENGTH = 2000
 MAX_FILTER_DEPTH = 12
 MAX_IN_VALUES = 15  # Graph's limit for `in`
 SKIPTOKEN_SALT = "graph.skiptoken"
+#: $count with ConsistencyLevel: eventual counts exactly up to this many rows, and above it answers the
+#: planner's estimate (Graph's advanced-query counts are eventually consistent, i.e. approximate).
+EXACT_COUNT_LIMIT = 10_000
+
+# Case-insensitive text compiles to lower(column) = lower(value), the expression the unique indexes
+# (tenant, lower(user_principal_name)), (tenant, lower(mail)) … are built on; Django's iexact compiles
+# to UPPER(column) = UPPER(value) on PostgreSQL, which no index serves. ``field__lower`` is the transform.
+CharField.register_lookup(Lower)
+TextField.register_lookup(Lower)
 
 
 @dataclass(frozen=True)
@@ -209,8 +221,12 @@ class _Parser:
         self.expect(")")
         if prop.type != "string" or not isinstance(value, str):
             raise unsupported_query(f"{name} works on text properties only.")
-        lookup = "istartswith" if name == "startswith" else "iendswith"
-        return Q(**{f"{prop.field}__{lookup}": value})
+        lookup = "startswith" if name == "startswith" else "endswith"
+        if not _indexed_text(prop):
+            return Q(**{f"{prop.field}__i{lookup}": value})
+        # lower(column) LIKE 'value%' (the value lower-cased by the database too, and its % and _ escaped):
+        # served by the text_pattern_ops indexes on lower(column) (migration 0007).
+        return Q(**{f"{prop.field}__lower__{lookup}": _lower(value)})
 
     def comparison(self) -> Q:
         prop = self.property()
@@ -275,6 +291,18 @@ class _Parser:
         return value
 
 
+def _lower(value: str) -> Lower:
+    """The value lower-cased by the database, with the same function as the column (Python's str.lower
+    and SQLite's ASCII-only lower() differ on non-ASCII letters)."""
+    return Lower(Value(value, output_field=CharField()))
+
+
+def _indexed_text(prop: Prop) -> bool:
+    """A text column of the resource's own table (lower() indexes exist only there); paths through a
+    relation or into JSON keep Django's case-insensitive lookups."""
+    return prop.type == "string" and prop.field is not None and "__" not in prop.field
+
+
 def _equals(prop: Prop, value) -> Q:
     if value is None:
         q = Q(**{f"{prop.field}__isnull": True})
@@ -282,7 +310,14 @@ def _equals(prop: Prop, value) -> Q:
     if prop.type == "collection":
         return Q(**{f"{prop.field}__icontains": value})
     if prop.type == "string":
-        return Q(**{f"{prop.field}__iexact": value})
+        if not _indexed_text(prop):
+            return Q(**{f"{prop.field}__iexact": value})
+        if value == "":
+            return Q(**{prop.field: ""})
+        q = Q(**{f"{prop.field}__lower": _lower(value)})
+        # Redundant for a non-empty value, but it lets PostgreSQL use the partial unique index
+        # (tenant, lower(mail)) WHERE mail <> ''.
+        return q & ~Q(**{prop.field: ""}) if prop.blank_is_null else q
     return Q(**{prop.field: value})
 
 
@@ -376,6 +411,15 @@ def _raw(obj, path: str):
     return value
 
 
+def _key_lookup(prop: Prop | None, field_name: str) -> str:
+    """The ORM path a sort key compares on: text sorts case-insensitively, like Graph's, on lower()."""
+    return f"{field_name}__lower" if prop is not None and _indexed_text(prop) else field_name
+
+
+def _key_value(prop: Prop | None, value):
+    return _lower(value) if prop is not None and _indexed_text(prop) and isinstance(value, str) else value
+
+
 def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str) -> QuerySet:
     """Rows strictly after the row the token names, in the full (order..., id) ordering."""
     try:
@@ -384,15 +428,51 @@ def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id
         assert data["o"] == _order_key(order) and len(values) == len(order) + 1
     except Exception:
         raise bad_request("The $skiptoken is not valid for this query.", "Request_BadRequest") from None
-    keys = [(p.field, desc) for p, desc in order] + [(id_field, False)]
+    keys = [(_key_lookup(p, p.field), desc, _key_value(p, values[i])) for i, (p, desc) in enumerate(order)]
+    keys.append((id_field, False, values[-1]))
     condition = Q()
-    for index, (field_name, desc) in enumerate(keys):
-        step = Q(**{f"{field_name}__{'lt' if desc else 'gt'}": values[index]})
-        for prior in range(index):
-            step &= Q(**{keys[prior][0]: values[prior]})
+    for index, (lookup, desc, value) in enumerate(keys):
+        step = Q(**{f"{lookup}__{'lt' if desc else 'gt'}": value})
+        for prior_lookup, _prior_desc, prior_value in keys[:index]:
+            step &= Q(**{prior_lookup: prior_value})
         condition |= step
+    # The same condition again as a range on the first key (redundant): the OR above is not an index
+    # range, this is — so a page 100,000 rows deep starts where the index says instead of scanning to it.
+    first_lookup, first_desc, first_value = keys[0]
+    if len(keys) > 1:
+        condition &= Q(**{f"{first_lookup}__{'lte' if first_desc else 'gte'}": first_value})
     return qs.filter(condition)
 
 
-def ordering_for(order: list[tuple[Prop, bool]], id_field: str) -> list[str]:
-    return [("-" if desc else "") + p.field for p, desc in order] + [id_field]
+def ordering_for(order: list[tuple[Prop, bool]], id_field: str) -> list:
+    """ORDER BY for (order..., id); text keys on lower(column), matching the (tenant, lower(display_name),
+    id) indexes."""
+    terms = []
+    for prop, desc in order:
+        expr = Lower(prop.field) if _indexed_text(prop) else F(prop.field)
+        terms.append(expr.desc() if desc else expr.asc())
+    return [*terms, id_field]
+
+
+# --- $count -------------------------------------------------------------------------------------
+
+
+def count(queryset: QuerySet, *, estimate: bool) -> int:
+    """The number of rows. With ``estimate`` (ConsistencyLevel: eventual), exact up to EXACT_COUNT_LIMIT
+    (a count over at most that many rows) and otherwise PostgreSQL's planner estimate for the same
+    query (EXPLAIN's row count), never below the limit. Without it, or on another database, exact."""
+    if not estimate:
+        return queryset.count()
+    bounded = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+    if bounded <= EXACT_COUNT_LIMIT:
+        return bounded
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.count()
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_COUNT_LIMIT + 1)

@@ -67,7 +67,8 @@ class _UserBase(GraphView):
         """A user is named by its id or its userPrincipalName: /users/{id}, /users/{upn}, and the key
         form /users('{upn}') (rewritten to the path form by directory.api.middleware)."""
         if "@" in (object_id or ""):
-            return {"user_principal_name__iexact": object_id}
+            # lower(upn) = lower(id), the (tenant, lower(user_principal_name)) unique index (9d; UPNs are ASCII)
+            return {"user_principal_name__lower": object_id.lower()}
         return super().lookup(object_id)
 
 

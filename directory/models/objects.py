@@ -40,7 +40,11 @@ class Group(models.Model):
                 violation_error_message=_("A group with this name already exists in this tenant."),
             )
         ]
-        indexes = [models.Index(fields=["tenant", "updated_at", "id"], name="group_tenant_changed_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "updated_at", "id"], name="group_tenant_changed_idx"),  # /groups/delta
+            # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
+            models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="group_tenant_name_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

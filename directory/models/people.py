@@ -191,6 +191,9 @@ class User(models.Model):
             models.Index(fields=["tenant", "user_type", "display_name"], name="user_tenant_type_idx"),
             models.Index(fields=["tenant", "deleted_at"], name="user_tenant_deleted_idx"),
             models.Index(fields=["tenant", "updated_at", "id"], name="user_tenant_changed_idx"),  # /users/delta
+            # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
+            models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="user_tenant_name_order_idx",
+                         condition=Q(deleted_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

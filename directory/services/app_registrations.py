@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ..actors import Actor
 from ..audit import Change, Target, audit
 from ..authz import APPLICATION_PERMISSIONS, DELEGATED_PERMISSIONS
+from ..hashers import hash_client_secret
 from ..models import AppRegistration, Tenant
 from ..tokens import revoke_client_tokens
 from ._common import _apply, authorize
@@ -75,7 +76,7 @@ def app_registration_create(
     client.set_scopes([".default", "openid", "profile", "email", *del_perms])
     client.set_default_scopes([".default"])
     secret = secrets.token_urlsafe(32)
-    client.set_secret(secret)
+    client.secret = hash_client_secret(secret)  # fast keyed hash: a generated secret (directory/hashers.py)
     client.full_clean(exclude=["secret"])
     client.save()
     registration = AppRegistration.objects.create(
@@ -95,7 +96,7 @@ def app_registration_new_secret(*, actor: Actor, registration, secret_lifetime_d
     authorize(actor, "Application.ReadWrite.All", tenant=registration.tenant_id)
     secret = secrets.token_urlsafe(32)
     client = registration.client
-    client.set_secret(secret)
+    client.secret = hash_client_secret(secret)  # fast keyed hash: a generated secret (directory/hashers.py)
     client.save(update_fields=["secret"])
     registration.secret_expires_at = (timezone.now() + timedelta(days=secret_lifetime_days)
                                       if secret_lifetime_days else None)

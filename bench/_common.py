@@ -1,0 +1,193 @@
+"""What the benchmarks share: Django set up on a chosen code tree, a live server, timing and ratios.
+
+Every figure is reported beside a baseline measured on the same server in the same run
+(GET /v1.0/organization, the cheapest authenticated Graph call), so that the ratios, not the
+milliseconds, are what compares between machines.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def setup_django(code: Path) -> None:
+    """Import Django from ``code`` (this checkout by default; another tree to measure older code)."""
+    sys.path.insert(0, str(code))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("API_RATE_LIMIT", "1000000/10s")  # the benchmark is not throttled
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("The benchmarks run on PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """gunicorn (sync workers) on 127.0.0.1 serving ``code`` with this process's environment."""
+
+    def __init__(self, code: Path, workers: int = 2, extra_env: dict | None = None, log: Path | None = None):
+        self.code = code
+        self.workers = workers
+        self.port = free_port()
+        self.env = {**os.environ, **(extra_env or {}), "DB_CONN_MAX_AGE": "600"}
+        self.log = log or Path(f"/tmp/bench-server-{self.port}.log")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Server":
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        command = [str(gunicorn), "config.wsgi", "--bind", self.host, "--workers", str(self.workers),
+                   "--worker-class", "sync", "--log-level", "warning", "--timeout", "120"]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, cwd=self.code, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()}")
+            try:
+                status, _ = request(self.host, "GET", "/.well-known/openid-configuration")
+                if status < 500:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within 60 s:\n{self.log.read_text()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def request(host: str, method: str, path: str, *, headers: dict | None = None, body: bytes | None = None,
+            timeout: float = 60) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(host, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def client_credentials_token(host: str, client_id: str, secret: str) -> str:
+    body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client_id,
+                                   "client_secret": secret, "scope": ".default"}).encode()
+    status, data = request(host, "POST", "/identity/o/api/token", body=body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    if status != 200:
+        raise RuntimeError(f"token endpoint answered {status}: {data[:300]!r}")
+    return json.loads(data)["access_token"]
+
+
+def app_credentials(tenant, permissions: list[str], name: str) -> tuple[str, str]:
+    """A new app registration of ``tenant`` with these application permissions: (client_id, secret)."""
+    from directory import services
+    from directory.actors import Actor
+
+    _registration, client_id, secret = services.app_registration_create(
+        actor=Actor.operator(), tenant=tenant, display_name=name, application_permissions=permissions)
+    return client_id, secret
+
+
+def bench_tenant(slug: str, name: str):
+    from directory import services
+    from directory.actors import Actor
+    from directory.models import Tenant
+
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = services.tenant_create(actor=Actor.operator(), name=name, slug=slug,
+                                        initial_domain=f"{slug}.bench.example")
+    return tenant
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def time_calls(host: str, method: str, path_for, *, count: int, warmup: int = 10, headers: dict | None = None,
+               body_for=None, expect=(200,)) -> dict:
+    """``count`` sequential requests (after ``warmup``); ``path_for(i)`` gives the i-th path. Returns
+    p50/p95 in milliseconds, or the status that was not expected."""
+    samples = []
+    for i in range(warmup + count):
+        body = body_for(i) if body_for else None
+        start = time.perf_counter()
+        status, data = request(host, method, path_for(i), headers=headers, body=body)
+        elapsed = (time.perf_counter() - start) * 1000
+        if status not in expect:
+            return {"status": status, "error": data[:300].decode(errors="replace")}
+        if i >= warmup:
+            samples.append(elapsed)
+    return {"p50": statistics.median(samples), "p95": percentile(samples, 95), "n": len(samples)}
+
+
+def time_against_baseline(host: str, path_for, baseline_path: str, *, count: int, warmup: int = 5,
+                          headers: dict | None = None, expect=(200,)) -> tuple[dict, dict]:
+    """The call and the baseline alternately, request by request, so that both see the same load on a
+    shared machine: (call, baseline) timings as ``time_calls`` gives them."""
+    call, base = [], []
+    for i in range(warmup + count):
+        for path, samples in ((path_for(i), call), (baseline_path, base)):
+            start = time.perf_counter()
+            status, data = request(host, "GET", path, headers=headers)
+            elapsed = (time.perf_counter() - start) * 1000
+            if status not in expect:
+                failed = {"status": status, "error": data[:300].decode(errors="replace")}
+                return failed, failed
+            if i >= warmup:
+                samples.append(elapsed)
+
+    def summary(samples):
+        return {"p50": statistics.median(samples), "p95": percentile(samples, 95), "n": len(samples)}
+
+    return summary(call), summary(base)
+
+
+def ratio_line(label: str, result: dict, baseline: dict, goal: float | None = None) -> str:
+    if "p50" not in result:
+        return f"{label:<44} n/a (HTTP {result['status']}: {result['error'][:80]})"
+    ratio = result["p50"] / baseline["p50"]
+    verdict = "" if goal is None else (f"  goal ≤ {goal}× {'met' if ratio <= goal else 'MISSED'}")
+    return (f"{label:<44} p50 {result['p50']:8.1f} ms  p95 {result['p95']:8.1f} ms  "
+            f"{ratio:6.2f}× baseline{verdict}")

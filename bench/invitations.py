@@ -1,0 +1,136 @@
+"""Benchmark: POST /v1.0/invitations with sendInvitationMessage, mail delivered, against the baseline.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
+        /work/main/.venv/bin/python bench/invitations.py [--invitations 300] [--clients 2]
+
+Starts an aiosmtpd sink (tests/support/smtp.py), a real Celery worker (solo pool, on a queue of its own)
+and gunicorn with two sync workers, all on 127.0.0.1, the server and the worker sending mail to the sink.
+``--clients`` concurrent clients POST ``--invitations`` invitations (new guests, sendInvitationMessage:
+true); the rate is invitations whose e-mail reached the sink per second, from the first request to the
+last message received. The baseline is GET /v1.0/organization requests per second with the same
+clients on the same server. Goal: at least 0.5× the baseline.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c
+
+sys.path.insert(0, str(c.ROOT))
+
+
+def parallel(clients: int, total: int, call) -> float:
+    """Run ``call(i)`` for i in range(total) over ``clients`` threads; seconds taken."""
+    counter, lock = iter(range(total)), threading.Lock()
+
+    def loop():
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            call(i)
+
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invitations", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--code", type=Path, default=c.ROOT)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        sys.exit("Set REDIS_URL (the worker's broker), e.g. redis://127.0.0.1:6379/6")
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    os.environ.update({"CELERY_QUEUE": queue, "OUTBOX_RETRY_BASE_SECONDS": "1",
+                       "CACHE_URL": os.environ.get("CACHE_URL", redis_url), "CACHE_KEY_PREFIX": f"bench-{queue}"})
+    from tests.support.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    os.environ["EMAIL_URL"] = sink.url
+    c.setup_django(args.code.resolve())
+    c.migrate()
+    tenant = c.bench_tenant("bench-invitations", "Bench Invitations")
+    client_id, secret = c.app_credentials(tenant, ["User.Invite.All", "User.Read.All"], f"bench {time.time():.0f}")
+    from django.db import connection
+
+    connection.close()
+
+    worker_log = Path(f"/tmp/bench-worker-{queue}.log")
+    celery = Path(sys.executable).parent / "celery"
+    with worker_log.open("wb") as log:
+        worker = subprocess.Popen(
+            [str(celery), "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h",
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=args.code.resolve(), env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in worker_log.read_text(errors="replace"):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Celery worker did not start:\n{worker_log.read_text(errors='replace')}")
+            time.sleep(0.2)
+        with c.Server(args.code.resolve()) as server:
+            token = c.client_credentials_token(server.host, client_id, secret)
+            auth = {"Authorization": f"Bearer {token}"}
+            post_headers = {**auth, "Content-Type": "application/json"}
+            run_id = uuid.uuid4().hex[:6]
+            failures = []
+
+            def invite(i):
+                body = json.dumps({"invitedUserEmailAddress": f"guest{i}-{run_id}@fabrikam-bench.example",
+                                   "inviteRedirectUrl": "https://example.com/", "sendInvitationMessage": True})
+                status, data = c.request(server.host, "POST", "/v1.0/invitations", headers=post_headers,
+                                         body=body.encode())
+                if status != 201:
+                    failures.append((status, data[:200]))
+
+            def organization(i):
+                c.request(server.host, "GET", "/v1.0/organization", headers=auth)
+
+            parallel(args.clients, 20, organization)  # warm up
+            baseline_seconds = parallel(args.clients, args.invitations, organization)
+            sink.clear()
+            start = time.monotonic()
+            posted_seconds = parallel(args.clients, args.invitations, invite)
+            expected = args.invitations - len(failures)
+            with contextlib.suppress(AssertionError):  # what is missing is reported below
+                sink.wait_for(expected, timeout=max(120, args.invitations))
+            delivered_seconds = time.monotonic() - start
+            received = len(sink.received)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+        sink.stop()
+
+    baseline = args.invitations / baseline_seconds
+    delivered = received / delivered_seconds
+    print(f"{args.clients} clients, gunicorn 2 sync workers, Celery worker (solo), aiosmtpd sink")
+    print(f"baseline GET /v1.0/organization            {baseline:7.1f}/s")
+    print(f"POST /invitations answered (201)            {expected / posted_seconds:7.1f}/s  "
+          f"{expected / posted_seconds / baseline:5.2f}× baseline")
+    print(f"invitations with mail delivered             {delivered:7.1f}/s  {delivered / baseline:5.2f}× baseline  "
+          f"goal ≥ 0.5× {'met' if delivered / baseline >= 0.5 else 'MISSED'}"
+          + (f"  ({len(failures)} failed: {failures[:2]})" if failures else "")
+          + (f"  ({expected - received} mails not delivered in time)" if received < expected else ""))
+
+
+if __name__ == "__main__":
+    main()
