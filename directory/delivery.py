@@ -152,7 +152,7 @@ def _email(message: OutboxMessage) -> EmailMultiAlternatives:
 
 
 SENT, SKIPPED, FAILED = "sent", "skipped", "failed"
-_UNSENT_FIELDS = ("subject", "body_text", "body_html", "secrets")
+_UNSENT_FIELDS = ("subject", "body_text", "body_html", "secrets", "attempts", "last_attempt_at", "last_error")
 
 
 def _locked_pending(message_id) -> OutboxMessage | None:
