@@ -11,6 +11,9 @@ One killed after the COMMIT left has told both sides, which finish without it: t
 marked sent. Only the instant between the two writes (microseconds) remains; a message sent twice
 through it carries the same ``Message-ID`` (derived from the outbox row), which mail systems recognise.
 If the server then refuses the message, the mark is undone and the message retried like any failure.
+If instead the database goes away before the COMMIT (PostgreSQL restarting), the worker reads the
+server's answer and, when the message went out, records it as soon as the database is back
+(bench/drills/postgres_restart.py).
 """
 
 import contextlib
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -164,7 +167,7 @@ def _locked_pending(message_id) -> OutboxMessage | None:
 def _deliver(message_id, mailer: _Mailer) -> str:
     if transaction.get_connection().in_atomic_block:
         return _deliver_in_callers_transaction(message_id, mailer)
-    failure = None
+    failure = commit_error = None
     transaction.set_autocommit(False)
     try:
         message = _locked_pending(message_id)
@@ -181,13 +184,21 @@ def _deliver(message_id, mailer: _Mailer) -> str:
             failure = exc
             transaction.rollback()
         else:
-            transaction.commit()  # right after the end of the DATA left, before the server's answer is read
+            try:
+                transaction.commit()  # right after the end of the DATA left, before the server's answer is read
+            except DatabaseError as exc:  # the database went away (restarting) with the mark uncommitted
+                commit_error = exc
     except BaseException:
         with contextlib.suppress(Exception):
             transaction.rollback()
         raise
     finally:
-        transaction.set_autocommit(True)
+        try:
+            transaction.set_autocommit(True)
+        except DatabaseError:
+            transaction.get_connection().close()  # a dead connection: the next query opens a new one
+    if commit_error is not None:
+        return _after_lost_commit(message, mailer, commit_error)
     if failure is None:
         try:
             mailer.finish()
@@ -200,6 +211,37 @@ def _deliver(message_id, mailer: _Mailer) -> str:
         _record_failure(message.pk, now, failure)
         return FAILED
     return SENT
+
+
+# How long a worker keeps trying to record a message the server accepted while the database was away.
+RECORD_AFTER_OUTAGE_SECONDS = 60
+
+
+def _after_lost_commit(message: OutboxMessage, mailer: _Mailer, error: Exception) -> str:
+    """The database went away between the end of the DATA and the COMMIT (PostgreSQL restarting). The
+    server's answer says whether the message went out; if it did, record that as soon as the database
+    is back, before a sweep finds the message pending and sends it again."""
+    try:
+        mailer.finish()
+    except Exception:
+        logger.warning("Outbox message %s: neither sent nor recorded (%s); it stays pending", message.pk, error)
+        raise error from None
+    fields = {name: getattr(message, name) for name in (
+        "status", "sent_at", "attempts", "last_attempt_at", "last_error", "subject", "body_text", "body_html",
+        "secrets")}
+    deadline = time.monotonic() + RECORD_AFTER_OUTAGE_SECONDS
+    while True:
+        try:
+            OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(**fields)
+            logger.info("Outbox message %s was sent while the database was away; recorded now", message.pk)
+            return SENT
+        except DatabaseError:
+            transaction.get_connection().close()
+            if time.monotonic() > deadline:
+                logger.error("Outbox message %s was sent but cannot be recorded: a sweep may send it again",
+                             message.pk)
+                raise
+            time.sleep(0.25)
 
 
 def _deliver_in_callers_transaction(message_id, mailer: _Mailer) -> str:
