@@ -19,10 +19,12 @@ plain 500 page otherwise.
 import functools
 import logging
 import sys
+import uuid
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.defaults import server_error as django_server_error
 
 logger = logging.getLogger(__name__)
@@ -79,9 +81,11 @@ def unavailable_response(request, exc: BaseException) -> HttpResponse:
     message = (f"The service is temporarily unavailable (its {what} cannot be reached) and this request was not "
                f"completed. Try again in {RETRY_AFTER_SECONDS} seconds.")
     if request.path.startswith(API_PREFIXES):
-        from directory.api.errors import error_body
-
-        response = JsonResponse(error_body("serviceUnavailable", message, request), status=503)
+        # Graph's error shape (as directory.api.errors writes it; not imported: the API imports this module).
+        inner = {"date": timezone.now().strftime("%Y-%m-%dT%H:%M:%S"),
+                 "request-id": str(getattr(request, "correlation_id", None) or uuid.uuid4())}
+        response = JsonResponse({"error": {"code": "serviceUnavailable", "message": message, "innerError": inner}},
+                                status=503)
     else:
         response = HttpResponse(
             "<!doctype html><html lang=en><head><meta charset=utf-8><title>Service unavailable</title></head>"
