@@ -9,8 +9,20 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The one beat schedule. Time-based work is an idempotent sweep, never a long ETA.
+# The one beat schedule. Time-based work is an idempotent sweep, never a long ETA: running beat twice by
+# mistake runs each sweep twice, and that changes nothing (bench/drills/beat_twice.py).
+# OUTBOX_SWEEP_SECONDS: the longest an e-mail waits after its task was lost (a killed worker, Redis down);
+# BULK_SWEEP_SECONDS: the same for a bulk invitation job. PURGE_SWEEP_SECONDS (drills only) replaces the
+# hourly purge's schedule by an interval.
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
 app.conf.beat_schedule = {
-    "outbox-sweep": {"task": "directory.outbox_sweep", "schedule": 60.0},
-    "users-purge-deleted": {"task": "directory.users_purge_deleted", "schedule": crontab(minute=17)},
+    "outbox-sweep": {"task": "directory.outbox_sweep", "schedule": _seconds("OUTBOX_SWEEP_SECONDS", 60)},
+    "bulk-invitations-resume": {"task": "invitations.bulk_sweep", "schedule": _seconds("BULK_SWEEP_SECONDS", 60)},
+    "users-purge-deleted": {
+        "task": "directory.users_purge_deleted",
+        "schedule": _seconds("PURGE_SWEEP_SECONDS", 0) or crontab(minute=17),
+    },
 }

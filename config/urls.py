@@ -10,6 +10,9 @@ from directory import codes, passwords
 from directory import views as directory_views
 from directory.api.oidc import GraphTokenView
 
+# An outage of the cache or the database answers 503, anything else Django's 500 (directory/unavailable.py).
+handler500 = "directory.unavailable.server_error"
+
 # The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
 # (with next=), so one page carries the rate limits, the lock-out and the messages.
 admin.site.login = secure_admin_login(admin.site.login)

@@ -141,9 +141,13 @@ CACHE_URL = env("CACHE_URL") or (_next_redis_db(REDIS_URL) if REDIS_URL else "")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, failing closed: Redis unreachable is a 503 for the request that
+            # needed a rate limit, never a 500 and never "unlimited" (directory/unavailable.py).
+            "BACKEND": "directory.unavailable.FailClosedRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "portal"),
+            # A Redis that hangs must not hang the request: give up after 2 s.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -313,7 +317,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # tasks are idempotent (outbox rows, conditional updates)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_VISIBILITY_TIMEOUT = 3600
+# A task taken by a worker that died (kill -9, lost host) is given to another worker after this long;
+# the sweeps find its work sooner. It must stay above CELERY_TASK_TIME_LIMIT.
+CELERY_VISIBILITY_TIMEOUT = int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_TASK_TIME_LIMIT = 900  # well below the visibility timeout, so a task never runs twice for time
 CELERY_TASK_SOFT_TIME_LIMIT = 840
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
