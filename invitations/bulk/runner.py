@@ -7,11 +7,15 @@ committed chunk ended. The task is started through :mod:`directory.queue` by nam
 not import it.
 """
 
+import contextlib
 import logging
 import time
+import uuid
+from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,3 +194,92 @@ def _save_progress(job_id, start: int, outcome: Outcome) -> None:
         existing_count=F("existing_count") + outcome.counts[ALREADY_INVITED],
         error_count=F("error_count") + outcome.counts[ERROR],
     )
+
+
+# --- on a worker: one at a time, and resumed when a worker is lost ----------------------------------
+# A job is processed one committed chunk at a time, so whatever stops a worker (kill -9, a lost host,
+# PostgreSQL restarting) loses at most the chunk in flight. Only one worker processes a job at a time: it
+# holds a PostgreSQL advisory lock on the job, which PostgreSQL releases by itself when the worker's
+# connection ends; duplicates of the task (the sweep, a redelivery, "process again") find it taken.
+
+# A queued job whose first task has not started this long after the upload lost its task (the broker
+# was down): the sweep publishes it again.
+QUEUED_GRACE = timedelta(minutes=2)
+_ON_WORKER = "bulk-job-on-worker:{}"
+_ON_WORKER_SECONDS = 7 * 24 * 3600
+
+
+def _lock_key(job_id) -> int:
+    return int.from_bytes(uuid.UUID(str(job_id)).bytes[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def job_lock(job_id):
+    """Yields True when this process now holds the job (until the block ends), False when another does.
+
+    A session-level advisory lock: PostgreSQL drops it when the holder's connection ends, so a killed
+    worker never leaves a job locked. (SQLite, single process: always True.)
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _lock_key(job_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        locked = cursor.fetchone()[0]
+    try:
+        yield locked
+    finally:
+        if locked:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:  # the connection is gone, and the lock with it
+                pass
+
+
+def _mark_on_worker(job_id) -> None:
+    # Jobs that `manage.py invite` runs in its own process (with its own options) are never taken over
+    # by the sweep; only jobs a worker started are. Without the cache the mark is skipped: the sweep
+    # then leaves the job to "process again" in the console.
+    try:
+        cache.set(_ON_WORKER.format(job_id), 1, _ON_WORKER_SECONDS)
+    except Exception:
+        logger.warning("Could not mark bulk job %s as a worker's", job_id)
+
+
+def _on_worker(job_id) -> bool:
+    try:
+        return bool(cache.get(_ON_WORKER.format(job_id)))
+    except Exception:
+        return False
+
+
+def bulk_invitation_job_run_on_worker(*, job_id, time_budget: float | None = None) -> str:
+    """Process a job on a worker, unless another worker holds it. Returns the job's state afterwards
+    ("taken by another worker" when it was not ours)."""
+    _mark_on_worker(job_id)
+    with job_lock(job_id) as mine:
+        if not mine:
+            return "taken by another worker"
+        return bulk_invitation_job_process(job_id=job_id, time_budget=time_budget).state
+
+
+def bulk_invitation_jobs_to_resume(*, now=None) -> list[str]:
+    """Unfinished jobs no worker is processing: a worker's job whose worker died, and a job whose first
+    task was lost (the broker was down). Jobs ``manage.py invite`` runs in its own process are left alone."""
+    now = now or timezone.now()
+    due = []
+    unfinished = BulkInvitationJob.objects.filter(
+        state__in=[BulkInvitationJob.State.QUEUED, BulkInvitationJob.State.RUNNING]).values_list(
+        "pk", "state", "created_at")
+    for job_id, state, created_at in unfinished:
+        if state == BulkInvitationJob.State.QUEUED and created_at > now - QUEUED_GRACE:
+            continue  # its first task may still be on its way
+        if state == BulkInvitationJob.State.RUNNING and not _on_worker(job_id):
+            continue  # run by `manage.py invite` in its own process
+        with job_lock(job_id) as free:
+            if not free:
+                continue  # a worker is on it
+        due.append(str(job_id))
+    return due
