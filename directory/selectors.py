@@ -66,6 +66,14 @@ def group_members_visible_to(actor: Actor, group: Group) -> QuerySet[User]:
     return group.members.filter(deleted_at__isnull=True)
 
 
+def owners_visible_to(actor: Actor, group: Group) -> QuerySet[User]:
+    """A group's owners the actor may see: those it may read, or may see among this group's members (a
+    limited guest sees the owners who are members of its own groups, a restricted one only itself)."""
+    seen = (Q(pk__in=users_visible_to(actor).values("pk"))
+            | Q(pk__in=group_members_visible_to(actor, group).values("pk")))
+    return User.objects.filter(owned_groups=group, deleted_at__isnull=True).filter(seen)
+
+
 def applications_visible_to(actor: Actor) -> QuerySet[Application]:
     """Enterprise applications of the actor's tenant (Graph lets every user read service principals)."""
     apps = Application.objects.filter(tenant=actor.tenant)

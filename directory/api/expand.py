@@ -17,24 +17,16 @@ per group, through the same selectors the members and owners endpoints use.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from ..actors import Actor
 from ..models import Group, User
-from ..selectors import group_members_visible_to, groups_visible_to, users_visible_to
+from ..selectors import group_members_visible_to, groups_visible_to, owners_visible_to, users_visible_to
 from . import odata
 from .errors import bad_request, unsupported_query
 from .resources import GROUP, USER
 
 MAX_EXPANDED = 20  # Graph: $expand returns up to 20 objects per relationship
-
-
-def owners_visible_to(actor: Actor, group: Group) -> QuerySet[User]:
-    """A group's owners the actor may see: those it may read, or may see among this group's members (a
-    limited guest sees the owners who are members of its own groups, a restricted one only itself)."""
-    seen = (Q(pk__in=users_visible_to(actor).values("pk"))
-            | Q(pk__in=group_members_visible_to(actor, group).values("pk")))
-    return User.objects.filter(owned_groups=group, deleted_at__isnull=True).filter(seen)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import Group, User
-from ..selectors import group_members_visible_to, groups_visible_to, users_visible_to
+from ..selectors import group_members_visible_to, groups_visible_to, owners_visible_to, users_visible_to
 from .base import GraphView
 from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found
-from .expand import owners_visible_to
 from .resources import GROUP, USER
 
 GROUP_READ = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
