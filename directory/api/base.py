@@ -122,7 +122,32 @@ class GraphView(APIView):
         body = {"@odata.context": self.context_url("/$entity"), **self.apply_expand([obj], [self.represent(obj, select)])[0]}
         return Response(body, status=status, headers=headers)
 
-    def list_response(self, queryset: QuerySet) -> Response:
+    def reference_url(self, obj) -> str:
+        """The URL a $ref read names an object by: users are the only objects a navigation holds here, and
+        ``…/v1.0/users/{id}`` both answers a GET and is accepted back by every ``$ref`` write."""
+        return self.request.build_absolute_uri(f"/v1.0/users/{obj.pk}")
+
+    def references_response(self, queryset: QuerySet) -> Response:
+        """GET …/$ref on a collection navigation: Graph's ``{"value": [{"@odata.id": url}]}``, with the
+        list's $filter, $search, $orderby, $top, $count and keyset paging; a reference has no properties,
+        so $select and $expand are 400."""
+        for option in ("$select", "$expand"):
+            if option in self.request.query_params:
+                raise unsupported_query(f"The query option {option} is not supported on $ref.")
+        self.context = "directoryObjects"
+        return self.list_response(queryset, represent=lambda obj, select: {"@odata.id": self.reference_url(obj)})
+
+    def reference_response(self, obj) -> Response:
+        """GET …/$ref on a single-valued navigation (manager): ``{"@odata.id": url}``."""
+        params = self.request.query_params
+        unsupported = sorted(k for k in params if k.startswith("$"))
+        if unsupported:
+            raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported on $ref.")
+        return Response({"@odata.context": self.request.build_absolute_uri("/v1.0/$metadata#directoryObjects/$entity"),
+                         "@odata.id": self.reference_url(obj)})
+
+    def list_response(self, queryset: QuerySet, represent=None) -> Response:
+        represent = represent or self.represent
         params = self.request.query_params
         unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS | {"$search"})
         if unsupported:
@@ -151,7 +176,7 @@ class GraphView(APIView):
             queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)
         rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
         page, more = rows[:top], len(rows) > top
-        body["value"] = self.apply_expand(page, [self.represent(obj, select) for obj in page])
+        body["value"] = self.apply_expand(page, [represent(obj, select) for obj in page])
         if more:
             query = {k: v for k, v in params.items() if k != "$skiptoken"}
             query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field)

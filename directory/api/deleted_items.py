@@ -77,6 +77,13 @@ class DeletedGroupsView(GraphView):
         return self.list_response(Group.objects.none())
 
 
+class DeletedGroupsCountView(CountMixin, DeletedGroupsView):
+    """GET /directory/deletedItems/microsoft.graph.group/$count: always 0 (groups are deleted for good)."""
+
+    def get(self, request):
+        return self.count_response(Group.objects.none())
+
+
 class DeletedItemView(_DeletedUsers):
     """GET /directory/deletedItems/{id} (a deleted user); DELETE removes it for good (no restore)."""
 

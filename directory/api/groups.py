@@ -76,6 +76,16 @@ def parse_reference(value, *, name: str = "@odata.id") -> uuid.UUID:
     return object_id
 
 
+def reference_from_query(request) -> str:
+    """The ``@id`` (the SDK) or ``$id`` (Graph's documentation) query parameter of a DELETE …/$ref."""
+    params = request.query_params
+    value = params.get("@id", params.get("$id"))
+    if value is None:
+        raise bad_request("Name the object to remove with the query parameter $id (or @id), the URL of a "
+                          "directory object.")
+    return value
+
+
 def _check_group_kind(body: dict) -> None:
     """We hold security groups: no mail, no Microsoft 365 ("Unified") or dynamic groups."""
     if body.get("mailEnabled") is True:
@@ -224,11 +234,15 @@ class _GroupMemberRemove(_GroupUsersBase):
 
 
 class GroupMemberRefView(_GroupMemberRemove):
-    """POST /groups/{id}/members/$ref adds a member; DELETE /groups/{id}/members/$ref?$id={url} removes
-    one (the SDK sends the parameter as @id). Of two concurrent adds of one user exactly one succeeds."""
+    """GET /groups/{id}/members/$ref lists the members as references; POST adds a member; DELETE
+    /groups/{id}/members/$ref?$id={url} removes one (the SDK sends the parameter as @id). Of two
+    concurrent adds of one user exactly one succeeds."""
 
     bodies = {"POST": REFERENCE}
-    responses = {"post": 204, "delete": 204}
+    responses = {"get": "refs", "post": 204, "delete": 204}
+
+    def get(self, request, group_id):
+        return self.references_response(group_members_visible_to(self.principal, self.group(group_id)))
 
     def post(self, request, group_id):
         group = self.group(group_id)
@@ -238,12 +252,7 @@ class GroupMemberRefView(_GroupMemberRemove):
         return Response(status=204)
 
     def delete(self, request, group_id):
-        params = request.query_params
-        reference = params.get("@id", params.get("$id"))
-        if reference is None:
-            raise bad_request("Name the member to remove with the query parameter $id (or @id), the URL of a "
-                              "directory object.")
-        return self.remove(group_id, parse_reference(reference, name="$id"))
+        return self.remove(group_id, parse_reference(reference_from_query(request), name="$id"))
 
 
 class GroupMemberView(_GroupMemberRemove):
@@ -263,12 +272,26 @@ class GroupOwnersView(_GroupUsersBase):
         return self.list_response(owners_visible_to(self.principal, group).prefetch_related("identities"))
 
 
-class GroupOwnerRefView(_GroupUsersBase):
-    """POST /groups/{id}/owners/$ref"""
-
+class _GroupOwnerRemove(_GroupUsersBase):
     owners_may_write = True
+
+    def remove(self, group_id, owner_pk) -> Response:
+        group = self.group(group_id)
+        user = group.owners.filter(deleted_at__isnull=True, pk=owner_pk).first()
+        if user is None or not _link(services.group_owner_remove, actor=self.principal, group=group, user=user):
+            raise not_found()
+        return Response(status=204)
+
+
+class GroupOwnerRefView(_GroupOwnerRemove):
+    """GET /groups/{id}/owners/$ref lists the owners as references; POST adds an owner; DELETE
+    /groups/{id}/owners/$ref?$id={url} removes one (the SDK sends @id)."""
+
     bodies = {"POST": REFERENCE}
-    responses = {"post": 204}
+    responses = {"get": "refs", "post": 204, "delete": 204}
+
+    def get(self, request, group_id):
+        return self.references_response(owners_visible_to(self.principal, self.group(group_id)))
 
     def post(self, request, group_id):
         group = self.group(group_id)
@@ -277,16 +300,14 @@ class GroupOwnerRefView(_GroupUsersBase):
             raise bad_request(ALREADY_EXISTS.format("owners"))
         return Response(status=204)
 
+    def delete(self, request, group_id):
+        return self.remove(group_id, parse_reference(reference_from_query(request), name="$id"))
 
-class GroupOwnerView(_GroupUsersBase):
+
+class GroupOwnerView(_GroupOwnerRemove):
     """DELETE /groups/{id}/owners/{ownerId}/$ref"""
 
-    owners_may_write = True
     responses = {"delete": 204}
 
     def delete(self, request, group_id, owner_id):
-        group = self.group(group_id)
-        user = group.owners.filter(deleted_at__isnull=True, **self.lookup(owner_id)).first()
-        if user is None or not _link(services.group_owner_remove, actor=self.principal, group=group, user=user):
-            raise not_found()
-        return Response(status=204)
+        return self.remove(group_id, self.lookup(owner_id)["pk"])

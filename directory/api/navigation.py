@@ -25,7 +25,7 @@ from . import odata
 from .applications import ASSIGNMENT_READ
 from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found, unsupported_query
-from .groups import ALREADY_EXISTS, GROUP_READ, GroupMembersView, _GroupBase, parse_reference
+from .groups import ALREADY_EXISTS, GROUP_READ, GroupMembersView, _GroupBase, parse_reference, reference_from_query
 from .resources import APP_ROLE_ASSIGNMENT, with_principal
 from .users import USER_READ, USER_WRITE, UserMemberOfView, _UserBase
 
@@ -33,16 +33,6 @@ from .users import USER_READ, USER_WRITE, UserMemberOfView, _UserBase
 USER_CASTS = ("microsoft.graph.user", "graph.user")
 GROUP_CASTS = ("microsoft.graph.group", "graph.group")
 
-
-
-def reference_from_query(request) -> str:
-    """The ``@id`` (the SDK) or ``$id`` (Graph's documentation) query parameter of a DELETE …/$ref."""
-    params = request.query_params
-    value = params.get("@id", params.get("$id"))
-    if value is None:
-        raise bad_request("Name the object to remove with the query parameter $id (or @id), the URL of a "
-                          "directory object.")
-    return value
 
 
 def object_id(value: str) -> uuid.UUID:
@@ -282,11 +272,14 @@ class _SponsorRemove(_UserWrite):
 
 
 class UserSponsorsRefView(_SponsorRemove):
-    """POST /users/{id}/sponsors/$ref adds a sponsor (a user); DELETE …/sponsors/$ref?$id={url} removes
-    one (the SDK sends @id)."""
+    """GET /users/{id}/sponsors/$ref lists the sponsors as references; POST adds a sponsor (a user);
+    DELETE …/sponsors/$ref?$id={url} removes one (the SDK sends @id)."""
 
     bodies = {"POST": REFERENCE}
-    responses = {"post": 204, "delete": 204}
+    responses = {"get": "refs", "post": 204, "delete": 204}
+
+    def get(self, request, user_id):
+        return self.references_response(users_visible_to(self.principal).filter(sponsored_users=self.user(user_id)))
 
     def post(self, request, user_id):
         user = self.user(user_id)
@@ -311,6 +304,18 @@ class UserSponsorRefView(_SponsorRemove):
 # --- manager --------------------------------------------------------------------------------------
 
 
+def _manager(view: _UserBase, user_id) -> User:
+    """The manager of the user ``user_id`` names, as the caller may see it; 404 when it has none (or the
+    manager is deleted or hidden from the caller)."""
+    user = view.get_object(user_id, queryset=users_visible_to(view.principal))
+    manager = (users_visible_to(view.principal).filter(pk=user.manager_id).prefetch_related("identities").first()
+               if user.manager_id else None)
+    if manager is None:
+        raise not_found("Resource 'manager' does not exist or one of its queried reference-property objects "
+                        "are not present.")
+    return manager
+
+
 class UserManagerView(_UserBase):
     """GET /users/{id}/manager: the user's manager (404 when it has none)."""
 
@@ -318,13 +323,7 @@ class UserManagerView(_UserBase):
     responses = {"get": "item"}
 
     def manager(self, user_id) -> User:
-        user = self.get_object(user_id, queryset=users_visible_to(self.principal))
-        manager = (users_visible_to(self.principal).filter(pk=user.manager_id).prefetch_related("identities").first()
-                   if user.manager_id else None)
-        if manager is None:
-            raise not_found("Resource 'manager' does not exist or one of its queried reference-property objects "
-                            "are not present.")
-        return manager
+        return _manager(self, user_id)
 
     def represent(self, obj, select=None):
         return {"@odata.type": "#microsoft.graph.user", **super().represent(obj, select)}
@@ -334,10 +333,14 @@ class UserManagerView(_UserBase):
 
 
 class UserManagerRefView(_UserWrite):
-    """PUT /users/{id}/manager/$ref sets the manager ({"@odata.id": url}); DELETE removes it."""
+    """GET /users/{id}/manager/$ref names the manager ({"@odata.id": url}; 404 when none); PUT sets it
+    ({"@odata.id": url}); DELETE removes it."""
 
     bodies = {"PUT": REFERENCE}
-    responses = {"put": 204, "delete": 204}
+    responses = {"get": "ref", "put": 204, "delete": 204}
+
+    def get(self, request, user_id):
+        return self.reference_response(_manager(self, user_id))
 
     def put(self, request, user_id):
         user = self.user(user_id)

@@ -140,8 +140,9 @@ def prop_schema(resource: Resource, prop: Prop, extra: dict | None = None) -> di
 
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
-#: "count": a number as text/plain (…/$count); "strings": {"value": [string]} (checkMemberGroups and kin).
-RESPONSE_KINDS = ("list", "item", "count", "strings")
+#: "count": a number as text/plain (…/$count); "strings": {"value": [string]} (checkMemberGroups and kin);
+#: "refs": a page of references {"value": [{"@odata.id"}]} (…/$ref); "ref": one reference (manager/$ref).
+RESPONSE_KINDS = ("list", "item", "count", "strings", "refs", "ref")
 
 
 def declared_responses(view, method: str) -> dict[int, str] | None:
@@ -177,7 +178,7 @@ class GraphAutoSchema(AutoSchema):
         return declared
 
     def _is_collection(self) -> bool:
-        return self.method == "GET" and "list" in self._returns().values()
+        return self.method == "GET" and bool({"list", "refs"} & set(self._returns().values()))
 
     def _register(self, name: str, schema: dict) -> dict:
         component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
@@ -238,7 +239,7 @@ class GraphAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         params = []
-        if self.method == "GET":
+        if self.method == "GET" and not {"refs", "ref"} & set(self._returns().values()):
             params.append(OpenApiParameter("$select", str, OpenApiParameter.QUERY,
                                            description="Comma-separated properties to return."))
         if self._is_collection():
@@ -300,6 +301,18 @@ class GraphAutoSchema(AutoSchema):
                     "type": "object", "required": ["value"], "properties": {
                         "@odata.context": {"type": "string"},
                         "value": {"type": "array", "items": {"type": "string"}}}}), description="The ids.")
+            elif kind in ("refs", "ref"):
+                reference = self._register("microsoft.graph.reference", {
+                    "type": "object", "required": ["@odata.id"], "properties": {
+                        "@odata.id": {"type": "string", "description": "The object's URL: …/v1.0/users/{id}."}}})
+                if kind == "ref":
+                    responses[status] = OpenApiResponse(reference, description="The reference.")
+                else:
+                    responses[status] = OpenApiResponse(self._register("microsoft.graph.referenceCollectionResponse", {
+                        "type": "object", "required": ["value"], "properties": {
+                            "@odata.context": {"type": "string"}, "@odata.count": {"type": "integer"},
+                            "@odata.nextLink": {"type": "string", "nullable": True},
+                            "value": {"type": "array", "items": reference}}}), description="A page of references.")
             else:
                 responses[status] = OpenApiResponse(description="No content.")
         errors = {400: "Bad request (Request_BadRequest, Request_UnsupportedQuery).",

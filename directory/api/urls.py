@@ -43,7 +43,10 @@ urlpatterns = [
         path(f"directory/deletedItems/{cast}/$count", deleted_items.DeletedUsersCountView.as_view()),
         path(f"directory/deletedItems/<str:deleted_id>/{cast}", deleted_items.DeletedItemUserView.as_view()),
     )],
-    *[path(f"directory/deletedItems/{cast}", deleted_items.DeletedGroupsView.as_view()) for cast in GROUP_CASTS],
+    *[route for cast in GROUP_CASTS for route in (
+        path(f"directory/deletedItems/{cast}", deleted_items.DeletedGroupsView.as_view()),
+        path(f"directory/deletedItems/{cast}/$count", deleted_items.DeletedGroupsCountView.as_view()),
+    )],
     path("directory/deletedItems/<str:deleted_id>", deleted_items.DeletedItemView.as_view()),
     path("directory/deletedItems/<str:deleted_id>/restore", deleted_items.RestoreDeletedItemView.as_view()),
     # --- end of 9b

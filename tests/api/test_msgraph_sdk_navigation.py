@@ -5,7 +5,10 @@ import asyncio
 
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.native_response_handler import NativeResponseHandler
+from kiota_http.middleware.options import ResponseHandlerOption
 from msgraph.generated.groups.item.members.ref.ref_request_builder import RefRequestBuilder as MembersRef
+from msgraph.generated.groups.item.owners.ref.ref_request_builder import RefRequestBuilder as OwnersRef
 from msgraph.generated.models.group_collection_response import GroupCollectionResponse
 from msgraph.generated.models.reference_create import ReferenceCreate
 from msgraph.generated.models.reference_update import ReferenceUpdate
@@ -139,3 +142,59 @@ def test_deleted_users_listed_restored_and_removed(graph, tenant):  # noqa: F811
     assert restored.id == str(ann.pk)
     assert User.objects.get(pk=ann.pk).deleted_at is None
     assert not User.objects.filter(pk=bob.pk).exists()
+
+
+
+def raw() -> RequestConfiguration:
+    """The SDK's own way to get the response as sent (kiota's NativeResponseHandler)."""
+    return RequestConfiguration(options=[ResponseHandlerOption(NativeResponseHandler())])
+
+
+def test_references_read_as_the_sdk_asks_for_them(graph, tenant):  # noqa: F811
+    """GET …/$ref through the SDK's ref builders. The answer is Graph's: {"value": [{"@odata.id": url}]}
+    and {"@odata.id": url}. The SDK's generated models type these as strings (StringCollectionResponse, str),
+    which Graph's own answers are not either: read them with the native response handler, as against Graph."""
+    group, guest = GroupFactory(tenant=tenant), GuestFactory(tenant=tenant)
+    ann, bob = UserFactory(tenant=tenant, display_name="Ann"), UserFactory(tenant=tenant, display_name="Bob")
+    group.members.add(ann, bob)
+    group.owners.add(ann)
+    guest.sponsors.add(bob)
+    guest.manager = ann
+    guest.save(update_fields=["manager"])
+    client, _ = graph(tenant)
+    by_group, by_guest = client.groups.by_group_id(str(group.pk)), client.users.by_user_id(str(guest.pk))
+
+    async def calls():
+        typed = await by_group.members.ref.get()
+        answers = [await by_group.members.ref.get(raw()), await by_group.owners.ref.get(raw()),
+                   await by_guest.sponsors.ref.get(raw()), await by_guest.manager.ref.get(raw())]
+        return typed, [answer.json() for answer in answers]
+
+    typed, (members, owners, sponsors, manager) = asyncio.run(calls())
+    assert len(typed.value) == 2  # parsed without an error, one entry per reference
+
+    def ids(page):
+        return [ref["@odata.id"].rsplit("/", 1)[1] for ref in page["value"]]
+
+    assert ids(members) == [str(ann.pk), str(bob.pk)]
+    assert ids(owners) == [str(ann.pk)]
+    assert ids(sponsors) == [str(bob.pk)]
+    assert manager["@odata.id"].endswith(f"/v1.0/users/{ann.pk}")
+
+
+def test_owner_removed_by_url_and_deleted_counts_as_the_sdk_sends_them(graph, tenant):  # noqa: F811
+    group, ann, bob = GroupFactory(tenant=tenant), UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    group.owners.add(ann, bob)
+    client, _ = graph(tenant)
+    query = OwnersRef.RefRequestBuilderDeleteQueryParameters(id=f"{GRAPH}/directoryObjects/{bob.pk}")
+
+    async def calls():
+        await client.groups.by_group_id(str(group.pk)).owners.ref.delete(
+            request_configuration=RequestConfiguration(query_parameters=query))
+        await client.users.by_user_id(str(bob.pk)).delete()
+        deleted = client.directory.deleted_items
+        return (await deleted.graph_user.count.get(request_configuration=eventual()),
+                await deleted.graph_group.count.get(request_configuration=eventual()))
+
+    assert asyncio.run(calls()) == (1, 0)
+    assert list(group.owners.all()) == [ann]
