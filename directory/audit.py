@@ -5,13 +5,14 @@ each app fills at import of its services; targets get their Graph type from :dat
 which each app fills for its models. The initiator comes from the :class:`~directory.actors.Actor`.
 """
 
+import contextlib
 import contextvars
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
 from .actors import Actor
 from .models import (
@@ -201,8 +202,47 @@ def audit_event(
     )
 
 
+#: The rows an :func:`audit_batch` block has written so far (None outside one).
+_batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar("audit_batch", default=None)
+
+
+@contextlib.contextmanager
+def audit_batch():
+    """Within the block, :func:`audit` (and :func:`audit_save`) collect their rows; they are inserted in
+    one statement when the block ends without an error. Use it inside the transaction of the changes the
+    rows record (a block that fails writes none of them, and its transaction rolls back anyway). Nested
+    blocks leave the writing to the outermost."""
+    if _batch.get() is not None:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_batch() must run inside the transaction of the changes it records")
+    rows: list[AuditEvent] = []
+    token = _batch.set(rows)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if rows:
+        AuditEvent.objects.bulk_create(rows)
+
+
+def audit_save(events: list[AuditEvent]) -> None:
+    """Save unsaved rows from :func:`audit_event`: into the open :func:`audit_batch`, else in one insert."""
+    rows = _batch.get()
+    if rows is not None:
+        rows.extend(events)
+    elif events:
+        AuditEvent.objects.bulk_create(events)
+
+
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:
-    """Write one audit row (call inside the transaction of the change it records)."""
+    """Write one audit row (call inside the transaction of the change it records; inside an
+    :func:`audit_batch` the row is inserted with the block's others when the block ends)."""
     event = audit_event(tenant=tenant, actor=actor, activity=activity, targets=targets, **options)
-    event.save(force_insert=True)
+    rows = _batch.get()
+    if rows is not None:
+        rows.append(event)
+    else:
+        event.save(force_insert=True)
     return event

@@ -13,7 +13,16 @@ from django.utils.translation import gettext as _
 
 from directory import services as directory_services
 from directory.actors import Actor, require_actor
-from directory.audit import Change, Target, audit, audit_event, register_activities, register_target_type
+from directory.audit import (
+    Change,
+    Target,
+    audit,
+    audit_batch,
+    audit_event,
+    audit_save,
+    register_activities,
+    register_target_type,
+)
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
 from policies.selectors import collaboration_settings_for
@@ -268,11 +277,20 @@ def invitation_create(
     directory_services.ensure_same_tenant(tenant, applications, field="applications")
     check_grants(actor=actor, groups=groups, applications=applications)
 
+    with audit_batch():  # "Add user" and "Invite external user" (and a caller's rows) in one insert
+        return _invite(actor=actor, tenant=tenant, settings=settings, email=email, display_name=display_name,
+                       user_type=user_type, sponsors=sponsors, redirect_url=redirect_url, send_message=send_message,
+                       message_body=message_body, message_language=message_language, cc=cc, groups=groups,
+                       applications=applications, expires_in_days=expires_in_days)
+
+
+def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
+            message_body, message_language, cc, groups, applications, expires_in_days) -> InvitationResult:
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter, sponsors=sponsors)
     status = invitation_status_for(user)
-    if status == Invitation.Status.PENDING_ACCEPTANCE:
+    if status == Invitation.Status.PENDING_ACCEPTANCE and not created:  # a new guest has no invitation yet
         supersede_pending([user.pk])
     if expires_in_days is _DEFAULT:
         expires_in_days = settings.invitation_lifetime_days
@@ -283,15 +301,14 @@ def invitation_create(
         status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
     message = invitation_outbox_message(invitation, url, now=now) if send_message else None
     invitation.save(force_insert=True)
-    if groups:
-        invitation.groups.set(groups)
+    if groups:  # a new invitation has no links yet: add, without reading the empty set first
+        invitation.groups.add(*groups)
     if applications:
-        invitation.applications.set(applications)
+        invitation.applications.add(*applications)
     if status == Invitation.Status.COMPLETED:
         _grant(invitation=invitation, user=user)
     # "Add user" for a new guest was written by guest_user_create.
-    for event in invitation_audit_events(actor=actor, invitation=invitation, user_created=False, now=now):
-        event.save(force_insert=True)
+    audit_save(invitation_audit_events(actor=actor, invitation=invitation, user_created=False, now=now))
     if message is not None:
         message.save(force_insert=True)
         directory_services.outbox_publish([message.pk])

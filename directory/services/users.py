@@ -14,7 +14,16 @@ from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
 from ..models import Account, DeletedObject, Tenant, User, UserIdentity
 from ..tokens import revoke_account_tokens
-from ._common import _apply, _set_m2m, _validate_and_save, authorize, guest_user_principal_name, validate_user_principal_name
+from ._common import (
+    _apply,
+    _insert_new,
+    _set_m2m,
+    _validate_and_save,
+    authorize,
+    ensure_same_tenant,
+    guest_user_principal_name,
+    validate_user_principal_name,
+)
 
 
 def ensure_may_manage(actor: Actor, user: User) -> None:
@@ -77,9 +86,12 @@ def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name:
     authorize(actor, "User.Invite.All", tenant=tenant)
     user, identity = build_guest_user(tenant=tenant, email=email, display_name=display_name, user_type=user_type)
     validate_user_principal_name(user)
-    _validate_and_save(user)
+    _insert_new(user, loaded=("tenant",))  # the invitation service found no user with this address
     identity.save()
-    _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
+    sponsors = list(sponsors)
+    if sponsors:  # a new user has none to compare with: add, without reading the empty set first
+        ensure_same_tenant(tenant, sponsors, field="sponsors")
+        user.sponsors.add(*sponsors)
     audit(tenant=tenant, actor=actor, activity="Add user",
           targets=[Target(user, [Change("userType", None, user.user_type)])])
     return user

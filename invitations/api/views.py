@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from directory.api.base import GraphView
+from directory.audit import audit_batch
 from directory.api.errors import GraphError, bad_request, not_found, validation_message
 from directory.models import User
 from directory.selectors import groups_visible_to, users_visible_to
@@ -75,7 +76,7 @@ class InvitationsView(GraphView):
         principal = self.principal
         sponsors = self._sponsors(body.get("invitedUserSponsors"))
         try:
-            with transaction.atomic():
+            with transaction.atomic(), audit_batch():  # the invitation's rows and the redeem-URL read: one insert
                 if body.get("resetRedemption"):
                     if cc:
                         raise bad_request("ccRecipients cannot be used with resetRedemption.")
