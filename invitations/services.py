@@ -244,14 +244,16 @@ def invitation_create(
     *, actor: Actor, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
     user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
     message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
-    expires_in_days=_DEFAULT, sponsors=None,
+    expires_in_days=_DEFAULT, sponsors=None, link_shown_via: str = "",
 ) -> InvitationResult:
     """Invite a person: create (or reuse) the guest user object and a redeemable invitation.
 
     An accepted guest's invitation completes at once (its grants applied); a pending guest's earlier
     invitation is replaced. With ``send_message`` the invitation e-mail is queued in the outbox;
     without it the caller shares the returned ``redeem_url`` itself (and audits that it did, with
-    :func:`invitation_redeem_url_read`).
+    :func:`invitation_redeem_url_read`). A caller that shows the link names its interface in
+    ``link_shown_via``: the reading is then recorded in this transaction (the API does, saving a
+    transaction block of its own around two calls).
 
     ``sponsors`` (users of the tenant, at most :data:`MAX_SPONSORS`) sponsor a guest this invitation
     creates; without them the inviter does. An existing guest keeps its sponsors.
@@ -277,11 +279,14 @@ def invitation_create(
     directory_services.ensure_same_tenant(tenant, applications, field="applications")
     check_grants(actor=actor, groups=groups, applications=applications)
 
-    with audit_batch():  # "Add user" and "Invite external user" (and a caller's rows) in one insert
-        return _invite(actor=actor, tenant=tenant, settings=settings, email=email, display_name=display_name,
-                       user_type=user_type, sponsors=sponsors, redirect_url=redirect_url, send_message=send_message,
-                       message_body=message_body, message_language=message_language, cc=cc, groups=groups,
-                       applications=applications, expires_in_days=expires_in_days)
+    with audit_batch():  # "Add user", "Invite external user" and "Read invite redeem URL" in one insert
+        result = _invite(actor=actor, tenant=tenant, settings=settings, email=email, display_name=display_name,
+                         user_type=user_type, sponsors=sponsors, redirect_url=redirect_url,
+                         send_message=send_message, message_body=message_body, message_language=message_language,
+                         cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days)
+        if link_shown_via:
+            invitation_redeem_url_read(actor=actor, invitation=result.invitation, interface=link_shown_via)
+    return result
 
 
 def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
@@ -315,10 +320,11 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
 
 
-@transaction.atomic
 def invitation_redeem_url_read(*, actor: Actor, invitation: Invitation, interface: str) -> None:
     """Record that ``actor`` was shown an invitation's redeem URL (a credential: who saw it is on record).
-    Every interface that shows a link calls this: the API, the admin console, the CLI, bulk results."""
+    Every interface that shows a link calls this: the API, the admin console, the CLI, bulk results.
+    Its one write is one statement (an atomic block around it would only add a savepoint): call it in the
+    transaction that issued the link, so that the link and the record of its reading commit together."""
     require_actor(actor)
     details = {"invitationId": invitation.pk, "interface": interface}
     if actor.app is not None:
@@ -422,11 +428,12 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
 @transaction.atomic
 def invitation_reset_redemption(
     *, actor: Actor, user: User, email: str, redirect_url: str, send_message: bool = False,
-    message_body: str = "", message_language: str = "en",
+    message_body: str = "", message_language: str = "en", link_shown_via: str = "",
 ) -> InvitationResult:
     """Let an external user redeem again, maybe with another address. The user object, its memberships
     and assignments stay; the old sign-in and any old link stop working. Administrators (and apps
-    allowed to invite) only, and never on a user who outranks the actor."""
+    allowed to invite) only, and never on a user who outranks the actor. ``link_shown_via`` as for
+    :func:`invitation_create`."""
     user = User.objects.select_for_update().select_related("tenant").get(pk=user.pk)
     tenant = user.tenant
     context = check_inviter(tenant=tenant, actor=actor)
@@ -482,6 +489,8 @@ def invitation_reset_redemption(
           details={"invitationId": invitation.pk})
     if send_message:
         _queue_message(invitation, url)
+    if link_shown_via:
+        invitation_redeem_url_read(actor=actor, invitation=invitation, interface=link_shown_via)
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=False)
 
 

@@ -1,5 +1,6 @@
 """Helpers every directory service uses: validation, change tracking, tenant checks."""
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -79,16 +80,18 @@ def _validate_and_save(instance: models.Model) -> None:
         raise ValidationError(_("This conflicts with an object that was saved at the same time.")) from exc
 
 
-def _insert_new(instance: models.Model, *, loaded: tuple[str, ...] = ()) -> None:
-    """Insert a new row: like :func:`_validate_and_save`, without the checks that cost one query each
-    before every insert. Uniqueness and the model's constraints are the database's to enforce (the
-    insert runs in a savepoint); only when it refuses are the same checks run, for the precise message.
+@contextlib.contextmanager
+def _inserting(instance: models.Model, *, loaded: tuple[str, ...] = ()):
+    """Insert a new row, then run the block, in one savepoint: like :func:`_validate_and_save`, without
+    the checks that cost one query each before every insert. Uniqueness and the model's constraints are
+    the database's to enforce; only when it refuses are the same checks run, for the precise message.
     ``loaded`` names foreign keys set to objects the caller has loaded, whose existence needs no query.
     Other foreign keys are still checked first: PostgreSQL would only refuse them at commit."""
     instance.full_clean(exclude=list(loaded), validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
+            yield instance
     except IntegrityError as exc:
         try:
             instance.validate_unique()

@@ -16,7 +16,7 @@ from ..models import Account, DeletedObject, Tenant, User, UserIdentity
 from ..tokens import revoke_account_tokens
 from ._common import (
     _apply,
-    _insert_new,
+    _inserting,
     _set_m2m,
     _validate_and_save,
     authorize,
@@ -78,22 +78,22 @@ def build_guest_user(*, tenant: Tenant, email: str, display_name: str, user_type
     return user, identity
 
 
-@transaction.atomic
 def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name: str = "",
                       user_type: str = User.UserType.GUEST, sponsors: Iterable[User] = ()) -> User:
     """Create the external user an invitation brings in (needs ``User.Invite.All``; the invitation
-    service checks the tenant's guest invite settings first)."""
+    service checks the tenant's guest invite settings first). Its writes are one transaction: the
+    savepoint (or transaction) its insert opens, with no second one around it."""
     authorize(actor, "User.Invite.All", tenant=tenant)
     user, identity = build_guest_user(tenant=tenant, email=email, display_name=display_name, user_type=user_type)
     validate_user_principal_name(user)
-    _insert_new(user, loaded=("tenant",))  # the invitation service found no user with this address
-    identity.save()
     sponsors = list(sponsors)
-    if sponsors:  # a new user has none to compare with: add, without reading the empty set first
-        ensure_same_tenant(tenant, sponsors, field="sponsors")
-        user.sponsors.add(*sponsors)
-    audit(tenant=tenant, actor=actor, activity="Add user",
-          targets=[Target(user, [Change("userType", None, user.user_type)])])
+    ensure_same_tenant(tenant, sponsors, field="sponsors")
+    with _inserting(user, loaded=("tenant",)):
+        identity.save()
+        if sponsors:  # a new user has none to compare with: add, without reading the empty set first
+            user.sponsors.add(*sponsors)
+        audit(tenant=tenant, actor=actor, activity="Add user",
+              targets=[Target(user, [Change("userType", None, user.user_type)])])
     return user
 
 

@@ -4,10 +4,8 @@ import re
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from directory.api.base import GraphView
-from directory.audit import audit_batch
 from directory.api.errors import GraphError, bad_request, not_found, validation_message
 from directory.models import User
 from directory.selectors import groups_visible_to, users_visible_to
@@ -17,6 +15,8 @@ from ..models import Invitation
 from .resources import INVITATION, INVITE, PROP_SCHEMAS, IssuedInvitation
 
 INVITE_PERMISSIONS = ("User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
+#: The answer holds inviteRedeemUrl: the services record its reading under this interface's name.
+SHOWN_VIA = "Graph API"
 
 # The service's field names, as the API caller wrote them.
 GRAPH_NAMES = {
@@ -76,25 +76,24 @@ class InvitationsView(GraphView):
         principal = self.principal
         sponsors = self._sponsors(body.get("invitedUserSponsors"))
         try:
-            with transaction.atomic(), audit_batch():  # the invitation's rows and the redeem-URL read: one insert
-                if body.get("resetRedemption"):
-                    if cc:
-                        raise bad_request("ccRecipients cannot be used with resetRedemption.")
-                    if sponsors is not None:
-                        raise bad_request("invitedUserSponsors cannot be used with resetRedemption: the user "
-                                          "keeps its sponsors.")
-                    result = services.invitation_reset_redemption(
-                        actor=principal, user=self._user_to_reset(body.get("invitedUser")),
-                        **options)
-                else:
-                    if body.get("invitedUser") is not None:
-                        raise bad_request("invitedUser is only accepted together with resetRedemption: true.")
-                    result = services.invitation_create(
-                        actor=principal, tenant=principal.tenant,
-                        display_name=body.get("invitedUserDisplayName") or "",
-                        user_type=self._user_type(body.get("invitedUserType")), cc_recipients=cc,
-                        sponsors=sponsors, **options)
-                self._audit_redeem_url(result.invitation)
+            # Each service records the reading of the link it returns in its own transaction.
+            if body.get("resetRedemption"):
+                if cc:
+                    raise bad_request("ccRecipients cannot be used with resetRedemption.")
+                if sponsors is not None:
+                    raise bad_request("invitedUserSponsors cannot be used with resetRedemption: the user "
+                                      "keeps its sponsors.")
+                result = services.invitation_reset_redemption(
+                    actor=principal, user=self._user_to_reset(body.get("invitedUser")),
+                    link_shown_via=SHOWN_VIA, **options)
+            else:
+                if body.get("invitedUser") is not None:
+                    raise bad_request("invitedUser is only accepted together with resetRedemption: true.")
+                result = services.invitation_create(
+                    actor=principal, tenant=principal.tenant,
+                    display_name=body.get("invitedUserDisplayName") or "",
+                    user_type=self._user_type(body.get("invitedUserType")), cc_recipients=cc,
+                    sponsors=sponsors, link_shown_via=SHOWN_VIA, **options)
         except services.InvitationDenied as exc:
             raise GraphError(403, "Authorization_RequestDenied", exc.message) from None
         except ValidationError as exc:
@@ -145,7 +144,3 @@ class InvitationsView(GraphView):
         if user is None:
             raise not_found()
         return user
-
-    # -- the redeem URL is a credential: who saw it is on record (CVE-2026-16072's lesson)
-    def _audit_redeem_url(self, invitation: Invitation) -> None:
-        services.invitation_redeem_url_read(actor=self.principal, invitation=invitation, interface="Graph API")

@@ -20,12 +20,11 @@ def _audit_twice(tenant, user):
 def test_rows_written_in_a_batch_are_one_insert_at_its_end():
     tenant = TenantFactory()
     user = UserFactory(tenant=tenant)
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        with audit_batch():
-            _audit_twice(tenant, user)
-            with audit_batch():  # nested: the outer block writes
-                audit(tenant=tenant, actor=Actor.operator(), activity="Restore user", targets=[Target(user)])
-            assert AuditEvent.objects.count() == 0
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, audit_batch():
+        _audit_twice(tenant, user)
+        with audit_batch():  # nested: the outer block writes
+            audit(tenant=tenant, actor=Actor.operator(), activity="Restore user", targets=[Target(user)])
+        assert AuditEvent.objects.count() == 0
     inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "directory_auditevent"')]
     assert len(inserts) == 1
     assert sorted(AuditEvent.objects.values_list("activity_display_name", flat=True)) == [
