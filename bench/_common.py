@@ -95,6 +95,38 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def worker_pids(self) -> list[int]:
+        """gunicorn's worker processes (the master's children)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time the processes have used so far (Linux /proc; a gone process counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _TICKS
+
+
+def database_backend_pids() -> list[int]:
+    """PostgreSQL's server processes for the other connections to this database (the server's
+    workers keep theirs open: DB_CONN_MAX_AGE). Readable in /proc when PostgreSQL runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return [pid for pid in pids if Path(f"/proc/{pid}/stat").exists()]
+
 
 def request(host: str, method: str, path: str, *, headers: dict | None = None, body: bytes | None = None,
             timeout: float = 60) -> tuple[int, bytes]:
