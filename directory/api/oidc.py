@@ -46,7 +46,10 @@ class GraphRequestValidator(OAuthLibRequestValidator):
             return super()._lookup_client(request, client_id)
         clients = get_validator_context().clients
         if client_id not in clients:
-            app = AppRegistration.objects.select_related("client").filter(client_id=client_id).first()
+            try:  # .get(): a unique key needs no ORDER BY (what .first() adds)
+                app = AppRegistration.objects.select_related("client").get(client_id=client_id)
+            except AppRegistration.DoesNotExist:
+                app = None
             # Not an app registration (an OAuth client for federation with another deployment): allauth's.
             clients[client_id] = app.client if app is not None else Client.objects.filter(id=client_id).first()
             self._registrations[client_id] = app
