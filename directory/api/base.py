@@ -152,8 +152,10 @@ class GraphView(APIView):
         unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS | {"$search"})
         if unsupported:
             raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported.")
+        condition = None
         if "$filter" in params:
-            queryset = queryset.filter(odata.parse_filter(self.resource, params["$filter"]))
+            condition = odata.parse_filter(self.resource, params["$filter"])
+            queryset = queryset.filter(condition)
         if "$search" in params:  # directory/api/search.py (issue 9c)
             queryset = search.apply_search(queryset, self.resource, params["$search"],
                                            self.request.headers.get("ConsistencyLevel", ""))
@@ -161,6 +163,10 @@ class GraphView(APIView):
         order = odata.parse_orderby(self.resource, params.get("$orderby"))
         if not order:
             order = [(self.resource.prop(name), False) for name in self.resource.default_order if name != "id"]
+            prefixed = odata.prefix_order(self.resource, condition) if condition is not None else None
+            if prefixed is not None:  # startswith on the sort key: one index range in order (odata.prefix_order)
+                prefix, order = prefixed
+                queryset = queryset.filter(prefix)
         top = odata.parse_top(params.get("$top"))
         want_count = params.get("$count", "").lower()
         if want_count not in ("", "true", "false"):

@@ -4,6 +4,7 @@ Every query option is parsed against the resource's declared properties and turn
 query; nothing is evaluated in Python. Anything else answers 400 ``Request_UnsupportedQuery``.
 """
 
+import dataclasses
 import datetime
 import json
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.core import signing
 from django.db import connections
-from django.db.models import CharField, F, Q, QuerySet, TextField, Value
+from django.db.models import CharField, F, Q, QuerySet, TextField, Transform, Value
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
@@ -37,6 +38,22 @@ CharField.register_lookup(Lower)
 TextField.register_lookup(Lower)
 
 
+class Bytewise(Transform):
+    """``x COLLATE "C"``: compared and sorted by code point whatever the database's collation, so one
+    btree index on it answers both ``LIKE 'abc%'`` (a range) and ORDER BY (SQLite: ``COLLATE BINARY``)."""
+
+    lookup_name = "bytewise"
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.lhs)
+        collation = '"C"' if connection.vendor == "postgresql" else "BINARY"
+        return f"({sql}) COLLATE {collation}", params
+
+
+CharField.register_lookup(Bytewise)
+TextField.register_lookup(Bytewise)
+
+
 @dataclass(frozen=True)
 class Prop:
     """One Graph property: its JSON name, where it lives in the ORM, and what may be done with it."""
@@ -50,6 +67,9 @@ class Prop:
     blank_is_null: bool = False  # '' in the database reads as null
     choices: tuple[str, ...] = ()
     get: Callable[[Any], Any] | None = None  # how to read it from an object
+    #: As a sort key: lower(value) by code point (``Bytewise``) instead of the database's collation; only
+    #: the order a prefix filter gets (:func:`prefix_order`).
+    bytewise: bool = False
 
     def value_of(self, obj) -> Any:
         if self.get is not None:
@@ -73,6 +93,9 @@ class Resource:
     default_order: tuple[str, ...] = ("id",)
     id_field: str = "pk"
     only_fields: tuple[str, ...] = field(default=())
+    #: Its first default-order property, when it has an index on (tenant, lower(x) COLLATE "C", id): a
+    #: startswith on it without $orderby is then read in that index's order (:func:`prefix_order`).
+    prefix_order: bool = False
 
     def prop(self, name: str) -> Prop | None:
         return _props(self).get(name.lower())
@@ -380,7 +403,7 @@ def parse_top(text: str | None) -> int:
 
 
 def _order_key(order: list[tuple[Prop, bool]]) -> str:
-    return ",".join(f"{p.name}:{int(desc)}" for p, desc in order)
+    return ",".join(f"{p.name}{'~c' if p.bytewise else ''}:{int(desc)}" for p, desc in order)
 
 
 def _json_value(value):
@@ -413,7 +436,9 @@ def _raw(obj, path: str):
 
 def _key_lookup(prop: Prop | None, field_name: str) -> str:
     """The ORM path a sort key compares on: text sorts case-insensitively, like Graph's, on lower()."""
-    return f"{field_name}__lower" if prop is not None and _indexed_text(prop) else field_name
+    if prop is not None and _indexed_text(prop):
+        return f"{field_name}__lower__bytewise" if prop.bytewise else f"{field_name}__lower"
+    return field_name
 
 
 def _key_value(prop: Prop | None, value):
@@ -444,12 +469,48 @@ def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id
     return qs.filter(condition)
 
 
+def prefix_order(resource: Resource, condition: Q) -> tuple[Q, list[tuple[Prop, bool]]] | None:
+    """For a list without $orderby whose $filter holds (ANDed at the top) a startswith on the resource's
+    first default-order property: the same prefix again on lower(x) COLLATE "C", and that as the order —
+    so that one index range on (tenant, lower(x) COLLATE "C", id) gives the page in order, whatever the
+    prefix (issue 9: the planner had to choose between a prefix range plus a sort of every match and a
+    walk of the list order filtering each row, seconds either way for a common or late prefix on a
+    million users). Graph guarantees no order without $orderby; within a prefix the two orders differ
+    only where characters after it sort differently by code point than in the database's collation."""
+    if not resource.prefix_order:
+        return None
+    prop = resource.prop(resource.default_order[0])
+    if prop is None or not _indexed_text(prop):
+        return None
+    value = _top_level_value(condition, f"{prop.field}__lower__startswith")
+    if value is None:
+        return None
+    return (Q(**{f"{prop.field}__lower__bytewise__startswith": value}),
+            [(dataclasses.replace(prop, bytewise=True), False)])
+
+
+def _top_level_value(condition: Q, lookup: str):
+    """The value of ``lookup`` in ``condition`` where it must hold for every row (not under OR or NOT)."""
+    if condition.negated or (condition.connector != Q.AND and len(condition.children) > 1):
+        return None
+    for child in condition.children:
+        if isinstance(child, Q):
+            found = _top_level_value(child, lookup)
+            if found is not None:
+                return found
+        elif child[0] == lookup:
+            return child[1]
+    return None
+
+
 def ordering_for(order: list[tuple[Prop, bool]], id_field: str) -> list:
     """ORDER BY for (order..., id); text keys on lower(column), matching the (tenant, lower(display_name),
     id) indexes."""
     terms = []
     for prop, desc in order:
         expr = Lower(prop.field) if _indexed_text(prop) else F(prop.field)
+        if prop.bytewise and _indexed_text(prop):
+            expr = Bytewise(expr)
         terms.append(expr.desc() if desc else expr.asc())
     return [*terms, id_field]
 

@@ -18,6 +18,7 @@ def _identities(user: User) -> list[dict]:
 USER = Resource(
     odata_type="microsoft.graph.user",
     default_order=("displayName",),
+    prefix_order=True,  # user_tenant_name_bytewise_idx (migration 0008)
     props=(
         Prop("id", "pk", type="guid", filter=True),
         Prop("displayName", "display_name", filter=True, sort=True),
