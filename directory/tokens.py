@@ -48,6 +48,15 @@ def check_account(app: AppRegistration, account: Account | None) -> User:
     return user
 
 
+def check_issued_after_revocation(user: User, issued_at) -> None:
+    """A delegated token (access or refresh) issued before ``user.sign_in_sessions_valid_from`` is refused:
+    Graph's revokeSignInSessions semantics. Resetting a redemption sets it (and unlinks the account, so
+    its tokens fail ``check_account`` already); this keeps them dead once the same account redeems again."""
+    valid_from = user.sign_in_sessions_valid_from
+    if valid_from is not None and (issued_at is None or issued_at < valid_from):
+        raise TokenRefused("The token was issued before the user's sign-in sessions were revoked.")
+
+
 def revoke_client_tokens(*, client_id: str) -> int:
     """Delete every access and refresh token of one OAuth client. Returns how many went."""
     deleted, _ = Token.objects.filter(client_id=client_id, type__in=_ISSUED).delete()

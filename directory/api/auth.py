@@ -5,7 +5,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from ..actors import Actor
 from ..models import AppRegistration
 from ..net import client_ip
-from ..tokens import TokenRefused, check_account, check_app
+from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
 
 
 class GraphTokenAuthentication(TokenAuthentication):
@@ -31,6 +31,8 @@ class GraphTokenAuthentication(TokenAuthentication):
         try:
             app = check_app(app, with_secret=account is None)  # an app-only token stands for the secret
             user = None if account is None else check_account(app, account)
+            if user is not None:
+                check_issued_after_revocation(user, token.created_at)
         except TokenRefused as refused:
             raise AuthenticationFailed(str(refused)) from None
         ip = client_ip(request)

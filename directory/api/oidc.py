@@ -13,7 +13,7 @@ from oauthlib.openid import Server
 
 from ..authz import DELEGATED_PERMISSIONS
 from ..models import AppRegistration
-from ..tokens import TokenRefused, check_account, check_app
+from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
 
 
 class OIDCAdapter(DefaultOIDCAdapter):
@@ -79,7 +79,7 @@ class GraphRequestValidator(OAuthLibRequestValidator):
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and _may_act(
-            client, request.user)
+            client, request.user, issued_at=get_validator_context().refresh_token.created_at)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         return super().validate_code(client_id, code, client, request, *args, **kwargs) and _may_act(
@@ -90,12 +90,16 @@ def _registration(client) -> AppRegistration | None:
     return AppRegistration.objects.filter(client_id=client.pk).first()
 
 
-def _may_act(client, account) -> bool:
+def _may_act(client, account, *, issued_at=None) -> bool:
+    """May ``account`` act through ``client``; with ``issued_at`` (a refresh token's), was that token
+    issued after the user's sign-in sessions were last revoked?"""
     app = _registration(client)
     if app is None:
         return True
     try:
-        check_account(check_app(app, with_secret=False), account)
+        user = check_account(check_app(app, with_secret=False), account)
+        if issued_at is not None:
+            check_issued_after_revocation(user, issued_at)
     except TokenRefused:
         return False
     return True

@@ -174,3 +174,41 @@ def test_disabling_a_guest_revokes_only_the_tokens_of_that_tenants_apps(api_tena
     services.user_update(actor=Actor.operator(), user=here, changes={"account_enabled": False})
     assert list(Token.objects.filter(user=account).values_list("client__app_registration__tenant", flat=True)) == [
         elsewhere.tenant_id]
+
+
+# --- revoked sign-in sessions (Graph's revokeSignInSessions: signInSessionsValidFromDateTime) ---------
+
+
+def test_tokens_issued_before_a_reset_redemption_stay_dead_when_the_same_account_redeems_again(
+        api_tenant, delegated_app, api):
+    from invitations import services as invitation_services
+
+    _registration, client_id, secret = delegated_app
+    guest = GuestFactory(tenant=api_tenant, mail="gus@fabrikam.example", external_user_state="Accepted",
+                         account=AccountFactory(email="gus@fabrikam.example"))
+    account = guest.account
+    old = delegated_tokens(guest, client_id, secret)
+    assert api(old["access_token"]).get("/v1.0/me").status_code == 200
+    invitation_services.invitation_reset_redemption(
+        actor=Actor.operator(), user=guest, email="gus@fabrikam.example", redirect_url="https://example.com/")
+    # The person redeems again with the same account (what invitation_redeem links).
+    type(guest).objects.filter(pk=guest.pk).update(account=account, external_user_state="Accepted")
+    guest.refresh_from_db()
+    assert guest.sign_in_sessions_valid_from is not None
+
+    response = api(old["access_token"]).get("/v1.0/me")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    refreshed = refresh(client_id, secret, old["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    new = delegated_tokens(guest, client_id, secret)  # signed in again since: works
+    assert api(new["access_token"]).get("/v1.0/me").status_code == 200
+    assert refresh(client_id, secret, new["refresh_token"]).status_code == 200
+
+
+def test_a_token_issued_before_the_sessions_were_revoked_is_refused(api_tenant, delegated_app, api):
+    _registration, client_id, secret = delegated_app
+    user = UserFactory(tenant=api_tenant)
+    tokens = delegated_tokens(user, client_id, secret)
+    type(user).objects.filter(pk=user.pk).update(sign_in_sessions_valid_from=timezone.now())
+    assert api(tokens["access_token"]).get("/v1.0/me").status_code == 401
+    assert refresh(client_id, secret, tokens["refresh_token"]).json()["error"] == "invalid_grant"
