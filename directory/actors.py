@@ -183,6 +183,21 @@ class Actor:
             return False  # delegated: the token must carry a write scope of this kind
         return obj.tenant_id == user.tenant_id and obj.owners.filter(pk=user.pk).exists()
 
+    def may_decide(self, request) -> bool:
+        """May the actor approve or deny a self-service request (``SelfServiceRequest``)? A group's
+        owners and an application's approvers (its owners when it names none), and administrators
+        holding the capability of :data:`authz.DECIDE_CAPABILITY` on what was asked for."""
+        if request.application_id is not None:
+            app = request.application
+            if self.kind == ActorKind.USER and self.user is not None and self.capabilities and \
+                    app.self_service_approvers.filter(pk=self.user.pk).exists():
+                return True
+            if app.self_service_approvers.exists() and not self.can(authz.DECIDE_CAPABILITY["application"],
+                                                                    tenant=app.tenant_id):
+                return False
+            return self.can(authz.DECIDE_CAPABILITY["application"], obj=app)
+        return self.can(authz.DECIDE_CAPABILITY["group"], obj=request.group)
+
     def require(self, capability: str, *, tenant=None, obj=None) -> None:
         if not self.can(capability, tenant=tenant, obj=obj):
             raise PermissionDenied(_("You do not have permission to do this."))

@@ -32,7 +32,7 @@ READ_ALL = frozenset({
     "Directory.Read.All", "Organization.Read.All", "RoleManagement.Read.Directory",
 })
 USER_WRITE = frozenset({"User.ReadWrite.All", "User.Invite.All", "User.EnableDisableAccount.All"})
-GROUP_WRITE = frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All"})
+GROUP_WRITE = frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Group.Create"})
 APP_WRITE = frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"})
 POLICY_WRITE = frozenset({"Policy.ReadWrite.Authorization"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
@@ -48,6 +48,7 @@ CAPABILITIES: dict[str, str] = {
     "User.Invite.All": "Invite guest users to the organization.",
     "User.EnableDisableAccount.All": "Enable and disable user accounts.",
     "Group.Read.All": "Read all groups.",
+    "Group.Create": "Create groups (members: where the tenant lets members create security groups).",
     "Group.ReadWrite.All": "Read and write all groups.",
     "GroupMember.Read.All": "Read group memberships.",
     "GroupMember.ReadWrite.All": "Read and write group memberships.",
@@ -72,7 +73,8 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Directory.Read.All": READ_ALL - {"Policy.Read.All"},
     "Directory.ReadWrite.All": (READ_ALL - {"Policy.Read.All"}) | USER_WRITE | GROUP_WRITE | APP_WRITE,
     "User.ReadWrite.All": frozenset({"User.Read.All", "User.Invite.All", "User.EnableDisableAccount.All"}),
-    "Group.ReadWrite.All": frozenset({"Group.Read.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All"}),
+    "Group.ReadWrite.All": frozenset({"Group.Read.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
+                                      "Group.Create"}),
     "GroupMember.ReadWrite.All": frozenset({"GroupMember.Read.All", "Group.Read.All"}),
     "Application.ReadWrite.All": frozenset({"Application.Read.All"}),
     "Policy.ReadWrite.Authorization": frozenset({"Policy.Read.All"}),
@@ -91,9 +93,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
 
-#: Default user permissions. Members read the directory and may ask to invite (the invitation
-#: service still asks the tenant's settings); guests read what their guest access level shows.
-MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All"}
+#: Default user permissions. Members read the directory, may ask to invite (the invitation service
+#: still asks the tenant's settings) and may ask to create groups (``group_create`` still asks the
+#: tenant's ``members_can_create_security_groups``); guests read what their guest access level shows.
+MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All", "Group.Create"}
 GUEST_CAPABILITIES = frozenset({"User.Read", "User.Read.All", "Group.Read.All", "GroupMember.Read.All",
                                 "User.Invite.All", "Organization.Read.All"})
 
@@ -102,6 +105,12 @@ OWNER_CAPABILITIES: dict[str, frozenset[str]] = {
     "group": frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All"}),
     "application": frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"}),
 }
+
+#: Who decides a self-service request (a group join request, a request for an application): the group's
+#: owners, or the application's approvers (its owners when it names none), and whoever holds this
+#: capability on the thing asked for (administrators). See ``Actor.may_decide``.
+DECIDE_CAPABILITY: dict[str, str] = {"group": "GroupMember.ReadWrite.All",
+                                     "application": "AppRoleAssignment.ReadWrite.All"}
 
 #: Privileged roles a user-managing role may act on (block, delete, reset, change). Everyone may act
 #: on users without a role. Entra: a User Administrator manages Groups Administrators, Guest

@@ -10,7 +10,9 @@ feature adds its page without touching the shell:
   yet (``invitations`` redeems a waiting invitation just in time);
 - :func:`register_entry_rule`: a check every entry into the tenant passes (``policies``: a guest who
   signed in with an e-mailed code may enter only tenants that accept one-time passcodes);
-- :func:`register_sign_in_page`: where anonymous visitors sign in to a tenant.
+- :func:`register_sign_in_page`: where anonymous visitors sign in to a tenant;
+- :func:`register_invite_page`: the page that invites a guest (``invitations``), and who may use it:
+  the owners' pages (a group's, an application's) link their "invite a guest" form to it.
 
 Every panel page derives from :class:`PanelView`, which resolves all of this once; its pages find
 objects only through the actor's scoped selectors.
@@ -45,6 +47,7 @@ _sections: dict[str, Section] = {}
 _entry_hooks: list[Callable] = []
 _sign_in_page: list[str] = []
 _entry_rules: list[Callable] = []
+_invite_page: list[tuple[str, Callable]] = []
 
 
 def register_section(section: Section) -> None:
@@ -84,6 +87,19 @@ def sign_in_url(tenant: Tenant, next_url: str) -> str:
     if _sign_in_page:
         return f"{reverse(_sign_in_page[0], args=[tenant.slug])}?{urlencode({'next': next_url})}"
     return f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+
+
+def register_invite_page(url_name: str, may_invite: Callable[[Actor], bool]) -> None:
+    """``url_name`` (reversed with the tenant's slug) invites a guest; ``may_invite(actor)`` says who may."""
+    _invite_page[:] = [(url_name, may_invite)]
+
+
+def invite_url(actor: Actor, tenant: Tenant) -> str | None:
+    """Where ``actor`` invites a guest to ``tenant``, or None when it may not (or nothing invites)."""
+    if not _invite_page:
+        return None
+    url_name, may_invite = _invite_page[0]
+    return reverse(url_name, args=[tenant.slug]) if may_invite(actor) else None
 
 
 def tenant_context(request, tenant: Tenant, **extra) -> dict:

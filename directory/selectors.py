@@ -7,13 +7,25 @@ the admin base, the Graph base view and the panel base view.
 
 import uuid
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from . import visibility
 from .actors import Actor, ActorKind
-from .models import Account, Application, AppRoleAssignment, Branding, Group, Role, RoleAssignment, Tenant, User
+from .models import (
+    Account,
+    Application,
+    AppRoleAssignment,
+    Branding,
+    Group,
+    Role,
+    RoleAssignment,
+    SelfServiceRequest,
+    Tenant,
+    User,
+)
 
 
 def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
@@ -174,3 +186,79 @@ def branding_for(tenant: Tenant, language: str) -> Branding | None:
     """The tenant's branding for ``language``, else its default one (one query, or none when prefetched)."""
     brandings = {b.locale: b for b in tenant.brandings.all()}
     return brandings.get(language) or brandings.get("")
+
+
+# --- self-service: owners, groups, requests (the access panel's My Groups and owners' pages) --------------
+
+PEOPLE_SEARCH_LIMIT = 20
+JOINABLE_LIMIT = 50
+
+
+def people_search(actor: Actor, text: str, *, limit: int = PEOPLE_SEARCH_LIMIT) -> list[User]:
+    """Up to ``limit`` users the actor may see whose name or mail starts with ``text``: ``lower(column) LIKE
+    'text%'``, the expressions of the (tenant, lower(column)) prefix indexes (migrations 0006, 0007)."""
+    text = (text or "").strip().lower()[:100]
+    if not text:
+        return []
+    users = users_visible_to(actor).alias(name_lower=Lower("display_name"), mail_lower=Lower("mail"))
+    users = users.filter(Q(name_lower__startswith=text) | Q(mail_lower__startswith=text))
+    return list(users.order_by(Lower("display_name"), "id")[:limit])
+
+
+def access_managed_group(actor: Actor, group_id) -> Group:
+    """A group whose members the actor manages (its owner, or an administrator): else 404, like a missing one."""
+    group = _get(groups_visible_to(actor).select_related("tenant"), group_id)
+    if not actor.can("GroupMember.ReadWrite.All", obj=group):
+        raise Http404(_("No such object."))
+    return group
+
+
+def access_managed_application(actor: Actor, application_id) -> Application:
+    """An application whose assignments the actor manages (its owner, or an administrator): else 404."""
+    app = _get(applications_visible_to(actor).select_related("tenant"), application_id)
+    if not actor.can("AppRoleAssignment.ReadWrite.All", obj=app):
+        raise Http404(_("No such object."))
+    return app
+
+
+def my_groups(actor: Actor, *, search: str = "") -> dict:
+    """My Groups: the groups the actor owns, those it belongs to, and (up to :data:`JOINABLE_LIMIT`, or
+    those starting with ``search``) those it may join; a fixed number of queries however many there are."""
+    user = actor.user
+    owned = list(Group.objects.filter(owners=user).annotate(member_count=Count("members", distinct=True))
+                 .order_by(Lower("display_name"), "id"))
+    member_of = list(Group.objects.filter(members=user).order_by(Lower("display_name"), "id"))
+    joinable: list[Group] = []
+    tenant = actor.tenant
+    if tenant.groups_self_service_enabled:
+        candidates = groups_visible_to(actor).filter(members_can_join=True).exclude(members=user)
+        if not tenant.owners_manage_join_requests:
+            candidates = candidates.exclude(join_requires_approval=True)
+        text = search.strip().lower()[:100]
+        if text:
+            candidates = candidates.alias(name_lower=Lower("display_name")).filter(name_lower__startswith=text)
+        joinable = list(candidates.order_by(Lower("display_name"), "id")[:JOINABLE_LIMIT])
+    asked = set(SelfServiceRequest.objects.filter(
+        requester=user, status=SelfServiceRequest.Status.PENDING, application=None).values_list("group_id", flat=True))
+    return {"owned": owned, "member_of": member_of, "joinable": joinable, "asked": asked}
+
+
+def requests_to_decide(actor: Actor):
+    """Pending self-service requests the actor decides as a group's owner or an application's approver
+    (or, an application naming no approvers, its owner): one query."""
+    user = actor.user
+    if user is None:
+        return SelfServiceRequest.objects.none()
+    mine = (Q(application__isnull=True, group__owners=user) | Q(application__self_service_approvers=user)
+            | Q(application__owners=user, application__self_service_approvers__isnull=True))
+    return (SelfServiceRequest.objects.filter(tenant_id=user.tenant_id, status=SelfServiceRequest.Status.PENDING)
+            .filter(mine).distinct().select_related("requester", "group", "application").order_by("created_at", "id"))
+
+
+def access_request_to_decide(actor: Actor, request_id) -> SelfServiceRequest:
+    return _get(requests_to_decide(actor), request_id)
+
+
+def access_own_request(actor: Actor, request_id) -> SelfServiceRequest:
+    return _get(SelfServiceRequest.objects.filter(requester=actor.user) if actor.user else
+                SelfServiceRequest.objects.none(), request_id)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,4 +7,6 @@ app_name = "directory"
 urlpatterns = [
     path("t/<slug:slug>/", views.MyAppsView.as_view(), name="panel"),
     path("t/<slug:slug>/apps/<uuid:app_id>/", views.LaunchView.as_view(), name="launch"),
+    # Self-service: My Groups, the owners' pages, requests (directory/panel_pages/)
+    path("", include("directory.panel_pages.urls")),
 ]

@@ -7,10 +7,23 @@ class InvitationsConfig(AppConfig):
 
     def ready(self):
         # Upward hooks (DESIGN §3): the access panel's shell lives in the directory.
-        from directory.panel import register_entry_hook, register_sign_in_page
+        from django.utils.translation import gettext_lazy
 
-        from . import services  # noqa: F401  (registers its audit activities)
+        from directory.panel import (
+            Section,
+            register_entry_hook,
+            register_invite_page,
+            register_section,
+            register_sign_in_page,
+        )
+
+        from . import services
         from .views import redeem_just_in_time
 
         register_entry_hook(redeem_just_in_time)
         register_sign_in_page("invitations:sign_in")
+        # "Invite someone": to whom allowInvitesFrom and the Guest Inviter role allow (the admin's and the
+        # API's rule, services.may_invite); the owners' pages post their invite form to the same page.
+        register_section(Section(key="invite", label=gettext_lazy("Invite someone"), url_name="invitations:invite",
+                                 order=30, visible=services.may_invite))
+        register_invite_page("invitations:invite", services.may_invite)

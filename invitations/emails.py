@@ -18,7 +18,7 @@ _MARKS = re.compile("\ue000(" + "|".join(_SLOTS) + ")\ue001")
 
 
 
-def _context(invitation, redeem_url: str) -> dict:
+def _context(invitation, redeem_url: str, grants: tuple[str, ...] = ()) -> dict:
     language = invitation.message_language or "en"
     tenant = invitation.tenant
     branding = branding_for(tenant, language)
@@ -36,6 +36,7 @@ def _context(invitation, redeem_url: str) -> dict:
         "background": (branding.background_color if branding and branding.background_color else "#F5F5F5"),
         "logo_url": (f"{settings.SITE_URL}{branding.banner_logo.url}" if branding and branding.banner_logo else ""),
         "already_redeemed": invitation.status == invitation.Status.COMPLETED,
+        "grants": tuple(grants),  # the groups and applications the guest is invited into
     }
 
 
@@ -47,7 +48,8 @@ def _render(language: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = None) -> tuple[str, str, str]:
+def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = None,
+                       grants: tuple[str, ...] = ()) -> tuple[str, str, str]:
     """Subject, plain text and HTML of the invitation, in the invitation's language.
 
     ``skeletons`` (a dict the caller keeps, e.g. for one chunk of a bulk job) caches the rendered
@@ -55,7 +57,7 @@ def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = 
     rendering three templates per row.
     """
     language = invitation.message_language or "en"
-    context = _context(invitation, redeem_url)
+    context = _context(invitation, redeem_url, grants)
     if skeletons is None:
         subject, text, html = _render(language, context)
     else:

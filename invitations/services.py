@@ -109,6 +109,19 @@ def check_inviter(*, tenant: Tenant, actor: Actor, settings=None) -> evaluators.
     return context
 
 
+def may_invite(actor: Actor, tenant: Tenant | None = None) -> bool:
+    """Whether ``actor`` may invite guests to ``tenant`` (default: its own): :func:`check_inviter`, the
+    rule the admin console, the API and the access panel all apply, as a yes or no."""
+    tenant = tenant or actor.tenant
+    if tenant is None:
+        return False
+    try:
+        check_inviter(tenant=tenant, actor=actor)
+    except InvitationDenied:
+        return False
+    return True
+
+
 def check_grants(*, actor: Actor, groups, applications) -> None:
     """Who invites may grant only what they may manage: group memberships with
     ``GroupMember.ReadWrite.All`` (or as the group's owner), app assignments with
@@ -204,10 +217,13 @@ def build_invitation(*, actor: Actor, tenant: Tenant, user: User, email: str, re
     return invitation, redeem_url(invitation, raw)
 
 
-def invitation_outbox_message(invitation: Invitation, url: str, *, now=None, skeletons: dict | None = None):
+def invitation_outbox_message(invitation: Invitation, url: str, *, now=None, skeletons: dict | None = None,
+                              grants: tuple[str, ...] = ()):
     """The (unsaved) invitation e-mail, counted as one more send of ``invitation``. (A bulk job passes
-    ``skeletons`` to render the templates once per chunk; see :func:`emails.invitation_message`.)"""
-    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url, skeletons=skeletons)
+    ``skeletons`` to render the templates once per chunk; see :func:`emails.invitation_message`.)
+    ``grants``: the names of the groups and applications the guest is invited into, which it names."""
+    subject, text, html = emails.invitation_message(invitation=invitation, redeem_url=url, skeletons=skeletons,
+                                                    grants=grants)
     invitation.send_count += 1
     invitation.last_sent_at = now or timezone.now()
     return directory_services.outbox_message(
@@ -304,7 +320,8 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
         actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user_type,
         send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
         status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
-    message = invitation_outbox_message(invitation, url, now=now) if send_message else None
+    grants = tuple(str(o) for o in [*groups, *applications])
+    message = invitation_outbox_message(invitation, url, now=now, grants=grants) if send_message else None
     invitation.save(force_insert=True)
     if groups:  # a new invitation has no links yet: add, without reading the empty set first
         invitation.groups.add(*groups)
@@ -320,6 +337,34 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
 
 
+@transaction.atomic
+def invitation_create_with_grants(
+    *, actor: Actor, tenant: Tenant, email: str, groups=(), applications=(), display_name: str = "",
+    message_body: str = "", message_language: str = "en",
+) -> InvitationResult:
+    """Invite a guest by e-mail into what the inviter owns, in one step and one transaction: the invitation
+    (e-mailed through the outbox), and at once the guest's membership of ``groups`` and assignment to
+    ``applications``, each granted by the directory's services *as the inviting actor* (so an owner grants
+    only what it owns, an administrator what its roles allow). The group and app owners' pages and the
+    panel's invite page call this; Graph's ``POST /invitations`` has no grants, so the API does not."""
+    groups, applications = list(groups), list(applications)
+    actor = require_actor(actor).in_tenant(tenant)
+    check_grants(actor=actor, groups=groups, applications=applications)  # before anything is written
+    result = invitation_create(
+        actor=actor, tenant=tenant, email=email, display_name=display_name,
+        redirect_url=default_redirect_url(tenant), send_message=True, message_body=message_body,
+        message_language=message_language, groups=groups, applications=applications)
+    user = result.invitation.invited_user
+    for group in groups:
+        directory_services.group_member_add(actor=actor, group=group, user=user)
+    assigned = set(AppRoleAssignment.objects.filter(user=user).values_list("application_id", flat=True))
+    for app in applications:
+        if app.pk not in assigned:
+            directory_services.app_assignment_create(actor=actor, application=app, user=user)
+    return result
+
+
+@transaction.atomic
 def invitation_redeem_url_read(*, actor: Actor, invitation: Invitation, interface: str) -> None:
     """Record that ``actor`` was shown an invitation's redeem URL (a credential: who saw it is on record).
     Every interface that shows a link calls this: the API, the admin console, the CLI, bulk results.

@@ -6,6 +6,7 @@ from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
 from .objects import Application, AppRoleAssignment, Group
 from .outbox import OutboxMessage
 from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
+from .requests import SelfServiceRequest
 from .roles import Role, RoleAssignment
 from .tenants import Branding, Domain, Tenant
 from .tombstones import DeletedObject
@@ -25,6 +26,7 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "RoleAssignment",
+    "SelfServiceRequest",
     "Tenant",
     "TenantOwnedQuerySet",
     "User",

@@ -25,6 +25,10 @@ class Group(models.Model):
         _("members may join themselves"), default=False,
         help_text=_("People of this tenant may add themselves from the access panel."),
     )
+    join_requires_approval = models.BooleanField(
+        _("joining needs an owner's approval"), default=False,
+        help_text=_("With “members may join”: a request that an owner approves or denies in the access panel."),
+    )
     owners = models.ManyToManyField(User, related_name="owned_groups", blank=True, verbose_name=_("owners"))
     members = models.ManyToManyField(User, related_name="member_of", blank=True, verbose_name=_("members"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -66,6 +70,17 @@ class Application(models.Model):
         help_text=_("Only assigned users and groups may open it."),
     )
     visible_to_users = models.BooleanField(_("shown in the access panel"), default=True)
+    # Entra's "self-service" tab of an enterprise application (docs/self-service.md).
+    self_service_enabled = models.BooleanField(_("people may request access in the access panel"), default=False)
+    self_service_group = models.ForeignKey(
+        Group, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("group to add people to"),
+        help_text=_("Empty: people are assigned to the application directly."))
+    self_service_requires_approval = models.BooleanField(_("require approval before granting access"),
+                                                         default=True)
+    self_service_approvers = models.ManyToManyField(
+        User, related_name="approves_access_to", blank=True, verbose_name=_("approvers"),
+        help_text=_("Up to 10 people; any one of them decides. Empty: the application's owners."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = TenantOwnedQuerySet.as_manager()

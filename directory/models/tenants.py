@@ -29,6 +29,17 @@ class Tenant(models.Model):
         _("configuration"), max_length=16, choices=Configuration.choices, default=Configuration.WORKFORCE
     )
     privacy_statement_url = models.URLField(_("privacy statement URL"), blank=True, max_length=500)
+    # Groups > General (Entra). Graph has the second in authorizationPolicy.defaultUserRolePermissions; the
+    # other two have no Graph shape (docs/self-service.md).
+    groups_self_service_enabled = models.BooleanField(
+        _("self-service group management in the access panel"), default=True,
+        help_text=_("Off: people see no My groups page (the Graph API is not affected)."))
+    members_can_create_security_groups = models.BooleanField(
+        _("members may create security groups"), default=True,
+        help_text=_("Graph: authorizationPolicy.defaultUserRolePermissions.allowedToCreateSecurityGroups."))
+    owners_manage_join_requests = models.BooleanField(
+        _("owners manage group membership requests in the access panel"), default=False,
+        help_text=_("On: people may ask to join groups that need an owner's approval, and the owners decide."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -3,7 +3,9 @@
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..actors import Actor
 from ..audit import Target, audit
@@ -11,12 +13,26 @@ from ..models import DeletedObject, Group, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 
+def group_create_allowed(actor: Actor, tenant: Tenant) -> bool:
+    """May ``actor`` create a group in ``tenant`` (the rule :func:`group_create` applies)?"""
+    if not actor.can("Group.Create", tenant=tenant):
+        return False
+    return actor.can("Group.ReadWrite.All", tenant=tenant) or tenant.members_can_create_security_groups
+
+
 @transaction.atomic
 def group_create(
     *, actor: Actor, tenant: Tenant, display_name: str,
     owners: Iterable[User] = (), members: Iterable[User] = (), **fields,
 ) -> Group:
-    authorize(actor, "Group.ReadWrite.All", tenant=tenant)
+    """Create a group. Administrators (``Group.ReadWrite.All``) always; members (``Group.Create``) where
+    the tenant lets members create security groups (Graph's ``allowedToCreateSecurityGroups``), and
+    then, as in Entra's My Groups, the creator is the group's owner."""
+    authorize(actor, "Group.Create", tenant=tenant)
+    if not actor.can("Group.ReadWrite.All", tenant=tenant):
+        if not group_create_allowed(actor, tenant):
+            raise PermissionDenied(_("This organization does not let members create groups."))
+        owners = [actor.user, *(o for o in owners if o != actor.user)]
     group = Group(tenant=tenant, display_name=display_name, **fields)
     _validate_and_save(group)
     _set_m2m(instance=group, field="owners", new=owners, tenant=tenant)

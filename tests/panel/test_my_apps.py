@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 class TestMyApps(PanelPageContract):
     route = "directory:panel"
-    # tenant, session, account, user, the user's account (the actor), apps, branding, organizations
-    max_queries = 8
+    # tenant, session, account, user, the user's account (the actor), apps, branding, organizations, and the
+    # tenant's collaboration settings (whether "Invite someone" is in the navigation)
+    max_queries = 9
 
     def make_target(self, tenant, user):
         self.assigned = ApplicationFactory(tenant=tenant, display_name="Assigned Tile")

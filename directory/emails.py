@@ -1,0 +1,56 @@
+"""What self-service e-mails say (the services decide who gets one): in the tenant's branding and the
+recipient's language (English or German)."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from .selectors import branding_for
+
+LANGUAGES = ("en", "de")
+
+
+def language_of(user) -> str:
+    language = (user.preferred_language or "en")[:2].lower()
+    return language if language in LANGUAGES else "en"
+
+
+def _branded(tenant, language: str) -> dict:
+    branding = branding_for(tenant, language)
+    return {
+        "organization": tenant.name,
+        "accent": (branding.accent_color if branding and branding.accent_color else "#0F6CBD"),
+        "background": (branding.background_color if branding and branding.background_color else "#F5F5F5"),
+        "logo_url": (f"{settings.SITE_URL}{branding.banner_logo.url}" if branding and branding.banner_logo else ""),
+    }
+
+
+def _render(name: str, language: str, context: dict) -> dict:
+    with translation.override(language):
+        subject = render_to_string(f"directory/email/{name}_subject_{language}.txt", context)
+        text = render_to_string(f"directory/email/{name}_{language}.txt", context)
+        html = render_to_string(f"directory/email/{name}_{language}.html", context)
+    return {"subject": " ".join(subject.split()), "body_text": text, "body_html": html}
+
+
+def request_message(*, request, recipient) -> dict:
+    """To an approver: someone asks to join a group or for an application."""
+    language = language_of(recipient)
+    tenant = request.tenant
+    context = {**_branded(tenant, language), "requester": request.requester.display_name,
+               "requester_email": request.requester.mail or request.requester.user_principal_name,
+               "target": str(request.target), "is_app": request.application_id is not None,
+               "justification": request.justification,
+               "url": f"{settings.SITE_URL}{reverse('directory:requests', args=[tenant.slug])}"}
+    return _render("request", language, context)
+
+
+def decision_message(*, request, recipient) -> dict:
+    """To the requester: the request was approved or denied."""
+    language = language_of(recipient)
+    tenant = request.tenant
+    context = {**_branded(tenant, language), "target": str(request.target), "is_app": request.application_id is not None,
+               "approved": request.status == request.Status.APPROVED, "note": request.decision_note,
+               "url": f"{settings.SITE_URL}{reverse('directory:panel', args=[tenant.slug])}"}
+    return _render("request_decided", language, context)
