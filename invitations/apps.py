@@ -25,5 +25,11 @@ class InvitationsConfig(AppConfig):
         # "Invite someone": to whom allowInvitesFrom and the Guest Inviter role allow (the admin's and the
         # API's rule, services.may_invite); the owners' pages post their invite form to the same page.
         register_section(Section(key="invite", label=gettext_lazy("Invite someone"), url_name="invitations:invite",
-                                 order=30, visible=services.may_invite))
-        register_invite_page("invitations:invite", services.may_invite)
+                                 order=30, visible=_may_invite))
+        register_invite_page("invitations:invite", _may_invite)
+
+
+def _may_invite(actor) -> bool:
+    from .services import may_invite
+
+    return may_invite(actor=actor)

@@ -30,14 +30,14 @@ class InviteView(PanelView):
                 list(Application.objects.filter(owners=user).order_by(Lower("display_name"), "id")))
 
     def get(self, request):
-        if not services.may_invite(self.actor, self.tenant):
+        if not services.may_invite(actor=self.actor, tenant=self.tenant):
             raise Http404(_("You cannot invite guests to this organization."))
         groups, apps = self._owned()
         return self.render(groups=groups, applications=apps, chosen_group=request.GET.get("group", ""),
                            chosen_application=request.GET.get("application", ""))
 
     def post(self, request):
-        if not services.may_invite(self.actor, self.tenant):
+        if not services.may_invite(actor=self.actor, tenant=self.tenant):
             raise Http404(_("You cannot invite guests to this organization."))
         back = request.POST.get("next", "")
         if not (back.startswith(f"/t/{self.tenant.slug}/") and url_has_allowed_host_and_scheme(

@@ -109,7 +109,7 @@ def check_inviter(*, tenant: Tenant, actor: Actor, settings=None) -> evaluators.
     return context
 
 
-def may_invite(actor: Actor, tenant: Tenant | None = None) -> bool:
+def may_invite(*, actor: Actor, tenant: Tenant | None = None) -> bool:
     """Whether ``actor`` may invite guests to ``tenant`` (default: its own): :func:`check_inviter`, the
     rule the admin console, the API and the access panel all apply, as a yes or no."""
     tenant = tenant or actor.tenant

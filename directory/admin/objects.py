@@ -33,13 +33,15 @@ class GroupForm(TenantModelForm):
 class GroupAdmin(TenantScopedAdmin):
     area = "group"
     form = GroupForm
-    list_display = ("display_name", "description", "members_can_join", "member_count", "tenant")
-    list_filter = ("members_can_join",)
+    list_display = ("display_name", "description", "members_can_join", "join_requires_approval", "member_count",
+                    "tenant")
+    list_filter = ("members_can_join", "join_requires_approval")
     search_fields = ("display_name", "description")
     list_select_related = ("tenant",)
     autocomplete_fields = ("owners", "members")
     ordering = ("display_name", "id")  # the member-count annotation drops the model's ordering
-    fields = ("tenant", "display_name", "description", "members_can_join", "owners", "members")
+    fields = ("tenant", "display_name", "description", "members_can_join", "join_requires_approval", "owners",
+              "members")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_members=dj_models.Count("members", distinct=True))
@@ -59,8 +61,21 @@ class GroupAdmin(TenantScopedAdmin):
         services.group_delete(actor=self.actor(request, obj), group=obj)
 
 
-class ApplicationForm(GroupForm):
-    pass
+class ApplicationForm(TenantModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant") or (self.instance.tenant if self.instance.tenant_id else None)
+        if tenant:
+            for name in ("owners", "self_service_approvers"):
+                try:
+                    services.ensure_same_tenant(tenant, cleaned.get(name) or [], field=name)
+                except ValidationError as exc:
+                    self._update_errors(exc)
+            try:
+                services.ensure_same_tenant(tenant, [cleaned.get("self_service_group")], field="self_service_group")
+            except ValidationError as exc:
+                self._update_errors(exc)
+        return cleaned
 
 
 class AssignmentInline(admin.TabularInline):
@@ -93,10 +108,15 @@ class ApplicationAdmin(TenantScopedAdmin):
     list_filter = ("assignment_required", "visible_to_users")
     search_fields = ("display_name", "description")
     list_select_related = ("tenant",)
-    autocomplete_fields = ("owners",)
+    autocomplete_fields = ("owners", "self_service_group", "self_service_approvers")
     inlines = [AssignmentInline]
-    fields = ("tenant", "display_name", "description", "launch_url", "logo", "assignment_required",
-              "visible_to_users", "owners", "app_id")
+    fieldsets = (
+        (None, {"fields": ("tenant", "display_name", "description", "launch_url", "logo", "assignment_required",
+                           "visible_to_users", "owners", "app_id")}),
+        # Entra's "Self-service" tab of an enterprise application
+        (_("Self-service"), {"fields": ("self_service_enabled", "self_service_group", "self_service_requires_approval",
+                                        "self_service_approvers")}),
+    )
     readonly_fields = ("app_id",)
 
     @admin.display(description="")

@@ -72,7 +72,11 @@ class TenantAdmin(TenantScopedAdmin):
     search_fields = ("name", "initial_domain", "slug")
     list_filter = ("configuration",)
     inlines = [DomainInline]
-    fields = ("name", "slug", "initial_domain", "configuration", "privacy_statement_url")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "initial_domain", "configuration", "privacy_statement_url")}),
+        # Entra: Groups > General (docs/self-service.md); changed with Policy.ReadWrite.Authorization
+        (_("Groups in the access panel"), {"fields": services.GROUP_SETTINGS}),
+    )
 
     def has_add_permission(self, request):
         return request.user.is_active and request.user.is_superuser  # creating tenants is the operator's
@@ -114,7 +118,11 @@ class TenantAdmin(TenantScopedAdmin):
         return services.tenant_create(actor=Actor.for_account(request.user, None), **fields)
 
     def service_update(self, request, obj, changes):
-        services.tenant_update(actor=self.actor(request, obj), tenant=obj, changes=changes)
+        group_settings = {k: changes.pop(k) for k in list(changes) if k in services.GROUP_SETTINGS}
+        if changes:
+            services.tenant_update(actor=self.actor(request, obj), tenant=obj, changes=changes)
+        if group_settings:
+            services.tenant_group_settings_update(actor=self.actor(request, obj), tenant=obj, changes=group_settings)
 
     def save_formset(self, request, form, formset, change):
         # The admin's change message reads these lists, which formset.save() would have filled.

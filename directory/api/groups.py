@@ -133,6 +133,8 @@ class _GroupBase(GraphView):
 
 
 class GroupsView(_GroupBase):
+    # Members hold Group.Create; group_create asks the tenant's allowedToCreateSecurityGroups.
+    write_permissions = (*GROUP_WRITE, "Group.Create")
     bodies = {"POST": CREATE_GROUP}
     responses = {"get": "list", "post": (201, "item")}
 

@@ -34,8 +34,9 @@ class Tenant(models.Model):
     groups_self_service_enabled = models.BooleanField(
         _("self-service group management in the access panel"), default=True,
         help_text=_("Off: people see no My groups page (the Graph API is not affected)."))
+    # False, as this deployment reported before the setting existed (Entra's own default is True).
     members_can_create_security_groups = models.BooleanField(
-        _("members may create security groups"), default=True,
+        _("members may create security groups"), default=False,
         help_text=_("Graph: authorizationPolicy.defaultUserRolePermissions.allowedToCreateSecurityGroups."))
     owners_manage_join_requests = models.BooleanField(
         _("owners manage group membership requests in the access panel"), default=False,

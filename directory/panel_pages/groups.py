@@ -35,7 +35,7 @@ class MyGroupsView(PanelView):
             raise Http404(_("Self-service group management is turned off in this organization."))
         search = request.GET.get("q", "")
         return self.render(
-            search=search, may_create=services.group_create_allowed(self.actor, self.tenant),
+            search=search, may_create=services.group_create_allowed(actor=self.actor, tenant=self.tenant),
             to_decide=requests_to_decide(self.actor).count(), **my_groups(self.actor, search=search))
 
     def post(self, request):

@@ -43,6 +43,7 @@ from .requests import (
 )
 from .roles import role_assign, role_unassign
 from .tenants import (
+    GROUP_SETTINGS,
     branding_delete,
     branding_save,
     domain_add,
@@ -51,6 +52,7 @@ from .tenants import (
     domain_update,
     domain_verify,
     tenant_create,
+    tenant_group_settings_update,
     tenant_update,
 )
 from .users import (
@@ -66,6 +68,7 @@ from .users import (
 )
 
 __all__ = [
+    "GROUP_SETTINGS",
     "app_assignment_create",
     "app_assignment_delete",
     "app_registration_create",

@@ -13,14 +13,29 @@ from ..models import Application, AppRoleAssignment, Group, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 
+MAX_APPROVERS = 10  # Entra: up to 10 individual approvers of self-service access
+
+
+def _check_self_service(app: Application, approvers: list[User] | None) -> None:
+    """The self-service group and approvers belong to the app's tenant; at most 10 approvers."""
+    if app.self_service_group_id is not None:
+        ensure_same_tenant(app.tenant, [app.self_service_group], field="self_service_group")
+    if approvers is not None and len(approvers) > MAX_APPROVERS:
+        raise ValidationError({"self_service_approvers": _("At most %(n)s approvers.") % {"n": MAX_APPROVERS}})
+
+
 @transaction.atomic
 def application_create(
-    *, actor: Actor, tenant: Tenant, display_name: str, owners: Iterable[User] = (), **fields,
+    *, actor: Actor, tenant: Tenant, display_name: str, owners: Iterable[User] = (),
+    self_service_approvers: Iterable[User] = (), **fields,
 ) -> Application:
     authorize(actor, "Application.ReadWrite.All", tenant=tenant)
     app = Application(tenant=tenant, display_name=display_name, **fields)
+    approvers = list(self_service_approvers)
+    _check_self_service(app, approvers)
     _validate_and_save(app)
     _set_m2m(instance=app, field="owners", new=owners, tenant=tenant)
+    _set_m2m(instance=app, field="self_service_approvers", new=approvers, tenant=tenant)
     audit(tenant=tenant, actor=actor, activity="Add service principal", targets=[Target(app)])
     return app
 
@@ -30,12 +45,13 @@ def application_update(*, actor: Actor, application: Application, changes: dict[
     authorize(actor, "Application.ReadWrite.All", obj=application)
     app = Application.objects.select_for_update().get(pk=application.pk)
     changes = dict(changes)
-    owners = changes.pop("owners", None)
+    relations = {name: list(changes.pop(name)) for name in ("owners", "self_service_approvers") if name in changes}
     applied = _apply(app, changes)
+    _check_self_service(app, relations.get("self_service_approvers"))
     if applied:
         _validate_and_save(app)
-    if owners is not None:
-        change = _set_m2m(instance=app, field="owners", new=owners, tenant=app.tenant)
+    for name, new in relations.items():
+        change = _set_m2m(instance=app, field=name, new=new, tenant=app.tenant)
         if change:
             applied.append(change)
     if applied:

@@ -13,7 +13,7 @@ from ..models import DeletedObject, Group, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 
-def group_create_allowed(actor: Actor, tenant: Tenant) -> bool:
+def group_create_allowed(*, actor: Actor, tenant: Tenant) -> bool:
     """May ``actor`` create a group in ``tenant`` (the rule :func:`group_create` applies)?"""
     if not actor.can("Group.Create", tenant=tenant):
         return False
@@ -30,7 +30,7 @@ def group_create(
     then, as in Entra's My Groups, the creator is the group's owner."""
     authorize(actor, "Group.Create", tenant=tenant)
     if not actor.can("Group.ReadWrite.All", tenant=tenant):
-        if not group_create_allowed(actor, tenant):
+        if not group_create_allowed(actor=actor, tenant=tenant):
             raise PermissionDenied(_("This organization does not let members create groups."))
         owners = [actor.user, *(o for o in owners if o != actor.user)]
     group = Group(tenant=tenant, display_name=display_name, **fields)

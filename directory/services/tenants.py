@@ -45,6 +45,27 @@ def tenant_update(*, actor: Actor, tenant: Tenant, changes: dict[str, Any]) -> T
     return tenant
 
 
+#: The tenant's self-service group settings (Entra: Groups > General); see docs/self-service.md.
+GROUP_SETTINGS = ("groups_self_service_enabled", "members_can_create_security_groups", "owners_manage_join_requests")
+
+
+@transaction.atomic
+def tenant_group_settings_update(*, actor: Actor, tenant: Tenant, changes: dict[str, Any]) -> Tenant:
+    """Change the self-service group settings. They are part of the authorization policy (Graph's
+    ``defaultUserRolePermissions.allowedToCreateSecurityGroups``), so they take the capability that changes
+    it, ``Policy.ReadWrite.Authorization``, in the console and through the API alike."""
+    authorize(actor, "Policy.ReadWrite.Authorization", tenant=tenant)
+    unknown = set(changes) - set(GROUP_SETTINGS)
+    if unknown:
+        raise ValidationError(_("Not a group setting: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    applied = _apply(tenant, {k: bool(v) for k, v in changes.items()})
+    if applied:
+        tenant.save(update_fields=[c.property for c in applied])
+        audit(tenant=tenant, actor=actor, activity="Update company settings", targets=[Target(tenant, applied)])
+    return tenant
+
+
 def _ensure_claimable(name: str, *, tenant_id, field: str = "name") -> None:
     """Refuse a public mail domain, and a domain another tenant holds verified."""
     if is_public_mail_domain(name):

@@ -13,7 +13,7 @@ AIF = CollaborationSettings.AllowInvitesFrom
 # What this deployment does and Graph lets a tenant switch: fixed here, reported as they are.
 DEFAULT_USER_ROLE_PERMISSIONS = {
     "allowedToCreateApps": False,  # app registrations are made by administrators in the console
-    "allowedToCreateSecurityGroups": False,
+    "allowedToCreateSecurityGroups": False,  # the tenant's setting (Tenant.members_can_create_security_groups)
     "allowedToCreateTenants": False,
     "allowedToReadBitlockerKeysForOwnedDevice": False,
     "allowedToReadOtherUsers": True,  # members read the directory
@@ -35,6 +35,16 @@ def _fixed(name: str):
     return lambda settings: AUTHORIZATION_POLICY_FIXED[name]
 
 
+#: What a tenant may change in ``defaultUserRolePermissions``: {Graph name: Tenant field}.
+DEFAULT_USER_ROLE_SETTINGS = {"allowedToCreateSecurityGroups": "members_can_create_security_groups"}
+
+
+def default_user_role_permissions(settings: CollaborationSettings) -> dict:
+    tenant = settings.tenant
+    return {**DEFAULT_USER_ROLE_PERMISSIONS,
+            **{name: getattr(tenant, field) for name, field in DEFAULT_USER_ROLE_SETTINGS.items()}}
+
+
 AUTHORIZATION_POLICY = Resource(
     odata_type="microsoft.graph.authorizationPolicy",
     props=(
@@ -49,7 +59,7 @@ AUTHORIZATION_POLICY = Resource(
         Prop("allowUserConsentForRiskyApps", None, type="bool", get=_fixed("allowUserConsentForRiskyApps")),
         Prop("blockMsolPowerShell", None, type="bool", get=_fixed("blockMsolPowerShell")),
         Prop("guestUserRoleId", "guest_user_role_id", type="guid"),
-        Prop("defaultUserRolePermissions", None, type="object", get=_fixed("defaultUserRolePermissions")),
+        Prop("defaultUserRolePermissions", None, type="object", get=default_user_role_permissions),
     ),
 )
 
@@ -86,6 +96,10 @@ AUTHORIZATION_POLICY_PATCH = Body(AUTHORIZATION_POLICY.odata_type, {
                                                "enum": list(CollaborationSettings.GuestAccess.values)}),
     "allowEmailVerifiedUsersToJoinOrganization": Field("bool"),
     **{name: _fixed_field(value) for name, value in AUTHORIZATION_POLICY_FIXED.items()},
+    "defaultUserRolePermissions": Field("any", schema={
+        "type": "object", "additionalProperties": False,
+        "properties": {name: ({"type": "boolean"} if name in DEFAULT_USER_ROLE_SETTINGS else _fixed_schema(value))
+                       for name, value in DEFAULT_USER_ROLE_PERMISSIONS.items()}}),
 }, update=True)
 
 # --- beta: b2bManagementPolicy -------------------------------------------------------------------

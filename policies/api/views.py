@@ -3,11 +3,14 @@ and the domain allow/deny list as beta's ``/policies/b2bManagementPolicies`` (v1
 
 import json
 
+from django.db import transaction
+
 from rest_framework.response import Response
 
 from directory.api.base import GraphView
 from directory.api.errors import bad_request, not_found
 from directory.api.parsers import loads_json
+from directory.services import tenant_group_settings_update
 
 from ..models import DOMAIN_LIST_MAX_BYTES, CollaborationSettings
 from ..selectors import collaboration_settings_for
@@ -17,6 +20,7 @@ from .resources import (
     AUTHORIZATION_POLICY_FIXED,
     AUTHORIZATION_POLICY_PATCH,
     AUTHORIZATION_POLICY_PROP_SCHEMAS,
+    DEFAULT_USER_ROLE_SETTINGS,
     B2B_FIXED,
     B2B_MANAGEMENT_POLICY,
     B2B_PATCH,
@@ -44,13 +48,14 @@ def _read_only(name: str, value, fixed, odata_type: str) -> None:
                           f"it is always {json.dumps(fixed)}.")
 
 
-def authorization_policy_changes(data: dict) -> dict:
+def authorization_policy_changes(data: dict) -> tuple[dict, dict]:
     """The settings a PATCH of authorizationPolicy (read against AUTHORIZATION_POLICY_PATCH) changes.
     Only what we store is writable; a fixed property is accepted when it restates its value (so GET →
     change → PATCH round trips work). ``unknownFutureValue`` is Graph's placeholder for values added
-    later: there is nothing to store for it, so it is refused (400)."""
+    later: there is nothing to store for it, so it is refused (400). Returns the settings' changes and the
+    tenant's (``defaultUserRolePermissions.allowedToCreateSecurityGroups``)."""
     odata_type = AUTHORIZATION_POLICY.odata_type
-    changes = {}
+    changes, tenant_changes = {}, {}
     for name, value in data.items():
         if name == "allowInvitesFrom":
             if value == "unknownFutureValue":
@@ -65,9 +70,18 @@ def authorization_policy_changes(data: dict) -> dict:
             changes["guest_user_role_id"] = value.strip().lower()
         elif name == "allowEmailVerifiedUsersToJoinOrganization":
             changes["self_service_sign_up_enabled"] = value
+        elif name == "defaultUserRolePermissions" and isinstance(value, dict):
+            value = dict(value)
+            for graph_name, field in DEFAULT_USER_ROLE_SETTINGS.items():
+                if graph_name in value:
+                    setting = value.pop(graph_name)
+                    if not isinstance(setting, bool):
+                        raise bad_request(f"defaultUserRolePermissions.{graph_name} must be true or false.")
+                    tenant_changes[field] = setting
+            _read_only(name, value, AUTHORIZATION_POLICY_FIXED[name], odata_type)
         else:
             _read_only(name, value, AUTHORIZATION_POLICY_FIXED[name], odata_type)
-    return changes
+    return changes, tenant_changes
 
 
 class _Singleton(GraphView):
@@ -95,9 +109,13 @@ class AuthorizationPolicyView(_Singleton):
         return self.item_response(collaboration_settings_for(self.principal.tenant))
 
     def patch(self, request):
-        changes = authorization_policy_changes(self.body())
-        if changes:
-            collaboration_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
+        changes, tenant_changes = authorization_policy_changes(self.body())
+        with transaction.atomic():
+            if changes:
+                collaboration_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
+            if tenant_changes:
+                tenant_group_settings_update(actor=self.principal, tenant=self.principal.tenant,
+                                             changes=tenant_changes)
         return Response(status=204)
 
 

@@ -283,3 +283,18 @@ def test_b2b_policy_ids_are_per_tenant(api_tenant, reader, writer):
                         format="json").status_code == 404
     assert reader.get(f"{B2B}/not-a-guid").status_code == 404
     assert collaboration_settings_for(other).domain_list_type == "none"
+
+
+def test_members_may_create_security_groups_is_the_tenants_setting_in_default_user_role_permissions(
+        api_tenant, writer, reader):
+    assert reader.get(AUTHZ).json()["defaultUserRolePermissions"]["allowedToCreateSecurityGroups"] is False
+    response = writer.patch(AUTHZ, {"defaultUserRolePermissions": {"allowedToCreateSecurityGroups": True,
+                                                                   "allowedToCreateApps": False}}, format="json")
+    assert response.status_code == 204, response.content
+    api_tenant.refresh_from_db()
+    assert api_tenant.members_can_create_security_groups is True
+    assert reader.get(AUTHZ).json()["defaultUserRolePermissions"]["allowedToCreateSecurityGroups"] is True
+    event = AuditEvent.objects.get(tenant=api_tenant, activity_display_name="Update company settings")
+    assert event.target_resources[0]["modifiedProperties"][0]["displayName"] == "members_can_create_security_groups"
+    bad = writer.patch(AUTHZ, {"defaultUserRolePermissions": {"allowedToCreateSecurityGroups": "yes"}}, format="json")
+    assert bad.status_code == 400

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def tenant_form(tenant, **extra):
     data = {"name": tenant.name, "configuration": "workforce", "privacy_statement_url": "",
+            "groups_self_service_enabled": "on",
             "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"}
     data.update(extra)
     return data
@@ -96,3 +97,55 @@ def test_global_admin_reads_the_tenants_outbox_but_not_platform_mail(client):
     message = OutboxMessage.objects.get(subject="Tenant mail")
     detail = client.get(reverse("admin:directory_outboxmessage_change", args=[message.pk])).content.decode()
     assert "<iframe sandbox" in detail and "<script>alert(1)" not in detail
+
+
+def test_global_admin_sets_the_group_self_service_settings_audited(client):
+    tenant = TenantFactory()
+    client.force_login(admin_of(tenant).account)
+    response = client.post(reverse("admin:directory_tenant_change", args=[tenant.pk]), tenant_form(
+        tenant, groups_self_service_enabled="", members_can_create_security_groups="on",
+        owners_manage_join_requests="on"))
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert (tenant.groups_self_service_enabled, tenant.members_can_create_security_groups,
+            tenant.owners_manage_join_requests) == (False, True, True)
+    changed = [{p["displayName"] for p in e.target_resources[0]["modifiedProperties"]}
+               for e in AuditEvent.objects.filter(tenant=tenant, activity_display_name="Update company settings")]
+    assert {"groups_self_service_enabled", "members_can_create_security_groups",
+            "owners_manage_join_requests"} in changed
+
+
+def test_group_settings_need_the_authorization_policy_capability():
+    from django.core.exceptions import PermissionDenied
+
+    from directory.actors import Actor
+
+    tenant = TenantFactory()
+    with pytest.raises(PermissionDenied):
+        services.tenant_group_settings_update(actor=Actor.for_user(admin_of(tenant, Role.USER_ADMINISTRATOR)),
+                                              tenant=tenant, changes={"owners_manage_join_requests": True})
+    services.tenant_group_settings_update(actor=Actor.for_user(admin_of(tenant, Role.SECURITY_ADMINISTRATOR)),
+                                          tenant=tenant, changes={"owners_manage_join_requests": True})
+    tenant.refresh_from_db()
+    assert tenant.owners_manage_join_requests
+
+
+def test_application_admin_sets_self_service_access_with_at_most_ten_approvers(client):
+    from directory.actors import Actor
+    from tests.factories import ApplicationFactory, GroupFactory, UserFactory
+
+    tenant = TenantFactory()
+    app, group = ApplicationFactory(tenant=tenant), GroupFactory(tenant=tenant)
+    people = [UserFactory(tenant=tenant) for _ in range(11)]
+    actor = Actor.for_user(admin_of(tenant, Role.APPLICATION_ADMINISTRATOR))
+    services.application_update(actor=actor, application=app, changes={
+        "self_service_enabled": True, "self_service_group": group, "self_service_approvers": people[:10]})
+    app.refresh_from_db()
+    assert app.self_service_enabled and app.self_service_group == group and app.self_service_approvers.count() == 10
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.application_update(actor=actor, application=app, changes={"self_service_approvers": people})
+    other = GroupFactory(tenant=TenantFactory())
+    with pytest.raises(ValidationError):
+        services.application_update(actor=actor, application=app, changes={"self_service_group": other})
