@@ -17,7 +17,7 @@ class InvitationsConfig(AppConfig):
             register_sign_in_page,
         )
 
-        from . import services
+        from . import services  # noqa: F401  (registers its audit activities)
         from .views import redeem_just_in_time
 
         register_entry_hook(redeem_just_in_time)

@@ -112,7 +112,7 @@ __all__ = [
     "role_unassign",
     "self_service_request_cancel",
     "self_service_request_decide",
-    "tenant_create",
+    "tenant_create", "tenant_group_settings_update",
     "tenant_update",
     "user_create",
     "user_delete",

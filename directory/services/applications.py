@@ -12,7 +12,6 @@ from ..audit import Target, audit
 from ..models import Application, AppRoleAssignment, Group, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
-
 MAX_APPROVERS = 10  # Entra: up to 10 individual approvers of self-service access
 
 

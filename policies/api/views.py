@@ -4,7 +4,6 @@ and the domain allow/deny list as beta's ``/policies/b2bManagementPolicies`` (v1
 import json
 
 from django.db import transaction
-
 from rest_framework.response import Response
 
 from directory.api.base import GraphView
@@ -20,11 +19,11 @@ from .resources import (
     AUTHORIZATION_POLICY_FIXED,
     AUTHORIZATION_POLICY_PATCH,
     AUTHORIZATION_POLICY_PROP_SCHEMAS,
-    DEFAULT_USER_ROLE_SETTINGS,
     B2B_FIXED,
     B2B_MANAGEMENT_POLICY,
     B2B_PATCH,
     B2B_PROP_SCHEMAS,
+    DEFAULT_USER_ROLE_SETTINGS,
     b2b_policy_id,
 )
 

@@ -80,7 +80,7 @@ def test_a_join_request_mails_each_owner_in_their_language_and_the_approval_adds
     assert services.group_join(actor=Actor.for_user(requester), group=group) == request
     to_en = OutboxMessage.objects.get(to=[owner_en.mail])
     to_de = OutboxMessage.objects.get(to=[owner_de.mail])
-    assert "Rita Requester asks to join Secret Lab" == to_en.subject and "I run the lab" in to_en.body_text
+    assert to_en.subject == "Rita Requester asks to join Secret Lab" and "I run the lab" in to_en.body_text
     assert "bittet um Aufnahme in Secret Lab" in to_de.subject and "Anfrage prüfen" in to_de.body_html
     services.self_service_request_decide(actor=Actor.for_user(owner_de), request=request, approve=True)
     assert group.members.filter(pk=requester.pk).exists()
