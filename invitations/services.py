@@ -260,7 +260,7 @@ def invitation_create(
     *, actor: Actor, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
     user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
     message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
-    expires_in_days=_DEFAULT, sponsors=None, link_shown_via: str = "",
+    expires_in_days=_DEFAULT, sponsors=None, link_shown_via: str = "", grant_now: bool = False,
 ) -> InvitationResult:
     """Invite a person: create (or reuse) the guest user object and a redeemable invitation.
 
@@ -273,6 +273,11 @@ def invitation_create(
 
     ``sponsors`` (users of the tenant, at most :data:`MAX_SPONSORS`) sponsor a guest this invitation
     creates; without them the inviter does. An existing guest keeps its sponsors.
+
+    ``groups`` and ``applications`` are granted when the invitation is redeemed; with ``grant_now`` they
+    are granted at once, by the directory's services as the inviting actor (see
+    :func:`invitation_create_with_grants`), and not kept on the invitation (so a membership an owner
+    removes before the guest redeems stays removed).
     """
     settings = collaboration_settings_for(tenant)  # read once: the inviter check and the invitee rules
     context = check_inviter(tenant=tenant, actor=actor, settings=settings)
@@ -299,14 +304,16 @@ def invitation_create(
         result = _invite(actor=actor, tenant=tenant, settings=settings, email=email, display_name=display_name,
                          user_type=user_type, sponsors=sponsors, redirect_url=redirect_url,
                          send_message=send_message, message_body=message_body, message_language=message_language,
-                         cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days)
+                         cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days,
+                         grant_now=grant_now)
         if link_shown_via:
             invitation_redeem_url_read(actor=actor, invitation=result.invitation, interface=link_shown_via)
     return result
 
 
 def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
-            message_body, message_language, cc, groups, applications, expires_in_days) -> InvitationResult:
+            message_body, message_language, cc, groups, applications, expires_in_days,
+            grant_now=False) -> InvitationResult:
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter, sponsors=sponsors)
@@ -323,12 +330,15 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     grants = tuple(str(o) for o in [*groups, *applications])
     message = invitation_outbox_message(invitation, url, now=now, grants=grants) if send_message else None
     invitation.save(force_insert=True)
-    if groups:  # a new invitation has no links yet: add, without reading the empty set first
-        invitation.groups.add(*groups)
-    if applications:
-        invitation.applications.add(*applications)
-    if status == Invitation.Status.COMPLETED:
-        _grant(invitation=invitation, user=user)
+    if grant_now:
+        _grant_as(actor=actor, user=user, groups=groups, applications=applications)
+    else:
+        if groups:  # a new invitation has no links yet: add, without reading the empty set first
+            invitation.groups.add(*groups)
+        if applications:
+            invitation.applications.add(*applications)
+        if status == Invitation.Status.COMPLETED:
+            _grant(invitation=invitation, user=user)
     # "Add user" for a new guest was written by guest_user_create.
     audit_save(invitation_audit_events(actor=actor, invitation=invitation, user_created=False, now=now))
     if message is not None:
@@ -350,21 +360,12 @@ def invitation_create_with_grants(
     groups, applications = list(groups), list(applications)
     actor = require_actor(actor).in_tenant(tenant)
     check_grants(actor=actor, groups=groups, applications=applications)  # before anything is written
-    result = invitation_create(
+    return invitation_create(
         actor=actor, tenant=tenant, email=email, display_name=display_name,
         redirect_url=default_redirect_url(tenant), send_message=True, message_body=message_body,
-        message_language=message_language, groups=groups, applications=applications)
-    user = result.invitation.invited_user
-    for group in groups:
-        directory_services.group_member_add(actor=actor, group=group, user=user)
-    assigned = set(AppRoleAssignment.objects.filter(user=user).values_list("application_id", flat=True))
-    for app in applications:
-        if app.pk not in assigned:
-            directory_services.app_assignment_create(actor=actor, application=app, user=user)
-    return result
+        message_language=message_language, groups=groups, applications=applications, grant_now=True)
 
 
-@transaction.atomic
 def invitation_redeem_url_read(*, actor: Actor, invitation: Invitation, interface: str) -> None:
     """Record that ``actor`` was shown an invitation's redeem URL (a credential: who saw it is on record).
     Every interface that shows a link calls this: the API, the admin console, the CLI, bulk results.
@@ -604,6 +605,16 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
               targets=[Target(user, [Change("externalUserState", "PendingAcceptance", "Accepted")])],
               details={"invitationId": invitation.pk, "signInMethod": method})
         return user
+
+
+def _grant_as(*, actor: Actor, user: User, groups, applications) -> None:
+    """Grant memberships and assignments as ``actor`` (whose right to each the directory services check)."""
+    for group in groups:
+        directory_services.group_member_add(actor=actor, group=group, user=user)
+    assigned = set(AppRoleAssignment.objects.filter(user=user).values_list("application_id", flat=True))
+    for app in applications:
+        if app.pk not in assigned:
+            directory_services.app_assignment_create(actor=actor, application=app, user=user)
 
 
 def _grant(*, invitation: Invitation, user: User) -> None:

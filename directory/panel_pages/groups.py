@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .. import services
-from ..models import SelfServiceRequest
+from ..models import Application, SelfServiceRequest
 from ..panel import PanelView, invite_url
 from ..selectors import (
     access_group,
@@ -108,13 +108,15 @@ def decide(view, request, *, redirect_to: str):
 
 
 class RequestsView(PanelView):
-    """The self-service requests the person decides (as a group's owner or an application's approver)."""
+    """The self-service requests the person decides (as a group's owner or an application's approver), the
+    person's own open requests, and the applications it owns (each with its owners' page)."""
 
     section = "groups"
     template_name = "directory/panel/requests.html"
 
     def get(self, request):
-        return self.render(requests=list(requests_to_decide(self.actor)[:500]),
+        owned_apps = Application.objects.filter(owners=self.tenant_user).order_by(Lower("display_name"), "id")
+        return self.render(requests=list(requests_to_decide(self.actor)[:500]), owned_apps=list(owned_apps[:200]),
                            mine=list(SelfServiceRequest.objects.filter(
                                requester=self.tenant_user, status=SelfServiceRequest.Status.PENDING)
                                .select_related("group", "application").order_by("-created_at")[:50]))

@@ -125,3 +125,20 @@ def test_the_invite_page_posts_an_invitation_into_what_the_person_owns():
     # a group it does not own: refused, nothing granted
     client.post(url, {"email": "cy@partner.example", "group": [str(other.pk)], "next": "https://evil.example/"})
     assert not other.members.exists() and not User.objects.filter(mail="cy@partner.example").exists()
+
+
+def test_a_membership_the_owner_removes_before_the_guest_redeems_stays_removed():
+    from directory import services as directory_services
+    from tests.factories import AccountFactory
+
+    tenant = TenantFactory()
+    owner = UserFactory(tenant=tenant)
+    group = GroupFactory(tenant=tenant)
+    group.owners.add(owner)
+    result = services.invitation_create_with_grants(actor=Actor.for_user(owner), tenant=tenant,
+                                                    email="dee@partner.example", groups=[group])
+    guest = result.invitation.invited_user
+    directory_services.group_member_remove(actor=Actor.for_user(owner), group=group, user=guest)
+    account = AccountFactory(email="dee@partner.example")
+    services.invitation_redeem(actor=Actor.for_account(account, tenant), invitation=result.invitation, method="code")
+    assert not group.members.filter(pk=guest.pk).exists()
