@@ -189,7 +189,7 @@ class Actor:
         holding the capability of :data:`authz.DECIDE_CAPABILITY` on what was asked for."""
         if request.application_id is not None:
             app = request.application
-            if self.kind == ActorKind.USER and self.user is not None and self.capabilities and \
+            if self.kind == ActorKind.USER and self.user is not None and self.app is None and self.capabilities and \
                     app.self_service_approvers.filter(pk=self.user.pk).exists():
                 return True
             if app.self_service_approvers.exists() and not self.can(authz.DECIDE_CAPABILITY["application"],

@@ -16,7 +16,7 @@ from ..selectors import (
     requests_to_decide,
     user_can_open_application,
 )
-from .common import run
+from .common import run, uuid_or_none
 from .groups import decide
 
 ASSIGNED_SHOWN = 200
@@ -53,8 +53,9 @@ class AppManageView(PanelView):
                        success=_("%(u)s can now open %(app)s.") % {"u": user.display_name, "app": app},
                        redirect_to=here)
         if action == "remove":
-            assignment = AppRoleAssignment.objects.filter(application=app, pk=request.POST.get("assignment_id")).first() \
-                if _is_uuid(request.POST.get("assignment_id")) else None
+            assignment_id = uuid_or_none(request.POST.get("assignment_id"))
+            assignment = AppRoleAssignment.objects.filter(application=app, pk=assignment_id).first() \
+                if assignment_id else None
             if assignment is None:
                 raise Http404
             return run(request, lambda: services.app_assignment_delete(actor=self.actor, assignment=assignment),
@@ -62,12 +63,6 @@ class AppManageView(PanelView):
         if action in ("approve", "deny"):
             return decide(self, request, redirect_to=here)
         raise Http404
-
-
-def _is_uuid(value) -> bool:
-    from .common import uuid_or_none
-
-    return uuid_or_none(value) is not None
 
 
 class AppAccessRequestView(PanelView):

@@ -1,8 +1,11 @@
 """What the self-service pages share: turning a refused service call into a message."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
 
 
 def run(request, call, *, success: str = "", redirect_to: str):
@@ -10,7 +13,7 @@ def run(request, call, *, success: str = "", redirect_to: str):
     try:
         call()
     except PermissionDenied as exc:
-        messages.error(request, str(exc) or "You do not have permission to do this.")
+        messages.error(request, str(exc) or _("You do not have permission to do this."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -19,9 +22,7 @@ def run(request, call, *, success: str = "", redirect_to: str):
     return HttpResponseRedirect(redirect_to)
 
 
-def uuid_or_none(value):
-    import uuid
-
+def uuid_or_none(value) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):

@@ -142,3 +142,15 @@ def test_a_membership_the_owner_removes_before_the_guest_redeems_stays_removed()
     account = AccountFactory(email="dee@partner.example")
     services.invitation_redeem(actor=Actor.for_account(account, tenant), invitation=result.invitation, method="code")
     assert not group.members.filter(pk=guest.pk).exists()
+
+
+def test_the_invitation_names_the_grants_in_the_invitations_language():
+    tenant = TenantFactory()
+    owner = UserFactory(tenant=tenant)
+    app = ApplicationFactory(tenant=tenant, display_name="Lohnbuchhaltung")
+    app.owners.add(owner)
+    services.invitation_create_with_grants(actor=Actor.for_user(owner), tenant=tenant, email="jo@partner.example",
+                                           applications=[app], message_language="de")
+    message = OutboxMessage.objects.get(to=["jo@partner.example"])
+    assert "Sie erhalten Zugriff auf: Lohnbuchhaltung." in message.body_text
+    assert "Sie erhalten Zugriff auf: <strong>Lohnbuchhaltung</strong>" in message.body_html
