@@ -153,7 +153,7 @@ def self_service_request_decide(*, actor: Actor, request: SelfServiceRequest, ap
     """Approve or deny a pending request (any one approver decides; the second finds it decided). Approving
     grants the access; the requester gets an e-mail either way."""
     require_actor(actor)
-    request = SelfServiceRequest.objects.select_for_update().select_related(
+    request = SelfServiceRequest.objects.select_for_update(of=("self",)).select_related(
         "tenant", "requester", "group", "application").get(pk=request.pk)
     if not actor.may_decide(request):
         raise PermissionDenied(_("You do not decide this request."))
