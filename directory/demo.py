@@ -134,4 +134,18 @@ def seed_demo() -> dict:
         kind = "user" if isinstance(principal, User) else "group"
         if not AppRoleAssignment.objects.filter(application=apps[app_name], **{kind: principal}).exists():
             services.app_assignment_create(actor=Actor.operator(), application=apps[app_name], **{kind: principal})
+    _seed_self_service(tailwind, groups, apps, tw_members)
     return {"tenants": tenants, "password": DEMO_PASSWORD}
+
+
+def _seed_self_service(tailwind: Tenant, groups: dict, apps: dict, members: dict) -> None:
+    """Self-service in Tailwind's access panel (docs/self-service.md): owners decide join requests, members
+    may create groups, Finance takes requests, Project Tracker may be requested (Lee Gu approves)."""
+    operator = Actor.operator(tenant=tailwind)
+    services.tenant_group_settings_update(actor=operator, tenant=tailwind, changes={
+        "owners_manage_join_requests": True, "members_can_create_security_groups": True})
+    services.group_update(actor=operator, group=groups["Finance"],
+                          changes={"members_can_join": True, "join_requires_approval": True})
+    services.application_update(actor=operator, application=apps["Project Tracker"], changes={
+        "self_service_enabled": True, "self_service_requires_approval": True,
+        "self_service_approvers": [members["lee"]]})
