@@ -262,3 +262,14 @@ def access_request_to_decide(actor: Actor, request_id) -> SelfServiceRequest:
 def access_own_request(actor: Actor, request_id) -> SelfServiceRequest:
     return _get(SelfServiceRequest.objects.filter(requester=actor.user) if actor.user else
                 SelfServiceRequest.objects.none(), request_id)
+
+
+def applications_requestable_by(actor: Actor) -> QuerySet[Application]:
+    """Applications that allow self-service access which the actor cannot open yet (My Apps' "request
+    access" path); none for guests, who ask the person who invited them. One query."""
+    user = actor.user
+    if user is None or actor.is_guest:
+        return Application.objects.none()
+    assigned = AppRoleAssignment.objects.filter(application=OuterRef("pk")).filter(Q(user=user) | Q(group__members=user))
+    return (Application.objects.filter(tenant_id=user.tenant_id, self_service_enabled=True)
+            .exclude(Exists(assigned)).order_by(Lower("display_name"), "id"))

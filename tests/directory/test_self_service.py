@@ -330,3 +330,17 @@ def test_an_owner_makes_someone_an_owner_and_finds_the_apps_it_owns_on_the_reque
     assert group.owners.filter(pk=person.pk).exists()
     page = client.get(reverse("directory:requests", args=[tenant.slug])).content.decode()
     assert reverse("directory:app_manage", args=[tenant.slug, app.pk]) in page and "Manage Owned Tool" in page
+
+
+def test_requestable_applications_are_the_self_service_ones_not_yet_open_to_the_member():
+    from directory.selectors import applications_requestable_by
+
+    tenant = TenantFactory()
+    member = UserFactory(tenant=tenant)
+    guest = GuestFactory(tenant=tenant, external_user_state="Accepted", account=AccountFactory())
+    wanted = ApplicationFactory(tenant=tenant, display_name="Wanted", self_service_enabled=True)
+    have = ApplicationFactory(tenant=tenant, self_service_enabled=True)
+    AppRoleAssignment.objects.create(tenant=tenant, application=have, user=member)
+    ApplicationFactory(tenant=tenant)  # no self-service
+    assert list(applications_requestable_by(Actor.for_user(member))) == [wanted]
+    assert not applications_requestable_by(Actor.for_user(guest)).exists()
