@@ -604,3 +604,20 @@ def test_an_owner_without_the_scope_cannot_manage_its_group(api, delegated_token
     client = api(delegated_token_for(owner, ["Group.Read.All"]))
     ref = {"@odata.id": f"https://graph.example/v1.0/directoryObjects/{newcomer.pk}"}
     assert client.post(f"/v1.0/groups/{group.pk}/members/$ref", ref, format="json").status_code == 403
+
+
+def test_a_member_creates_a_group_through_the_api_only_where_allowed_to_create_security_groups(
+        api, api_tenant, delegated_token_for):
+    """The tenant's allowedToCreateSecurityGroups (default false) is the rule the panel applies too; the
+    member who creates a group owns it."""
+    from directory.services import tenant_group_settings_update
+
+    member = UserFactory(tenant=api_tenant)
+    client = api(delegated_token_for(member, ["Group.Create"]))
+    refused = client.post("/v1.0/groups", new_group_body(), format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "Authorization_RequestDenied"
+    tenant_group_settings_update(actor=Actor.operator(), tenant=api_tenant,
+                                 changes={"members_can_create_security_groups": True})
+    created = client.post("/v1.0/groups", new_group_body(), format="json")
+    assert created.status_code == 201, created.content
+    assert list(Group.objects.get(pk=created.json()["id"]).owners.all()) == [member]
