@@ -73,10 +73,12 @@ class GroupManageView(PanelView):
         group = access_managed_group(self.actor, group_id)
         members = group.members.filter(deleted_at__isnull=True)
         search = request.GET.get("q", "")
+        found = people_search(self.actor, search) if search else []
         return self.render(
             group=group, members=list(members.order_by(Lower("display_name"), "id")[:MEMBERS_SHOWN]),
             member_count=members.count(), owners=list(group.owners.filter(deleted_at__isnull=True)),
-            search=search, found=people_search(self.actor, search) if search else [],
+            search=search, found=found,
+            found_in=set(members.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True)) if found else set(),
             requests=list(requests_to_decide(self.actor).filter(group=group, application=None)),
             invite_url=invite_url(self.actor, self.tenant), members_shown=MEMBERS_SHOWN)
 

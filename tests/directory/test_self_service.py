@@ -344,3 +344,17 @@ def test_requestable_applications_are_the_self_service_ones_not_yet_open_to_the_
     ApplicationFactory(tenant=tenant)  # no self-service
     assert list(applications_requestable_by(Actor.for_user(member))) == [wanted]
     assert not applications_requestable_by(Actor.for_user(guest)).exists()
+
+
+def test_the_owners_search_finds_members_beyond_the_first_page_and_offers_to_remove_them():
+    tenant = TenantFactory()
+    owner = UserFactory(tenant=tenant)
+    member = UserFactory(tenant=tenant, display_name="Quentin Member")
+    UserFactory(tenant=tenant, display_name="Quincy Outsider")
+    group = GroupFactory(tenant=tenant)
+    group.owners.add(owner)
+    group.members.add(member)
+    page = signed_in(owner).get(reverse("directory:group_manage", args=[tenant.slug, group.pk]), {"q": "qu"})
+    found = page.content.decode().split('class="found"')[1]
+    quentin, quincy = found.split("Quincy Outsider")
+    assert 'value="remove_member"' in quentin.split("Quentin Member")[1] and 'value="add_member"' in quincy
