@@ -70,3 +70,25 @@ def api():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _asyncio_run_beside_playwright(monkeypatch):
+    """Playwright's sync API keeps an event loop running in the main thread for the rest of the session once a
+    browser test has run (pytest-django runs the browser tests before the live-server SDK tests), and
+    ``asyncio.run`` refuses to start another loop there: the SDK tests' coroutines then run in a thread of
+    their own (they only talk HTTP to the live server)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    real_run = asyncio.run
+
+    def run(main, **kwargs):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return real_run(main, **kwargs)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(real_run, main, **kwargs).result()
+
+    monkeypatch.setattr(asyncio, "run", run)
