@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0007_list_indexes'),
+        ('directory', '0008_user_name_bytewise_index'),
     ]
 
     operations = [
