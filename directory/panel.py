@@ -12,6 +12,9 @@ feature adds its page without touching the shell:
   signed in with an e-mailed code may enter only tenants that accept one-time passcodes);
 - :func:`register_sign_in_page`: where anonymous visitors sign in to a tenant.
 
+Every entry is also evaluated for conditional access (``directory.enforcement.enforce``): a block
+shows the block page, an unmet requirement sends the person to the page that meets it.
+
 Every panel page derives from :class:`PanelView`, which resolves all of this once; its pages find
 objects only through the actor's scoped selectors.
 """
@@ -26,7 +29,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
+from . import access
 from .actors import Actor
+from .enforcement import enforce
 from .models import Tenant
 from .selectors import branding_for, organizations_for_account, tenant_user_for_account
 from .signin import session_predates
@@ -98,6 +103,9 @@ class PanelView(View):
 
     section = ""
     template_name = ""
+    #: What entering this page is, for conditional access (directory/access.py); None for the pages that
+    #: let a person meet a requirement (they cannot require what they provide).
+    access_resource: str | None = access.PANEL
 
     def dispatch(self, request, slug: str, *args, **kwargs):
         self.tenant = get_object_or_404(Tenant, slug=slug)
@@ -117,6 +125,10 @@ class PanelView(View):
         reason = entry_refusal(request, self.tenant, user)
         if reason:
             return render(request, "directory/panel/no_access.html", self.context(reason=reason), status=403)
+        if self.access_resource is not None:
+            response = enforce(request, self.tenant, user, resource=self.access_resource)
+            if response is not None:
+                return response
         self.tenant_user = user
         self.actor = Actor.for_user(user)
         return super().dispatch(request, *args, **kwargs)

@@ -1,10 +1,15 @@
 from django.urls import path
 
 from . import views
+from .mfa import views as mfa_views
 
 app_name = "directory"
 
 urlpatterns = [
     path("t/<slug:slug>/", views.MyAppsView.as_view(), name="panel"),
     path("t/<slug:slug>/apps/<uuid:app_id>/", views.LaunchView.as_view(), name="launch"),
+    path("t/<slug:slug>/security-info/", mfa_views.SecurityInfoView.as_view(), name="security_info"),
+    path("t/<slug:slug>/security-info/authenticator/", mfa_views.TotpRegisterView.as_view(),
+         name="mfa_totp_register"),
+    path("t/<slug:slug>/mfa/", mfa_views.ChallengeView.as_view(), name="mfa_challenge"),
 ]

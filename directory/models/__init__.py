@@ -3,10 +3,12 @@
 from .app_registrations import AppRegistration
 from .audit import AuditEvent
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
+from .mfa import AuthenticationMethod
 from .objects import Application, AppRoleAssignment, Group
 from .outbox import OutboxMessage
 from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
 from .roles import Role, RoleAssignment
+from .signins import SignInEvent
 from .tenants import Branding, Domain, Tenant
 from .tombstones import DeletedObject
 
@@ -18,6 +20,7 @@ __all__ = [
     "AppRoleAssignment",
     "Application",
     "AuditEvent",
+    "AuthenticationMethod",
     "Branding",
     "DeletedObject",
     "Domain",
@@ -25,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "RoleAssignment",
+    "SignInEvent",
     "Tenant",
     "TenantOwnedQuerySet",
     "User",

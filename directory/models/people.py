@@ -155,6 +155,8 @@ class User(models.Model):
     #: (set when the redemption is reset; see directory.signin.session_predates).
     sign_in_sessions_valid_from = models.DateTimeField(
         _("sign-in sessions valid from"), null=True, blank=True, editable=False)
+    #: Graph's signInActivity.lastSignInDateTime (kept by directory.services.signins, at most once a minute).
+    last_sign_in_at = models.DateTimeField(_("last sign-in"), null=True, blank=True, editable=False)
     sponsors = models.ManyToManyField(
         "self", symmetrical=False, related_name="sponsored_users", blank=True, verbose_name=_("sponsors")
     )
