@@ -27,6 +27,7 @@ from . import access
 from .access import AccessDecision, AccessRequest
 from .models import Tenant
 from .net import client_ip
+from .selectors import branding_for
 from .signin import session_authentication_methods
 
 LOGGED_KEY = "access.logged"
@@ -67,9 +68,9 @@ def decide(request, access_request: AccessRequest, *, sign_in: bool = False) -> 
 
 
 def block_response(request, tenant, reason: str = "") -> HttpResponse:
-    from .panel import tenant_context
-
-    return render(request, BLOCK_TEMPLATE, tenant_context(request, tenant, reason=reason or _(
+    # the tenant-branded page's context (as panel.tenant_context builds it; the panel imports this module)
+    language = (getattr(request, "LANGUAGE_CODE", None) or "en")[:2]
+    return render(request, BLOCK_TEMPLATE, dict(tenant=tenant, branding=branding_for(tenant, language), reason=reason or _(
         "Your sign-in was successful, but it does not meet the criteria to access this resource.")), status=403)
 
 

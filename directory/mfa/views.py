@@ -33,7 +33,7 @@ def _safe_next(request, fallback: str) -> str:
 
 
 def _challenge_url(tenant, next_url: str, requirement: str = "mfa") -> str:
-    return f"{reverse('directory:mfa_challenge', args=[tenant.slug])}?{urlencode({'next': next_url, 'requirement': requirement})}"
+    return access.requirement_url(requirement, tenant, next_url)
 
 
 def _recently_verified(session, tenant) -> bool:
@@ -132,19 +132,17 @@ class TotpRegisterView(MfaPanelView):
         pending.pop(str(self.tenant.pk), None)
         request.session[PENDING_KEY] = pending
         # Registering proved possession of the app: it answers the MFA requirement of this sign-in too.
-        _satisfy(request, self.tenant, method, "mfa")
+        _satisfy(request, self.tenant, method)
         messages.success(request, _("Your authenticator app is set up."))
         return HttpResponseRedirect(_safe_next(request, reverse("directory:security_info", args=[self.tenant.slug])))
 
 
-def _satisfy(request, tenant, method: AuthenticationMethod, requirement: str) -> None:
+def _satisfy(request, tenant, method: AuthenticationMethod) -> None:
+    """The session met MFA in ``tenant``, and every authentication strength ``method`` has."""
     record_second_factor(request, request.user, tenant, "totp" if method.kind == method.Kind.TOTP else "backupCode")
     access.mark_satisfied(request.session, tenant, "mfa")
     for strength in method.strengths:
         access.mark_satisfied(request.session, tenant, f"authenticationStrength:{strength}")
-    if access.requirement_kind(requirement) in ("mfa", "authenticationStrength"):
-        if requirement == "mfa" or requirement.split(":", 1)[-1] in method.strengths:
-            access.mark_satisfied(request.session, tenant, requirement)
 
 
 class ChallengeView(MfaPanelView):
@@ -187,7 +185,7 @@ class ChallengeView(MfaPanelView):
         if method is None:
             return self.render(status=400, next=next_url, requirement=requirement, strength=strength,
                                error=_("That code is not right. Try again."))
-        _satisfy(request, self.tenant, method, requirement)
+        _satisfy(request, self.tenant, method)
         return HttpResponseRedirect(next_url)
 
 
