@@ -16,9 +16,17 @@ from directory.actors import Actor
 from directory.models import AuditEvent, AuthenticationMethod, SignInEvent, User
 from directory.services import authentication_methods_reset, backup_codes_create, totp_register
 from directory.services.mfa import totp_new_key
-from tests.factories import PASSWORD, AccountFactory, ApplicationFactory, AssignmentFactory, GuestFactory, \
-    TenantFactory, UserFactory, admin_of
-from tests.support.access import POLICY_ID, everyone_blocked, guests_require_mfa  # noqa: F401  (fixtures)
+from tests.factories import (
+    PASSWORD,
+    AccountFactory,
+    ApplicationFactory,
+    AssignmentFactory,
+    GuestFactory,
+    TenantFactory,
+    UserFactory,
+    admin_of,
+)
+from tests.support.access import POLICY_ID
 
 pytestmark = pytest.mark.django_db
 
