@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import applications, audit, deleted_items, delta, groups, navigation, organization, users
+from . import applications, audit, deleted_items, delta, groups, navigation, organization, signins, users
 from .navigation import GROUP_CASTS, USER_CASTS
 
 # Fixed segments first, so that "users/<str:user_id>" does not take "delta", "$count" or a cast for an id.
@@ -80,4 +80,6 @@ urlpatterns = [
     # audit
     path("auditLogs/directoryAudits", audit.DirectoryAuditsView.as_view()),
     path("auditLogs/directoryAudits/<str:audit_id>", audit.DirectoryAuditView.as_view()),
+    path("auditLogs/signIns", signins.SignInsView.as_view()),
+    path("auditLogs/signIns/<str:sign_in_id>", signins.SignInView.as_view()),
 ]
