@@ -68,9 +68,9 @@ class _UserBase(GraphView):
         # Graph: signInActivity is returned only with $select, and only to callers who may read the
         # sign-in log (AuditLog.Read.All); others get 403 for asking.
         asked = f"{request.query_params.get('$select') or ''} {request.query_params.get('$filter') or ''}"
-        if request.method == "GET" and "signinactivity" in asked.lower():
-            if not self.principal.has_any(("AuditLog.Read.All",)):
-                raise denied("Calling principal does not have required MSGraph permissions AuditLog.Read.All")
+        if (request.method == "GET" and "signinactivity" in asked.lower()
+                and not self.principal.has_any(("AuditLog.Read.All",))):
+            raise denied("Calling principal does not have required MSGraph permissions AuditLog.Read.All")
 
     def lookup(self, object_id: str) -> dict:
         """A user is named by its id or its userPrincipalName: /users/{id}, /users/{upn}, and the key
