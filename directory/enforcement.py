@@ -103,6 +103,31 @@ def enforce(request, tenant, user, *, resource: str = access.PANEL, application=
     return respond(request, tenant, decision, next_url or request.get_full_path())
 
 
+def console_refusals(request, tenant_ids) -> dict:
+    """{tenant_id: (reason, url to meet the requirement or None)} for the tenants among ``tenant_ids``
+    whose conditional access does not let this session administer them now (resource CONSOLE); the
+    console then leaves them out. No query when no evaluator is registered."""
+    if not access.evaluators_registered() or not tenant_ids or not request.user.is_authenticated:
+        return {}
+    from .models import User
+
+    refusals = {}
+    users = User.objects.active().filter(account=request.user, tenant_id__in=list(tenant_ids)).select_related("tenant")
+    for user in users:
+        tenant = user.tenant
+        decision = decide(request, access_request_for(request, tenant, user=user, resource=access.CONSOLE))
+        if decision.allowed:
+            continue
+        if decision.blocked:
+            refusals[tenant.pk] = (decision.reason or _("Conditional access blocks administering this tenant now."),
+                                   None)
+            continue
+        first = sorted(decision.requirements, key=_requirement_order)[0]
+        refusals[tenant.pk] = (_("Verify your identity to administer this tenant."),
+                               access.requirement_url(first, tenant, request.get_full_path()))
+    return refusals
+
+
 def tenant_of_url(url: str | None) -> Tenant | None:
     """The tenant a path under ``/t/<slug>/`` belongs to (the sign-in's destination), else None."""
     if not url or not url.startswith("/"):

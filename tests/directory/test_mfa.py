@@ -285,3 +285,26 @@ def test_an_admin_requires_re_registration_and_others_may_not():
     assert guest.sign_in_sessions_valid_from is not None
     assert AuditEvent.objects.filter(
         tenant=tenant, activity_display_name="Admin required re-registration of security info").exists()
+
+
+def test_the_console_leaves_out_a_tenant_until_its_requirement_is_met():
+    def console_requires_mfa(request):
+        if request.resource == access.CONSOLE and "mfa" not in request.satisfied:
+            return access.AccessDecision(requirements=frozenset({"mfa"}))
+        return access.AccessDecision()
+
+    tenant = TenantFactory(name="Console Co")
+    admin = admin_of(tenant)
+    client = _client(admin)
+    access.register_access_evaluator(console_requires_mfa)
+    try:
+        assert client.get(reverse("admin:directory_user_changelist")).status_code == 403
+        index = client.get(reverse("admin:index")).content.decode()
+        assert "Console Co" in index and reverse("directory:mfa_challenge", args=[tenant.slug]) in index
+        session = client.session
+        access.mark_satisfied(session, tenant, "mfa")
+        session.save()
+        assert client.get(reverse("admin:directory_user_changelist")).status_code == 200
+    finally:
+        access._evaluators.remove(console_requires_mfa)
+    assert SignInEvent.objects.filter(tenant=tenant, resource="console", result="interrupted").exists()
