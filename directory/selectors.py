@@ -174,3 +174,12 @@ def branding_for(tenant: Tenant, language: str) -> Branding | None:
     """The tenant's branding for ``language``, else its default one (one query, or none when prefetched)."""
     brandings = {b.locale: b for b in tenant.brandings.all()}
     return brandings.get(language) or brandings.get("")
+
+
+def authentication_methods_of(user: User):
+    """The MFA methods that count for ``user``: its account's, registered in its tenant (DESIGN §6)."""
+    from .models import AuthenticationMethod
+
+    if user.account_id is None:
+        return AuthenticationMethod.objects.none()
+    return AuthenticationMethod.objects.filter(account_id=user.account_id, tenant_id=user.tenant_id)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from .. import access
 from ..models import AuthenticationMethod
 from ..panel import PanelView, Section, register_section
+from ..selectors import authentication_methods_of
 from ..services import mfa as mfa_services
 from ..signin import record_second_factor
 from .qr import qr_svg
@@ -43,7 +44,7 @@ def _recently_verified(session, tenant) -> bool:
 
 class MfaPanelView(PanelView):
     def methods(self):
-        return list(mfa_services.methods_of(self.tenant_user))
+        return list(authentication_methods_of(self.tenant_user))
 
     def verified(self) -> bool:
         return "mfa" in access.satisfied(self.request.session, self.tenant)

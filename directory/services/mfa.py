@@ -23,6 +23,7 @@ from django_otp.util import random_hex
 from ..actors import Actor
 from ..audit import Change, Target, audit, register_activities
 from ..models import AuthenticationMethod, User
+from ..selectors import authentication_methods_of as methods_of
 from ._common import authorize
 from .users import ensure_may_manage
 
@@ -61,13 +62,6 @@ def _require_account(user: User):
     if user.account_id is None:
         raise ValidationError(_("This user has not signed in yet, so it has no authentication methods."))
     return user.account
-
-
-def methods_of(user: User):
-    """The methods that count for ``user``: its account's, registered in its tenant."""
-    if user.account_id is None:
-        return AuthenticationMethod.objects.none()
-    return AuthenticationMethod.objects.filter(account_id=user.account_id, tenant_id=user.tenant_id)
 
 
 def _summary(user: User) -> list[str]:
