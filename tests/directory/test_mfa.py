@@ -308,3 +308,17 @@ def test_the_console_leaves_out_a_tenant_until_its_requirement_is_met():
     finally:
         access._evaluators.remove(console_requires_mfa)
     assert SignInEvent.objects.filter(tenant=tenant, resource="console", result="interrupted").exists()
+
+
+def test_a_guest_who_met_mfa_enters_within_my_apps_query_budget(guests_require_mfa, django_assert_max_num_queries):
+    tenant = TenantFactory()
+    guest = _guest(tenant)
+    client = _client(guest)
+    session = client.session
+    access.mark_satisfied(session, tenant, "mfa")
+    session.save()
+    panel = reverse("directory:panel", args=[tenant.slug])
+    assert client.get(panel).status_code == 200  # the first entry logs its outcome once
+    with django_assert_max_num_queries(8) as captured:  # My Apps' own budget (tests/panel/test_my_apps.py)
+        assert client.get(panel).status_code == 200
+    assert not [q for q in captured.captured_queries if "signinevent" in q["sql"].lower()]
