@@ -15,3 +15,9 @@ class DirectoryConfig(AppConfig):
         register_login_stage("directory.enforcement.AccessStage")
         register_requirement_handler("mfa", "directory:mfa_challenge")
         register_requirement_handler("authenticationStrength", "directory:mfa_challenge")
+        # a wrong password is a failed sign-in in the tenant signed in to (the sign-in log only; no rule)
+        from django.contrib.auth.signals import user_login_failed
+
+        from .enforcement import record_failed_password
+
+        user_login_failed.connect(record_failed_password, dispatch_uid="directory.record_failed_password")

@@ -167,3 +167,27 @@ class AccessStage(LoginStage):
             else:
                 return response, False
         return None, True
+
+
+def record_failed_password(sender, credentials=None, request=None, **kwargs) -> None:
+    """``user_login_failed``: a wrong password for a known account, signing in to a tenant where it has
+    a user, goes into that tenant's sign-in log (Entra's 50126). Unknown addresses are not logged
+    anywhere (no tenant to log them in, and nothing to tell about them)."""
+    from .models import Account, User
+    from .services.signins import INVALID_CREDENTIALS, sign_in_event_record
+
+    if request is None:
+        return
+    tenant = tenant_of_url(request.POST.get("next") or request.GET.get("next"))
+    email = (credentials or {}).get("email") or (credentials or {}).get("username") or ""
+    if tenant is None or not email:
+        return
+    account = Account.objects.filter(email__iexact=email).first()
+    user = User.objects.active().filter(tenant=tenant, account=account).first() if account else None
+    if user is None:
+        return
+    access_request = AccessRequest(tenant=tenant, user=user, account=account, ip=client_ip(request),
+                                   user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+                                   authentication_methods=frozenset({"password"}), now=timezone.now())
+    sign_in_event_record(access_request=access_request, decision=AccessDecision(), error_code=INVALID_CREDENTIALS,
+                         failure_reason="Invalid username or password.")

@@ -44,13 +44,17 @@ def _home_tenant_id(req: AccessRequest):
             .values_list("tenant_id", flat=True).first())
 
 
+#: Entra's code for a wrong password (AADSTS50126).
+INVALID_CREDENTIALS = 50126
+
+
 def sign_in_event_record(*, access_request: AccessRequest, decision: AccessDecision, is_interactive: bool = True,
-                         failure_reason: str = "", country: str = "") -> SignInEvent:
+                         failure_reason: str = "", country: str = "", error_code: int | None = None) -> SignInEvent:
     """Write the sign-in log's row for one evaluation (a log, like the audit trail: no actor decides
     whether it is written), and keep the user's ``signInActivity`` current with one set-based UPDATE."""
     req = access_request
     user, account, app = req.user, req.account, req.application
-    result = sign_in_result(decision)
+    result = SignInEvent.Result.FAILURE if error_code else sign_in_result(decision)
     now = req.now or timezone.now()
     mfa_used = any(m in ("totp", "backupCode", "passkey") for m in req.authentication_methods)
     event = SignInEvent.objects.create(
@@ -61,7 +65,7 @@ def sign_in_event_record(*, access_request: AccessRequest, decision: AccessDecis
         application=app, app_display_name=getattr(app, "display_name", "") or "",
         resource=req.resource, ip_address=req.ip, country=country, client_app_used=req.client_app_type,
         user_agent=(req.user_agent or "")[:512], is_interactive=is_interactive, result=result,
-        error_code=SignInEvent.ERROR_CODES[result],
+        error_code=error_code or SignInEvent.ERROR_CODES[result],
         failure_reason=(failure_reason or decision.reason or (
             "Strong authentication is required." if result == SignInEvent.Result.INTERRUPTED else ""))[:512],
         authentication_methods=sorted(req.authentication_methods),

@@ -322,3 +322,16 @@ def test_a_guest_who_met_mfa_enters_within_my_apps_query_budget(guests_require_m
     with django_assert_max_num_queries(8) as captured:  # My Apps' own budget (tests/panel/test_my_apps.py)
         assert client.get(panel).status_code == 200
     assert not [q for q in captured.captured_queries if "signinevent" in q["sql"].lower()]
+
+
+def test_a_wrong_password_for_a_tenant_is_a_failed_sign_in_in_its_log():
+    tenant = TenantFactory()
+    member = UserFactory(tenant=tenant)
+    panel = reverse("directory:panel", args=[tenant.slug])
+    response = Client().post(f"{reverse('account_login')}?next={panel}",
+                             {"login": member.user_principal_name, "password": "wrong"})
+    assert response.status_code == 200
+    event = SignInEvent.objects.get(tenant=tenant)
+    assert (event.user_id, event.result, event.error_code) == (member.pk, "failure", 50126)
+    Client().post(f"{reverse('account_login')}?next={panel}", {"login": "nobody@nowhere.example", "password": "x"})
+    assert SignInEvent.objects.count() == 1
