@@ -51,9 +51,14 @@ def access_request_for(request, tenant, *, user, account=None, resource: str = a
 
 def decide(request, access_request: AccessRequest, *, sign_in: bool = False) -> AccessDecision:
     """Ask the evaluators; log the outcome (always for a ``sign_in``; for an entry, see module doc)."""
+    decision = access.evaluate_access(access_request)
+    log_outcome(request, access_request, decision, sign_in=sign_in)
+    return decision
+
+
+def log_outcome(request, access_request: AccessRequest, decision: AccessDecision, *, sign_in: bool = False) -> None:
     from .services.signins import sign_in_event_record, sign_in_result
 
-    decision = access.evaluate_access(access_request)
     if sign_in:
         sign_in_event_record(access_request=access_request, decision=decision)
     elif decision.policy_results or not decision.allowed:
@@ -64,7 +69,6 @@ def decide(request, access_request: AccessRequest, *, sign_in: bool = False) -> 
             sign_in_event_record(access_request=access_request, decision=decision)
             logged[key] = outcome
             request.session[LOGGED_KEY] = logged
-    return decision
 
 
 def block_response(request, tenant, reason: str = "") -> HttpResponse:
@@ -96,9 +100,17 @@ def _requirement_order(requirement: str) -> tuple[int, str]:
 
 
 def enforce(request, tenant, user, *, resource: str = access.PANEL, application=None,
-            next_url: str | None = None) -> HttpResponse | None:
-    """Evaluate entering ``tenant`` (``resource``, ``application``) for the signed-in person; None to go on."""
+            next_url: str | None = None, blocks_only: bool = False) -> HttpResponse | None:
+    """Evaluate entering ``tenant`` (``resource``, ``application``) for the signed-in person; None to go on.
+    ``blocks_only``: the pages where requirements are met still honour a block, but not the requirements
+    they exist to meet."""
     access_request = access_request_for(request, tenant, user=user, resource=resource, application=application)
+    if blocks_only:  # only a block is logged here: the requirements are what this page meets
+        decision = access.evaluate_access(access_request)
+        if not decision.blocked:
+            return None
+        log_outcome(request, access_request, decision)
+        return block_response(request, tenant, decision.reason)
     decision = decide(request, access_request)
     return respond(request, tenant, decision, next_url or request.get_full_path())
 

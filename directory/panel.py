@@ -103,9 +103,11 @@ class PanelView(View):
 
     section = ""
     template_name = ""
-    #: What entering this page is, for conditional access (directory/access.py); None for the pages that
-    #: let a person meet a requirement (they cannot require what they provide).
-    access_resource: str | None = access.PANEL
+    #: What entering this page is, for conditional access (directory/access.py).
+    access_resource: str = access.PANEL
+    #: The pages that let a person meet a requirement honour a block, not the requirements themselves
+    #: (they cannot require what they provide).
+    meets_requirements = False
 
     def dispatch(self, request, slug: str, *args, **kwargs):
         self.tenant = get_object_or_404(Tenant, slug=slug)
@@ -125,10 +127,10 @@ class PanelView(View):
         reason = entry_refusal(request, self.tenant, user)
         if reason:
             return render(request, "directory/panel/no_access.html", self.context(reason=reason), status=403)
-        if self.access_resource is not None:
-            response = enforce(request, self.tenant, user, resource=self.access_resource)
-            if response is not None:
-                return response
+        response = enforce(request, self.tenant, user, resource=self.access_resource,
+                           blocks_only=self.meets_requirements)
+        if response is not None:
+            return response
         self.tenant_user = user
         self.actor = Actor.for_user(user)
         return super().dispatch(request, *args, **kwargs)

@@ -93,7 +93,8 @@ class TotpRegisterView(MfaPanelView):
     template_name = "directory/mfa/totp_register.html"
     # The first method is registered with the first factor alone (Entra's combined registration);
     # adding another needs MFA, which the view asks itself.
-    access_resource = None
+    access_resource = access.REGISTER_SECURITY_INFO
+    meets_requirements = True
 
     def _guard(self):
         if self.methods() and not self.verified():
@@ -151,7 +152,7 @@ class ChallengeView(MfaPanelView):
 
     section = "security-info"
     template_name = "directory/mfa/challenge.html"
-    access_resource = None  # this page is how the requirement is met
+    meets_requirements = True  # this page is how the requirement is met
 
     def _requirement(self) -> tuple[str, str]:
         requirement = self.request.POST.get("requirement") or self.request.GET.get("requirement") or "mfa"

@@ -335,3 +335,12 @@ def test_a_wrong_password_for_a_tenant_is_a_failed_sign_in_in_its_log():
     assert (event.user_id, event.result, event.error_code) == (member.pk, "failure", 50126)
     Client().post(f"{reverse('account_login')}?next={panel}", {"login": "nobody@nowhere.example", "password": "x"})
     assert SignInEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("route", ["directory:mfa_challenge", "directory:mfa_totp_register"])
+def test_the_pages_that_meet_requirements_still_honour_a_block(everyone_blocked, route):
+    tenant = TenantFactory()
+    guest = _guest(tenant)
+    response = _client(guest).get(reverse(route, args=[tenant.slug]))
+    assert response.status_code == 403
+    assert "directory/access_blocked.html" in [t.name for t in response.templates]
