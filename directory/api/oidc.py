@@ -139,10 +139,37 @@ class GraphTokenView(TokenView):
 
     def _create_token_response(self, request, *, user=None, data=None):
         orequest = extract_params(request)
-        oresponse = GraphOAuthServer(
-            pre_token=[lambda orequest: self._pre_token(orequest, user, data)],
-        ).create_token_response(*orequest)
+        server = GraphOAuthServer(pre_token=[lambda orequest: self._pre_token(orequest, user, data)])
+        # After a code or refresh token is validated (it named its user), before the token is made. The
+        # pre-configured server passes its keyword validators to the device grant only.
+        for grant in (server.auth_grant, server.openid_connect_auth, server.refresh_grant):
+            grant.custom_validators.post_token.append(lambda orequest: _log_delegated_token(request, orequest))
+        oresponse = server.create_token_response(*orequest)
         return convert_response(*oresponse)
+
+
+def _log_delegated_token(http_request, orequest) -> None:
+    """A delegated token issued to an app registration goes into its tenant's sign-in log, as a
+    non-interactive sign-in (the interactive one was the authorization). App-only tokens are not sign-ins
+    of a person and are not logged here."""
+    from ..access import AccessDecision, AccessRequest
+    from ..services.signins import sign_in_event_record
+
+    account = getattr(orequest, "user", None)
+    app = AppRegistration.objects.filter(client_id=getattr(orequest, "client_id", None) or "").select_related(
+        "tenant").first()
+    if account is None or app is None:
+        return
+    user = _tenant_user(app, account)
+    if user is None:
+        return
+    from ..net import client_ip
+
+    sign_in_event_record(
+        access_request=AccessRequest(tenant=app.tenant, user=user, account=account, resource=access.TOKEN,
+                                     ip=client_ip(http_request), client_app_type="mobileAppsAndDesktopClients",
+                                     user_agent=http_request.META.get("HTTP_USER_AGENT", "")[:512]),
+        decision=AccessDecision(), is_interactive=False)
 
 
 class GraphAuthorizationView(AuthorizationView):

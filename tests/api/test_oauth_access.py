@@ -58,3 +58,19 @@ def test_a_blocked_member_sees_the_block_page_not_the_consent(client, api_tenant
     response = client.get(f"/identity/o/authorize?{_query(client_id)}")
     assert response.status_code == 403
     assert "directory/access_blocked.html" in [t.name for t in response.templates]
+
+
+def test_a_delegated_token_is_a_non_interactive_sign_in_in_the_apps_tenant(client, api_tenant):
+    member = UserFactory(tenant=api_tenant)
+    _registration, client_id, secret = services.app_registration_create(
+        actor=Actor.operator(), tenant=api_tenant, display_name="Portal app", delegated_permissions=["User.Read.All"],
+        redirect_uris=[REDIRECT])
+    client.force_login(member.account)
+    verifier, challenge = pkce_pair()
+    code = parse_qs(urlsplit(authorize(client, client_id, challenge)).query)["code"][0]
+    token = client.__class__().post("/identity/o/api/token", {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id,
+        "client_secret": secret, "code_verifier": verifier})
+    assert token.status_code == 200
+    event = SignInEvent.objects.get(tenant=api_tenant, is_interactive=False)
+    assert (event.user_id, event.resource, event.result) == (member.pk, "token", "success")
