@@ -68,10 +68,10 @@ class SignInEvent(models.Model):
     objects = TenantOwnedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-created_at", "id"]
         indexes = [
-            # the admin list and /auditLogs/signIns: newest first, keyset on (created_at, id)
-            models.Index(fields=["tenant", "-created_at", "-id"], name="signin_tenant_time_idx"),
+            # the admin list and /auditLogs/signIns: newest first, keyset on (created_at desc, id) as odata orders
+            models.Index(fields=["tenant", "-created_at", "id"], name="signin_tenant_time_idx"),
             models.Index(fields=["tenant", "user", "-created_at"], name="signin_tenant_user_idx"),
             models.Index(fields=["tenant", "result", "-created_at"], name="signin_tenant_result_idx"),
         ]

@@ -5,6 +5,7 @@ import datetime
 import uuid
 
 import pytest
+from django.db import connection
 
 from directory.models import SignInEvent
 from tests.api.contract import EndpointContract
@@ -134,3 +135,23 @@ def test_sign_in_activity_needs_select_and_the_audit_log_permission(api_tenant, 
     stale = reader.get("/v1.0/users", {"$filter": "signInActivity/lastSignInDateTime le 2026-04-01T00:00:00Z",
                                        "$select": "id"}).json()
     assert [u["id"] for u in stale["value"]] == [str(ann.pk)]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner and indexes")
+def test_sign_in_pages_are_index_ranges_without_a_sort_on_postgresql(api_tenant):
+    from directory.api import odata
+    from directory.api.resources import SIGN_IN
+
+    SignInEvent.objects.bulk_create(
+        SignInEvent(tenant=api_tenant, created_at=T0 + datetime.timedelta(seconds=i), result="success")
+        for i in range(500))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_signinevent")
+    order = [(SIGN_IN.prop("createdDateTime"), True)]
+    ordering = odata.ordering_for(order, "pk")
+    queryset = SignInEvent.objects.filter(tenant=api_tenant)
+    first = queryset.order_by(*ordering)[:101].explain()
+    token = odata.make_skiptoken(order, queryset.order_by("created_at").first(), "pk")
+    deep = odata.apply_skiptoken(queryset, order, token, "pk").order_by(*ordering)[:101].explain()
+    for plan in (first, deep):
+        assert "signin_tenant_time_idx" in plan and "Sort" not in plan, plan
