@@ -39,7 +39,7 @@ from .mfa import (
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
 from .relations import user_set_manager, user_sponsor_add, user_sponsor_remove
 from .roles import role_assign, role_unassign
-from .signins import sign_in_event_record
+from .signins import sign_in_event_record, sign_in_events_purge
 from .tenants import (
     branding_delete,
     branding_save,
@@ -104,6 +104,7 @@ __all__ = [
     "role_assign",
     "role_unassign",
     "sign_in_event_record",
+    "sign_in_events_purge",
     "tenant_create",
     "tenant_update",
     "totp_register",

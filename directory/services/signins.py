@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
 from ..access import AccessDecision, AccessRequest
+from ..actors import Actor, require_actor
 from ..audit import current_correlation_id
 from ..models import SignInEvent, User
 
@@ -78,3 +81,15 @@ def sign_in_event_record(*, access_request: AccessRequest, decision: AccessDecis
         User.objects.filter(Q(last_sign_in_at__isnull=True) | Q(last_sign_in_at__lt=now - LAST_SIGN_IN_RESOLUTION),
                             pk=user.pk).update(last_sign_in_at=now)
     return event
+
+
+def sign_in_events_purge(*, actor: Actor, now=None) -> int:
+    """Delete sign-in log rows older than SIGN_IN_LOG_RETENTION_DAYS (Entra keeps 30 days); one set-based
+    DELETE, run by beat as the system. Returns how many rows went."""
+    require_actor(actor)
+    if not actor.is_platform:
+        raise PermissionDenied("Only the platform purges the sign-in log.")
+    days = int(getattr(settings, "SIGN_IN_LOG_RETENTION_DAYS", 30))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = SignInEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -344,3 +344,23 @@ def test_the_pages_that_meet_requirements_still_honour_a_block(everyone_blocked,
     response = _client(guest).get(reverse(route, args=[tenant.slug]))
     assert response.status_code == 403
     assert "directory/access_blocked.html" in [t.name for t in response.templates]
+
+
+def test_the_sign_in_log_keeps_its_retention_and_only_the_platform_purges_it(settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from directory.services import sign_in_events_purge
+
+    settings.SIGN_IN_LOG_RETENTION_DAYS = 30
+    tenant = TenantFactory()
+    now = timezone.now()
+    old = SignInEvent.objects.create(tenant=tenant, result="success", created_at=now - dt.timedelta(days=31))
+    kept = SignInEvent.objects.create(tenant=tenant, result="success", created_at=now - dt.timedelta(days=29))
+    with pytest.raises(PermissionDenied):
+        sign_in_events_purge(actor=Actor.for_user(admin_of(tenant)))
+    assert sign_in_events_purge(actor=Actor.system(None, "test"), now=now) == 1
+    assert list(SignInEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert sign_in_events_purge(actor=Actor.system(None, "test"), now=now) == 0  # idempotent
+    assert not SignInEvent.objects.filter(pk=old.pk).exists()
