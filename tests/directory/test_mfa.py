@@ -364,3 +364,27 @@ def test_the_sign_in_log_keeps_its_retention_and_only_the_platform_purges_it(set
     assert list(SignInEvent.objects.values_list("pk", flat=True)) == [kept.pk]
     assert sign_in_events_purge(actor=Actor.system(None, "test"), now=now) == 0  # idempotent
     assert not SignInEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_an_authentication_strength_of_mfa_is_met_by_the_authenticator_app():
+    def strength_for_guests(request):
+        if request.user is not None and request.user.is_guest and \
+                "authenticationStrength:mfa" not in request.satisfied:
+            return access.AccessDecision(requirements=frozenset({"authenticationStrength:mfa"}))
+        return access.AccessDecision()
+
+    tenant = TenantFactory()
+    guest = _guest(tenant)
+    key = _with_totp(guest)
+    client = _client(guest)
+    panel = reverse("directory:panel", args=[tenant.slug])
+    access.register_access_evaluator(strength_for_guests)
+    try:
+        response = client.get(panel)
+        assert parse_qs(urlsplit(response["Location"]).query)["requirement"] == ["authenticationStrength:mfa"]
+        answered = client.post(response["Location"], {"token": _code(key, 1), "next": panel,
+                                                      "requirement": "authenticationStrength:mfa"})
+        assert answered["Location"] == panel
+        assert client.get(panel).status_code == 200
+    finally:
+        access._evaluators.remove(strength_for_guests)
