@@ -156,9 +156,11 @@ def _log_delegated_token(http_request, orequest) -> None:
     from ..services.signins import sign_in_event_record
 
     account = getattr(orequest, "user", None)
+    if account is None:
+        return
     app = AppRegistration.objects.filter(client_id=getattr(orequest, "client_id", None) or "").select_related(
         "tenant").first()
-    if account is None or app is None:
+    if app is None:
         return
     user = _tenant_user(app, account)
     if user is None:
