@@ -25,4 +25,5 @@ app.conf.beat_schedule = {
         "task": "directory.users_purge_deleted",
         "schedule": _seconds("PURGE_SWEEP_SECONDS", 0) or crontab(minute=17),
     },
+    "sign-in-log-purge": {"task": "directory.sign_in_events_purge", "schedule": crontab(minute=37)},
 }

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from directory import codes, passwords
 from directory import views as directory_views
-from directory.api.oidc import GraphTokenView
+from directory.api.oidc import GraphAuthorizationView, GraphTokenView
 
 # An outage of the cache or the database answers 503, anything else Django's 500 (directory/unavailable.py).
 handler500 = "directory.unavailable.server_error"
@@ -28,6 +28,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # allauth's token endpoint, applying the directory's rule for who may get tokens (directory/tokens.py).
     path("identity/o/api/token", GraphTokenView.as_view(), name="api-token"),
+    # allauth's authorization endpoint, evaluating conditional access for the app's tenant (directory/enforcement.py).
+    path("identity/o/authorize", GraphAuthorizationView.as_view(), name="api-authorize"),
     path("", include("allauth.idp.urls")),
     path("", include("config.api_urls")),  # /v1.0/… and /beta/…
     # The API's OpenAPI document is /v1.0/$schema; Swagger UI browses it, with its assets served by us

@@ -103,6 +103,11 @@ def register_access_evaluator(evaluator: Callable[[AccessRequest], AccessDecisio
         _evaluators.append(evaluator)
 
 
+def evaluators_registered() -> bool:
+    """Whether any evaluator is registered (an enforcer may skip building requests when none is)."""
+    return bool(_evaluators)
+
+
 def evaluate_access(request: AccessRequest) -> AccessDecision:
     """Every registered evaluator's decision, merged; with none registered, nothing is required."""
     decision = AccessDecision()

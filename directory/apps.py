@@ -7,4 +7,17 @@ class DirectoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from .access import register_requirement_handler
         from .admin import site  # noqa: F401  (registers the directory's admins; see directory/admin/__init__.py)
+        from .signin import register_login_stage
+
+        # The directory meets MFA requirements itself (directory/mfa/) and evaluates access at sign-in.
+        register_login_stage("directory.enforcement.AccessStage")
+        register_requirement_handler("mfa", "directory:mfa_challenge")
+        register_requirement_handler("authenticationStrength", "directory:mfa_challenge")
+        # a wrong password is a failed sign-in in the tenant signed in to (the sign-in log only; no rule)
+        from django.contrib.auth.signals import user_login_failed
+
+        from .enforcement import record_failed_password
+
+        user_login_failed.connect(record_failed_password, dispatch_uid="directory.record_failed_password")

@@ -14,6 +14,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   in the console or through the API.
 - The external collaboration settings (``Policy.ReadWrite.Authorization``) are changed by the
   Global and Security Administrators, in the console and through the API.
+- A person reads and changes their own authentication methods (``UserAuthenticationMethod.ReadWrite``,
+  members and guests alike); other people's only the Global Administrator (Entra's Authentication
+  Administrators do not exist here yet).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -66,6 +69,8 @@ CAPABILITIES: dict[str, str] = {
     "RoleManagement.Read.Directory": "Read directory role assignments.",
     "RoleManagement.ReadWrite.Directory": "Assign and remove directory roles.",
     "Outbox.ReadWrite.All": "Read the organization's outgoing mail and send it again.",
+    "UserAuthenticationMethod.ReadWrite": "Read and write your own authentication methods.",
+    "UserAuthenticationMethod.ReadWrite.All": "Read and write all users' authentication methods.",
 }
 
 # Graph's umbrella permissions imply the specific ones.
@@ -96,9 +101,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
 #: Default user permissions. Members read the directory, may ask to invite (the invitation service
 #: still asks the tenant's settings) and may ask to create groups (``group_create`` still asks the
 #: tenant's ``members_can_create_security_groups``); guests read what their guest access level shows.
-MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All", "Group.Create"}
+MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All", "Group.Create",
+                                  "UserAuthenticationMethod.ReadWrite"}
 GUEST_CAPABILITIES = frozenset({"User.Read", "User.Read.All", "Group.Read.All", "GroupMember.Read.All",
-                                "User.Invite.All", "Organization.Read.All"})
+                                "User.Invite.All", "Organization.Read.All", "UserAuthenticationMethod.ReadWrite"})
 
 #: What an owner may do to the group or application it owns, whatever its roles.
 OWNER_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -132,11 +138,14 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "policy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
+    "signin": ("AuditLog.Read.All", None),
+    "authmethod": ("UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"),
 }
 
 #: What an app registration may be granted (application permissions) and may ask for on behalf of a
 #: user (delegated permissions).
-APPLICATION_PERMISSIONS = sorted(set(CAPABILITIES) - {"User.Read", "Outbox.ReadWrite.All"})
+APPLICATION_PERMISSIONS = sorted(set(CAPABILITIES) - {"User.Read", "Outbox.ReadWrite.All",
+                                                     "UserAuthenticationMethod.ReadWrite"})
 DELEGATED_PERMISSIONS = sorted(set(APPLICATION_PERMISSIONS) | {"User.Read"})
 
 

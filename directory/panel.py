@@ -14,6 +14,9 @@ feature adds its page without touching the shell:
 - :func:`register_invite_page`: the page that invites a guest (``invitations``), and who may use it:
   the owners' pages (a group's, an application's) link their "invite a guest" form to it.
 
+Every entry is also evaluated for conditional access (``directory.enforcement.enforce``): a block
+shows the block page, an unmet requirement sends the person to the page that meets it.
+
 Every panel page derives from :class:`PanelView`, which resolves all of this once; its pages find
 objects only through the actor's scoped selectors.
 """
@@ -28,7 +31,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
+from . import access
 from .actors import Actor
+from .enforcement import enforce
 from .models import Tenant
 from .selectors import branding_for, organizations_for_account, tenant_user_for_account
 from .signin import session_predates
@@ -114,6 +119,11 @@ class PanelView(View):
 
     section = ""
     template_name = ""
+    #: What entering this page is, for conditional access (directory/access.py).
+    access_resource: str = access.PANEL
+    #: The pages that let a person meet a requirement honour a block, not the requirements themselves
+    #: (they cannot require what they provide).
+    meets_requirements = False
 
     def dispatch(self, request, slug: str, *args, **kwargs):
         self.tenant = get_object_or_404(Tenant, slug=slug)
@@ -133,6 +143,10 @@ class PanelView(View):
         reason = entry_refusal(request, self.tenant, user)
         if reason:
             return render(request, "directory/panel/no_access.html", self.context(reason=reason), status=403)
+        response = enforce(request, self.tenant, user, resource=self.access_resource,
+                           blocks_only=self.meets_requirements)
+        if response is not None:
+            return response
         self.tenant_user = user
         self.actor = Actor.for_user(user)
         return super().dispatch(request, *args, **kwargs)

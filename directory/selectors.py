@@ -273,3 +273,12 @@ def applications_requestable_by(actor: Actor) -> QuerySet[Application]:
     assigned = AppRoleAssignment.objects.filter(application=OuterRef("pk")).filter(Q(user=user) | Q(group__members=user))
     return (Application.objects.filter(tenant_id=user.tenant_id, self_service_enabled=True)
             .exclude(Exists(assigned)).order_by(Lower("display_name"), "id"))
+
+
+def authentication_methods_of(user: User):
+    """The MFA methods that count for ``user``: its account's, registered in its tenant (DESIGN §6)."""
+    from .models import AuthenticationMethod
+
+    if user.account_id is None:
+        return AuthenticationMethod.objects.none()
+    return AuthenticationMethod.objects.filter(account_id=user.account_id, tenant_id=user.tenant_id)

@@ -1,7 +1,7 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
-from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.internal.flows.login import get_authentication_records, record_authentication
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.core import ratelimit
 from django.http import HttpRequest
@@ -29,6 +29,30 @@ def last_sign_in_method(request: HttpRequest) -> str:
     """How the current session's account last proved itself: "code", "password", "socialaccount", …"""
     records = get_authentication_records(request, request.user)
     return records[-1].get("method", "") if records else ""
+
+
+#: allauth's record of how a session proved itself → the sign-in log's names for it.
+_METHOD_NAMES = {"password": "password", "code": "code", "socialaccount": "federated"}
+
+
+def session_authentication_methods(request: HttpRequest, account, tenant) -> frozenset[str]:
+    """How this session proved itself for ``tenant``: the first factor ("password", "code",
+    "federated") and the second factors answered there ("totp", "backupCode")."""
+    methods = set()
+    for record in get_authentication_records(request, account):
+        method = record.get("method", "")
+        if method == "mfa":
+            if record.get("tenant") == str(tenant.pk):
+                methods.add(record.get("type", "mfa"))
+        elif method in _METHOD_NAMES:
+            methods.add(_METHOD_NAMES[method])
+    return frozenset(methods)
+
+
+def record_second_factor(request: HttpRequest, account, tenant, kind: str) -> None:
+    """Note in the session (allauth's authentication records) that ``account`` answered a second
+    factor of ``kind`` ("totp", "backupCode") in ``tenant``."""
+    record_authentication(request, account, method="mfa", type=kind, tenant=str(tenant.pk))
 
 
 def session_authenticated_at(request: HttpRequest) -> float | None:

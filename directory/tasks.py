@@ -2,7 +2,7 @@ from celery import shared_task
 
 from . import delivery
 from .actors import Actor
-from .services import users_purge_deleted
+from .services import sign_in_events_purge, users_purge_deleted
 
 # Below CELERY_TASK_SOFT_TIME_LIMIT: a sweep with more due than it can send leaves the rest to the next one.
 SWEEP_TIME_BUDGET_SECONDS = 300
@@ -33,3 +33,8 @@ def outbox_deliver_many_task(message_ids: list[str]) -> int:
     # One task for a batch written together (a bulk invitation chunk); each message is still sent at
     # most once, and what fails is left to the sweep as with outbox_deliver.
     return delivery.outbox_deliver_many(message_ids=message_ids)
+
+
+@shared_task(name="directory.sign_in_events_purge", acks_late=True, ignore_result=True)
+def sign_in_events_purge_task() -> int:
+    return sign_in_events_purge(actor=Actor.system(None, "Purge sign-in log rows past their retention"))

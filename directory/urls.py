@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views
+from .mfa import views as mfa_views
 
 app_name = "directory"
 
@@ -9,4 +10,8 @@ urlpatterns = [
     path("t/<slug:slug>/apps/<uuid:app_id>/", views.LaunchView.as_view(), name="launch"),
     # Self-service: My Groups, the owners' pages, requests (directory/panel_pages/)
     path("", include("directory.panel_pages.urls")),
+    path("t/<slug:slug>/security-info/", mfa_views.SecurityInfoView.as_view(), name="security_info"),
+    path("t/<slug:slug>/security-info/authenticator/", mfa_views.TotpRegisterView.as_view(),
+         name="mfa_totp_register"),
+    path("t/<slug:slug>/mfa/", mfa_views.ChallengeView.as_view(), name="mfa_challenge"),
 ]

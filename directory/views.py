@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import access
+from .enforcement import enforce
 from .panel import PanelView, Section, register_section
 from .selectors import access_application, applications_for_user, organizations_for_account, user_can_open_application
 
@@ -36,6 +38,9 @@ class LaunchView(PanelView):
             app = None
         if app is None or not user_can_open_application(user=self.tenant_user, application=app):
             raise Http404(_("No such application."))
+        response = enforce(request, self.tenant, self.tenant_user, resource=access.APP, application=app)
+        if response is not None:
+            return response
         if not app.launch_url:
             return redirect("directory:panel", slug=self.tenant.slug)
         return HttpResponseRedirect(app.launch_url)

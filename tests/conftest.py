@@ -17,7 +17,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-pytest_plugins = ["tests.support.smtp", "tests.support.worker", "tests.support.browser", "tests.support.dns_server"]
+pytest_plugins = ["tests.support.smtp", "tests.support.worker", "tests.support.browser", "tests.support.dns_server",
+                  "tests.support.access"]
 
 
 @pytest.fixture(autouse=True)

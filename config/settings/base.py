@@ -128,6 +128,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (allauth rate limits need a real one) ----------------------------------------------
 REDIS_URL = env("REDIS_URL")
 
+#: How long the sign-in log keeps a row (Entra: 30 days); the hourly sweep deletes older ones.
+SIGN_IN_LOG_RETENTION_DAYS = int(env("SIGN_IN_LOG_RETENTION_DAYS", "30"))
+
 
 def _next_redis_db(url: str) -> str:
     """The cache lives in the Redis database after the broker's: clearing the cache (FLUSHDB) must

@@ -9,10 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..actors import Actor
 from ..authz import area_capability
+from ..enforcement import console_refusals
 from ..models import (
     Tenant,
     User,
@@ -22,9 +24,20 @@ from ..selectors import console_capabilities_for_account
 
 
 def _roles(request) -> dict:
-    """{tenant_id: capabilities} of the signed-in account, read once per request."""
+    """{tenant_id: capabilities} of the signed-in account, read once per request; a tenant whose
+    conditional access refuses this session the console (directory.enforcement) is left out, and the
+    console's home page says why, with a link to meet the requirement."""
     if not hasattr(request, "_console_capabilities"):
-        request._console_capabilities = console_capabilities_for_account(account=request.user)
+        capabilities = console_capabilities_for_account(account=request.user)
+        refusals = console_refusals(request, capabilities.keys())
+        request._console_capabilities = {k: v for k, v in capabilities.items() if k not in refusals}
+        if refusals and request.method == "GET" and getattr(request.resolver_match, "url_name", "") == "index":
+            names = dict(Tenant.objects.filter(pk__in=refusals).values_list("pk", "name"))
+            for tenant_id, (reason, url) in refusals.items():
+                text = format_html("{}: {}", names.get(tenant_id, ""), reason)
+                if url:
+                    text = format_html('{} <a href="{}">{}</a>', text, url, _("Verify now"))
+                messages.warning(request, text)
     return request._console_capabilities
 
 

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode, urlsplit
+
 from allauth.idp.oidc import app_settings as oidc_settings
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from allauth.idp.oidc.internal.oauthlib.request_validator import OAuthLibRequestValidator
@@ -8,10 +10,13 @@ from allauth.idp.oidc.internal.oauthlib.server import (
 )
 from allauth.idp.oidc.internal.oauthlib.utils import convert_response, extract_params, get_validator_context
 from allauth.idp.oidc.models import Client
-from allauth.idp.oidc.views import TokenView
+from allauth.idp.oidc.views import AuthorizationView, TokenView
+from django.http import HttpResponseRedirect
 from oauthlib.openid import Server
 
+from .. import access
 from ..authz import DELEGATED_PERMISSIONS
+from ..enforcement import access_request_for, decide, enforce
 from ..models import AppRegistration
 from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
 
@@ -86,6 +91,12 @@ class GraphRequestValidator(OAuthLibRequestValidator):
             client, request.user)
 
 
+def _tenant_user(app: AppRegistration, account):
+    from ..selectors import tenant_user_for_account
+
+    return tenant_user_for_account(tenant=app.tenant, account=account)
+
+
 def _registration(client) -> AppRegistration | None:
     return AppRegistration.objects.filter(client_id=client.pk).first()
 
@@ -128,7 +139,73 @@ class GraphTokenView(TokenView):
 
     def _create_token_response(self, request, *, user=None, data=None):
         orequest = extract_params(request)
-        oresponse = GraphOAuthServer(
-            pre_token=[lambda orequest: self._pre_token(orequest, user, data)],
-        ).create_token_response(*orequest)
+        server = GraphOAuthServer(pre_token=[lambda orequest: self._pre_token(orequest, user, data)])
+        # After a code or refresh token is validated (it named its user), before the token is made. The
+        # pre-configured server passes its keyword validators to the device grant only.
+        for grant in (server.auth_grant, server.openid_connect_auth, server.refresh_grant):
+            grant.custom_validators.post_token.append(lambda orequest: _log_delegated_token(request, orequest))
+        oresponse = server.create_token_response(*orequest)
         return convert_response(*oresponse)
+
+
+def _log_delegated_token(http_request, orequest) -> None:
+    """A delegated token issued to an app registration goes into its tenant's sign-in log, as a
+    non-interactive sign-in (the interactive one was the authorization). App-only tokens are not sign-ins
+    of a person and are not logged here."""
+    from ..access import AccessDecision, AccessRequest
+    from ..services.signins import sign_in_event_record
+
+    account = getattr(orequest, "user", None)
+    if account is None:
+        return
+    app = AppRegistration.objects.filter(client_id=getattr(orequest, "client_id", None) or "").select_related(
+        "tenant").first()
+    if app is None:
+        return
+    user = _tenant_user(app, account)
+    if user is None:
+        return
+    from ..net import client_ip
+
+    sign_in_event_record(
+        access_request=AccessRequest(tenant=app.tenant, user=user, account=account, resource=access.TOKEN,
+                                     ip=client_ip(http_request), client_app_type="mobileAppsAndDesktopClients",
+                                     user_agent=http_request.META.get("HTTP_USER_AGENT", "")[:512]),
+        decision=AccessDecision(), is_interactive=False)
+
+
+class GraphAuthorizationView(AuthorizationView):
+    """allauth's authorization endpoint, entered like a tenant (DESIGN §6): before a code or an ID token
+    is issued to an app registration for the signed-in person, the app's tenant evaluates the session
+    (resource TOKEN): a block shows the block page, an unmet requirement sends the person to meet it
+    and back here; with ``prompt=none`` nobody can be asked, so the app gets OAuth's
+    ``interaction_required`` instead."""
+
+    def get(self, request, *args, **kwargs):
+        prompts = (request.GET.get("prompt") or "").split()
+        if request.user.is_authenticated and "login" not in prompts:
+            app = AppRegistration.objects.filter(client_id=request.GET.get("client_id") or "").select_related(
+                "tenant", "client").first()
+            user = _tenant_user(app, request.user) if app is not None else None
+            if user is not None:
+                response = (self._silent_refusal(request, app, user) if "none" in prompts
+                            else enforce(request, app.tenant, user, resource=access.TOKEN))
+                if response is not None:
+                    return response
+        return super().get(request, *args, **kwargs)
+
+    def _silent_refusal(self, request, app, user):
+        decision = decide(request, access_request_for(request, app.tenant, user=user, resource=access.TOKEN))
+        if decision.allowed:
+            return None
+        redirect_uri = request.GET.get("redirect_uri") or ""
+        if redirect_uri not in app.client.get_redirect_uris():
+            return None  # answer only to a redirect URI the client registered; allauth answers the rest
+        params = {"error": "interaction_required",
+                  "error_description": "Conditional access requires the user to sign in interactively."}
+        if request.GET.get("state"):
+            params["state"] = request.GET["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        response = HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+        response.allowed_schemes = [urlsplit(redirect_uri).scheme]  # native apps' custom schemes too
+        return response

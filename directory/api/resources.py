@@ -1,13 +1,18 @@
 """Graph shapes of the directory's objects."""
 
+import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Case, F, QuerySet, UUIDField, Value, When
 from django.db.models.functions import Coalesce
 
-from ..models import Application, AppRoleAssignment, AuditEvent, Branding, Tenant, User
+from ..models import Application, AppRoleAssignment, AuditEvent, Branding, SignInEvent, Tenant, User
 from .odata import Prop, Resource
+
+
+def _graph_time(value) -> str | None:
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def _identities(user: User) -> list[dict]:
@@ -21,6 +26,12 @@ USER = Resource(
     prefix_order=True,  # user_tenant_name_bytewise_idx (migration 0008)
     props=(
         Prop("id", "pk", type="guid", filter=True),
+        # only with $select, and only for AuditLog.Read.All (directory/api/users.py checks)
+        Prop("signInActivity", None, type="object", default=False, get=lambda u: {
+            "lastSignInDateTime": _graph_time(u.last_sign_in_at), "lastSignInRequestId": None,
+            "lastNonInteractiveSignInDateTime": None, "lastNonInteractiveSignInRequestId": None,
+            "lastSuccessfulSignInDateTime": _graph_time(u.last_sign_in_at), "lastSuccessfulSignInRequestId": None}),
+        Prop("signInActivity/lastSignInDateTime", "last_sign_in_at", type="datetime", filter=True, default=False),
         Prop("displayName", "display_name", filter=True, sort=True),
         Prop("userPrincipalName", "user_principal_name", filter=True, sort=True),
         Prop("mail", "mail", filter=True, blank_is_null=True),
@@ -125,6 +136,52 @@ AUDIT = Resource(
         Prop("resultReason", "result_reason"),
         Prop("targetResources", None, type="collection", get=lambda e: e.target_resources),
         Prop("additionalDetails", None, type="collection", get=lambda e: e.additional_details),
+    ),
+)
+
+
+def _sign_in_status(event: SignInEvent) -> dict:
+    return {"errorCode": event.error_code, "failureReason": event.failure_reason or None,
+            "additionalDetails": None}
+
+
+def _location(event: SignInEvent) -> dict:
+    return {"city": None, "state": None, "countryOrRegion": event.country or None, "geoCoordinates": None}
+
+
+#: Graph's signIn (v1.0); the sign-in log is written by directory.services.signins.
+SIGN_IN = Resource(
+    odata_type="microsoft.graph.signIn",
+    default_order=("createdDateTime",),
+    props=(
+        Prop("id", "pk", type="guid", filter=True),
+        Prop("createdDateTime", "created_at", type="datetime", filter=True, sort=True),
+        Prop("userId", "user_id", type="guid", filter=True),
+        Prop("userPrincipalName", "user_principal_name", filter=True),
+        Prop("userDisplayName", "user_display_name"),
+        Prop("appId", "application__app_id", type="guid", filter=True,
+             get=lambda e: str(e.application.app_id) if e.application_id and e.application else None),
+        Prop("appDisplayName", "app_display_name", blank_is_null=True),
+        Prop("resourceTenantId", "tenant_id", type="guid"),
+        Prop("homeTenantId", "home_tenant_id", type="guid",
+             get=lambda e: str(e.home_tenant_id) if e.home_tenant_id else None),
+        Prop("ipAddress", "ip_address", filter=True),
+        Prop("clientAppUsed", "client_app_used", filter=True),
+        Prop("correlationId", "correlation_id", type="guid", filter=True),
+        Prop("conditionalAccessStatus", "conditional_access_status", type="enum", filter=True,
+             choices=("success", "failure", "notApplied", "unknownFutureValue")),
+        Prop("isInteractive", "is_interactive", type="bool", filter=True),
+        Prop("status/errorCode", "error_code", type="int", filter=True, default=False),
+        Prop("status", None, type="object", get=_sign_in_status),
+        Prop("location", None, type="object", get=_location),
+        Prop("appliedConditionalAccessPolicies", None, type="collection", get=lambda e: [
+            {k: v for k, v in policy.items() if k in ("id", "displayName", "result", "enforcedGrantControls",
+                                                      "enforcedSessionControls")} for policy in e.applied_policies]),
+        Prop("authenticationMethodsUsed", None, type="collection", get=lambda e: list(e.authentication_methods)),
+        Prop("authenticationRequirement", "authentication_requirement"),
+        Prop("resourceDisplayName", "resource", get=lambda e: e.get_resource_display()),
+        Prop("deviceDetail", None, type="object", get=lambda e: {"browser": e.user_agent[:128] or None,
+                                                                 "operatingSystem": None}),
     ),
 )
 
@@ -239,5 +296,18 @@ APP_ROLE_ASSIGNMENT = Resource(
     ),
 )
 
-__all__ = ["APP_ROLE_ASSIGNMENT", "AUDIT", "BRANDING", "DEFAULT_APP_ROLE_ID", "DEFAULT_BRANDING_ID", "GROUP",
-           "ORGANIZATION", "SERVICE_PRINCIPAL", "USER", "Application", "branding_id", "with_principal"]
+__all__ = [
+    "APP_ROLE_ASSIGNMENT",
+    "AUDIT",
+    "BRANDING",
+    "DEFAULT_APP_ROLE_ID",
+    "DEFAULT_BRANDING_ID",
+    "GROUP",
+    "ORGANIZATION",
+    "SERVICE_PRINCIPAL",
+    "SIGN_IN",
+    "USER",
+    "Application",
+    "branding_id",
+    "with_principal",
+]

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from . import applications, audit, deleted_items, delta, groups, navigation, organization, users
+from . import (
+    applications,
+    audit,
+    authentication_methods,
+    deleted_items,
+    delta,
+    groups,
+    navigation,
+    organization,
+    signins,
+    users,
+)
 from .navigation import GROUP_CASTS, USER_CASTS
 
 # Fixed segments first, so that "users/<str:user_id>" does not take "delta", "$count" or a cast for an id.
@@ -52,6 +63,11 @@ urlpatterns = [
     # --- end of 9b
     path("users", users.UsersView.as_view()),
     path("users/<str:user_id>", users.UserView.as_view()),
+    path("users/<str:user_id>/authentication/methods", authentication_methods.AuthenticationMethodsView.as_view()),
+    path("users/<str:user_id>/authentication/softwareOathMethods",
+         authentication_methods.SoftwareOathMethodsView.as_view()),
+    path("users/<str:user_id>/authentication/softwareOathMethods/<str:method_id>",
+         authentication_methods.SoftwareOathMethodView.as_view()),
     path("users/<str:user_id>/memberOf", users.UserMemberOfView.as_view()),
     path("users/<str:user_id>/sponsors", users.UserSponsorsView.as_view()),
     path("me", users.MeView.as_view()),
@@ -80,4 +96,6 @@ urlpatterns = [
     # audit
     path("auditLogs/directoryAudits", audit.DirectoryAuditsView.as_view()),
     path("auditLogs/directoryAudits/<str:audit_id>", audit.DirectoryAuditView.as_view()),
+    path("auditLogs/signIns", signins.SignInsView.as_view()),
+    path("auditLogs/signIns/<str:sign_in_id>", signins.SignInView.as_view()),
 ]

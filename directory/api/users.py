@@ -6,7 +6,7 @@ from ..models import Group, User
 from ..selectors import groups_visible_to, users_visible_to
 from .base import GraphView
 from .bodies import Body, Field
-from .errors import bad_request
+from .errors import bad_request, denied
 from .resources import GROUP, USER
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -62,6 +62,15 @@ class _UserBase(GraphView):
 
     def scoped_queryset(self):
         return users_visible_to(self.principal).prefetch_related("identities")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Graph: signInActivity is returned only with $select, and only to callers who may read the
+        # sign-in log (AuditLog.Read.All); others get 403 for asking.
+        asked = f"{request.query_params.get('$select') or ''} {request.query_params.get('$filter') or ''}"
+        if (request.method == "GET" and "signinactivity" in asked.lower()
+                and not self.principal.has_any(("AuditLog.Read.All",))):
+            raise denied("Calling principal does not have required MSGraph permissions AuditLog.Read.All")
 
     def lookup(self, object_id: str) -> dict:
         """A user is named by its id or its userPrincipalName: /users/{id}, /users/{upn}, and the key

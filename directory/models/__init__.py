@@ -3,11 +3,13 @@
 from .app_registrations import AppRegistration
 from .audit import AuditEvent
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
+from .mfa import AuthenticationMethod
 from .objects import Application, AppRoleAssignment, Group
 from .outbox import OutboxMessage
 from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
 from .requests import SelfServiceRequest
 from .roles import Role, RoleAssignment
+from .signins import SignInEvent
 from .tenants import Branding, Domain, Tenant
 from .tombstones import DeletedObject
 
@@ -19,6 +21,7 @@ __all__ = [
     "AppRoleAssignment",
     "Application",
     "AuditEvent",
+    "AuthenticationMethod",
     "Branding",
     "DeletedObject",
     "Domain",
@@ -27,6 +30,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "SelfServiceRequest",
+    "SignInEvent",
     "Tenant",
     "TenantOwnedQuerySet",
     "User",

@@ -155,6 +155,8 @@ class User(models.Model):
     #: (set when the redemption is reset; see directory.signin.session_predates).
     sign_in_sessions_valid_from = models.DateTimeField(
         _("sign-in sessions valid from"), null=True, blank=True, editable=False)
+    #: Graph's signInActivity.lastSignInDateTime (kept by directory.services.signins, at most once a minute).
+    last_sign_in_at = models.DateTimeField(_("last sign-in"), null=True, blank=True, editable=False)
     sponsors = models.ManyToManyField(
         "self", symmetrical=False, related_name="sponsored_users", blank=True, verbose_name=_("sponsors")
     )
@@ -191,6 +193,8 @@ class User(models.Model):
             models.Index(fields=["tenant", "user_type", "display_name"], name="user_tenant_type_idx"),
             models.Index(fields=["tenant", "deleted_at"], name="user_tenant_deleted_idx"),
             models.Index(fields=["tenant", "updated_at", "id"], name="user_tenant_changed_idx"),  # /users/delta
+            # inactive-user reports: $filter=signInActivity/lastSignInDateTime le …
+            models.Index(fields=["tenant", "last_sign_in_at"], name="user_tenant_last_signin_idx"),
             # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
             models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="user_tenant_name_order_idx",
                          condition=Q(deleted_at__isnull=True)),

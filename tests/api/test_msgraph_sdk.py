@@ -207,3 +207,35 @@ def test_a_refused_invitation_is_an_odata_error_too(graph, tenant):
     assert raised.value.response_status_code == 403
     assert raised.value.error.code == "Authorization_RequestDenied"
     assert "does not allow anyone to invite" in raised.value.error.message
+
+
+def test_read_sign_ins_and_a_users_sign_in_activity(graph, tenant):
+    import datetime
+
+    from msgraph.generated.audit_logs.sign_ins.sign_ins_request_builder import SignInsRequestBuilder
+    from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+
+    from directory.models import SignInEvent
+
+    ann = UserFactory(tenant=tenant, last_sign_in_at=datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC))
+    SignInEvent.objects.create(tenant=tenant, user=ann, user_principal_name=ann.user_principal_name,
+                               result="failure", error_code=53003, failure_reason="Blocked.",
+                               conditional_access_status="failure",
+                               applied_policies=[{"id": "p1", "displayName": "Block", "result": "failure",
+                                                  "enforcedGrantControls": ["block"], "enforcedSessionControls": []}])
+    client, _ = graph(tenant, ["AuditLog.Read.All", "User.Read.All"])
+
+    async def read():
+        query = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(filter=f"userId eq '{ann.pk}'")
+        sign_ins = await client.audit_logs.sign_ins.get(request_configuration=RequestConfiguration(
+            query_parameters=query))
+        user_query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id", "signInActivity"])
+        user = await client.users.by_user_id(str(ann.pk)).get(request_configuration=RequestConfiguration(
+            query_parameters=user_query))
+        return sign_ins, user
+
+    sign_ins, user = asyncio.run(read())
+    [event] = sign_ins.value
+    assert event.user_id == str(ann.pk) and event.status.error_code == 53003
+    assert event.applied_conditional_access_policies[0].display_name == "Block"
+    assert user.sign_in_activity.last_sign_in_date_time == datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)

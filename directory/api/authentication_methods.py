@@ -1,0 +1,85 @@
+"""/users/{id}/authentication/methods and …/softwareOathMethods: a user's MFA methods in this tenant
+(UserAuthenticationMethod.ReadWrite.All). The methods that count in a tenant are the person's account's,
+registered there (directory/models/mfa.py).
+
+Graph has no v1.0 type for backup codes; they are listed under ``methods`` with the base type
+``#microsoft.graph.authenticationMethod`` (ours)."""
+
+from rest_framework.response import Response
+
+from .. import services
+from ..models import AuthenticationMethod
+from ..selectors import authentication_methods_of, users_visible_to
+from .base import GraphView
+from .odata import Prop, Resource
+
+METHOD_PERMISSIONS = ("UserAuthenticationMethod.ReadWrite.All",)
+ODATA_TYPES = {AuthenticationMethod.Kind.TOTP: "#microsoft.graph.softwareOathAuthenticationMethod",
+               AuthenticationMethod.Kind.BACKUP_CODES: "#microsoft.graph.authenticationMethod"}
+
+AUTHENTICATION_METHOD = Resource(
+    odata_type="microsoft.graph.authenticationMethod",
+    default_order=("createdDateTime",),
+    props=(
+        Prop("id", "pk", type="guid", filter=True),
+        Prop("createdDateTime", "created_at", type="datetime", sort=True),
+        Prop("secretKey", None, get=lambda m: None),  # softwareOath: never returned, as in Graph
+    ),
+)
+
+
+class _MethodsBase(GraphView):
+    resource = AUTHENTICATION_METHOD
+    read_permissions = METHOD_PERMISSIONS
+    write_permissions = METHOD_PERMISSIONS
+    kind: str | None = None
+
+    def user(self, user_id):
+        return self.get_object(user_id, queryset=users_visible_to(self.principal))
+
+    def lookup(self, object_id):
+        if "@" in (object_id or ""):
+            return {"user_principal_name__lower": object_id.lower()}
+        return super().lookup(object_id)
+
+    def methods_of(self, user):
+        methods = authentication_methods_of(user)
+        return methods.filter(kind=self.kind) if self.kind else methods
+
+    def represent(self, obj, select=None) -> dict:
+        return {"@odata.type": ODATA_TYPES[obj.kind], **super().represent(obj, select)}
+
+
+class AuthenticationMethodsView(_MethodsBase):
+    context = "users/authentication/methods"
+    responses = {"get": "list"}
+
+    def get(self, request, user_id):
+        return self.list_response(self.methods_of(self.user(user_id)))
+
+
+class SoftwareOathMethodsView(_MethodsBase):
+    context = "users/authentication/softwareOathMethods"
+    responses = {"get": "list"}
+    kind = AuthenticationMethod.Kind.TOTP
+
+    def get(self, request, user_id):
+        return self.list_response(self.methods_of(self.user(user_id)))
+
+
+class SoftwareOathMethodView(_MethodsBase):
+    context = "users/authentication/softwareOathMethods"
+    responses = {"get": "item", "delete": 204}
+    kind = AuthenticationMethod.Kind.TOTP
+
+    def method(self, user, method_id):
+        return self.get_object(method_id, queryset=self.methods_of(user))
+
+    def get(self, request, user_id, method_id):
+        return self.item_response(self.method(self.user(user_id), method_id))
+
+    def delete(self, request, user_id, method_id):
+        user = self.user(user_id)
+        method = self.method(user, method_id)
+        services.authentication_method_delete(actor=self.principal, user=user, method=method)
+        return Response(status=204)

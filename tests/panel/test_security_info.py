@@ -1,0 +1,37 @@
+"""Security info (/t/<tenant>/security-info/), authenticator app registration and the MFA challenge."""
+
+import pytest
+from django.urls import reverse
+
+from tests.panel.contract import PanelPageContract
+
+pytestmark = pytest.mark.django_db
+
+
+class TestSecurityInfo(PanelPageContract):
+    route = "directory:security_info"
+    # tenant, session, account, user, methods, branding, organizations, the Invite section's settings
+    max_queries = 9
+
+    def check_success(self, response, tenant, user, target):
+        assert "Authenticator app" in response.content.decode()
+
+
+class TestTotpRegister(PanelPageContract):
+    route = "directory:mfa_totp_register"
+    # tenant, session, account, user, methods, branding, organizations, session write, the Invite
+    # section's settings and the inviter's roles
+    max_queries = 12
+
+    def check_success(self, response, tenant, user, target):
+        page = response.content.decode()
+        assert "<svg" in page and 'id="totp-secret"' in page
+
+
+class TestChallenge(PanelPageContract):
+    route = "directory:mfa_challenge"
+    member_status = 302  # nobody has a method yet: to registration (combined registration)
+    max_queries = 6
+
+    def check_success(self, response, tenant, user, target):
+        assert response["Location"].startswith(reverse("directory:mfa_totp_register", args=[tenant.slug]))
