@@ -35,6 +35,10 @@ USER_WRITE = frozenset({"User.ReadWrite.All", "User.Invite.All", "User.EnableDis
 GROUP_WRITE = frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All"})
 APP_WRITE = frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"})
 POLICY_WRITE = frozenset({"Policy.ReadWrite.Authorization"})
+#: Conditional access and terms of use. Graph's delegated rule applies: a token's scope is not enough,
+#: the signed-in user also needs a role that reads or manages them (Security or Global Administrator).
+CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Policy.Read.ConditionalAccess",
+                                      "Agreement.ReadWrite.All", "Agreement.Read.All"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
@@ -56,6 +60,11 @@ CAPABILITIES: dict[str, str] = {
     "AppRoleAssignment.ReadWrite.All": "Manage app role assignments.",
     "Policy.Read.All": "Read your organization's policies.",
     "Policy.ReadWrite.Authorization": "Read and write your organization's authorization policy.",
+    "Policy.Read.ConditionalAccess": "Read your organization's conditional access policies and named locations.",
+    "Policy.ReadWrite.ConditionalAccess": "Read and write your organization's conditional access policies and "
+                                          "named locations.",
+    "Agreement.Read.All": "Read terms of use and their acceptances.",
+    "Agreement.ReadWrite.All": "Read and write terms of use.",
     "AuditLog.Read.All": "Read audit log data.",
     "Directory.Read.All": "Read directory data.",
     "Directory.ReadWrite.All": "Read and write directory data.",
@@ -76,6 +85,8 @@ IMPLIED: dict[str, frozenset[str]] = {
     "GroupMember.ReadWrite.All": frozenset({"GroupMember.Read.All", "Group.Read.All"}),
     "Application.ReadWrite.All": frozenset({"Application.Read.All"}),
     "Policy.ReadWrite.Authorization": frozenset({"Policy.Read.All"}),
+    "Policy.ReadWrite.ConditionalAccess": frozenset({"Policy.Read.All", "Policy.Read.ConditionalAccess"}),
+    "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
 }
@@ -86,7 +97,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
-    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE,
     R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
@@ -121,6 +132,8 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "role": ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
     "audit": ("AuditLog.Read.All", None),
     "policy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
+    "conditional_access": ("Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"),
+    "terms_of_use": ("Agreement.Read.All", "Agreement.ReadWrite.All"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
 }
