@@ -108,15 +108,15 @@ def membership(user, *, groups: bool, roles: bool, home: bool) -> tuple[frozense
     parts = []
     if groups:
         parts.append(Group.members.through.objects.filter(user_id=user.pk)
-                     .annotate(k=Value("g"), v=Cast("group_id", CharField())).values_list("k", "v"))
+                     .annotate(k=Value("g"), v=Cast("group_id", CharField())).values_list("k", "v").order_by())
     if roles:
         parts.append(RoleAssignment.objects.filter(user_id=user.pk)
-                     .annotate(k=Value("r"), v=F("role")).values_list("k", "v"))
+                     .annotate(k=Value("r"), v=F("role")).values_list("k", "v").order_by())
     if home and user.account_id is not None:
         parts.append(User.objects.filter(account_id=user.account_id, user_type=User.UserType.MEMBER,
                                          deleted_at__isnull=True).exclude(tenant_id=user.tenant_id)
                      .exclude(creation_type=User.CreationType.INVITATION)
-                     .annotate(k=Value("t"), v=Cast("tenant_id", CharField())).values_list("k", "v")[:1])
+                     .annotate(k=Value("t"), v=Cast("tenant_id", CharField())).values_list("k", "v").order_by())
     if not parts:
         return frozenset(), frozenset(), None
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
