@@ -92,6 +92,22 @@ def code_guest_entry_refusal(request, tenant: Tenant, user: User) -> str | None:
 
 # --- conditional access ---------------------------------------------------------------------------------
 
+CONDITIONAL_ACCESS_READ = ("Policy.Read.ConditionalAccess", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+
+
+def may_read_conditional_access(actor) -> bool:
+    """Graph's rule for reading conditional access: an app with one of the read permissions; a person (also
+    through a delegated token carrying one) only with a role that reads it (Security or Global
+    Administrator). Every member holds ``Policy.Read.All`` here, and a member must not read the tenant's
+    exclusions."""
+    from directory.actors import ActorKind
+
+    if not actor.can_any(CONDITIONAL_ACCESS_READ, tenant=actor.tenant):
+        return False
+    if actor.kind == ActorKind.USER:
+        return bool(actor.role_capabilities & {"Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"})
+    return True
+
 
 def what_if(*, actor, user: User | None, resource: str, application_id: str | None = None, ip=None,
             country: str | None = None, platform: str | None = None, client_app_type: str = "browser",
@@ -108,7 +124,7 @@ def what_if(*, actor, user: User | None, resource: str, application_id: str | No
     from .models import ConditionalAccessPolicy
 
     tenant = actor.tenant
-    if not actor.can_any(("Policy.Read.ConditionalAccess", "Policy.Read.All"), tenant=tenant):
+    if not may_read_conditional_access(actor):
         raise PermissionDenied
     policy_set = tenant_policy_set(tenant.pk)
     groups = roles = frozenset()

@@ -18,7 +18,6 @@ import ipaddress
 from rest_framework.response import Response
 
 from directory.access import APP, CONSOLE, PANEL, REGISTER_SECURITY_INFO, TOKEN
-from directory.actors import ActorKind
 from directory.api.base import GraphView
 from directory.api.bodies import Body, Field
 from directory.api.errors import GraphError, bad_request, denied
@@ -38,11 +37,10 @@ from ..conditional_access import (
     cidr_range_graph,
 )
 from ..models import ConditionalAccessPolicy, NamedLocation
-from ..selectors import what_if
+from ..selectors import CONDITIONAL_ACCESS_READ, may_read_conditional_access, what_if
 
-READ = ("Policy.Read.ConditionalAccess", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+READ = CONDITIONAL_ACCESS_READ
 WRITE = ("Policy.ReadWrite.ConditionalAccess",)
-ROLE_READ = frozenset({"Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"})
 LOCKOUT_PREFERENCE = "acknowledge-lockout"
 
 
@@ -101,9 +99,8 @@ class _ConditionalAccessView(GraphView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        actor = self.principal
         # Delegated: the token's scope and the user's role both (Graph's rule for conditional access).
-        if actor.kind == ActorKind.USER and not (actor.role_capabilities & ROLE_READ):
+        if not may_read_conditional_access(self.principal):
             raise denied()
 
     def acknowledged(self) -> bool:
