@@ -26,6 +26,7 @@ A policy that does not apply carries, in ``reasons``, the first condition that f
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -64,16 +65,35 @@ class CompiledLocation:
     display_name: str
     is_ip: bool
     is_trusted: bool = False
-    networks: tuple = ()
+    #: {IP version: (sorted range starts, their ends)} as integers: one bisect per version, however many ranges.
+    ranges: dict = field(default_factory=dict)
     countries: frozenset[str] = frozenset()
     include_unknown: bool = False
 
     def matches(self, ip, country: str | None) -> bool:
         if self.is_ip:
-            return ip is not None and any(ip.version == n.version and ip in n for n in self.networks)
+            if ip is None or ip.version not in self.ranges:
+                return False
+            starts, ends = self.ranges[ip.version]
+            value = int(ip)
+            index = bisect.bisect_right(starts, value) - 1
+            return index >= 0 and value <= ends[index]
         if country is None:
             return self.include_unknown
         return country in self.countries
+
+
+def _merged_ranges(networks) -> dict:
+    """Networks as {version: (starts, ends)}, overlapping ranges merged, sorted by start."""
+    by_version: dict[int, list[list[int]]] = {}
+    for network in sorted(networks, key=lambda n: (n.version, int(n.network_address))):
+        start, end = int(network.network_address), int(network.broadcast_address)
+        spans = by_version.setdefault(network.version, [])
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return {v: (tuple(s for s, _e in spans), tuple(e for _s, e in spans)) for v, spans in by_version.items()}
 
 
 @dataclass(frozen=True)
@@ -195,7 +215,7 @@ def compile_location(location) -> CompiledLocation:
     if location.kind == "ip":
         return CompiledLocation(id=str(location.id), display_name=location.display_name, is_ip=True,
                                 is_trusted=location.is_trusted,
-                                networks=tuple(ipaddress.ip_network(r) for r in location.ip_ranges))
+                                ranges=_merged_ranges(ipaddress.ip_network(r) for r in location.ip_ranges))
     return CompiledLocation(id=str(location.id), display_name=location.display_name, is_ip=False,
                             countries=frozenset(location.countries_and_regions),
                             include_unknown=location.include_unknown_countries_and_regions)
