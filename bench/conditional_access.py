@@ -36,7 +36,7 @@ def build(users: int):
     from directory.actors import Actor
     from directory.models import Application, Group, Role, RoleAssignment, User
     from policies import services
-    from policies.models import ConditionalAccessPolicy, NamedLocation
+    from policies.models import ConditionalAccessPolicy
 
     tenant = c.bench_tenant(SLUG, "Conditional Access Bench")
     if ConditionalAccessPolicy.objects.filter(tenant=tenant).count() >= 195:
