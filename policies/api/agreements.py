@@ -82,17 +82,22 @@ ACCEPTANCE = Resource(
 )
 
 
-class AgreementsView(GraphView):
+class _AgreementBase(GraphView):
     resource = AGREEMENT
     context = "identityGovernance/termsOfUse/agreements"
     read_permissions = READ
     write_permissions = WRITE
     count_needs_eventual = False
-    bodies = {"POST": CREATE_AGREEMENT}
-    responses = {"get": "list", "post": (201, "item")}
 
     def scoped_queryset(self):
         return Agreement.objects.filter(tenant=self.principal.tenant).prefetch_related("files")
+
+
+class AgreementsView(_AgreementBase):
+    """The tenant's terms of use (at most 40)."""
+
+    bodies = {"POST": CREATE_AGREEMENT}
+    responses = {"get": "list", "post": (201, "item")}
 
     def get(self, request):
         return self.list_response(self.scoped_queryset())
@@ -107,7 +112,7 @@ class AgreementsView(GraphView):
             "Location": self.request.build_absolute_uri(f"/v1.0/{self.context}/{agreement.pk}")})
 
 
-class AgreementView(AgreementsView):
+class AgreementView(_AgreementBase):
     bodies = {"PATCH": UPDATE_AGREEMENT}
     responses = {"get": "item", "patch": 204, "delete": 204}
 

@@ -107,17 +107,20 @@ class _ConditionalAccessView(GraphView):
         return LOCKOUT_PREFERENCE in self.request.headers.get("Prefer", "").replace(" ", "").lower().split(",")
 
 
-class PoliciesView(_ConditionalAccessView):
-    """The tenant's conditional access policies (at most 195)."""
-
+class _PolicyBase(_ConditionalAccessView):
     resource = POLICY
     context = "identity/conditionalAccess/policies"
     prop_schemas = POLICY_SCHEMAS
-    bodies = {"POST": CREATE_POLICY}
-    responses = {"get": "list", "post": (201, "item")}
 
     def scoped_queryset(self):
         return ConditionalAccessPolicy.objects.filter(tenant=self.principal.tenant)
+
+
+class PoliciesView(_PolicyBase):
+    """The tenant's conditional access policies (at most 195)."""
+
+    bodies = {"POST": CREATE_POLICY}
+    responses = {"get": "list", "post": (201, "item")}
 
     def get(self, request):
         return self.list_response(self.scoped_queryset())
@@ -134,7 +137,7 @@ class PoliciesView(_ConditionalAccessView):
             f"/v1.0/identity/conditionalAccess/policies/{policy.pk}")})
 
 
-class PolicyView(PoliciesView):
+class PolicyView(_PolicyBase):
     bodies = {"PATCH": UPDATE_POLICY}
     responses = {"get": "item", "patch": 204, "delete": 204}
 
@@ -204,13 +207,9 @@ def _location_data(body: dict, kind: str) -> dict:
     return {k: v for k, v in body.items() if k in allowed}
 
 
-class NamedLocationsView(_ConditionalAccessView):
-    """IP ranges and countries locations (Graph's ipNamedLocation / countryNamedLocation)."""
-
+class _NamedLocationBase(_ConditionalAccessView):
     resource = NAMED_LOCATION
     context = "identity/conditionalAccess/namedLocations"
-    bodies = {"POST": CREATE_LOCATION}
-    responses = {"get": "list", "post": (201, "item")}
 
     def scoped_queryset(self):
         return NamedLocation.objects.filter(tenant=self.principal.tenant)
@@ -226,6 +225,13 @@ class NamedLocationsView(_ConditionalAccessView):
                         includeUnknownCountriesAndRegions=obj.include_unknown_countries_and_regions,
                         countryLookupMethod=obj.country_lookup_method)
         return data
+
+
+class NamedLocationsView(_NamedLocationBase):
+    """IP ranges and countries locations (Graph's ipNamedLocation / countryNamedLocation)."""
+
+    bodies = {"POST": CREATE_LOCATION}
+    responses = {"get": "list", "post": (201, "item")}
 
     def get(self, request):
         return self.list_response(self.scoped_queryset())
@@ -248,7 +254,7 @@ class NamedLocationsView(_ConditionalAccessView):
             f"/v1.0/identity/conditionalAccess/namedLocations/{location.pk}")})
 
 
-class NamedLocationView(NamedLocationsView):
+class NamedLocationView(_NamedLocationBase):
     bodies = {"PATCH": UPDATE_LOCATION}
     responses = {"get": "item", "patch": 204, "delete": 204}
 

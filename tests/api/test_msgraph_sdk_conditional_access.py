@@ -42,7 +42,8 @@ def test_the_sdk_creates_a_named_location_and_a_policy_and_reads_them(graph):  #
             odata_type="#microsoft.graph.countryNamedLocation", display_name="Embargo",
             countries_and_regions=["KP"], include_unknown_countries_and_regions=False))
         policy = await conditional_access.policies.post(ConditionalAccessPolicy(
-            display_name="Guests: MFA outside the office", state=ConditionalAccessPolicyState.EnabledForReportingButNotEnforced,
+            display_name="Guests: MFA outside the office",
+            state=ConditionalAccessPolicyState.EnabledForReportingButNotEnforced,
             conditions=ConditionalAccessConditionSet(
                 users=ConditionalAccessUsers(include_users=["GuestsOrExternalUsers"]),
                 applications=ConditionalAccessApplications(include_applications=["All"]),
