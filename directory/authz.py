@@ -14,6 +14,11 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   in the console or through the API.
 - The external collaboration settings (``Policy.ReadWrite.Authorization``) are changed by the
   Global and Security Administrators, in the console and through the API.
+- Conditional access, named locations and terms of use (``Policy.Read/ReadWrite.ConditionalAccess``,
+  ``Agreement.Read/ReadWrite.All``) belong to the Global and Security Administrators (Entra: also the
+  Conditional Access Administrator, which this deployment does not have). Every member holds
+  ``Policy.Read.All``, so reading conditional access asks for a role as well (``policies.selectors.
+  may_read_conditional_access``).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
