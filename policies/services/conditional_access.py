@@ -204,7 +204,10 @@ def conditional_access_policy_update(*, actor: Actor, policy: ConditionalAccessP
     fields = _normalize(policy.tenant, new)
     if not acknowledge_lockout:
         risk = lockout_risk(tenant=policy.tenant, fields=fields, actor=actor, policy_id=policy.pk)
-        if risk is not None:
+        # Asked once: a change to a policy that already locked out the same people (a rename) goes through.
+        if risk is not None and lockout_risk(tenant=policy.tenant, actor=actor, policy_id=policy.pk, fields={
+                "display_name": policy.display_name, "state": policy.state, "conditions": policy.conditions,
+                "grant_controls": policy.grant_controls, "session_controls": policy.session_controls}) is None:
             raise risk
     for name, value in fields.items():
         setattr(policy, name, value)

@@ -372,6 +372,12 @@ def test_lockout_is_refused_unless_acknowledged(api, delegated_token_for, api_te
     event = AuditEvent.objects.filter(tenant=api_tenant, activity_display_name="Add conditional access policy") \
         .order_by("-activity_date_time").first()
     assert {"key": "lockoutAcknowledged", "value": "True"} in event.additional_details
+    # confirmed once: renaming it is not asked again; switching a safe policy to lock-out is
+    policy_id = response.json()["id"]
+    assert client.patch(f"{CA}/policies/{policy_id}", {"displayName": "Block all"}, format="json").status_code == 204
+    safe_id = ConditionalAccessPolicy.objects.get(tenant=api_tenant, conditions__users__excludeUsers=[str(admin.pk)]).pk
+    response = client.patch(f"{CA}/policies/{safe_id}", {"conditions": {"users": {"excludeUsers": []}}}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "ConditionalAccessLockout"
 
 
 def test_an_app_may_not_lock_out_every_administrator_either(writer, api_tenant):
