@@ -446,3 +446,25 @@ def test_terms_of_use_in_graphs_shape_and_acceptances(writer, api_tenant):
         (str(guest.pk), "accepted", "1")]
     assert writer.post(TOU, {"displayName": "x", "files": [{"language": "en", "fileData": {"data": "bm90IGEgcGRm"}}]},
                        format="json").status_code == 400
+
+
+def test_lists_cost_the_same_few_queries_with_many_rows(writer, api_tenant, django_assert_max_num_queries):
+    policy = make_policy(api_tenant)
+    ConditionalAccessPolicy.objects.bulk_create([
+        ConditionalAccessPolicy(tenant=api_tenant, display_name=f"P{i}", state="disabled",
+                                conditions=policy.conditions, grant_controls=policy.grant_controls)
+        for i in range(150)])
+    NamedLocation.objects.bulk_create([NamedLocation(tenant=api_tenant, kind="ip", display_name=f"L{i}",
+                                                     ip_ranges=["203.0.113.0/24"]) for i in range(150)])
+    agreement = make_agreement(api_tenant)
+    for _ in range(30):
+        make_agreement(api_tenant)
+    guests = [GuestFactory(tenant=api_tenant) for _ in range(20)]
+    AgreementAcceptance.objects.bulk_create([AgreementAcceptance(tenant=api_tenant, agreement=agreement,
+                                                                 agreement_version=1, user=g) for g in guests])
+    writer.get(f"{CA}/policies")  # the token and app are cached as for any caller
+    for url, rows in ((f"{CA}/policies?$top=999", 151), (f"{CA}/namedLocations?$top=999", 150),
+                      (f"{TOU}?$top=999", 31), (f"{TOU}/{agreement.pk}/acceptances", 20)):
+        with django_assert_max_num_queries(8):
+            response = writer.get(url)
+        assert response.status_code == 200 and len(response.json()["value"]) == rows

@@ -127,3 +127,24 @@ def test_terms_of_use_in_the_console(client):
     assert response.status_code == 302
     agreement.refresh_from_db()
     assert agreement.version == 2 and agreement.files.get(language="en").text == "Be kind."
+
+
+def test_the_policy_list_costs_the_same_with_many_policies(client, django_assert_max_num_queries):
+    tenant = TenantFactory()
+    client.force_login(admin_of(tenant, Role.SECURITY_ADMINISTRATOR).account)
+    operator = Actor.operator(tenant=tenant)
+    for i in range(3):
+        services.conditional_access_policy_create(actor=operator, tenant=tenant, data={
+            "displayName": f"P{i}", "state": "disabled", "grantControls": {"builtInControls": ["mfa"]},
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}}})
+    url = reverse("admin:policies_conditionalaccesspolicy_changelist")
+    client.get(url)
+    with django_assert_max_num_queries(12) as few:
+        client.get(url)
+    policy = ConditionalAccessPolicy.objects.filter(tenant=tenant).first()
+    ConditionalAccessPolicy.objects.bulk_create([
+        ConditionalAccessPolicy(tenant=tenant, display_name=f"Q{i}", state="enabled", conditions=policy.conditions,
+                                grant_controls=policy.grant_controls) for i in range(150)])
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url)
+    assert response.status_code == 200 and "Q149" in response.content.decode()
