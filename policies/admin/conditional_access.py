@@ -30,7 +30,7 @@ from ..conditional_access import (
 )
 from ..models import Agreement, ConditionalAccessPolicy, NamedLocation
 from ..selectors import may_read_conditional_access
-from ..services.conditional_access import _check_references, lockout_risk
+from ..services.conditional_access import check_references, lockout_risk
 from .what_if import CLIENT_LABELS, PLATFORM_LABELS, REASONS, WhatIfForm
 
 GUEST_TYPE_LABELS = {
@@ -242,7 +242,7 @@ class PolicyForm(TenantModelForm):
             session = normalize_session_controls(graph["sessionControls"])
             if grant is None and session is None:
                 raise ValidationError(_("Choose a grant control or a session control."))
-            _check_references(tenant, refs, terms)  # every choice from this policy's organization
+            check_references(tenant, refs, terms)  # every choice from this policy's organization
         except PolicyInvalid as exc:
             raise ValidationError(exc.messages[0]) from None
         self.graph = graph

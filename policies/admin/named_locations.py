@@ -11,7 +11,7 @@ from directory.admin.base import TenantModelForm, TenantScopedAdmin
 from .. import services
 from ..conditional_access import PolicyInvalid
 from ..models import NamedLocation
-from ..services.conditional_access import _location_fields
+from ..services.conditional_access import location_fields
 
 
 class NamedLocationForm(TenantModelForm):
@@ -47,7 +47,7 @@ class NamedLocationForm(TenantModelForm):
         data = super().clean()
         if not self.errors:
             try:
-                _location_fields(data.get("kind") or self.instance.kind, self.graph_shape())
+                location_fields(data.get("kind") or self.instance.kind, self.graph_shape())
             except PolicyInvalid as exc:
                 raise ValidationError(exc.messages[0]) from None
         return data

@@ -67,7 +67,7 @@ def _merge(old: Any, new: Any) -> Any:
     return new
 
 
-def _check_references(tenant: Tenant, conditions_refs: dict[str, set[str]], agreements: set[str]) -> None:
+def check_references(tenant: Tenant, conditions_refs: dict[str, set[str]], agreements: set[str]) -> None:
     """Every id the policy names exists in the tenant (one query per kind named; none when none is)."""
     checks = (
         ("users", User.objects.active().filter(tenant=tenant), "pk", "InvalidConditionsUsers", _("user")),
@@ -111,7 +111,7 @@ def _normalize(tenant: Tenant, data: dict) -> dict:
         raise _rule_error("InvalidControls", "A policy needs grant controls or session controls.")
     if conditions["applications"]["includeUserActions"] and state == "enabledForReportingButNotEnforced":
         raise _rule_error("InvalidState", "Report-only mode is not available for policies that target user actions.")
-    _check_references(tenant, refs, agreements)
+    check_references(tenant, refs, agreements)
     return {"display_name": name.strip(), "state": state, "conditions": conditions, "grant_controls": grant,
             "session_controls": session}
 
@@ -237,7 +237,7 @@ def conditional_access_policy_delete(*, actor: Actor, policy: ConditionalAccessP
 # --- named locations ---------------------------------------------------------------------------------
 
 
-def _location_fields(kind: str, data: dict) -> dict:
+def location_fields(kind: str, data: dict) -> dict:
     name = data.get("displayName")
     if not isinstance(name, str) or not name.strip() or len(name) > 256:
         raise PolicyInvalid("displayName is required (at most 256 characters).")
@@ -280,7 +280,7 @@ def named_location_create(*, actor: Actor, tenant: Tenant, kind: str, data: dict
     if NamedLocation.objects.filter(tenant=tenant).count() >= MAX_NAMED_LOCATIONS_PER_TENANT:
         raise PolicyInvalid(f"The number of named locations in this organization has reached the limit of "
                             f"{MAX_NAMED_LOCATIONS_PER_TENANT}.")
-    location = NamedLocation.objects.create(tenant=tenant, kind=kind, **_location_fields(kind, data))
+    location = NamedLocation.objects.create(tenant=tenant, kind=kind, **location_fields(kind, data))
     audit(tenant=tenant, actor=actor, activity="Add named location",
           targets=[Target(location, [Change(k, None, v) for k, v in _location_graph(location).items()])])
     invalidate(tenant.pk)
@@ -292,7 +292,7 @@ def named_location_update(*, actor: Actor, location: NamedLocation, changes: dic
     authorize(actor, WRITE, tenant=location.tenant)
     location = NamedLocation.objects.select_for_update().get(pk=location.pk, tenant_id=location.tenant_id)
     old = _location_graph(location)
-    for name, value in _location_fields(location.kind, {**old, **changes}).items():
+    for name, value in location_fields(location.kind, {**old, **changes}).items():
         setattr(location, name, value)
     new = _location_graph(location)
     applied = [Change(k, old[k], new[k]) for k in new if old[k] != new[k]]
