@@ -102,6 +102,7 @@ def test_what_if_page_shows_which_policies_apply_and_why_not(client):
         "conditions": {"users": {"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest"}},
                        "applications": {"includeApplications": ["All"]}}})
     url = reverse("admin:policies_conditionalaccesspolicy_what_if")
+    assert client.get(url).status_code == 200  # the empty form
     page = client.get(url, {"tenant": str(tenant.pk), "user": guest.user_principal_name, "resource": "panel",
                             "client_app": "browser"}).content.decode()
     applies = page.split("Policies that will apply")[1].split("Policies that will not apply")[0]
