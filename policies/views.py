@@ -103,7 +103,9 @@ class TermsOfUseView(PanelView):
                 "name": agreement.display_name}), status=403)
         requirement = f"{KIND}:{agreement.pk}"
         mark_satisfied(request.session, self.tenant, requirement)
-        return HttpResponseRedirect(_safe_next(request, self.tenant, request.GET.get("next")))
+        next_url = _safe_next(request, self.tenant, request.GET.get("next"))
+        # Several terms of use are asked one at a time (Entra): the next one still due, else on.
+        return terms_after_consent(request, self.tenant, self.tenant_user, next_url) or HttpResponseRedirect(next_url)
 
 
 def terms_after_consent(request, tenant, user, next_url: str) -> HttpResponse | None:

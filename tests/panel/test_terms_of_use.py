@@ -110,3 +110,20 @@ def test_redemption_shows_the_terms_right_after_consent_once():
     assert response["Location"].startswith(reverse("policies:terms_of_use", args=[tenant.slug]))
     assert client.post(response["Location"], {"decision": "accept"}).status_code == 302
     assert AgreementAcceptance.objects.filter(agreement=terms, state="accepted").count() == 1
+
+
+def test_several_terms_are_asked_one_at_a_time():
+    tenant = TenantFactory()
+    first, second = agreement(tenant), agreement(tenant)
+    require_terms(tenant, first)
+    require_terms(tenant, second)
+    guest = GuestFactory(tenant=tenant, account=AccountFactory(), external_user_state="Accepted")
+    client = signed_in(guest)
+    wanted = sorted([f"termsOfUse:{first.pk}", f"termsOfUse:{second.pk}"])
+    page = reverse("policies:terms_of_use", args=[tenant.slug])
+    response = client.post(f"{page}?{urlencode({'requirement': wanted[0], 'next': f'/t/{tenant.slug}/'})}",
+                           {"decision": "accept"})
+    assert response.status_code == 302 and f"requirement=termsOfUse%3A{wanted[1].split(':')[1]}" in response["Location"]
+    response = client.post(response["Location"], {"decision": "accept"})
+    assert response["Location"] == f"/t/{tenant.slug}/"
+    assert AgreementAcceptance.objects.filter(user=guest, state="accepted").count() == 2
