@@ -27,6 +27,7 @@ from django.db import connection, transaction
 
 from directory.access import AccessDecision, AccessRequest
 from directory.models import Account, Group, RoleAssignment, Tenant, User
+from directory.unavailable import CacheUnavailable
 
 from .evaluators.conditional_access import (
     CompiledLocation,
@@ -94,12 +95,17 @@ def tenant_policy_set(tenant_id) -> PolicySet:
     if found is not None and now < found.checked_until:
         return found
     key = VERSION_KEY.format(tenant_id)
-    version = cache.get(key)
-    if version is None:
-        version = uuid.uuid4().hex
-        if not cache.add(key, version, timeout=None):
-            version = cache.get(key) or version
     until = now + getattr(settings, "CONDITIONAL_ACCESS_CACHE_CHECK_SECONDS", 1.0)
+    try:
+        version = cache.get(key)
+        if version is None:
+            version = uuid.uuid4().hex
+            if not cache.add(key, version, timeout=None):
+                version = cache.get(key) or version
+    except CacheUnavailable:
+        # The shared cache is down: decide on the database's policies, read afresh for every decision
+        # (never on a copy that may be stale, and never "no policies").
+        version, until = uuid.uuid4().hex, now
     if found is None or found.version != version:
         found = _load(tenant_id, version)
     found = dataclasses.replace(found, checked_until=until)

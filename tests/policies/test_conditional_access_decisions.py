@@ -195,3 +195,24 @@ def test_only_conditional_access_administrators_write_policies(world):
     with pytest.raises(PermissionDenied):
         services.named_location_create(actor=Actor.for_user(admin_of(TenantFactory())), tenant=world["tenant"],
                                        kind="ip", data={"displayName": "y", "ipRanges": ["192.0.2.0/24"]})
+
+
+def test_with_the_shared_cache_down_decisions_read_the_policies_afresh(world, monkeypatch):
+    from django.core.cache import cache
+
+    from directory.unavailable import CacheUnavailable
+
+    assert evaluate_access(request_for(world, "guest")).requirements == {"mfa"}
+
+    def down(*args, **kwargs):
+        raise CacheUnavailable("the cache cannot be reached")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "add", down)
+    monkeypatch.setattr(time, "monotonic", lambda: 10**9)  # past the once-a-second check
+    assert evaluate_access(request_for(world, "guest")).requirements == {"mfa"}
+    services.conditional_access_policy_create(
+        actor=Actor.operator(tenant=world["tenant"]), tenant=world["tenant"], data={
+            "displayName": "Everyone MFA", "state": "enabled", "grantControls": {"builtInControls": ["mfa"]},
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}}})
+    assert evaluate_access(request_for(world, "member")).requirements == {"mfa"}
