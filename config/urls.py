@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="graph-schema"), name="api-docs"),
     path("", include("directory.urls")),  # the access panel's shell and My Apps
     path("", include("invitations.urls")),
+    path("", include("policies.urls")),  # the terms of use page (the "termsOfUse" requirement handler)
 ]
 
 # Uploaded logos are served by the project itself (no CDN); in production put them behind the web

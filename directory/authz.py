@@ -17,6 +17,11 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
 - A person reads and changes their own authentication methods (``UserAuthenticationMethod.ReadWrite``,
   members and guests alike); other people's only the Global Administrator (Entra's Authentication
   Administrators do not exist here yet).
+- Conditional access, named locations and terms of use (``Policy.Read/ReadWrite.ConditionalAccess``,
+  ``Agreement.Read/ReadWrite.All``) belong to the Global and Security Administrators (Entra: also the
+  Conditional Access Administrator, which this deployment does not have). Every member holds
+  ``Policy.Read.All``, so reading conditional access asks for a role as well (``policies.selectors.
+  may_read_conditional_access``).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -38,6 +43,10 @@ USER_WRITE = frozenset({"User.ReadWrite.All", "User.Invite.All", "User.EnableDis
 GROUP_WRITE = frozenset({"Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Group.Create"})
 APP_WRITE = frozenset({"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"})
 POLICY_WRITE = frozenset({"Policy.ReadWrite.Authorization"})
+#: Conditional access and terms of use. Graph's delegated rule applies: a token's scope is not enough,
+#: the signed-in user also needs a role that reads or manages them (Security or Global Administrator).
+CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Policy.Read.ConditionalAccess",
+                                      "Agreement.ReadWrite.All", "Agreement.Read.All"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
@@ -60,6 +69,11 @@ CAPABILITIES: dict[str, str] = {
     "AppRoleAssignment.ReadWrite.All": "Manage app role assignments.",
     "Policy.Read.All": "Read your organization's policies.",
     "Policy.ReadWrite.Authorization": "Read and write your organization's authorization policy.",
+    "Policy.Read.ConditionalAccess": "Read your organization's conditional access policies and named locations.",
+    "Policy.ReadWrite.ConditionalAccess": "Read and write your organization's conditional access policies and "
+                                          "named locations.",
+    "Agreement.Read.All": "Read terms of use and their acceptances.",
+    "Agreement.ReadWrite.All": "Read and write terms of use.",
     "AuditLog.Read.All": "Read audit log data.",
     "Directory.Read.All": "Read directory data.",
     "Directory.ReadWrite.All": "Read and write directory data.",
@@ -83,6 +97,8 @@ IMPLIED: dict[str, frozenset[str]] = {
     "GroupMember.ReadWrite.All": frozenset({"GroupMember.Read.All", "Group.Read.All"}),
     "Application.ReadWrite.All": frozenset({"Application.Read.All"}),
     "Policy.ReadWrite.Authorization": frozenset({"Policy.Read.All"}),
+    "Policy.ReadWrite.ConditionalAccess": frozenset({"Policy.Read.All", "Policy.Read.ConditionalAccess"}),
+    "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
 }
@@ -93,7 +109,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
-    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE,
     R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
@@ -136,6 +152,8 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "role": ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
     "audit": ("AuditLog.Read.All", None),
     "policy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
+    "conditional_access": ("Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"),
+    "terms_of_use": ("Agreement.Read.All", "Agreement.ReadWrite.All"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
     "signin": ("AuditLog.Read.All", None),

@@ -15,6 +15,7 @@ from directory.models import Account, Tenant
 from directory.panel import tenant_context
 from directory.signin import TooManyCodes, last_sign_in_method, session_predates, start_code_sign_in
 from policies.selectors import code_sign_in_allowed
+from policies.views import terms_after_consent
 
 from . import services
 from .discovery import Provider, discover_provider
@@ -136,7 +137,8 @@ def consent(request, slug: str):
             return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
         request.session.pop(PENDING_KEY, None)
         try:
-            return HttpResponseRedirect(validate_redirect_url(invitation.redirect_url))
+            return (terms_after_consent(request, tenant, invitation.invited_user, invitation.redirect_url)
+                    or HttpResponseRedirect(validate_redirect_url(invitation.redirect_url)))
         except ValidationError:
             return redirect("directory:panel", slug=slug)
     return render(request, "invitations/consent.html", _context(

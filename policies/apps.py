@@ -7,16 +7,19 @@ class PoliciesConfig(AppConfig):
 
     def ready(self):
         # Upward hooks (DESIGN §3): the directory declares them, the policies register here.
+        from directory.access import register_access_evaluator, register_requirement_handler
         from directory.panel import register_entry_rule
         from directory.signals import tenant_created
         from directory.signin import register_code_sign_in_rule
         from directory.visibility import register_visibility_rule
 
-        from . import selectors, services  # noqa: F401  (services register their audit activities)
+        from . import access, selectors, services  # noqa: F401  (services register their audit activities)
 
         register_visibility_rule(selectors.GuestAccessLevelRule())
         register_code_sign_in_rule(selectors.code_sign_in_allowed)
         register_entry_rule(selectors.code_guest_entry_refusal)
+        register_access_evaluator(access.conditional_access_evaluator)
+        register_requirement_handler("termsOfUse", "policies:terms_of_use")
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")
 
 

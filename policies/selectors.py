@@ -88,3 +88,56 @@ def code_guest_entry_refusal(request, tenant: Tenant, user: User) -> str | None:
         return None
     return _("%(org)s no longer accepts sign-in with a one-time passcode. Ask the person who invited you.") % {
         "org": tenant.name}
+
+
+# --- conditional access ---------------------------------------------------------------------------------
+
+CONDITIONAL_ACCESS_READ = ("Policy.Read.ConditionalAccess", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+
+
+def may_read_conditional_access(actor) -> bool:
+    """Graph's rule for reading conditional access: an app with one of the read permissions; a person (also
+    through a delegated token carrying one) only with a role that reads it (Security or Global
+    Administrator). Every member holds ``Policy.Read.All`` here, and a member must not read the tenant's
+    exclusions."""
+    from directory.actors import ActorKind
+
+    if not actor.can_any(CONDITIONAL_ACCESS_READ, tenant=actor.tenant):
+        return False
+    if actor.kind == ActorKind.USER:
+        return bool(actor.role_capabilities & {"Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"})
+    return True
+
+
+def what_if(*, actor, user: User | None, resource: str, application_id: str | None = None, ip=None,
+            country: str | None = None, platform: str | None = None, client_app_type: str = "browser",
+            external_tenant_id: str | None = None, external_user_type: str | None = None):
+    """What If: [(policy, PolicyResult)] for the tenant's enabled and report-only policies, for a sign-in
+    described by an admin, decided by the same evaluator as real sign-ins (nothing counts as already met).
+    The country comes from the IP address when only the address is given. Needs
+    ``Policy.Read.ConditionalAccess`` (or ``Policy.Read.All``)."""
+    from django.core.exceptions import PermissionDenied
+
+    from .access import guest_type_of, membership, tenant_policy_set
+    from .evaluators.conditional_access import SignInContext, evaluate_conditional_access
+    from .geo import country_of
+    from .models import ConditionalAccessPolicy
+
+    tenant = actor.tenant
+    if not may_read_conditional_access(actor):
+        raise PermissionDenied
+    policy_set = tenant_policy_set(tenant.pk)
+    groups = roles = frozenset()
+    home = None
+    if user is not None:
+        groups, roles, home = membership(user, groups=True, roles=True, home=True)
+    context = SignInContext(
+        user_id=str(user.pk) if user is not None else None,
+        guest_type=external_user_type or guest_type_of(user),
+        external_tenant_id=external_tenant_id or home, group_ids=groups, role_ids=roles, resource=resource,
+        application_id=application_id, ip=ip, country=country or country_of(ip), platform=platform,
+        client_app_type=client_app_type, satisfied_at={}, now=0.0)
+    live = tuple(p for p in policy_set.policies if p.state != "disabled")
+    decision = evaluate_conditional_access(live, policy_set.locations, context)
+    policies = {str(p.pk): p for p in ConditionalAccessPolicy.objects.filter(tenant=tenant)}
+    return [(policies[r.id], r) for r in decision.policy_results if r.id in policies]

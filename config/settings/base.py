@@ -364,6 +364,12 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
 
+# --- Conditional access (policies/geo.py, policies/access.py) ---------------------------------------
+# A GeoIP2Fast data file for IP → country (empty: the one shipped in the geoip2fast package); no network.
+CONDITIONAL_ACCESS_COUNTRY_DATABASE = env("CONDITIONAL_ACCESS_COUNTRY_DATABASE")
+# How long a process trusts its compiled policies before asking the shared cache whether they changed.
+CONDITIONAL_ACCESS_CACHE_CHECK_SECONDS = float(env("CONDITIONAL_ACCESS_CACHE_CHECK_SECONDS", "1"))
+
 # --- REST framework: the Graph-shaped API (conventions in directory/api/) ----------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["directory.api.auth.GraphTokenAuthentication"],

@@ -1,9 +1,19 @@
 from django.urls import path
 
-from . import views
+from . import agreements, conditional_access, views
 
 urlpatterns = [
     path("policies/authorizationPolicy", views.AuthorizationPolicyView.as_view()),
+    path("identity/conditionalAccess/policies", conditional_access.PoliciesView.as_view()),
+    path("identity/conditionalAccess/policies/<str:policy_id>", conditional_access.PolicyView.as_view()),
+    path("identity/conditionalAccess/namedLocations", conditional_access.NamedLocationsView.as_view()),
+    path("identity/conditionalAccess/namedLocations/<str:location_id>",
+         conditional_access.NamedLocationView.as_view()),
+    path("identity/conditionalAccess/evaluate", conditional_access.EvaluateView.as_view()),
+    path("identityGovernance/termsOfUse/agreements", agreements.AgreementsView.as_view()),
+    path("identityGovernance/termsOfUse/agreements/<str:agreement_id>", agreements.AgreementView.as_view()),
+    path("identityGovernance/termsOfUse/agreements/<str:agreement_id>/acceptances",
+         agreements.AgreementAcceptancesView.as_view()),
 ]
 
 # Graph beta: the domain allow/deny list (v1.0 has no resource for it).

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from .models import CollaborationSettings
+from ..models import CollaborationSettings
 
 AIF = CollaborationSettings.AllowInvitesFrom
 GA = CollaborationSettings.GuestAccess

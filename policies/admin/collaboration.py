@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from directory.admin.base import TenantModelForm, TenantScopedAdmin
 
-from . import services
-from .models import CollaborationSettings
+from .. import services
+from ..models import CollaborationSettings
 
 
 class DomainListField(forms.CharField):

@@ -10,7 +10,7 @@ from directory.audit import Change, Target, audit, register_activities, register
 from directory.models import Tenant
 from directory.services import authorize
 
-from .models import CollaborationSettings
+from ..models import CollaborationSettings
 
 CATEGORY_POLICY = "Policy"
 register_activities(CATEGORY_POLICY, {"Update external collaboration settings": "Update"})

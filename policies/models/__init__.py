@@ -1,0 +1,17 @@
+"""The policies' models, one family per module (re-exported here, so ``from policies.models import
+CollaborationSettings`` keeps working)."""
+from .collaboration import DOMAIN_LIST_MAX_BYTES, CollaborationSettings, validate_domain_list, validate_domain_pattern
+from .conditional_access import ConditionalAccessPolicy, NamedLocation
+from .terms_of_use import Agreement, AgreementAcceptance, AgreementFile
+
+__all__ = [
+    "DOMAIN_LIST_MAX_BYTES",
+    "Agreement",
+    "AgreementAcceptance",
+    "AgreementFile",
+    "CollaborationSettings",
+    "ConditionalAccessPolicy",
+    "NamedLocation",
+    "validate_domain_list",
+    "validate_domain_pattern",
+]

@@ -1,0 +1,29 @@
+"""Writes to the policies, one module per family (re-exported here)."""
+from .collaboration import CATEGORY_POLICY, collaboration_settings_ensure, collaboration_settings_update
+from .conditional_access import (
+    LockoutRisk,
+    conditional_access_policy_create,
+    conditional_access_policy_delete,
+    conditional_access_policy_update,
+    named_location_create,
+    named_location_delete,
+    named_location_update,
+)
+from .terms_of_use import agreement_accept, agreement_create, agreement_delete, agreement_update
+
+__all__ = [
+    "CATEGORY_POLICY",
+    "LockoutRisk",
+    "agreement_accept",
+    "agreement_create",
+    "agreement_delete",
+    "agreement_update",
+    "collaboration_settings_ensure",
+    "collaboration_settings_update",
+    "conditional_access_policy_create",
+    "conditional_access_policy_delete",
+    "conditional_access_policy_update",
+    "named_location_create",
+    "named_location_delete",
+    "named_location_update",
+]
