@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "directory.signin.JourneyLanguageMiddleware",  # an invitation's language for its journey's pages
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -207,6 +208,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_FORMS = {
+    # The password page fills in the invited address on an invitation's journey.
+    "login": "directory.signin.LoginForm",
     # The platform-wide code page asks the same rule as the tenants' sign-in pages (policies).
     "request_login_code": "directory.signin.RequestLoginCodeForm",
     # Accounts without a usable password (code and federated sign-in) get no password by reset.
