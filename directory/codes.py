@@ -12,11 +12,11 @@ used up) are extended.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from allauth.account import views as allauth_views
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import ConfirmLoginCodeForm as AllauthConfirmLoginCodeForm
-from urllib.parse import urlencode
-
 from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.urls import reverse

@@ -129,6 +129,11 @@ JOURNEY_KEY = "directory.journey"
 _TENANT_PATH = re.compile(r"^/t/(?P<slug>[-a-zA-Z0-9_]+)/")
 
 
+def _journey_data(request: HttpRequest) -> dict:
+    session = getattr(request, "session", None)
+    return (session.get(JOURNEY_KEY) if session is not None else None) or {}
+
+
 def remember_journey(request: HttpRequest, tenant: Tenant, *, language: str = "", email: str = "") -> None:
     """Remember that this session is on its way into ``tenant``: in which language (when an invitation
     chose one) and for which address (the invited one, pre-filled on the password page)."""
@@ -146,7 +151,7 @@ def remember_journey(request: HttpRequest, tenant: Tenant, *, language: str = ""
 def journey_email(request: HttpRequest) -> str:
     """The address this session's invitation journey is for (pre-filled on the password page), or ''
     when the page belongs to no journey or to another tenant's."""
-    data = getattr(request, "session", None) and request.session.get(JOURNEY_KEY) or {}
+    data = _journey_data(request)
     if not data.get("email") or _journey_slug(request) != data.get("tenant"):
         return ""
     return data["email"]
@@ -154,7 +159,7 @@ def journey_email(request: HttpRequest) -> str:
 
 def journey_language(request: HttpRequest) -> str:
     """The language an invitation chose for this session's journey, or ''."""
-    data = getattr(request, "session", None) and request.session.get(JOURNEY_KEY) or {}
+    data = _journey_data(request)
     language = data.get("language") or ""
     return language if language in dict(settings.LANGUAGES) else ""
 
@@ -169,7 +174,7 @@ def _journey_slug(request: HttpRequest) -> str | None:
     if next_url:
         match = _TENANT_PATH.match(next_url)
         return match["slug"] if match else None
-    data = getattr(request, "session", None) and request.session.get(JOURNEY_KEY) or {}
+    data = _journey_data(request)
     return data.get("tenant")
 
 
