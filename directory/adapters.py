@@ -45,6 +45,16 @@ class AccountAdapter(DefaultAccountAdapter):
             return reverse("directory:panel", args=[tenant.slug])
         return super().get_logout_redirect_url(request)
 
+    def logout(self, request) -> None:
+        # Signing out ends the session, but the page it lands on is still the tenant's, in the language
+        # the invitation chose: the journey's tenant and language survive it (its address does not).
+        from .signin import JOURNEY_KEY
+
+        journey = {k: v for k, v in (request.session.get(JOURNEY_KEY) or {}).items() if k in ("tenant", "language")}
+        super().logout(request)
+        if journey:
+            request.session[JOURNEY_KEY] = journey
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from .services import outbox_enqueue
 
