@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from directory.actors import Actor
 from directory.models import Account, Tenant
 from directory.panel import tenant_context
+from directory.selectors import branding_for
 from directory.signin import (
     TooManyCodes,
     last_sign_in_method,
@@ -111,16 +112,19 @@ def invitation_landing(request, slug: str, token: str):
         return _problem(request, tenant, _("Invitation not found"), _(
             "This invitation link is not valid. It may have been replaced by a newer invitation; use the link in "
             "the most recent e-mail, or ask the person who invited you."), status=404)
-    error = services.redeemability_error(invitation)
-    if error:
-        if error.code == "already_redeemed":
-            return render(request, "invitations/already_redeemed.html", _context(request, tenant), status=410)
-        return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
-    if request.method == "POST":
-        return _begin(request, invitation)
-    remember_journey(request, tenant, language=_language(invitation), email=invitation.invited_email)
-    context = _context(request, tenant, invitation=invitation, privacy_url=tenant.privacy_statement_url)
-    return _render_in(_language(invitation), request, "invitations/landing.html", context)
+    # From here on, every answer (the invitation, why it can't be used, what comes next) speaks the
+    # invitation's language.
+    with translation.override(_language(invitation)):
+        error = services.redeemability_error(invitation)
+        if error:
+            if error.code == "already_redeemed":
+                return render(request, "invitations/already_redeemed.html", _context(request, tenant), status=410)
+            return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
+        if request.method == "POST":
+            return _begin(request, invitation)
+        remember_journey(request, tenant, language=_language(invitation), email=invitation.invited_email)
+        return render(request, "invitations/landing.html", _context(
+            request, tenant, invitation=invitation, privacy_url=tenant.privacy_statement_url))
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,6 +183,8 @@ def sign_in(request, slug: str):
         return HttpResponseRedirect(next_url)
     remember_journey(request, tenant)
     form = EmailForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    if hint := getattr(branding_for(tenant, _page_language(request)), "username_hint_text", ""):
+        form.fields["email"].widget.attrs["placeholder"] = hint  # the tenant's "username hint" (company branding)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         invitation = pending_invitation_for(tenant=tenant, email=email)
@@ -203,6 +209,10 @@ def sign_in(request, slug: str):
                                                                          next_url=next_url), status=429)
         return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': next_url})}")
     return render(request, "invitations/sign_in.html", _context(request, tenant, form=form, next_url=next_url))
+
+
+def _page_language(request) -> str:
+    return (translation.get_language() or "en")[:2]
 
 
 def _known_account(tenant: Tenant, email: str):

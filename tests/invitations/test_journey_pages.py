@@ -183,3 +183,28 @@ def test_pages_name_a_favicon_the_tenants_logo_where_set(client, tenant, brandin
     assert re.search(rf'<link rel="icon" href="{re.escape(branding.banner_logo.url)}"', page)
     icon = client.get("/favicon.ico")
     assert icon.status_code == 301 and icon["Location"].endswith("favicon.svg")
+
+
+def test_an_expired_german_invitation_says_so_in_german(client, tenant, inviter):
+    from django.utils import timezone
+
+    from invitations.models import Invitation
+
+    invitation = _invite(tenant, inviter, message_language="de")
+    Invitation.objects.filter(pk=invitation.invitation.pk).update(expires_at=timezone.now())
+    page = client.get(path_of(invitation.redeem_url))
+    body = page.content.decode()
+    assert page.status_code == 410 and _lang(body) == "de" and "abgelaufen" in body
+
+
+def test_the_journeys_language_stays_with_its_tenant(client, tenant, inviter):
+    TenantFactory(name="Contoso", slug="contoso")
+    client.get(path_of(_invite(tenant, inviter, message_language="de").redeem_url))
+    assert _lang(client.get("/t/tailwind/sign-in/").content.decode()) == "de"
+    assert _lang(client.get("/t/contoso/sign-in/").content.decode()) == "en"
+
+
+def test_the_tenants_sign_in_page_shows_its_username_hint(client, tenant, branding):
+    Branding.objects.filter(pk=branding.pk).update(username_hint_text="name@partner.example")
+    page = client.get("/t/tailwind/sign-in/").content.decode()
+    assert 'placeholder="name@partner.example"' in page
