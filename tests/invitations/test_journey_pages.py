@@ -208,3 +208,17 @@ def test_the_tenants_sign_in_page_shows_its_username_hint(client, tenant, brandi
     Branding.objects.filter(pk=branding.pk).update(username_hint_text="name@partner.example")
     page = client.get("/t/tailwind/sign-in/").content.decode()
     assert 'placeholder="name@partner.example"' in page
+
+
+def test_the_german_catalog_is_compiled_and_complete_for_the_journey():
+    """The committed .mo matches the .po (msgfmt --check), and no journey string is left fuzzy."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    po = Path(__file__).resolve().parents[2] / "locale" / "de" / "LC_MESSAGES" / "django.po"
+    assert "#, fuzzy" not in po.read_text(encoding="utf-8")
+    if shutil.which("msgfmt") is None:
+        pytest.skip("msgfmt (gettext) is not installed")
+    compiled = subprocess.run(["msgfmt", "--check", "-o", "-", str(po)], capture_output=True, check=True).stdout
+    assert compiled == po.with_suffix(".mo").read_bytes(), "run manage.py compilemessages -l de"
