@@ -89,3 +89,12 @@ def test_demo_apps_launch_a_page_the_project_serves_and_the_demo_tenants_are_bra
     branding = Branding.objects.get(tenant=tailwind, locale="")
     assert branding.banner_logo and branding.accent_color and branding.sign_in_page_text
     assert branding.accent_color in client.get("/t/tailwind/sign-in/").content.decode()
+
+
+def test_home_links_each_organization_to_its_access_panel(client):
+    from directory.demo import DEMO_PASSWORD
+
+    call_command("seed_demo")
+    client.post("/accounts/login/", {"login": "gcarvalho@proseware.example", "password": DEMO_PASSWORD})
+    body = client.get("/home/").content.decode()
+    assert 'href="/t/proseware/"' in body and 'href="/t/tailwind/"' in body
