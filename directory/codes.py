@@ -12,8 +12,6 @@ used up) are extended.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from allauth.account import views as allauth_views
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import ConfirmLoginCodeForm as AllauthConfirmLoginCodeForm
@@ -97,19 +95,18 @@ class ConfirmLoginCodeView(allauth_views.ConfirmLoginCodeView):
             # own count never saw: let allauth end the pending sign-in as after its last wrong guess.
             state = self._process.state
             state["failed_attempts"] = max(state["failed_attempts"], self._process.max_attempts - 1)
-        email = self._process.state.get("email") or ""
         next_url = self.get_next_url()
         response = super().form_invalid(form)
         if response.status_code == 302:
-            # Locked out. In a tenant's journey, go back to its sign-in page with the address filled in:
-            # the invitation the session is redeeming stays bound to it, and a new code continues it.
+            # Locked out. In a tenant's journey, go back to its sign-in page, which fills in the journey's
+            # address: the invitation the session is redeeming stays bound to it, and a new code continues it.
             from .panel import sign_in_url
             from .signin import journey_tenant
 
             tenant = journey_tenant(self.request)
             if tenant is not None:
                 next_url = next_url or reverse("directory:panel", args=[tenant.slug])
-                response = HttpResponseRedirect(f"{sign_in_url(tenant, next_url)}&{urlencode({'email': email})}")
+                response = HttpResponseRedirect(sign_in_url(tenant, next_url))
         return response
 
     def get_context_data(self, **kwargs) -> dict:

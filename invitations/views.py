@@ -17,6 +17,7 @@ from directory.panel import tenant_context
 from directory.selectors import branding_for
 from directory.signin import (
     TooManyCodes,
+    journey_email,
     last_sign_in_method,
     remember_journey,
     session_predates,
@@ -182,11 +183,13 @@ def sign_in(request, slug: str):
         # Signed in already (e.g. with a password, from the link below): go where the person was going.
         return HttpResponseRedirect(next_url)
     remember_journey(request, tenant)
-    form = EmailForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    # The address this journey is for (the invitation's, or the one typed before a lock-out).
+    form = EmailForm(request.POST or None, initial={"email": journey_email(request)})
     if hint := getattr(branding_for(tenant, _page_language(request)), "username_hint_text", ""):
         form.fields["email"].widget.attrs["placeholder"] = hint  # the tenant's "username hint" (company branding)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
+        remember_journey(request, tenant, email=email)
         invitation = pending_invitation_for(tenant=tenant, email=email)
         if invitation is not None and services.redeemability_error(invitation) is None:
             _remember(request, invitation)
