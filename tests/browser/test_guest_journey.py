@@ -4,7 +4,8 @@ under test-results/<test>/, not committed) and checked for horizontal overflow o
 - a branded redemption end to end in German: landing (personal message), code page, code e-mail,
   consent, the panel, the app's launch (the demo's local page) and sign-out back to the tenant;
 - an app the person is not assigned to: says so and names its owner;
-- a guest at /admin/: pointed to the access panels of their organizations.
+- a guest at /admin/: pointed to the access panels of their organizations;
+- a 404 under a tenant (its branding) and elsewhere (the product's).
 """
 
 import re
@@ -172,3 +173,18 @@ def test_a_guest_at_admin_is_pointed_to_their_access_panels(browser_page, demo, 
     panels.filter(has_text="Tailwind Traders").click()
     expect(page).to_have_url(re.compile(r"/t/tailwind/$"))
     expect(page.locator(".tile.app")).to_contain_text(["Partner Portal", "Project Tracker"])
+
+
+def test_error_pages_are_the_products_and_the_tenants(browser_page, demo, shoot):
+    page = browser_page
+    page.set_viewport_size(DESKTOP)
+    response = page.goto("/t/tailwind/no-such-page/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(page.locator(".brand img")).to_have_attribute("alt", "Tailwind Traders")
+    assert _accent(page) == "#038387"
+    shoot(page, "404-tenant")
+    response = page.goto("/no-such-page/")
+    assert response.status == 404
+    expect(page.locator(".brand")).to_have_text("B2B Portal")
+    shoot(page, "404-product")
