@@ -1,6 +1,8 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.static import serve
@@ -10,7 +12,12 @@ from directory import codes, passwords
 from directory import views as directory_views
 from directory.api.oidc import GraphAuthorizationView, GraphTokenView
 
-# An outage of the cache or the database answers 503, anything else Django's 500 (directory/unavailable.py).
+# Never Django's default pages: 400, 403 and 404 in the tenant's branding under /t/<tenant>/ (a guest at
+# /admin/ is pointed to their access panels); an outage of the cache or the database answers 503,
+# anything else templates/500.html, which needs no database (directory/unavailable.py).
+handler400 = "directory.views.bad_request"
+handler403 = "directory.views.permission_denied"
+handler404 = "directory.views.page_not_found"
 handler500 = "directory.unavailable.server_error"
 
 # The admin console has no sign-in form of its own: /admin/login/ sends strangers to allauth's page
@@ -20,6 +27,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
     path("home/", directory_views.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says; pages name the tenant's logo or this one.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("admin/", admin.site.urls),
     # allauth's "enter your code" page, with a guess counter that parallel requests share (directory/codes.py).
     path("accounts/login/code/confirm/", codes.confirm_login_code, name="account_confirm_login_code"),

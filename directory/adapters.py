@@ -4,6 +4,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 #: allauth's mail context values that are credentials: sign-in and verification codes, reset and
 #: confirmation links and keys. The outbox strips them from its stored copy once the mail is sent.
@@ -34,10 +35,30 @@ class AccountAdapter(DefaultAccountAdapter):
             raise PermissionDenied("Unable to determine client IP address")
         return ip
 
+    def get_logout_redirect_url(self, request) -> str:
+        # Signing out of a tenant's journey lands on that tenant's sign-in page (its panel sends the
+        # anonymous visitor there), not on the platform's.
+        from .signin import journey_tenant
+
+        tenant = journey_tenant(request)
+        if tenant is not None:
+            return reverse("directory:panel", args=[tenant.slug])
+        return super().get_logout_redirect_url(request)
+
+    def logout(self, request) -> None:
+        # Signing out ends the session, but the page it lands on is still the tenant's, in the language
+        # the invitation chose: the journey's tenant and language survive it (its address does not).
+        from .signin import JOURNEY_KEY
+
+        journey = {k: v for k, v in (request.session.get(JOURNEY_KEY) or {}).items() if k in ("tenant", "language")}
+        super().logout(request)
+        if journey:
+            request.session[JOURNEY_KEY] = journey
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from .services import outbox_enqueue
 
-        context = {**context, "email": email}
+        context = {**context, "email": email, **_journey_mail_context()}
         message = self.render_mail(template_prefix, email, context)
         html = ""
         for alternative, mimetype in getattr(message, "alternatives", []):
@@ -49,6 +70,28 @@ class AccountAdapter(DefaultAccountAdapter):
             text = message.body
         secrets = [str(context[key]) for key in SECRET_CONTEXT_KEYS if context.get(key)]
         outbox_enqueue(to=[email], subject=message.subject, body_text=text, body_html=html, secrets=secrets)
+
+
+def _journey_mail_context() -> dict:
+    """In a tenant's journey, allauth's mail (the sign-in code) names the organization and carries its
+    logo and colour, like the invitation it follows."""
+    from allauth.core import context as allauth_context
+    from django.conf import settings
+    from django.utils import translation
+
+    from .selectors import branding_for
+    from .signin import journey_tenant
+
+    request = getattr(allauth_context, "request", None)
+    tenant = journey_tenant(request) if request is not None else None
+    if tenant is None:
+        return {"organization": "", "accent": "#0F6CBD", "logo_url": ""}
+    branding = branding_for(tenant, (translation.get_language() or "en")[:2])
+    return {
+        "organization": tenant.name,
+        "accent": (branding.accent_color if branding and branding.accent_color else "#0F6CBD"),
+        "logo_url": (f"{settings.SITE_URL}{branding.banner_logo.url}" if branding and branding.banner_logo else ""),
+    }
 
 
 def _plain_fallback(template_prefix: str, context: dict) -> str:

@@ -16,6 +16,8 @@ from allauth.account import views as allauth_views
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import ConfirmLoginCodeForm as AllauthConfirmLoginCodeForm
 from django.core.cache import cache
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 
@@ -86,12 +88,34 @@ class ConfirmLoginCodeView(allauth_views.ConfirmLoginCodeView):
         return kwargs
 
     def form_invalid(self, form):
-        if self._action == "verify" and self._attempts.used_up():
+        if self._action != "verify":
+            return super().form_invalid(form)
+        if self._attempts.used_up():
             # The code has had all its guesses, some perhaps in parallel requests that this session's
             # own count never saw: let allauth end the pending sign-in as after its last wrong guess.
             state = self._process.state
             state["failed_attempts"] = max(state["failed_attempts"], self._process.max_attempts - 1)
-        return super().form_invalid(form)
+        next_url = self.get_next_url()
+        response = super().form_invalid(form)
+        if response.status_code == 302:
+            # Locked out. In a tenant's journey, go back to its sign-in page, which fills in the journey's
+            # address: the invitation the session is redeeming stays bound to it, and a new code continues it.
+            from .panel import sign_in_url
+            from .signin import journey_tenant
+
+            tenant = journey_tenant(self.request)
+            if tenant is not None:
+                next_url = next_url or reverse("directory:panel", args=[tenant.slug])
+                response = HttpResponseRedirect(sign_in_url(tenant, next_url))
+        return response
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        if self._action == "verify" and self.request.method == "POST":
+            left = min(self._process.max_attempts - self._process.state.get("failed_attempts", 0),
+                       self._attempts.limit - (cache.get(self._attempts.key) or 0))
+            context["last_attempt"] = left == 1
+        return context
 
 
 confirm_login_code = ConfirmLoginCodeView.as_view()

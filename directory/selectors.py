@@ -145,6 +145,16 @@ def user_can_open_application(*, user: User, application: Application) -> bool:
     return applications_for_user(user=user, include_hidden=True).filter(pk=application.pk).exists()
 
 
+def application_to_launch(actor: Actor, application_id) -> tuple[Application, list[User], bool]:
+    """The application the actor asks to open (404 when missing or another tenant's, as
+    :func:`access_application`), with its owners, and whether the actor's user may open it. Every user
+    may read the tenant's applications (Graph's service principals), so a person who follows a link to
+    one they are not assigned to is told so and whom to ask, as Entra's "not granted access" does."""
+    app = access_application(actor, application_id)
+    owners = list(app.owners.filter(deleted_at__isnull=True, account_enabled=True).order_by("display_name"))
+    return app, owners, actor.user is not None and user_can_open_application(user=actor.user, application=app)
+
+
 def tenant_roles_for_account(*, account: Account) -> dict:
     """{tenant_id: {Role, …}} for every tenant where the account's (non-deleted, enabled) user holds a role."""
     roles: dict = {}

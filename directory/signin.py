@@ -1,12 +1,17 @@
 """Glue to allauth's sign-in flows, in one place (allauth is pinned to 65.x in pyproject.toml)."""
 
+import re
+
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.internal.flows.login import get_authentication_records, record_authentication
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.core import ratelimit
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 
-from .models import Account
+from .models import Account, Tenant
 
 
 class TooManyCodes(Exception):
@@ -113,6 +118,16 @@ def login_stages() -> list[str]:
     return list(_login_stages)
 
 
+class LoginForm(AllauthLoginForm):
+    """allauth's password form, with the invited address filled in on an invitation's journey."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = kwargs.get("request") or getattr(self, "request", None)
+        if not self.is_bound and request is not None and (email := journey_email(request)):
+            self.fields["login"].initial = email
+
+
 class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
     """allauth's platform-wide "send me a code" form: an account the rule refuses is treated like an
     unknown address (same answer, no mail, and no code can sign it in)."""
@@ -123,3 +138,90 @@ class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
         if user is not None and not code_sign_in_allowed(user):
             self._user = None
         return email
+
+
+# --- the tenant's journey through the platform's own pages ------------------------------------------
+#
+# allauth's pages (enter your code, password, sign out) and its sign-in code e-mail are the platform's,
+# not a tenant's. While a person is on their way into a tenant they carry that tenant's branding and
+# language. Which tenant: the ``next`` the page was asked for when it points into a tenant
+# (``/t/<slug>/…``) — a ``next`` anywhere else (the admin console) means the platform's own look —
+# else the journey the session remembers (set by the tenant's sign-in page and by an invitation's
+# landing page, kept across sign-in, gone with sign-out).
+
+JOURNEY_KEY = "directory.journey"
+_TENANT_PATH = re.compile(r"^/t/(?P<slug>[-a-zA-Z0-9_]+)/")
+
+
+def _journey_data(request: HttpRequest) -> dict:
+    session = getattr(request, "session", None)
+    return (session.get(JOURNEY_KEY) if session is not None else None) or {}
+
+
+def remember_journey(request: HttpRequest, tenant: Tenant, *, language: str = "", email: str = "") -> None:
+    """Remember that this session is on its way into ``tenant``: in which language (when an invitation
+    chose one) and for which address (the invited one, pre-filled on the password page)."""
+    old = request.session.get(JOURNEY_KEY) or {}
+    data = {"tenant": tenant.slug}
+    if old.get("tenant") == tenant.slug:
+        data.update({key: old[key] for key in ("language", "email") if old.get(key)})
+    if language:
+        data["language"] = language
+    if email:
+        data["email"] = email
+    request.session[JOURNEY_KEY] = data
+
+
+def journey_email(request: HttpRequest) -> str:
+    """The address this session's invitation journey is for (pre-filled on the password page), or ''
+    when the page belongs to no journey or to another tenant's."""
+    data = _journey_data(request)
+    if not data.get("email") or _journey_slug(request) != data.get("tenant"):
+        return ""
+    return data["email"]
+
+
+def journey_language(request: HttpRequest) -> str:
+    """The language an invitation chose for this session's journey, or ''."""
+    data = _journey_data(request)
+    language = data.get("language") or ""
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+def _next_url(request: HttpRequest) -> str | None:
+    value = request.POST.get("next") if request.method == "POST" else None
+    return value or request.GET.get("next")
+
+
+def _journey_slug(request: HttpRequest) -> str | None:
+    next_url = _next_url(request)
+    if next_url:
+        match = _TENANT_PATH.match(next_url)
+        return match["slug"] if match else None
+    data = _journey_data(request)
+    return data.get("tenant")
+
+
+def journey_tenant(request: HttpRequest) -> Tenant | None:
+    """The tenant whose journey this request is part of, or None (the platform's own look)."""
+    slug = _journey_slug(request)
+    if not slug:
+        return None
+    return Tenant.objects.filter(slug=slug).prefetch_related("brandings").first()
+
+
+class JourneyLanguageMiddleware:
+    """While a session follows an invitation written in another language, the journey's pages (the
+    platform's sign-in pages and the tenant's) speak it, whatever the browser asks for. Runs after
+    Django's LocaleMiddleware; nothing changes for sessions without a journey language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        language = journey_language(request)
+        if language and (request.path.startswith("/accounts/")
+                         or request.path.startswith(f"/t/{request.session[JOURNEY_KEY]['tenant']}/")):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("t/<slug:slug>/security-info/authenticator/", mfa_views.TotpRegisterView.as_view(),
          name="mfa_totp_register"),
     path("t/<slug:slug>/mfa/", mfa_views.ChallengeView.as_view(), name="mfa_challenge"),
+    path("demo/<slug:slug>/<slug:name>/", views.demo_app, name="demo_app"),
 ]

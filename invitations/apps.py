@@ -9,6 +9,7 @@ class InvitationsConfig(AppConfig):
         # Upward hooks (DESIGN §3): the access panel's shell lives in the directory.
         from django.utils.translation import gettext_lazy
 
+        from directory.demo import register_demo_step
         from directory.panel import (
             Section,
             register_entry_hook,
@@ -18,10 +19,12 @@ class InvitationsConfig(AppConfig):
         )
 
         from . import services  # noqa: F401  (registers its audit activities)
+        from .demo import invite_pending_guests
         from .views import redeem_just_in_time
 
         register_entry_hook(redeem_just_in_time)
         register_sign_in_page("invitations:sign_in")
+        register_demo_step(invite_pending_guests)
         # "Invite someone": to whom allowInvitesFrom and the Guest Inviter role allow (the admin's and the
         # API's rule, services.may_invite); the owners' pages post their invite form to the same page.
         register_section(Section(key="invite", label=gettext_lazy("Invite someone"), url_name="invitations:invite",

@@ -7,13 +7,22 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from directory.actors import Actor
 from directory.models import Account, Tenant
 from directory.panel import tenant_context
-from directory.signin import TooManyCodes, last_sign_in_method, session_predates, start_code_sign_in
+from directory.selectors import branding_for
+from directory.signin import (
+    TooManyCodes,
+    journey_email,
+    last_sign_in_method,
+    remember_journey,
+    session_predates,
+    start_code_sign_in,
+)
 from policies.selectors import code_sign_in_allowed
 from policies.views import terms_after_consent
 
@@ -41,8 +50,20 @@ def _problem(request, tenant, title: str, message: str, status: int = 400):
 
 
 def _remember(request, invitation: Invitation) -> None:
-    # Binds the rest of the journey to this invitation and tenant, whatever the e-mail form says.
+    # Binds the rest of the journey to this invitation and tenant, whatever the e-mail form says; the
+    # platform's sign-in pages on the way carry the tenant's branding and the invitation's language.
     request.session[PENDING_KEY] = {"invitation": str(invitation.pk), "tenant": str(invitation.tenant_id)}
+    remember_journey(request, invitation.tenant, language=_language(invitation), email=invitation.invited_email)
+
+
+def _language(invitation: Invitation) -> str:
+    return invitation.message_language or "en"
+
+
+def _render_in(language: str, request, template: str, context: dict, status: int = 200):
+    """Render in the invitation's language (``<html lang>`` too), whatever the browser asked for."""
+    with translation.override(language):
+        return render(request, template, context, status=status)
 
 
 def _pending(request, tenant: Tenant) -> Invitation | None:
@@ -65,7 +86,7 @@ def _begin(request, invitation: Invitation):
     if request.user.is_authenticated:
         if request.user.email.lower() == invitation.invited_email.lower():
             return redirect(consent)
-        return render(request, "invitations/wrong_account.html", _context(
+        return _render_in(_language(invitation), request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
     provider = discover_provider(tenant=tenant, email=invitation.invited_email)
     if provider == Provider.HOME_TENANT:
@@ -93,16 +114,19 @@ def invitation_landing(request, slug: str, token: str):
         return _problem(request, tenant, _("Invitation not found"), _(
             "This invitation link is not valid. It may have been replaced by a newer invitation; use the link in "
             "the most recent e-mail, or ask the person who invited you."), status=404)
-    error = services.redeemability_error(invitation)
-    if error:
-        if error.code == "already_redeemed":
-            return render(request, "invitations/already_redeemed.html", _context(request, tenant), status=410)
-        return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
-    if request.method == "POST":
-        return _begin(request, invitation)
-    return render(request, "invitations/landing.html", _context(
-        request, tenant, invitation=invitation,
-        privacy_url=tenant.privacy_statement_url))
+    # From here on, every answer (the invitation, why it can't be used, what comes next) speaks the
+    # invitation's language.
+    with translation.override(_language(invitation)):
+        error = services.redeemability_error(invitation)
+        if error:
+            if error.code == "already_redeemed":
+                return render(request, "invitations/already_redeemed.html", _context(request, tenant), status=410)
+            return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
+        if request.method == "POST":
+            return _begin(request, invitation)
+        remember_journey(request, tenant, language=_language(invitation), email=invitation.invited_email)
+        return render(request, "invitations/landing.html", _context(
+            request, tenant, invitation=invitation, privacy_url=tenant.privacy_statement_url))
 
 
 @require_http_methods(["GET", "POST"])
@@ -118,7 +142,7 @@ def consent(request, slug: str):
         request.session.pop(PENDING_KEY, None)
         return _problem(request, tenant, _("Invitation can't be used"), error.message, status=410)
     if request.user.email.lower() != invitation.invited_email.lower():
-        return render(request, "invitations/wrong_account.html", _context(
+        return _render_in(_language(invitation), request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
     if session_predates(request, invitation.invited_user):
         # The redemption was reset after this session signed in: that sign-in proves nothing here any
@@ -128,7 +152,7 @@ def consent(request, slug: str):
     if request.method == "POST":
         if request.POST.get("decision") != "accept":
             request.session.pop(PENDING_KEY, None)
-            return render(request, "invitations/declined.html", _context(request, tenant))
+            return _render_in(_language(invitation), request, "invitations/declined.html", _context(request, tenant))
         try:
             services.invitation_redeem(actor=Actor.for_account(request.user, tenant), invitation=invitation,
                                        method=last_sign_in_method(request) or "password")
@@ -141,9 +165,9 @@ def consent(request, slug: str):
                     or HttpResponseRedirect(validate_redirect_url(invitation.redirect_url)))
         except ValidationError:
             return redirect("directory:panel", slug=slug)
-    return render(request, "invitations/consent.html", _context(
-        request, tenant, invitation=invitation, account=request.user,
-        privacy_url=tenant.privacy_statement_url))
+    context = _context(request, tenant, invitation=invitation, account=request.user,
+                       privacy_url=tenant.privacy_statement_url)
+    return _render_in(_language(invitation), request, "invitations/consent.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -155,11 +179,19 @@ def sign_in(request, slug: str):
     told before it is proven."""
     tenant = _tenant(slug)
     next_url = request.GET.get("next") or reverse("directory:panel", args=[slug])
-    if not next_url.startswith(f"/t/{slug}/"):
+    if not next_url.startswith(f"/t/{slug}/") or next_url.startswith(request.path):
         next_url = reverse("directory:panel", args=[slug])
-    form = EmailForm(request.POST or None)
+    if request.user.is_authenticated:
+        # Signed in already (e.g. with a password, from the link below): go where the person was going.
+        return HttpResponseRedirect(next_url)
+    remember_journey(request, tenant)
+    # The address this journey is for (the invitation's, or the one typed before a lock-out).
+    form = EmailForm(request.POST or None, initial={"email": journey_email(request)})
+    if hint := getattr(branding_for(tenant, _page_language(request)), "username_hint_text", ""):
+        form.fields["email"].widget.attrs["placeholder"] = hint  # the tenant's "username hint" (company branding)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
+        remember_journey(request, tenant, email=email)
         invitation = pending_invitation_for(tenant=tenant, email=email)
         if invitation is not None and services.redeemability_error(invitation) is None:
             _remember(request, invitation)
@@ -178,9 +210,14 @@ def sign_in(request, slug: str):
         except TooManyCodes:
             form.add_error("email", _("Too many codes were requested for this address. Try again in a few "
                                       "minutes."))
-            return render(request, "invitations/sign_in.html", _context(request, tenant, form=form), status=429)
+            return render(request, "invitations/sign_in.html", _context(request, tenant, form=form,
+                                                                         next_url=next_url), status=429)
         return HttpResponseRedirect(f"{reverse('account_confirm_login_code')}?{urlencode({'next': next_url})}")
-    return render(request, "invitations/sign_in.html", _context(request, tenant, form=form))
+    return render(request, "invitations/sign_in.html", _context(request, tenant, form=form, next_url=next_url))
+
+
+def _page_language(request) -> str:
+    return (translation.get_language() or "en")[:2]
 
 
 def _known_account(tenant: Tenant, email: str):

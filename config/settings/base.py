@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "directory.signin.JourneyLanguageMiddleware",  # an invitation's language for its journey's pages
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -210,6 +211,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_FORMS = {
+    # The password page fills in the invited address on an invitation's journey.
+    "login": "directory.signin.LoginForm",
     # The platform-wide code page asks the same rule as the tenants' sign-in pages (policies).
     "request_login_code": "directory.signin.RequestLoginCodeForm",
     # Accounts without a usable password (code and federated sign-in) get no password by reset.
@@ -229,6 +232,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "directory.views.csrf_failure"  # the project's page, not Django's debug-style one
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -218,7 +218,9 @@ def test_other_guests_apps_never_show(client, invitation, tenant, shared_app):
     redeem_by_code(client, invitation)
     page = client.get("/t/tailwind/").content.decode()
     assert "Partner Portal" in page and "Board Minutes" not in page
-    assert client.get(f"/t/tailwind/apps/{secret.pk}/").status_code == 404
+    # A link to it does not launch it: the guest is told it is not assigned to them (issue 10).
+    launch = client.get(f"/t/tailwind/apps/{secret.pk}/")
+    assert launch.status_code == 403 and "Location" not in launch
 
 
 def test_access_panel_is_constant_query(client, invitation, tenant, django_assert_max_num_queries):

@@ -84,14 +84,22 @@ def test_my_apps_runs_the_same_few_queries_for_one_app_and_for_a_thousand(django
     assert large.content.decode().count('class="tile app"') == 1000
 
 
-def test_launching_an_app_not_assigned_to_you_is_404_and_through_a_group_works():
+def test_launching_an_app_not_assigned_to_you_says_so_and_whom_to_ask_and_through_a_group_works():
     tenant = TenantFactory()
     member = UserFactory(tenant=tenant)
     not_mine, through_group = ApplicationFactory(tenant=tenant), ApplicationFactory(tenant=tenant)
+    owner = UserFactory(tenant=tenant, display_name="Olga Owner", mail="olga@owner.example")
+    not_mine.owners.add(owner)
     group = GroupFactory(tenant=tenant)
     group.members.add(member)
     AssignmentFactory(application=through_group, group=group)
     client = signed_in(member)
-    assert client.get(reverse("directory:launch", args=[tenant.slug, not_mine.pk])).status_code == 404
+    refused = client.get(reverse("directory:launch", args=[tenant.slug, not_mine.pk]))
+    body = refused.content.decode()
+    assert refused.status_code == 403 and "Location" not in refused
+    assert f"have access to {not_mine.display_name}" in body.replace("&#x27;", "'")
+    assert "Olga Owner" in body and "mailto:olga@owner.example" in body
+    other = ApplicationFactory(tenant=TenantFactory())
+    assert client.get(reverse("directory:launch", args=[tenant.slug, other.pk])).status_code == 404
     response = client.get(reverse("directory:launch", args=[tenant.slug, through_group.pk]))
     assert response.status_code == 302 and response["Location"] == through_group.launch_url
