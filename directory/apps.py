@@ -7,4 +7,7 @@ class DirectoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import views
         from .admin import site  # noqa: F401  (registers the directory's admins; see directory/admin/__init__.py)
+
+        views.register_sections()  # My Apps and My Account

@@ -88,3 +88,10 @@ def code_guest_entry_refusal(request, tenant: Tenant, user: User) -> str | None:
         return None
     return _("%(org)s no longer accepts sign-in with a one-time passcode. Ask the person who invited you.") % {
         "org": tenant.name}
+
+
+def guest_leave_refusal(user: User) -> str | None:
+    """The directory's leave rule (``directory.leave``): why ``user`` may not leave, as the tenant's External
+    user leave setting says, or None."""
+    decision = evaluators.evaluate_guest_leave(collaboration_settings_for(user.tenant))
+    return None if decision else decision.reasons[0]

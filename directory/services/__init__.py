@@ -30,6 +30,7 @@ from .groups import (
     group_update,
 )
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
+from .profile import user_leave_organization, user_profile_update
 from .relations import user_set_manager, user_sponsor_add, user_sponsor_remove
 from .requests import (
     application_access_request,
@@ -81,6 +82,7 @@ __all__ = [
     "guest_user_principal_name", "outbox_enqueue", "outbox_message", "outbox_publish", "outbox_retry_now",
     "role_assign", "role_unassign", "self_service_request_cancel", "self_service_request_decide", "tenant_create",
     "tenant_group_settings_update", "tenant_update", "user_create", "user_delete",
-    "user_delete_permanently", "user_restore", "user_set_manager", "user_sponsor_add", "user_sponsor_remove",
-    "user_update", "users_purge_deleted", "validate_redirect_uris", "validate_user_principal_name",
+    "user_delete_permanently", "user_leave_organization", "user_profile_update", "user_restore",
+    "user_set_manager", "user_sponsor_add", "user_sponsor_remove", "user_update", "users_purge_deleted",
+    "validate_redirect_uris", "validate_user_principal_name",
 ]
