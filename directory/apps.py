@@ -7,6 +7,7 @@ class DirectoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import views
         from .access import register_requirement_handler
         from .admin import site  # noqa: F401  (registers the directory's admins; see directory/admin/__init__.py)
         from .signin import register_login_stage
@@ -21,3 +22,5 @@ class DirectoryConfig(AppConfig):
         from .enforcement import record_failed_password
 
         user_login_failed.connect(record_failed_password, dispatch_uid="directory.record_failed_password")
+
+        views.register_sections()  # My Apps and My Account

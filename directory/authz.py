@@ -55,6 +55,7 @@ OUTBOX = frozenset({"Outbox.ReadWrite.All"})  # the portal's own mail queue; not
 #: Every capability there is, with what it lets its holder do.
 CAPABILITIES: dict[str, str] = {
     "User.Read": "Read your own profile.",
+    "User.ReadWrite": "Read and update your own profile (display name, preferred language).",
     "User.Read.All": "Read all users' full profiles.",
     "User.ReadWrite.All": "Read and write all users' full profiles.",
     "User.Invite.All": "Invite guest users to the organization.",
@@ -92,6 +93,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Directory.Read.All": READ_ALL - {"Policy.Read.All"},
     "Directory.ReadWrite.All": (READ_ALL - {"Policy.Read.All"}) | USER_WRITE | GROUP_WRITE | APP_WRITE,
     "User.ReadWrite.All": frozenset({"User.Read.All", "User.Invite.All", "User.EnableDisableAccount.All"}),
+    "User.ReadWrite": frozenset({"User.Read"}),
     "Group.ReadWrite.All": frozenset({"Group.Read.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
                                       "Group.Create"}),
     "GroupMember.ReadWrite.All": frozenset({"GroupMember.Read.All", "Group.Read.All"}),
@@ -117,10 +119,13 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
 #: Default user permissions. Members read the directory, may ask to invite (the invitation service
 #: still asks the tenant's settings) and may ask to create groups (``group_create`` still asks the
 #: tenant's ``members_can_create_security_groups``); guests read what their guest access level shows.
-MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.Invite.All", "Group.Create",
+#: Both update their own profile (what Entra lets a user change about themselves: the access panel's My
+#: Account) and their own authentication methods, and, where external, leave (``directory.leave``).
+MEMBER_CAPABILITIES = READ_ALL | {"User.Read", "User.ReadWrite", "User.Invite.All", "Group.Create",
                                   "UserAuthenticationMethod.ReadWrite"}
-GUEST_CAPABILITIES = frozenset({"User.Read", "User.Read.All", "Group.Read.All", "GroupMember.Read.All",
-                                "User.Invite.All", "Organization.Read.All", "UserAuthenticationMethod.ReadWrite"})
+GUEST_CAPABILITIES = frozenset({"User.Read", "User.ReadWrite", "User.Read.All", "Group.Read.All",
+                                "GroupMember.Read.All", "User.Invite.All", "Organization.Read.All",
+                                "UserAuthenticationMethod.ReadWrite"})
 
 #: What an owner may do to the group or application it owns, whatever its roles.
 OWNER_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -162,9 +167,9 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
 
 #: What an app registration may be granted (application permissions) and may ask for on behalf of a
 #: user (delegated permissions).
-APPLICATION_PERMISSIONS = sorted(set(CAPABILITIES) - {"User.Read", "Outbox.ReadWrite.All",
+APPLICATION_PERMISSIONS = sorted(set(CAPABILITIES) - {"User.Read", "User.ReadWrite", "Outbox.ReadWrite.All",
                                                      "UserAuthenticationMethod.ReadWrite"})
-DELEGATED_PERMISSIONS = sorted(set(APPLICATION_PERMISSIONS) | {"User.Read"})
+DELEGATED_PERMISSIONS = sorted(set(APPLICATION_PERMISSIONS) | {"User.Read", "User.ReadWrite"})
 
 
 def expand(capabilities: Iterable[str]) -> frozenset[str]:
@@ -210,3 +215,8 @@ def may_manage_holder(actor_roles: Iterable[Role | str], target_roles: Iterable[
 def area_capability(area: str, *, manage: bool) -> str | None:
     read, write = ADMIN_AREAS[area]
     return write if manage else read
+
+
+def roles_with(capability: str) -> frozenset[Role]:
+    """The roles whose holders may use ``capability`` in their tenant (e.g. whom to tell about a change)."""
+    return frozenset(role for role in Role if capability in role_capabilities([role]))

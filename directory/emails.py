@@ -1,5 +1,5 @@
-"""What self-service e-mails say (the services decide who gets one): in the tenant's branding and the
-recipient's language (English or German)."""
+"""What the directory's own e-mails say (the services decide who gets one: self-service requests and
+decisions, a guest who left): in the tenant's branding and the recipient's language (English or German)."""
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -54,3 +54,12 @@ def decision_message(*, request, recipient) -> dict:
                "approved": request.status == request.Status.APPROVED, "note": request.decision_note,
                "url": f"{settings.SITE_URL}{reverse('directory:panel', args=[tenant.slug])}"}
     return _render("request_decided", language, context)
+
+
+def guest_left_message(*, guest, recipient, restore_until) -> dict:
+    """To an admin of ``guest``'s tenant: the guest left it (and until when it can be restored)."""
+    language = language_of(recipient)
+    context = {**_branded(guest.tenant, language), "guest_name": guest.display_name,
+               "guest_mail": guest.mail or guest.user_principal_name, "guest_upn": guest.user_principal_name,
+               "restore_until": restore_until, "console_url": f"{settings.SITE_URL}/admin/"}
+    return _render("guest_left", language, context)

@@ -113,6 +113,9 @@ def tenant_context(request, tenant: Tenant, **extra) -> dict:
     return {"tenant": tenant, "branding": branding_for(tenant, language), **extra}
 
 
+_SLUG = "__slug__"
+
+
 class PanelView(View):
     """Base of every access-panel page. Anonymous → the tenant's sign-in page; signed in without a
     usable user object in the tenant → an entry hook (just-in-time redemption) or "no access"."""
@@ -126,10 +129,21 @@ class PanelView(View):
     meets_requirements = False
 
     def dispatch(self, request, slug: str, *args, **kwargs):
-        self.tenant = get_object_or_404(Tenant, slug=slug)
         if not request.user.is_authenticated:
+            self.tenant = get_object_or_404(Tenant, slug=slug)
             return HttpResponseRedirect(sign_in_url(self.tenant, request.get_full_path()))
-        user = tenant_user_for_account(tenant=self.tenant, account=request.user)
+        # The header's organization switcher needs the person's organizations on every page: that one
+        # query also brings this tenant and the user object here, on the way every panel page takes.
+        account = request.user._wrapped if hasattr(request.user, "_wrapped") else request.user
+        self.organizations = list(organizations_for_account(account=account))
+        for org in self.organizations:
+            org.account = account  # the signed-in account itself: no join, no query
+        user = next((org for org in self.organizations if org.tenant.slug == slug), None)
+        if user is not None:
+            self.tenant = user.tenant
+        else:  # not an enabled user here: a disabled one, someone redeeming, a stranger, or no such tenant
+            self.tenant = get_object_or_404(Tenant, slug=slug)
+            user = tenant_user_for_account(tenant=self.tenant, account=request.user)
         if user is None:
             for hook in _entry_hooks:
                 response = hook(request, self.tenant)
@@ -153,10 +167,18 @@ class PanelView(View):
 
     def context(self, **extra) -> dict:
         actor = getattr(self, "actor", None)
+        organizations = getattr(self, "organizations", None)
+        if organizations is None:
+            organizations = list(organizations_for_account(account=self.request.user))
+        # Each link is reversed once per page and filled in per slug: the shell is on every page.
+        panel = reverse("directory:panel", args=[_SLUG]).replace(_SLUG, "{slug}")
+        for org in organizations:
+            org.panel_href = panel.replace("{slug}", org.tenant.slug)
+        sections = [(section, reverse(section.url_name, args=[self.tenant.slug]))
+                    for section in (sections_for(actor) if actor is not None else [])]
         return tenant_context(
             self.request, self.tenant, tenant_user=getattr(self, "tenant_user", None), actor=actor,
-            sections=sections_for(actor) if actor is not None else [], active_section=self.section,
-            organizations=organizations_for_account(account=self.request.user), **extra)
+            sections=sections, active_section=self.section, organizations=organizations, **extra)
 
     def render(self, status: int = 200, **extra) -> HttpResponse:
         return render(self.request, self.template_name, self.context(**extra), status=status)

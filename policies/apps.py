@@ -8,6 +8,7 @@ class PoliciesConfig(AppConfig):
     def ready(self):
         # Upward hooks (DESIGN §3): the directory declares them, the policies register here.
         from directory.access import register_access_evaluator, register_requirement_handler
+        from directory.leave import register_leave_rule
         from directory.panel import register_entry_rule
         from directory.signals import tenant_created
         from directory.signin import register_code_sign_in_rule
@@ -20,6 +21,7 @@ class PoliciesConfig(AppConfig):
         register_entry_rule(selectors.code_guest_entry_refusal)
         register_access_evaluator(access.conditional_access_evaluator)
         register_requirement_handler("termsOfUse", "policies:terms_of_use")
+        register_leave_rule(selectors.guest_leave_refusal)
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")
 
 

@@ -141,3 +141,10 @@ def what_if(*, actor, user: User | None, resource: str, application_id: str | No
     decision = evaluate_conditional_access(live, policy_set.locations, context)
     policies = {str(p.pk): p for p in ConditionalAccessPolicy.objects.filter(tenant=tenant)}
     return [(policies[r.id], r) for r in decision.policy_results if r.id in policies]
+
+
+def guest_leave_refusal(user: User) -> str | None:
+    """The directory's leave rule (``directory.leave``): why ``user`` may not leave, as the tenant's External
+    user leave setting says, or None."""
+    decision = evaluators.evaluate_guest_leave(collaboration_settings_for(user.tenant))
+    return None if decision else decision.reasons[0]

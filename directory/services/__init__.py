@@ -38,6 +38,7 @@ from .mfa import (
     totp_register,
 )
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
+from .profile import user_leave_organization, user_profile_update
 from .relations import user_set_manager, user_sponsor_add, user_sponsor_remove
 from .requests import (
     application_access_request,
@@ -135,6 +136,8 @@ __all__ = [
     "user_create",
     "user_delete",
     "user_delete_permanently",
+    "user_leave_organization",
+    "user_profile_update",
     "user_restore",
     "user_set_manager",
     "user_sponsor_add",

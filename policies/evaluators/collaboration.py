@@ -88,3 +88,10 @@ def guest_sees_directory(settings: CollaborationSettings) -> bool:
 def guest_sees_group_members(settings: CollaborationSettings) -> bool:
     """Limited (default) and above: a guest may see who else is in the groups it belongs to."""
     return settings.guest_user_role_id in (GA.SAME_AS_MEMBERS, GA.LIMITED)
+
+
+def evaluate_guest_leave(settings: CollaborationSettings) -> Decision:
+    """May external users leave this organization on their own (External user leave settings)?"""
+    if not settings.guests_can_leave:
+        return Decision.deny("leave_disabled", _("This organization does not let external users leave on their own."))
+    return Decision.allow()
