@@ -50,6 +50,8 @@ CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Pol
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
+ENTITLEMENT_READ = frozenset({"EntitlementManagement.Read.All"})
+ENTITLEMENT_WRITE = frozenset({"EntitlementManagement.ReadWrite.All"})
 OUTBOX = frozenset({"Outbox.ReadWrite.All"})  # the portal's own mail queue; not a Graph permission
 
 #: Every capability there is, with what it lets its holder do.
@@ -86,6 +88,9 @@ CAPABILITIES: dict[str, str] = {
     "Outbox.ReadWrite.All": "Read the organization's outgoing mail and send it again.",
     "UserAuthenticationMethod.ReadWrite": "Read and write your own authentication methods.",
     "UserAuthenticationMethod.ReadWrite.All": "Read and write all users' authentication methods.",
+    "EntitlementManagement.Read.All": "Read all entitlement management resources (catalogs, access packages, "
+                                      "policies, requests, assignments, connected organizations).",
+    "EntitlementManagement.ReadWrite.All": "Read and write all entitlement management resources.",
 }
 
 # Graph's umbrella permissions imply the specific ones.
@@ -103,6 +108,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
+    "EntitlementManagement.ReadWrite.All": frozenset({"EntitlementManagement.Read.All"}),
 }
 
 #: What each built-in role may do in its tenant.
@@ -112,7 +118,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
     R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE,
-    R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL,
+    R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
 
@@ -163,7 +169,40 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
     "signin": ("AuditLog.Read.All", None),
     "authmethod": ("UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"),
+    "entitlement": ("EntitlementManagement.Read.All", "EntitlementManagement.ReadWrite.All"),
 }
+
+# -- entitlement management: the per-catalog roles ---------------------------------------------------
+
+#: Entra's catalog roles (role definition ids as values), given per catalog (``CatalogRoleAssignment``).
+CATALOG_OWNER = "ae79f266-94d4-4dab-b730-feca7e132178"
+CATALOG_READER = "44272f93-9762-48e8-af59-1b5351b1d6b3"
+ACCESS_PACKAGE_MANAGER = "7f480852-ebdc-47d4-87de-0d8498384a83"
+ACCESS_PACKAGE_ASSIGNMENT_MANAGER = "e2182095-804a-4656-ae11-64734e9b7ae5"
+
+#: What each catalog role may do inside its catalog (Entra's entitlement-management-delegate):
+#: ``read`` the catalog and all it holds; ``catalog`` change it and its resources (an owner adds a
+#: resource only with rights on it too); ``packages`` create and change packages and policies;
+#: ``assignments`` assign directly and remove. Holders of ``EntitlementManagement.ReadWrite.All`` in
+#: the tenant may do all of it in every catalog, ``EntitlementManagement.Read.All`` may read.
+CATALOG_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    CATALOG_OWNER: frozenset({"read", "catalog", "packages", "assignments"}),
+    CATALOG_READER: frozenset({"read"}),
+    ACCESS_PACKAGE_MANAGER: frozenset({"read", "packages", "assignments"}),
+    ACCESS_PACKAGE_ASSIGNMENT_MANAGER: frozenset({"read", "assignments"}),
+}
+
+
+def catalog_capabilities(*, tenant_capabilities: Iterable[str], catalog_roles: Iterable[str]) -> frozenset[str]:
+    """What someone may do in one catalog: everything with the tenant-wide write permission, reading
+    with the tenant-wide read permission, and what their roles in the catalog give."""
+    tenant_capabilities = set(tenant_capabilities)
+    if "EntitlementManagement.ReadWrite.All" in tenant_capabilities:
+        return frozenset({"read", "catalog", "packages", "assignments"})
+    result: set[str] = {"read"} if "EntitlementManagement.Read.All" in tenant_capabilities else set()
+    for role in catalog_roles:
+        result |= CATALOG_ROLE_CAPABILITIES.get(str(role), frozenset())
+    return frozenset(result)
 
 #: What an app registration may be granted (application permissions) and may ask for on behalf of a
 #: user (delegated permissions).

@@ -1,0 +1,12 @@
+"""Entitlement management's models (re-exported: ``from entitlements.models import Catalog``)."""
+
+from .catalogs import Catalog, CatalogResource, CatalogRoleAssignment, ResourceRole, role_origin_id
+from .organizations import ConnectedOrganization, EntitlementSettings
+from .packages import AccessPackage, ApprovalStage, AssignmentPolicy, Question, ResourceRoleScope
+from .requests import ApprovalStageRecord, Assignment, AssignmentRequest, Grant, StageApprover
+
+__all__ = [
+    "AccessPackage", "ApprovalStage", "ApprovalStageRecord", "Assignment", "AssignmentPolicy", "AssignmentRequest",
+    "Catalog", "CatalogResource", "CatalogRoleAssignment", "ConnectedOrganization", "EntitlementSettings", "Grant",
+    "Question", "ResourceRole", "ResourceRoleScope", "StageApprover", "role_origin_id",
+]
