@@ -21,6 +21,12 @@ def _seconds(name: str, default: float) -> float:
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "directory.outbox_sweep", "schedule": _seconds("OUTBOX_SWEEP_SECONDS", 60)},
     "bulk-invitations-resume": {"task": "invitations.bulk_sweep", "schedule": _seconds("BULK_SWEEP_SECONDS", 60)},
+    # Entitlement management (ENTITLEMENT_SWEEP_SECONDS: drills and browser tests shorten it).
+    "entitlements-approvals": {"task": "entitlements.approvals_sweep",
+                               "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
+    "entitlements-expiry": {"task": "entitlements.expiry_sweep", "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
+    "entitlements-deliveries": {"task": "entitlements.deliveries_sweep",
+                                "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 120)},
     "users-purge-deleted": {
         "task": "directory.users_purge_deleted",
         "schedule": _seconds("PURGE_SWEEP_SECONDS", 0) or crontab(minute=17),

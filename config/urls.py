@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("directory.urls")),  # the access panel's shell and My Apps
     path("", include("invitations.urls")),
     path("", include("policies.urls")),  # the terms of use page (the "termsOfUse" requirement handler)
+    path("", include("entitlements.urls")),  # My Access, Approvals, packages' links
 ]
 
 # Uploaded logos are served by the project itself (no CDN); in production put them behind the web

@@ -67,6 +67,9 @@ class AssignmentRequest(models.Model):
     answers = models.JSONField(default=list, blank=True)
     schedule_start = models.DateTimeField(null=True, blank=True)
     schedule_end = models.DateTimeField(null=True, blank=True)
+    #: The policy's approval stages and expiration as they were when the request was made (Entra: edits
+    #: to a policy do not change pending or approved requests).
+    policy_snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     # The approval clock of the current stage (set-based sweeps read these).
@@ -138,6 +141,9 @@ class StageApprover(models.Model):
         constraints = [models.UniqueConstraint("stage", "user", "is_escalation", name="stage_approver_unique")]
         indexes = [models.Index(fields=["user", "stage"], name="stage_approver_user_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.stage_id}"
+
 
 class Assignment(models.Model):
     class State(models.TextChoices):
@@ -196,3 +202,6 @@ class Grant(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("assignment", "resource", "role", name="grant_unique")]
         indexes = [models.Index(fields=["user", "resource", "role"], name="grant_holder_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.role} · {self.resource_id} → {self.user_id}"

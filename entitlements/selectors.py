@@ -1,0 +1,223 @@
+"""Scoped reads of entitlement management, shared by the API, the admin console and the panel.
+
+Administrators (``EntitlementManagement.Read.All`` in the tenant) see everything of their tenant;
+catalog role holders see their catalogs and what is in them; everyone else sees nothing here (their
+own requests and assignments come from the ``my_…`` selectors). Missing and other-tenant look alike.
+"""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from directory.actors import Actor
+from directory.models import Account, Tenant, User
+
+from .evaluators import PackageFacts, Requestor
+from .models import (
+    AccessPackage,
+    Assignment,
+    AssignmentPolicy,
+    AssignmentRequest,
+    Catalog,
+    CatalogResource,
+    ConnectedOrganization,
+    StageApprover,
+)
+
+
+def _catalog_filter(actor: Actor, prefix: str = "") -> Q | None:
+    """None: everything in the actor's tenant; else the catalogs the actor holds a role in."""
+    if actor.tenant is None:
+        return Q(pk__in=[])
+    if actor.can("EntitlementManagement.Read.All", tenant=actor.tenant):
+        return None
+    if actor.user is None or (actor.app is not None
+                              and not actor.granted_scopes & {"EntitlementManagement.Read.All",
+                                                             "EntitlementManagement.ReadWrite.All"}):
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}role_assignments__user": actor.user})
+
+
+def _scoped(qs: QuerySet, actor: Actor, prefix: str) -> QuerySet:
+    if actor.tenant is None:
+        return qs.none()
+    qs = qs.filter(tenant=actor.tenant)
+    condition = _catalog_filter(actor, prefix)
+    if condition is None:
+        return qs
+    if condition == Q(pk__in=[]):
+        return qs.none()
+    return qs.filter(condition).distinct()
+
+
+def catalogs_visible_to(actor: Actor) -> QuerySet[Catalog]:
+    return _scoped(Catalog.objects.all(), actor, "")
+
+
+def packages_visible_to(actor: Actor) -> QuerySet[AccessPackage]:
+    return _scoped(AccessPackage.objects.select_related("catalog"), actor, "catalog__")
+
+
+def resources_visible_to(actor: Actor) -> QuerySet[CatalogResource]:
+    return _scoped(CatalogResource.objects.select_related("group", "application", "catalog"), actor, "catalog__")
+
+
+def policies_visible_to(actor: Actor) -> QuerySet[AssignmentPolicy]:
+    return _scoped(AssignmentPolicy.objects.select_related("package__catalog"), actor, "package__catalog__")
+
+
+def requests_visible_to(actor: Actor) -> QuerySet[AssignmentRequest]:
+    return _scoped(AssignmentRequest.objects.select_related("package", "target", "policy"), actor,
+                   "package__catalog__")
+
+
+def assignments_visible_to(actor: Actor) -> QuerySet[Assignment]:
+    return _scoped(Assignment.objects.select_related("package", "target", "policy"), actor, "package__catalog__")
+
+
+def connected_organizations_visible_to(actor: Actor) -> QuerySet[ConnectedOrganization]:
+    if actor.tenant is None or not actor.can("EntitlementManagement.Read.All", tenant=actor.tenant):
+        return ConnectedOrganization.objects.none()
+    return ConnectedOrganization.objects.filter(tenant=actor.tenant)
+
+
+def _get(queryset: QuerySet, object_id):
+    try:
+        return queryset.get(pk=object_id)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such object.")) from None
+    except Exception as exc:  # a malformed UUID
+        if type(exc).__name__ == "ValidationError":
+            raise Http404(_("No such object.")) from None
+        raise
+
+
+def access_catalog(actor: Actor, catalog_id) -> Catalog:
+    return _get(catalogs_visible_to(actor), catalog_id)
+
+
+def access_package(actor: Actor, package_id) -> AccessPackage:
+    return _get(packages_visible_to(actor), package_id)
+
+
+def access_policy(actor: Actor, policy_id) -> AssignmentPolicy:
+    return _get(policies_visible_to(actor), policy_id)
+
+
+def access_request(actor: Actor, request_id) -> AssignmentRequest:
+    """A request the actor administers, asked for, or may approve."""
+    return _get(AssignmentRequest.objects.filter(
+        Q(pk__in=requests_visible_to(actor).values("pk")) | _mine(actor)), request_id)
+
+
+def access_assignment(actor: Actor, assignment_id) -> Assignment:
+    mine = Q(target=actor.user) if actor.user is not None else Q(pk__in=[])
+    return _get(Assignment.objects.filter(Q(pk__in=assignments_visible_to(actor).values("pk")) | mine)
+                .select_related("package", "target", "policy"), assignment_id)
+
+
+def access_connected_organization(actor: Actor, organization_id) -> ConnectedOrganization:
+    return _get(connected_organizations_visible_to(actor), organization_id)
+
+
+# --- the person's own --------------------------------------------------------------------------------
+
+
+def _mine(actor: Actor) -> Q:
+    q = Q(pk__in=[])
+    if actor.user is not None:
+        q |= Q(target=actor.user) | Q(requestor=actor.user)
+        q |= Q(stages__approvers__user=actor.user)
+    if actor.account is not None:
+        q |= Q(requestor_account=actor.account)
+    return q
+
+
+def my_requests(actor: Actor) -> QuerySet[AssignmentRequest]:
+    """Requests the actor made or that are for them, in the actor's tenant."""
+    if actor.tenant is None:
+        return AssignmentRequest.objects.none()
+    q = Q(pk__in=[])
+    if actor.user is not None:
+        q |= Q(target=actor.user) | Q(requestor=actor.user)
+    if actor.account is not None:
+        q |= Q(requestor_account=actor.account)
+    return AssignmentRequest.objects.filter(q, tenant=actor.tenant).select_related("package")
+
+
+def my_assignments(actor: Actor) -> QuerySet[Assignment]:
+    if actor.tenant is None or actor.user is None:
+        return Assignment.objects.none()
+    return Assignment.objects.filter(tenant=actor.tenant, target=actor.user).select_related("package", "policy")
+
+
+def approvals_for(actor: Actor) -> QuerySet[AssignmentRequest]:
+    """Requests waiting for the actor's decision: they approve the current stage (an alternate
+    approver once it was forwarded), and are neither its target nor its requestor."""
+    if actor.user is None:
+        return AssignmentRequest.objects.none()
+    waiting = StageApprover.objects.filter(
+        user=actor.user, stage__status="InProgress").filter(
+        Q(is_escalation=False) | Q(stage__escalated=True)).values("stage__request_id")
+    return (AssignmentRequest.objects.filter(pk__in=waiting, state=AssignmentRequest.State.PENDING_APPROVAL,
+                                             tenant=actor.tenant)
+            .exclude(target=actor.user).select_related("package", "target", "connected_organization"))
+
+
+# --- facts for the evaluators ----------------------------------------------------------------------
+
+
+def home_tenant_of(account: Account | None) -> Tenant | None:
+    if account is None:
+        return None
+    member = User.objects.filter(account=account, user_type=User.UserType.MEMBER, deleted_at__isnull=True)
+    return Tenant.objects.filter(pk__in=member.values("tenant_id")).first()
+
+
+def organization_of(*, tenant: Tenant, email: str, account: Account | None) -> ConnectedOrganization | None:
+    """The connected organization an external person belongs to: their home tenant on this platform,
+    else their address's domain."""
+    home = home_tenant_of(account)
+    if home is not None:
+        found = ConnectedOrganization.objects.filter(tenant=tenant, external_tenant_id=home.pk).first()
+        if found is not None:
+            return found
+    domain = email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+    return ConnectedOrganization.objects.filter(tenant=tenant, domain_name__iexact=domain).first() if domain else None
+
+
+def requestor_facts(*, tenant: Tenant, user: User | None, email: str = "", account: Account | None = None
+                    ) -> tuple[Requestor, ConnectedOrganization | None]:
+    """What the policies need to know about who would get access (a fixed number of queries)."""
+    organization = None
+    if user is None or user.is_guest:
+        organization = organization_of(tenant=tenant, email=email or (user.mail if user else ""),
+                                       account=account or (user.account if user else None))
+    if user is None:
+        held: frozenset[str] = frozenset()
+        open_ = frozenset(str(p) for p in AssignmentRequest.objects.filter(
+            tenant=tenant, requestor_account=account, target__isnull=True,
+            state__in=AssignmentRequest.OPEN_STATES).values_list("package_id", flat=True)) if account else frozenset()
+        return Requestor(in_directory=False, organization_id=str(organization.pk) if organization else None,
+                         organization_state=organization.state if organization else None,
+                         open_request_package_ids=open_), organization
+    held = frozenset(str(p) for p in Assignment.objects.filter(
+        target=user, state__in=Assignment.ACTIVE_STATES).values_list("package_id", flat=True))
+    open_ = frozenset(str(p) for p in AssignmentRequest.objects.filter(
+        target=user, state__in=AssignmentRequest.OPEN_STATES,
+        request_type__in=["userAdd", "adminAdd", "onBehalfAdd", "systemAdd"]).values_list("package_id", flat=True))
+    groups = frozenset(str(g) for g in user.member_of.values_list("pk", flat=True))
+    return Requestor(
+        in_directory=True, is_guest=user.is_guest, user_id=str(user.pk), group_ids=groups,
+        organization_id=str(organization.pk) if organization else None,
+        organization_state=organization.state if organization else None,
+        blocked=not user.account_enabled or bool(user.deleted_at),
+        held_package_ids=held, open_request_package_ids=open_), organization
+
+
+def package_facts(package: AccessPackage) -> PackageFacts:
+    return PackageFacts(
+        id=str(package.pk), catalog_published=package.catalog.state == Catalog.State.PUBLISHED,
+        catalog_external=package.catalog.is_externally_visible,
+        incompatible_package_ids=frozenset(str(p) for p in package.incompatible_packages.values_list("pk", flat=True)),
+        incompatible_group_ids=frozenset(str(g) for g in package.incompatible_groups.values_list("pk", flat=True)))
