@@ -37,6 +37,7 @@ v1_patterns = [
     path("", include("directory.api.urls")),
     path("", include("invitations.api.urls")),
     path("", include(policy_urls.urlpatterns)),
+    path("", include("entitlements.api.urls")),  # /identityGovernance/entitlementManagement/…
     path("$schema", GraphSchemaView.as_view(), name="graph-schema"),
     # issue 9c: JSON batching (directory/api/batch.py)
     path("$batch", BatchView.as_view(), name="graph-batch"),

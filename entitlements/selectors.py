@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from directory.actors import Actor
 from directory.models import Account, Tenant, User
 
-from .evaluators import PackageFacts, Requestor
+from .evaluators import PackageFacts, Requestor, applicable_policies
 from .models import (
     AccessPackage,
     Assignment,
@@ -221,3 +221,23 @@ def package_facts(package: AccessPackage) -> PackageFacts:
         catalog_external=package.catalog.is_externally_visible,
         incompatible_package_ids=frozenset(str(p) for p in package.incompatible_packages.values_list("pk", flat=True)),
         incompatible_group_ids=frozenset(str(g) for g in package.incompatible_groups.values_list("pk", flat=True)))
+
+
+def requestable_packages(actor: Actor, tenant: Tenant, *, limit: int | None = None) -> list[AccessPackage]:
+    """The packages the actor may request (not hidden, in enabled catalogs, with a policy that lets
+    them), with the policies they may choose from: a fixed number of queries however many packages."""
+    who, _org = requestor_facts(tenant=tenant, user=actor.user, account=actor.account,
+                                email=actor.account.email if actor.account else "")
+    packages = (AccessPackage.objects.filter(tenant=tenant, is_hidden=False, catalog__state=Catalog.State.PUBLISHED)
+                .select_related("catalog").prefetch_related("policies").order_by("display_name", "id"))
+    if who.is_external:
+        packages = packages.filter(catalog__is_externally_visible=True)
+    out = []
+    for package in packages:
+        if str(package.pk) in who.held_package_ids:
+            continue
+        if applicable_policies(package.policies.all(), who):
+            out.append(package)
+            if limit and len(out) >= limit:
+                break
+    return out

@@ -20,7 +20,7 @@ from directory.panel import PanelView, Section, register_section, sign_in_url, t
 from directory.selectors import tenant_user_for_account
 
 from . import evaluators, selectors, services
-from .models import AccessPackage, Assignment, AssignmentRequest, Catalog
+from .models import AccessPackage, Assignment, AssignmentRequest
 
 PAGE = 100  # rows per list on a panel page
 
@@ -43,26 +43,6 @@ def _data(post, policy) -> services.RequestData:
                                 schedule_start=aware(start, time.min), schedule_end=aware(end, time.max))
 
 
-def requestable_packages(actor: Actor, tenant: Tenant):
-    """The packages the actor may request (not hidden, in enabled catalogs, with a policy that lets
-    them), with the policies they may choose from: a fixed number of queries however many packages."""
-    who, _org = selectors.requestor_facts(tenant=tenant, user=actor.user, account=actor.account,
-                                          email=actor.account.email if actor.account else "")
-    packages = (AccessPackage.objects.filter(tenant=tenant, is_hidden=False, catalog__state=Catalog.State.PUBLISHED)
-                .select_related("catalog").prefetch_related("policies").order_by("display_name", "id"))
-    if who.is_external:
-        packages = packages.filter(catalog__is_externally_visible=True)
-    out = []
-    for package in packages:
-        if str(package.pk) in who.held_package_ids:
-            continue
-        if evaluators.applicable_policies(package.policies.all(), who):
-            out.append(package)
-            if len(out) >= PAGE:
-                break
-    return out
-
-
 class MyAccessView(PanelView):
     """My Access: what I can request, my requests, and what I hold."""
 
@@ -71,7 +51,7 @@ class MyAccessView(PanelView):
 
     def get(self, request):
         return self.render(
-            packages=requestable_packages(self.actor, self.tenant),
+            packages=selectors.requestable_packages(self.actor, self.tenant, limit=PAGE),
             requests=list(selectors.my_requests(self.actor).order_by("-created_at")[:PAGE]),
             assignments=list(selectors.my_assignments(self.actor).filter(state__in=Assignment.ACTIVE_STATES)
                              .order_by("package__display_name")[:PAGE]),
