@@ -41,6 +41,15 @@ def _uuid(value, name: str):
         raise bad_request(f"Property '{name}' must be a GUID.") from None
 
 
+def _ref_url_id(value) -> uuid.UUID:
+    """The id at the end of a reference URL (``…/accessPackages/{id}``)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or len(value) > 2048:
+        raise bad_request("'@odata.id' must be the URL of an access package.")
+    return _uuid(urlsplit(value).path.rstrip("/").rsplit("/", 1)[-1], "@odata.id")
+
+
 def _ref_id(value: dict | None, name: str):
     if not isinstance(value, dict) or "id" not in value:
         raise bad_request(f"Property '{name}' needs its id.")
@@ -307,7 +316,7 @@ class IncompatiblePackagesRefView(_PackageBase):
 
     def post(self, request, package_id):
         package = self.get_object(package_id)
-        other = self.scoped_queryset().filter(pk=parse_reference(self.body()["@odata.id"])).first()
+        other = self.scoped_queryset().filter(pk=_ref_url_id(self.body()["@odata.id"])).first()
         if other is None:
             raise not_found()
         services.package_incompatible_set(actor=self.principal, package=package, other=other, add=True)
