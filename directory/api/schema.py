@@ -52,11 +52,12 @@ class GraphTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 def only_graph_endpoints(endpoints, **kwargs):
     """Preprocessing hook: the document describes the Graph-shaped API and nothing else.
 
-    Graph's paths hold a literal "$" (``…/members/$ref``). The enumerator reads routes as regular
-    expressions and drops it, so such paths are rebuilt from the route itself."""
+    Graph's paths hold a literal "$" (``…/members/$ref``) or a function call's parentheses
+    (``…/filterByCurrentUser(on='target')``). The enumerator reads routes as regular expressions and
+    drops the one and takes the other for a group, so such paths are rebuilt from the route itself."""
     result = []
     for path, route, method, callback in endpoints:
-        if "$" in route and not route.startswith("^"):
+        if ("$" in route or "(" in route) and not route.startswith("^"):
             path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
         if path.startswith(API_PREFIXES):
             result.append((path, route, method, callback))

@@ -538,6 +538,7 @@ def _request_for(view: GraphView, request_id) -> AssignmentRequest:
 class _RequestAction(_Own):
     resource = r.REQUEST
     context = "assignmentRequests"
+    bodies = {"POST": Body("microsoft.graph.accessPackageAssignmentRequest", {})}  # Graph's actions take none
     responses = {"post": 200}
 
     def target(self, request_id) -> AssignmentRequest:
@@ -546,12 +547,14 @@ class _RequestAction(_Own):
 
 class RequestCancelView(_RequestAction):
     def post(self, request, request_id):
+        self.body()
         services.request_cancel(actor=self.principal, request=self.target(request_id))
         return Response(status=200)
 
 
 class RequestReprocessView(_RequestAction):
     def post(self, request, request_id):
+        self.body()
         services.request_reprocess(actor=self.principal, request=self.target(request_id))
         return Response(status=200)
 
