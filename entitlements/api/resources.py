@@ -27,7 +27,8 @@ def iso_duration(value: timedelta | None) -> str | None:
 def read_duration(value, name: str) -> timedelta | None:
     if value in (None, ""):
         return None
-    parsed = parse_duration(str(value)) if isinstance(value, str) and value.startswith("P") else None
+    # ISO 8601 as Graph sends it; the Python SDK (kiota) writes str(timedelta), "30 days, 0:00:00".
+    parsed = parse_duration(value) if isinstance(value, str) and len(value) <= 64 else None
     if parsed is None:
         raise bad_request(f"Property '{name}' must be an ISO 8601 duration such as P7D or PT12H.")
     return parsed

@@ -493,10 +493,14 @@ class RequestsView(_Own):
                 made = services.request_remove(actor=actor, assignment=assignment,
                                                justification=body.get("justification", ""))
             return self.item_response(made, status=201)
-        package_id = _uuid(data.get("accessPackageId"), "assignment.accessPackageId")
-        package = AccessPackage.objects.filter(pk=package_id, tenant=actor.tenant).select_related("catalog").first()
-        policy = AssignmentPolicy.objects.filter(pk=_uuid(data.get("assignmentPolicyId"), "assignment.assignmentPolicyId"),
-                                                 package=package).first() if data.get("assignmentPolicyId") else None
+        # Graph takes the ids (targetId, assignmentPolicyId, accessPackageId) or, as the SDKs' models
+        # write them, the navigation objects (target.objectId, assignmentPolicy.id, accessPackage.id).
+        package_id = data.get("accessPackageId") or (data.get("accessPackage") or {}).get("id")
+        policy_id = data.get("assignmentPolicyId") or (data.get("assignmentPolicy") or {}).get("id")
+        package = AccessPackage.objects.filter(pk=_uuid(package_id, "assignment.accessPackageId"),
+                                               tenant=actor.tenant).select_related("catalog").first()
+        policy = AssignmentPolicy.objects.filter(pk=_uuid(policy_id, "assignment.assignmentPolicyId"),
+                                                 package=package).first() if policy_id else None
         if package is None:
             raise not_found()
         if kind == "adminAdd":
@@ -504,13 +508,15 @@ class RequestsView(_Own):
                 raise bad_request("Property 'assignment.assignmentPolicyId' names no policy of this access package.")
             target = None
             email = ""
-            if data.get("targetId"):
-                target = User.objects.filter(tenant=actor.tenant, pk=_uuid(data["targetId"], "assignment.targetId"),
+            subject = data.get("target") or {}
+            target_id = data.get("targetId") or subject.get("objectId")
+            if target_id:
+                target = User.objects.filter(tenant=actor.tenant, pk=_uuid(target_id, "assignment.targetId"),
                                              deleted_at__isnull=True).first()
                 if target is None:
                     raise not_found()
             else:
-                email = str((data.get("target") or {}).get("email") or "")
+                email = str(subject.get("email") or "")
             made = services.request_admin_add(actor=actor, package=package, policy=policy, target=target, email=email,
                                               justification=body.get("justification", ""))
         else:
@@ -593,10 +599,10 @@ class MyAssignmentsView(_Own):
 
 
 class ApprovalView(_Own):
-    """``assignmentApprovals/{requestId}``: the request's approval stages."""
+    """``accessPackageAssignmentApprovals/{requestId}``: the request's approval stages."""
 
     resource = r.REQUEST
-    context = "assignmentApprovals"
+    context = "accessPackageAssignmentApprovals"
     responses = {"get": "item"}
 
     def get(self, request, approval_id):
@@ -611,7 +617,7 @@ class ApprovalStageView(_Own):
     supports no application permission here)."""
 
     resource = r.REQUEST
-    context = "assignmentApprovals/stages"
+    context = "accessPackageAssignmentApprovals/stages"
     bodies = {"PATCH": Body("microsoft.graph.approvalStage", {
         "reviewResult": Field("string", required=True, enum=("Approve", "Deny")),
         "justification": Field("string", max_length=4000)})}

@@ -331,7 +331,7 @@ class TestMyAssignments(EndpointContract):
 
 
 class TestGetApproval(_Read):
-    route = B + "assignmentApprovals/<str:approval_id>"
+    route = B + "accessPackageAssignmentApprovals/<str:approval_id>"
     member_status = guest_status = 404
 
     def make_target(self, tenant):
@@ -345,12 +345,12 @@ class _Stage:
 
 
 class TestGetApprovalStage(_Stage, _Read):
-    route = B + "assignmentApprovals/<str:approval_id>/stages/<str:stage_id>"
+    route = B + "accessPackageAssignmentApprovals/<str:approval_id>/stages/<str:stage_id>"
     member_status = guest_status = 404
 
 
 class TestDecideApprovalStage(_Stage, _Write):
-    route = B + "assignmentApprovals/<str:approval_id>/stages/<str:stage_id>"
+    route = B + "accessPackageAssignmentApprovals/<str:approval_id>/stages/<str:stage_id>"
     method = "patch"
     # Graph supports no application permission for approving: an app-only call is refused even with
     # EntitlementManagement.ReadWrite.All (an approver's delegated call is tested below).
@@ -477,9 +477,9 @@ def test_an_approver_decides_with_a_delegated_token(api, delegated_token_for, ap
     request = services.request_access(actor=Actor.for_user(data["member"]), package=data["package"])
     stage = request.stages.get()
     client = api(delegated_token_for(data["approver"], [WRITE]))
-    approval = client.get(f"/v1.0/{B}assignmentApprovals/{request.pk}").json()
+    approval = client.get(f"/v1.0/{B}accessPackageAssignmentApprovals/{request.pk}").json()
     assert approval["stages"][0]["assignedToMe"] is True and approval["stages"][0]["reviewResult"] == "NotReviewed"
-    response = client.patch(f"/v1.0/{B}assignmentApprovals/{request.pk}/stages/{stage.pk}",
+    response = client.patch(f"/v1.0/{B}accessPackageAssignmentApprovals/{request.pk}/stages/{stage.pk}",
                             {"reviewResult": "Approve", "justification": "Fine"}, format="json")
     assert response.status_code == 204, response.content
     request.refresh_from_db()
