@@ -15,7 +15,7 @@ from .catalogs import Catalog, CatalogResource, ResourceRole
 class AccessPackage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="access_packages")
-    catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="access_packages")
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="access_packages")
     display_name = models.CharField(_("name"), max_length=256)
     description = models.TextField(_("description"), max_length=1024, blank=True)
     #: Hidden packages are not listed in My Access; their link still works.
@@ -46,7 +46,7 @@ class ResourceRoleScope(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     package = models.ForeignKey(AccessPackage, on_delete=models.CASCADE, related_name="role_scopes")
-    resource = models.ForeignKey(CatalogResource, on_delete=models.PROTECT, related_name="role_scopes")
+    resource = models.ForeignKey(CatalogResource, on_delete=models.CASCADE, related_name="role_scopes")
     role = models.CharField(max_length=16, choices=ResourceRole.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -1,0 +1,119 @@
+"""The expiry sweep: N due assignments (each with a group membership and an app assignment it gave)
+expired by ``entitlements.services.assignments_expire_due`` — access removed, audit rows and "Access has
+ended" e-mails written — beside a raw SQL ``UPDATE`` of the same rows' state, in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_em .venv/bin/python bench/entitlements_expiry.py
+
+Goal: the sweep ≤ 3× the raw UPDATE. The baseline UPDATE runs twice (before the sweep and after a
+re-seed) inside a transaction that is rolled back, so it measures the same rows in the same state.
+"""
+
+import argparse
+import time
+import uuid
+from datetime import timedelta
+
+from _common import ROOT, migrate, setup_django
+
+
+def seed(n: int):
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from directory.models import Application, AppRoleAssignment, Group, Tenant, User
+    from entitlements.models import AccessPackage, Assignment, AssignmentPolicy, Catalog, CatalogResource, Grant
+
+    # A new tenant per seed (this is a scratch database): deleting 100,000 users first would dominate.
+    tag = uuid.uuid4().hex[:8]
+    tenant = Tenant.objects.create(name=f"Bench EM {tag}", slug=f"bench-em-{tag}", initial_domain=f"{tag}.bench.example")
+    group = Group.objects.create(tenant=tenant, display_name="Bench group")
+    app = Application.objects.create(tenant=tenant, display_name="Bench app")
+    catalog = Catalog.objects.create(tenant=tenant, display_name="Bench")
+    group_resource = CatalogResource.objects.create(tenant=tenant, catalog=catalog, origin_system="AadGroup", group=group)
+    app_resource = CatalogResource.objects.create(tenant=tenant, catalog=catalog, origin_system="AadApplication",
+                                                  application=app)
+    package = AccessPackage.objects.create(tenant=tenant, catalog=catalog, display_name="Bench package")
+    policy = AssignmentPolicy.objects.create(tenant=tenant, package=package, display_name="Bench")
+    past = timezone.now() - timedelta(hours=1)
+    batch = 5000
+    with transaction.atomic():
+        for start in range(0, n, batch):
+            users = User.objects.bulk_create(
+                User(tenant=tenant, user_principal_name=f"u{i}@{tenant.initial_domain}",
+                     mail=f"u{i}@{tenant.initial_domain}", display_name=f"User {i}",
+                     preferred_language="de" if i % 3 == 0 else "")
+                for i in range(start, min(n, start + batch)))
+            Group.members.through.objects.bulk_create(Group.members.through(group_id=group.pk, user_id=u.pk)
+                                                      for u in users)
+            AppRoleAssignment.objects.bulk_create(AppRoleAssignment(tenant=tenant, application=app, user=u)
+                                                  for u in users)
+            assignments = Assignment.objects.bulk_create(
+                Assignment(id=uuid.uuid4(), tenant=tenant, package=package, policy=policy, target=u,
+                           state="delivered", status="Delivered", expires_at=past) for u in users)
+            Grant.objects.bulk_create(
+                [Grant(assignment=a, user_id=a.target_id, resource=group_resource, role="Member") for a in assignments]
+                + [Grant(assignment=a, user_id=a.target_id, resource=app_resource, role="DefaultAccess")
+                   for a in assignments])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return tenant
+
+
+def baseline_seconds() -> float:
+    """The same rows' state changed by one raw UPDATE, rolled back."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE entitlements_assignment SET state = 'expired', status = 'Expired', expired_at = now() "
+                           "WHERE state = 'delivered' AND expires_at <= now()")
+            rows = cursor.rowcount
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    assert rows > 0
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignments", type=int, default=100_000)
+    parser.add_argument("--code", default=str(ROOT))
+    args = parser.parse_args()
+    from pathlib import Path
+
+    setup_django(Path(args.code))
+    from directory.actors import Actor
+    from directory.models import AppRoleAssignment, AuditEvent, Group, OutboxMessage
+    from entitlements.services import assignments_expire_due
+
+    started = time.perf_counter()
+    migrate()
+    print(f"migrated in {time.perf_counter() - started:.0f} s")
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # what an earlier, interrupted run left due is not this run's
+        cursor.execute("UPDATE entitlements_assignment SET state = 'expired' WHERE state = 'delivered'")
+    started = time.perf_counter()
+    tenant = seed(args.assignments)
+    print(f"seeded {args.assignments} due assignments in {time.perf_counter() - started:.0f} s")
+    before = baseline_seconds()
+    started = time.perf_counter()
+    expired = assignments_expire_due(actor=Actor.system(None, "bench"))
+    sweep = time.perf_counter() - started
+    assert expired == args.assignments, expired
+    group = Group.objects.get(tenant=tenant)
+    assert group.members.count() == 0 and not AppRoleAssignment.objects.filter(tenant=tenant).exists()
+    audit_rows = AuditEvent.objects.filter(tenant=tenant).count()
+    mails = OutboxMessage.objects.filter(tenant=tenant).count()
+    seed(args.assignments)
+    after = baseline_seconds()
+    baseline = (before + after) / 2
+    print(f"raw UPDATE of {args.assignments} rows: {before:.2f} s, {after:.2f} s (mean {baseline:.2f} s)")
+    print(f"expiry sweep: {sweep:.2f} s for {expired} assignments, {args.assignments} memberships and "
+          f"{args.assignments} app assignments removed, {audit_rows} audit rows, {mails} e-mails")
+    print(f"ratio sweep / raw UPDATE: {sweep / baseline:.1f}× (goal ≤ 3×)")
+
+
+if __name__ == "__main__":
+    main()
