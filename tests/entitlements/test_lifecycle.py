@@ -262,3 +262,47 @@ def test_cancel_a_pending_request():
     assert request.state == "canceled"
     with pytest.raises(services.RequestRefused):
         services.request_cancel(actor=Actor.for_user(ann), request=request)
+
+
+def test_a_sweep_that_dies_mid_batch_leaves_nothing_half_applied(monkeypatch):
+    """The batch's access removal, state change, audit rows and e-mails commit together or not at all: a
+    failure after the memberships were removed (as a killed worker) rolls all of it back, and the next
+    sweep does the whole batch."""
+    from django.db import transaction
+
+    s = tailwind()
+    policy = s.policy()
+    holders = [member(s) for _ in range(3)]
+    for user in holders:
+        _deliver(services.request_admin_add(actor=s.admin_actor, package=s.package, policy=policy, target=user))
+    audits = AuditEvent.objects.count()
+
+    def die(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    with transaction.atomic():  # the test's own transaction stands in for the database's
+        monkeypatch.setattr(OutboxMessage.objects, "bulk_create", die)
+        with pytest.raises(RuntimeError):
+            services.assignments_expire_due(actor=system(), now=later(days=31))
+        monkeypatch.undo()
+    assert Assignment.objects.filter(state="delivered").count() == 3
+    assert s.group.members.count() == 3 and AppRoleAssignment.objects.filter(application=s.app).count() == 3
+    assert AuditEvent.objects.count() == audits
+    assert services.assignments_expire_due(actor=system(), now=later(days=31)) == 3
+    assert s.group.members.count() == 0
+
+
+def test_extending_moves_the_end_and_warns_again(django_capture_on_commit_callbacks):
+    s = tailwind()
+    policy = s.policy(enable_targets_to_self_update=True)
+    ann = member(s)
+    _deliver(services.request_admin_add(actor=s.admin_actor, package=s.package, policy=policy, target=ann))
+    assignment = Assignment.objects.get(target=ann)
+    first_end = assignment.expires_at
+    assert services.assignments_warn_expiring(actor=system(), now=later(days=17)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        request = services.request_extend(actor=Actor.for_user(ann), assignment=assignment)
+    request.refresh_from_db()
+    assignment.refresh_from_db()
+    assert request.request_type == "userUpdate" and request.state == "delivered"
+    assert assignment.expires_at > first_end and assignment.warned_days == 0
