@@ -2,7 +2,12 @@
 expired by ``entitlements.services.assignments_expire_due`` — access removed, audit rows and "Access has
 ended" e-mails written — beside a raw SQL ``UPDATE`` of the same rows' state, in the same run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_em .venv/bin/python bench/entitlements_expiry.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_em REDIS_URL=redis://127.0.0.1:6379/7 \
+        .venv/bin/python bench/entitlements_expiry.py
+
+With REDIS_URL the e-mails' delivery tasks are queued for a worker, as in production (without it they
+would be sent in this process, and the figure would be the mail server's). Use a scratch Redis database:
+nothing consumes the queued tasks.
 
 Goal: the sweep ≤ 3× the raw UPDATE. The baseline UPDATE runs twice (before the sweep and after a
 re-seed) inside a transaction that is rolled back, so it measures the same rows in the same state.

@@ -207,3 +207,25 @@ def test_a_hidden_package_is_not_listed_but_its_link_works():
     assert "Secret project" not in client.get(reverse("entitlements:my_access", args=[tenant.slug])).content.decode()
     page = client.get(reverse("entitlements:package", args=[tenant.slug, package.pk])).content.decode()
     assert "Secret project" in page and "Request access" in page
+
+
+@pytest.mark.django_db
+def test_someone_not_in_the_directory_opens_the_link_and_requests():
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory(name="Tailwind Traders")
+    approver = UserFactory(tenant=tenant)
+    package, _policy = _package(tenant, scope=T.ALL_EXTERNAL_USERS, approver=approver)
+    proseware = TenantFactory(name="Proseware")
+    pat = UserFactory(tenant=proseware)
+    client = Client()
+    client.force_login(pat.account)
+    response = client.get(reverse("entitlements:package", args=[tenant.slug, package.pk]))
+    external = reverse("entitlements:external", args=[tenant.slug, package.pk])
+    assert response.status_code == 302 and response["Location"] == external
+    assert "Request access" in client.get(external).content.decode()
+    response = client.post(external, {"justification": "Joint campaign"})
+    assert response.status_code == 200 and "Your request was submitted" in response.content.decode()
+    request = AssignmentRequest.objects.get(package=package)
+    assert request.target is None and request.target_email == pat.account.email
+    assert request.connected_organization.state == "proposed"
