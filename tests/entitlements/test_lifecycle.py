@@ -128,7 +128,8 @@ def test_a_stage_nobody_decides_in_time_ends_the_request_and_a_second_sweep_chan
     assert services.requests_sweep_approvals(actor=system(), now=sweep_at)["denied"] == 1
     request.refresh_from_db()
     assert (request.state, request.status) == ("denied", "Expired")
-    assert OutboxMessage.objects.filter(to=[ann.mail], subject="Your request has expired for Campaign collaboration").exists()
+    expired = "Your request has expired for Campaign collaboration"
+    assert OutboxMessage.objects.filter(to=[ann.mail], subject=expired).exists()
     counts = (AuditEvent.objects.count(), OutboxMessage.objects.count())
     assert services.requests_sweep_approvals(actor=system(), now=sweep_at) == {"denied": 0, "escalated": 0, "reminded": 0}
     assert (AuditEvent.objects.count(), OutboxMessage.objects.count()) == counts
