@@ -127,7 +127,8 @@ def _mine(actor: Actor) -> Q:
     q = Q(pk__in=[])
     if actor.user is not None:
         q |= Q(target=actor.user) | Q(requestor=actor.user)
-        q |= Q(stages__approvers__user=actor.user)
+        # a subquery, not a join: one request has several approver rows
+        q |= Q(pk__in=StageApprover.objects.filter(user=actor.user).values("stage__request_id"))
     if actor.account is not None:
         q |= Q(requestor_account=actor.account)
     return q

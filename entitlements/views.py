@@ -78,8 +78,7 @@ class PackageView(PanelView):
 
     def post(self, request, package_id):
         package = self._package(package_id)
-        policy = package.policies.filter(pk=request.POST.get("policy") or None).first() \
-            if request.POST.get("policy") else None
+        policy = _chosen_policy(package, request.POST.get("policy"))
         try:
             services.request_access(actor=self.actor, package=package, policy=policy,
                                     data=_data(request.POST, policy))
@@ -167,6 +166,16 @@ class ApprovalDecideView(_PostAction):
         messages.success(self.request, _("Approved.") if approve else _("Denied."))
 
 
+def _chosen_policy(package, value):
+    """The package's policy the form names (None: the evaluator picks the only one that applies)."""
+    if not value:
+        return None
+    try:
+        return package.policies.filter(pk=value).first()
+    except ValidationError:  # not a UUID
+        return None
+
+
 def _labelled(policies, language: str):
     """The policies with their questions' text in the reader's language (``question.label``)."""
     for policy in policies:
@@ -212,8 +221,7 @@ class ExternalPackageView(View):
         return self._render()
 
     def post(self, request):
-        policy = self.package.policies.filter(pk=request.POST.get("policy")).first() \
-            if request.POST.get("policy") else None
+        policy = _chosen_policy(self.package, request.POST.get("policy"))
         try:
             services.request_access(actor=self.actor, package=self.package, policy=policy,
                                     data=_data(request.POST, policy))
