@@ -307,3 +307,17 @@ def test_extending_moves_the_end_and_warns_again(django_capture_on_commit_callba
     assignment.refresh_from_db()
     assert request.request_type == "userUpdate" and request.state == "delivered"
     assert assignment.expires_at > first_end and assignment.warned_days == 0
+
+
+def test_an_approver_who_is_also_the_alternate_finds_the_request_once():
+    from entitlements import selectors
+
+    s = tailwind()
+    approver = member(s)
+    s.policy(is_approval_required_for_add=True,
+             stages=[s.stage([approver], escalation=[approver], deny_days=5, escalate_days=1)])
+    request = _request(member(s), s.package)
+    services.requests_sweep_approvals(actor=system(), now=later(days=1, minutes=1))
+    actor = Actor.for_user(approver)
+    assert selectors.access_request(actor, request.pk) == request
+    assert list(selectors.approvals_for(actor)) == [request]
