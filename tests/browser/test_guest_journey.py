@@ -112,10 +112,13 @@ def test_a_branded_redemption_end_to_end_in_german(browser_page, demo, shoot):
     shoot(page, "4-panel")
 
     # The app launches the demo's own page (served by the project, not an unresolvable host).
-    page.locator(".tile.app a").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Partner Portal")
-    shoot(page, "5-app")
-    page.get_by_role("link", name="Back to my apps").click()  # the demo app speaks the browser's language
+    # My Apps opens an app in a new tab; the panel stays where it was.
+    with page.context.expect_page() as opened:
+        page.locator(".tile.app a").click()
+    app_page = opened.value
+    expect(app_page.get_by_role("heading", level=1)).to_contain_text("Partner Portal")
+    shoot(app_page, "5-app")
+    app_page.close()
 
     # Sign out: back on Tailwind's own sign-in page, still in German.
     page.get_by_role("button", name="Abmelden").click()
