@@ -15,6 +15,7 @@ from directory.admin.base import TenantScopedAdmin
 from directory.models import Tenant
 
 from . import bulk
+from .bulk.results import csv_lines
 from .forms_admin import BulkInviteForm, InviteForm, ResetRedemptionForm, add_service_errors
 from .link_audit import bulk_results_redeem_urls_read
 from .models import BulkInvitationJob, Invitation
@@ -27,6 +28,8 @@ from .services import (
     invitation_reset_redemption,
     invitation_revoke,
 )
+
+ROW_ERRORS_SHOWN = 200  # the job page lists the first rows that failed; the results CSV has them all
 
 STATUS_COLOURS = {
     Invitation.Status.PENDING_ACCEPTANCE: "#8a6d00",
@@ -268,6 +271,7 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("template.csv", wrap(self.template_view), name="invitations_bulkinvitationjob_template"),
             path("<path:object_id>/progress/", wrap(self.progress_view), name="invitations_bulkinvitationjob_progress"),
             path("<path:object_id>/results.csv", wrap(self.results_view), name="invitations_bulkinvitationjob_results"),
             *super().get_urls(),
@@ -302,21 +306,36 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
             except ValidationError as exc:
                 form.add_error("csv_file", exc.messages)
             else:
+                # Said the same whether a worker or this request runs the job: the page shows its state.
                 self.message_user(request, ngettext(
-                    "%(name)s was accepted: %(count)d row is being invited.",
-                    "%(name)s was accepted: %(count)d rows are being invited.", job.total_rows,
+                    "%(name)s was accepted with %(count)d row; its progress is shown below.",
+                    "%(name)s was accepted with %(count)d rows; their progress is shown below.", job.total_rows,
                 ) % {"name": job.file_name, "count": job.total_rows}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:invitations_bulkinvitationjob_change", args=[job.pk]))
         return self.render_page(request, "admin/invitations/bulkinvitationjob/add.html", _("Bulk invite"),
-                                form=form, max_mb=bulk.MAX_UPLOAD_BYTES // 1024 // 1024)
+                                form=form, max_mb=bulk.MAX_UPLOAD_BYTES // 1024 // 1024,
+                                template_url=reverse("admin:invitations_bulkinvitationjob_template"))
+
+    def template_view(self, request):
+        """The header row every bulk upload is checked against, plus one example row to overwrite."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        body = csv_lines([bulk.TEMPLATE_HEADERS,
+                                       ("ann@partner.example", "Ann Partner", "", "true", "", "en")])
+        response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="bulk-invite-template.csv"'
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, unquote(object_id))
+        may_manage = self.may_manage(request, job)
+        row_errors = bulk.error_rows(job.pk, limit=ROW_ERRORS_SHOWN) if job.error_count else []
         return self.render_page(
             request, "admin/invitations/bulkinvitationjob/detail.html", str(job.file_name), job=job, original=job,
+            row_errors=row_errors, row_errors_more=max(job.error_count - len(row_errors), 0),
             progress_url=reverse("admin:invitations_bulkinvitationjob_progress", args=[job.pk]),
             results_url=(reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
-                         if self.may_manage(request, job) else ""),
+                         if may_manage else ""),
             payload=progress_payload(job),
         )
 
