@@ -7,7 +7,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -170,6 +170,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         params = request.GET
+        empty = [name for name in SEARCH_PARAMS if name in params and not params[name].strip()]
+        if empty:  # the search form sends its empty fields: drop them (an empty category would match nothing)
+            kept = params.copy()
+            for name in empty:
+                del kept[name]
+            return HttpResponseRedirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
         categories = sorted({a.category for a in ACTIVITIES.values()})
         extra_context = {
             **(extra_context or {}),

@@ -134,3 +134,9 @@ def test_list_and_search_queries_do_not_grow_with_rows(admin_client, admin, home
     assert len(listed(response)) == 60
     with django_assert_max_num_queries(12):
         admin_client.get(LIST, {"target": guests[0].mail, "actor": admin.user_principal_name, "since": "2020-01-01"})
+
+
+def test_the_search_forms_empty_fields_are_dropped(admin_client):
+    response = admin_client.get(LIST, {"actor": "", "target": "x@y.example", "category__exact": "", "since": ""})
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}?target=x%40y.example"
