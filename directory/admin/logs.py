@@ -5,6 +5,7 @@ import csv
 import datetime
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
@@ -273,16 +274,29 @@ class AuditEventAdmin(ReadOnlyAdmin):
             ((d.get("key"), d.get("value") or "—") for d in obj.additional_details)))
 
 
+def mail_is_kept_not_delivered() -> bool:
+    """True on the embedded defaults (no EMAIL_URL): the dummy backend "sends" by dropping the message,
+    so the outbox is where the mail is read, and a "sent" row was kept here, not delivered."""
+    return settings.EMAIL_BACKEND == "django.core.mail.backends.dummy.EmailBackend"
+
+
+def _addresses(values) -> str:
+    return format_html_join("", '<li class="wrap">{}</li>', ((v,) for v in values or ()))
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
     area = "outbox"
-    list_display = ("created_at", "recipients", "subject", "status", "attempts", "sent_at", "next_attempt_at")
+    list_display = ("created_at", "recipients", "subject", "delivery", "attempts", "sent_at")
     list_filter = ("status",)
     search_fields = ("subject", "to")
-    readonly_fields = ("tenant", "from_email", "to", "cc", "subject", "status", "attempts", "created_at",
-                       "last_attempt_at", "next_attempt_at", "sent_at", "last_error", "text", "html_preview")
+    list_select_related = ("tenant",)
+    readonly_fields = ("tenant", "from_email", "to_list", "cc_list", "subject", "delivery", "attempts", "created_at",
+                       "last_attempt_at", "next_attempt_at", "sent_at", "last_error_text", "text")
     fields = readonly_fields
     actions = ["retry_now"]
+    change_list_template = "admin/directory/outboxmessage/change_list.html"
+    change_form_template = "admin/directory/outboxmessage/change_form.html"
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -290,21 +304,46 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             qs = qs.exclude(tenant__isnull=True)
         return qs
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "kept": mail_is_kept_not_delivered()})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        message = self.get_object(request, object_id)
+        return super().change_view(request, object_id, form_url, {
+            **(extra_context or {}), "kept": mail_is_kept_not_delivered(), "preview": self.html_preview(message)})
+
     @admin.display(description=_("to"))
     def recipients(self, obj):
-        return ", ".join(obj.to)
+        return ", ".join(obj.to) or "—"
+
+    @admin.display(description=_("to"))
+    def to_list(self, obj):
+        return format_html('<ul class="readable-list">{}</ul>', _addresses(obj.to)) if obj.to else "—"
+
+    @admin.display(description=_("cc"))
+    def cc_list(self, obj):
+        return format_html('<ul class="readable-list">{}</ul>', _addresses(obj.cc)) if obj.cc else "—"
+
+    @admin.display(description=_("delivery"), ordering="status")
+    def delivery(self, obj):
+        if obj.status == OutboxMessage.Status.SENT and mail_is_kept_not_delivered():
+            return _("Kept here, not delivered")
+        return obj.get_status_display()
+
+    @admin.display(description=_("last error"))
+    def last_error_text(self, obj):
+        return obj.last_error or "—"
 
     @admin.display(description=_("text"))
     def text(self, obj):
         return redact(obj.body_text, obj.secrets)  # links and codes are the recipient's, not the console's
 
-    @admin.display(description=_("HTML"))
     def html_preview(self, obj):
         if not obj.body_html:
-            return "—"
+            return ""
         # Shown in a sandboxed frame: the message's HTML never runs in the admin's origin.
-        return format_html('<iframe sandbox srcdoc="{}" title="{}" style="width:100%;height:28rem;border:1px solid '
-                           '#ccc;background:#fff"></iframe>', redact(obj.body_html, obj.secrets), _("Message preview"))
+        return format_html('<iframe sandbox srcdoc="{}" title="{}" class="mail-preview"></iframe>',
+                           redact(obj.body_html, obj.secrets), _("Message preview"))
 
     @admin.action(description=_("Send selected messages again now"))
     def retry_now(self, request, queryset):

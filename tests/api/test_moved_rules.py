@@ -123,7 +123,7 @@ def test_a_member_who_may_not_invite_cannot_revoke_in_the_console(client, tenant
     reader = admin_of(tenant, Role.SECURITY_ADMINISTRATOR)
     client.force_login(reader.account)
     client.post(reverse("admin:invitations_invitation_changelist"), {
-        "action": "revoke_selected", "_selected_action": [str(result.invitation.pk)]})
+        "action": "revoke_selected", "confirm": "yes", "_selected_action": [str(result.invitation.pk)]})
     assert Invitation.objects.get(pk=result.invitation.pk).status == Invitation.Status.PENDING_ACCEPTANCE
 
 

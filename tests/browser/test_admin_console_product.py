@@ -61,9 +61,9 @@ def test_bulk_file_with_an_unknown_column_is_refused_before_any_row_runs(browser
     sign_in_to_admin(page, admin.account.email, PASSWORD)
     page.goto("/admin/invitations/bulkinvitationjob/add/")
     expect(page.get_by_role("link", name="Download the CSV template")).to_be_visible()
-    content = ("Email address to invite [inviteeEmail] Required,Redirection url [inviteRedirectURL] Required,"
-               "Send invitation message (true or false),Customized invitation message [customizedMessageBody]\r\n"
-               "ann@partner.example,https://tailwind.example/,false,\r\n").encode()
+    content = (b"Email address to invite [inviteeEmail] Required,Redirection url [inviteRedirectURL] Required,"
+               b"Send invitation message (true or false),Customized invitation message [customizedMessageBody]\r\n"
+               b"ann@partner.example,https://tailwind.example/,false,\r\n")
 
     for name, size in WIDTHS.items():
         page.set_viewport_size(size)
