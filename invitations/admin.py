@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from directory.admin.base import TenantScopedAdmin, tenants_with
 from directory.admin.overview import OverviewCard, register_overview_card
+from directory.admin.user_page import UserSection, register_user_section
 from directory.models import OutboxMessage, Tenant
 
 from . import bulk
@@ -472,3 +473,19 @@ register_overview_card(OverviewCard("invitations", gettext_lazy("Invitations"), 
                                     "admin/overview/invitations.html", _invitation_overview, order=20))
 register_overview_card(OverviewCard("bulk", gettext_lazy("Bulk invitations running"), "invitation",
                                     "admin/overview/bulk.html", _bulk_overview, order=30))
+
+
+# --- a user's page in the console (directory.admin.user_page): their invitations ----------------------
+
+
+def _user_invitations(request, user) -> dict:
+    may_manage = request.user.is_superuser or user.tenant_id in tenants_with(request, "invitation", manage=True)
+    invitations = list(Invitation.objects.filter(invited_user=user).select_related("invited_by", "invited_by_account")
+                       .order_by("-created_at")[:50])
+    return {"invitations": invitations, "may_manage": may_manage,
+            "latest": invitations[0] if invitations else None, "changelist": reverse(
+                "admin:invitations_invitation_changelist")}
+
+
+register_user_section(UserSection("invitations", gettext_lazy("Invitations"), "invitation",
+                                  "admin/invitations/invitation/user_section.html", _user_invitations, order=5))

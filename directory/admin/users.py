@@ -3,6 +3,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,7 @@ from ..models import (
     User,
 )
 from .base import TenantModelForm, TenantScopedAdmin
+from .user_page import user_sections
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -86,8 +88,9 @@ class IdentityInline(admin.TabularInline):
 class UserAdmin(TenantScopedAdmin):
     area = "user"
     form = UserForm
+    # What fits at 1366 px without an inner scroll; long #EXT# names wrap (admin_console.css).
     list_display = ("display_name", "user_principal_name", "user_type", "external_state", "account_enabled",
-                    "company_name", "tenant", "created_at")
+                    "company_name", "tenant")
     list_filter = ("user_type", "external_user_state", "account_enabled", "creation_type", DeletedFilter)
     search_fields = ("display_name", "user_principal_name", "mail", "given_name", "surname", "company_name")
     list_select_related = ("tenant",)
@@ -107,6 +110,12 @@ class UserAdmin(TenantScopedAdmin):
                                                  "creation_type", "account")}),
     )
     readonly_fields = ("external_user_state", "external_user_state_changed_at", "creation_type", "account")
+    change_form_template = "admin/directory/user/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        return super().change_view(request, object_id, form_url, {
+            **(extra_context or {}), "user_sections": user_sections(request, user)})
 
     @admin.display(description=_("invitation state"), ordering="external_user_state")
     def external_state(self, obj):

@@ -21,3 +21,10 @@ def console_recent_actions(context):
 def render_overview_card(context, card, data, tenant):
     return template.loader.render_to_string(card.template, {"card": card, "data": data, "tenant": tenant},
                                             request=context["request"])
+
+
+@register.simple_tag(takes_context=True)
+def render_user_section(context, section, data, user):
+    return template.loader.render_to_string(section.template, {"data": data, "user": user,
+                                                               "may_manage": context.get("may_manage_user")},
+                                            request=context["request"])
