@@ -26,6 +26,7 @@ class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
     fields = ("name", "is_verified", "txt_record", "verify")
+    template = "admin/directory/tenant/domain_inline.html"  # lists the initial domain first
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["txt_record", "verify"]
@@ -85,7 +86,29 @@ class TenantAdmin(TenantScopedAdmin):
         return False  # deleting a whole tenant is not an admin-console action
 
     def get_readonly_fields(self, request, obj=None):
-        return ("initial_domain", "slug") if obj is not None and not request.user.is_superuser else ()
+        return ("initial_domain", "short_name") if obj is not None and not request.user.is_superuser else ()
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not request.user.is_superuser:  # read-only: shown with its web address
+            fields = ["short_name" if name == "slug" else name for name in fields]
+        return [name for name in fields if name != "short_name" or obj is not None]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "slug" in form.base_fields:
+            # The admin prints help text as HTML: the model's "/t/<short name>/" read "/t//".
+            form.base_fields["slug"].help_text = self.slug_help(obj)
+        return form
+
+    @staticmethod
+    def slug_help(obj) -> str:
+        address = reverse("directory:panel", kwargs={"slug": obj.slug}) if obj is not None and obj.slug else "/t/…/"
+        return format_html(_("Used in the tenant's web addresses, such as {}"), format_html("<code>{}</code>", address))
+
+    @admin.display(description=_("short name"))
+    def short_name(self, obj):
+        return format_html("{} — {}", obj.slug, self.slug_help(obj))
 
     def get_list_filter(self, request):
         return self.list_filter
