@@ -8,6 +8,7 @@ registers nothing."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -233,3 +234,23 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class NamesFirstSearch:
+    """Search results (and autocomplete pickers) that rank matches of the name above matches found only
+    in other fields: typing "Pro" offers "Project Falcon" before "Expense Reports" (whose description
+    mentions "procurement")."""
+
+    name_field = "display_name"
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            name = self.name_field
+            queryset = queryset.annotate(_name_rank=Case(
+                When(**{f"{name}__istartswith": term}, then=Value(0)),
+                When(**{f"{name}__icontains": term}, then=Value(1)),
+                default=Value(2), output_field=IntegerField(),
+            )).order_by("_name_rank", name, "pk")
+        return queryset, may_have_duplicates

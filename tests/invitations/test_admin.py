@@ -482,3 +482,13 @@ def test_invitation_page_links_to_its_message_and_shows_cc_as_a_list(admin_clien
     assert reverse("admin:directory_outboxmessage_change", args=[message.pk]) in body
     assert '<li class="wrap">boss@partner.example</li>' in body
     assert '["boss@partner.example"]' not in body
+
+
+@pytest.mark.parametrize(("field", "factory"), [("groups", GroupFactory), ("applications", ApplicationFactory)])
+def test_invite_pickers_offer_name_matches_before_description_matches(admin_client, home, field, factory):
+    factory(tenant=home, display_name="Expense Reports", description="Procurement and travel")
+    factory(tenant=home, display_name="Sales Pro Tools", description="")
+    factory(tenant=home, display_name="Project Falcon", description="")
+    response = admin_client.get(reverse("admin:autocomplete"), {
+        "term": "Pro", "app_label": "invitations", "model_name": "invitation", "field_name": field})
+    assert [r["text"] for r in response.json()["results"]] == ["Project Falcon", "Sales Pro Tools", "Expense Reports"]
