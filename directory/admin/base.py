@@ -52,6 +52,26 @@ def actor_for(request, where) -> Actor:
     return cache[tenant.pk]
 
 
+class LinesField(forms.CharField):
+    """A list of strings as one value per line (a JSON list in the model), never shown as JSON."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip() for v in value if str(v).strip()]
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial or []) != self.to_python(data)
+
+
 class TenantModelForm(forms.ModelForm):
     """Validates unique constraints that involve ``tenant`` even when the tenant is read-only."""
 

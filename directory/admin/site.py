@@ -10,6 +10,7 @@ from . import accounts, app_registrations, logs, objects, roles, tenants, user_p
 admin.site.site_header = _("B2B Portal administration")
 admin.site.site_title = _("B2B Portal")
 admin.site.index_title = _("Your tenants")
+admin.site.empty_value_display = "—"  # an empty field reads as a dash, not as a hyphen or "None"
 
 #: Models shown in a section of their own rather than under their app: admins look for mail under
 #: "Mail", not among directory objects. (app label, model name) -> (section label, section name).

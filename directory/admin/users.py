@@ -13,7 +13,7 @@ from .. import services
 from ..models import (
     User,
 )
-from .base import TenantModelForm, TenantScopedAdmin
+from .base import LinesField, TenantModelForm, TenantScopedAdmin
 from .user_page import user_sections
 
 
@@ -38,6 +38,9 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 class UserForm(TenantModelForm):
+    other_mails = LinesField(label=_("Other e-mail addresses"), required=False,
+                             help_text=_("One address per line."))
+    business_phones = LinesField(label=_("Business phones"), required=False, help_text=_("One number per line."))
     password = forms.CharField(
         label=_("Initial password"), required=False, strip=False, widget=forms.PasswordInput(render_value=False),
         help_text=_("Members only: lets the member sign in with the user principal name. Leave empty to set later."),
