@@ -92,7 +92,7 @@ class UserAdmin(TenantScopedAdmin):
     area = "user"
     form = UserForm
     # What fits at 1366 px without an inner scroll; long #EXT# names wrap (admin_console.css).
-    list_display = ("display_name", "user_principal_name", "user_type", "external_state", "account_enabled",
+    list_display = ("display_name", "user_principal_name", "user_type", "external_state", "enabled",
                     "company_name", "tenant")
     list_filter = ("user_type", "external_user_state", "account_enabled", "creation_type", DeletedFilter)
     search_fields = ("display_name", "user_principal_name", "mail", "given_name", "surname", "company_name")
@@ -120,7 +120,17 @@ class UserAdmin(TenantScopedAdmin):
         return super().change_view(request, object_id, form_url, {
             **(extra_context or {}), "user_sections": user_sections(request, user)})
 
-    @admin.display(description=_("invitation state"), ordering="external_user_state")
+    def get_list_display(self, request):
+        # The tenant column only for those who see more than one tenant: the width goes to names.
+        if request.user.is_superuser or len(self.tenant_ids(request)) > 1:
+            return self.list_display
+        return tuple(name for name in self.list_display if name != "tenant")
+
+    @admin.display(description=_("enabled"), boolean=True, ordering="account_enabled")
+    def enabled(self, obj):
+        return obj.account_enabled
+
+    @admin.display(description=_("state"), ordering="external_user_state")
     def external_state(self, obj):
         if not obj.external_user_state:
             return "—"

@@ -148,3 +148,47 @@ def test_overview_counts_match_the_data(browser_page, screenshot, admin, home):
 
 def assert_no_overflow(page):
     assert no_horizontal_overflow(page)
+
+
+def test_users_list_fits_at_1366_without_an_inner_scroll(browser_page, screenshot, admin, home):
+    for n in range(12):
+        GuestFactory(tenant=home, display_name=f"Guest with a rather long display name {n}",
+                     mail=f"firstname.lastname.number{n}@a-long-partner-domain-name.example",
+                     company_name="Contoso Pharmaceuticals International")
+    page = browser_page
+    page.set_viewport_size(WIDTHS["desktop"])
+    sign_in_to_admin(page, admin.account.email, PASSWORD)
+    page.goto("/admin/directory/user/")
+    header = page.locator("#result_list thead")
+    for column in ("Display name", "User principal name", "User type", "State", "Enabled"):
+        expect(header).to_contain_text(column, ignore_case=True)
+
+    def fits():
+        if page.viewport_size["width"] == 1366:
+            assert page.evaluate("(() => { const r = document.querySelector('#changelist .results');"
+                                 " return r.scrollWidth <= r.clientWidth + 1; })()")
+            assert no_horizontal_overflow(page)
+
+    at_both_widths(page, screenshot, "users-list", fits)
+
+
+def test_outbox_message_reads_as_mail(browser_page, screenshot, admin, home):
+    invitation = invitation_create(actor=Actor.for_user(admin), tenant=home, email="ann@partner.example",
+                                   redirect_url="https://tailwind.example/", send_message=True,
+                                   cc_recipients=["boss@partner.example"]).invitation
+    page = browser_page
+    page.set_viewport_size(WIDTHS["desktop"])
+    sign_in_to_admin(page, admin.account.email, PASSWORD)
+    page.goto(f"/admin/invitations/invitation/{invitation.pk}/change/")
+    page.locator("#invitation-messages a").first.click()
+    expect(page.locator(".field-to_list")).to_contain_text("ann@partner.example")
+    expect(page.locator(".field-cc_list")).to_contain_text("boss@partner.example")
+    frame = page.locator("iframe.mail-preview")
+    expect(frame).to_have_attribute("sandbox", "")
+    expect(page.frame_locator("iframe.mail-preview").locator("body")).to_contain_text("invited you")
+    width = frame.evaluate("f => f.getBoundingClientRect().width")
+    module = page.locator("fieldset.mail-preview-module").evaluate("m => m.getBoundingClientRect().width")
+    assert width >= module - 40  # the preview takes the page's width
+    at_both_widths(page, screenshot, "outbox-message")
+    page.goto("/admin/")
+    expect(page.locator(".app-mail")).to_contain_text("Outbox messages")

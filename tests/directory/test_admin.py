@@ -148,7 +148,7 @@ def user_form(tenant, **overrides):
     data = {
         "tenant": str(tenant.pk), "user_type": "Member", "display_name": "New Person",
         "user_principal_name": f"new@{tenant.initial_domain}", "given_name": "", "surname": "", "mail": "",
-        "other_mails": "[]", "job_title": "", "company_name": "", "account_enabled": "on", "password": "",
+        "other_mails": "", "job_title": "", "company_name": "", "account_enabled": "on", "password": "",
         "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0",
     }
     data.update(overrides)
