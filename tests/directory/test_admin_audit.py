@@ -7,10 +7,12 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from directory.actors import Actor
+from directory.admin.logs import TargetFilter
 from directory.models import AuditEvent, AuditEventKey
 from directory.services import user_update
 from tests.factories import GuestFactory, TenantFactory, UserFactory, admin_of
@@ -140,3 +142,18 @@ def test_the_search_forms_empty_fields_are_dropped(admin_client):
     response = admin_client.get(LIST, {"actor": "", "target": "x@y.example", "category__exact": "", "since": ""})
     assert response.status_code == 302
     assert response["Location"] == f"{LIST}?target=x%40y.example"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner and indexes")
+def test_target_search_is_served_by_the_key_index(admin, home):
+    guests = [GuestFactory(tenant=home) for _ in range(20)]
+    for n in range(200):
+        rename(admin, guests[n % 20], f"Title {n}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_auditeventkey")
+        cursor.execute("ANALYZE directory_auditevent")
+    keys = AuditEventKey.objects.filter(tenant__in=[home.pk], side=TargetFilter.side, key=guests[0].mail)
+    events = AuditEvent.objects.filter(tenant__in=[home.pk], pk__in=keys.values("event_id"))
+    plan = events.explain()
+    assert "audit_key_lookup_idx" in plan
+    assert events.count() == 10
