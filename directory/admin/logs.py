@@ -70,9 +70,14 @@ class TargetFilter(_KeyFilter):
 class _DateFilter(_SearchParam):
     def day(self):
         try:
-            return datetime.date.fromisoformat(self.value() or "")
+            day = datetime.date.fromisoformat(self.value() or "")
         except ValueError:
             return None
+        return day if datetime.date.min < day < datetime.date.max else None  # the day before and after exist
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class SinceFilter(_DateFilter):
@@ -80,8 +85,8 @@ class SinceFilter(_DateFilter):
     parameter_name = "since"
 
     def queryset(self, request, queryset):
-        day = self.day()
-        return queryset.filter(activity_date_time__date__gte=day) if day else queryset
+        day = self.day()  # a range on the column itself, so the (tenant, time) index serves it
+        return queryset.filter(activity_date_time__gte=_start_of(day)) if day else queryset
 
 
 class UntilFilter(_DateFilter):
@@ -90,7 +95,7 @@ class UntilFilter(_DateFilter):
 
     def queryset(self, request, queryset):
         day = self.day()
-        return queryset.filter(activity_date_time__date__lte=day) if day else queryset
+        return queryset.filter(activity_date_time__lt=_start_of(day + datetime.timedelta(days=1))) if day else queryset
 
 
 SEARCH_PARAMS = ("actor", "target", "category__exact", "result__exact", "since", "until")
