@@ -192,9 +192,14 @@ def search_keys(initiated_by: dict, target_resources: list[dict], *, extra_initi
 
 def _addresses(obj) -> list[str]:
     # A user target is also found by the addresses it was invited or is reached at.
-    if isinstance(obj, User):
-        return [obj.mail, *(obj.other_mails or [])]
-    return []
+    # Only fields already loaded: a bulk job's users come with few fields, and a key is not worth a query.
+    if not isinstance(obj, User):
+        return []
+    deferred = obj.get_deferred_fields()
+    addresses = [obj.mail] if "mail" not in deferred else []
+    if "other_mails" not in deferred:
+        addresses += obj.other_mails or []
+    return addresses
 
 
 # --- writing -------------------------------------------------------------------------------------
