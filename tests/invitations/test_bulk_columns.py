@@ -8,8 +8,11 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from directory.actors import Actor
 from directory.models import OutboxMessage, User
 from invitations import bulk
 from invitations.models import BulkInvitationJob, Invitation
@@ -95,3 +98,21 @@ def test_job_page_lists_the_rows_that_failed_and_why(admin_client, home, django_
     assert "not-an-address" in table and "eve@tailwind.example" in table
     assert "ann@partner.example" not in table
     assert "redeem" not in table.lower()
+
+
+def test_job_page_queries_do_not_grow_with_failed_rows(admin_client, home):
+    def page_queries(rows: int) -> int:
+        text = "email\r\n" + "".join(f"bad-{rows}-{n}\r\n" for n in range(rows))
+        job = bulk.bulk_invitation_job_create(actor=_actor(home), tenant=home, file_name="f.csv", source=text,
+                                              enqueue=False)
+        bulk.bulk_invitation_job_process(job_id=job.pk)
+        with CaptureQueriesContext(connection) as queries:
+            body = admin_client.get(reverse("admin:invitations_bulkinvitationjob_change", args=[job.pk])).content
+        assert b'id="bulk-row-errors"' in body
+        return len(queries)
+
+    assert page_queries(3) == page_queries(300)
+
+
+def _actor(tenant):
+    return Actor.for_user(User.objects.filter(tenant=tenant, account__isnull=False).first())
