@@ -267,8 +267,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
             '<div class="readable-table"><table class="targets"><thead><tr><th scope="col">{}</th><th scope="col">{}'
             '</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody>'
             "</table></div>", _("Type"), _("Name"), _("User principal name"), _("Id"), _("Modified properties"),
-            format_html_join("", '<tr><td>{}</td><td class="wrap">{}</td><td class="wrap">{}</td>'
-                                 '<td class="wrap">{}</td><td>{}</td></tr>', rows))
+            format_html_join("", '<tr><td data-label="{}">{}</td><td class="wrap" data-label="{}">{}</td>'
+                                 '<td class="wrap" data-label="{}">{}</td><td class="wrap" data-label="{}">{}</td>'
+                                 '<td data-label="{}">{}</td></tr>',
+                             ((_("Type"), t, _("Name"), n, _("User principal name"), u, _("Id"), i,
+                               _("Modified properties"), m) for t, n, u, i, m in rows)))
 
     @admin.display(description=_("additional details"))
     def details_table(self, obj):
