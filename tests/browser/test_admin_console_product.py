@@ -192,3 +192,30 @@ def test_outbox_message_reads_as_mail(browser_page, screenshot, admin, home):
     at_both_widths(page, screenshot, "outbox-message")
     page.goto("/admin/")
     expect(page.locator(".app-mail")).to_contain_text("Outbox messages")
+
+
+@pytest.mark.worker
+def test_bulk_progress_moves_live_while_a_real_worker_runs_the_job(browser_page, screenshot, celery_worker_process,
+                                                                    admin, home):
+    rows = 3000  # six chunks of 500: the page sees the job between chunks
+    content = ("email,send message\r\n" + "".join(f"live{n}@partner.example,false\r\n" for n in range(rows))).encode()
+    page = browser_page
+    page.set_viewport_size(WIDTHS["desktop"])
+    sign_in_to_admin(page, admin.account.email, PASSWORD)
+    page.goto("/admin/invitations/bulkinvitationjob/add/")
+    page.locator("input[name=csv_file]").set_input_files({"name": "live.csv", "mimeType": "text/csv", "buffer": content})
+    page.get_by_role("button", name="Upload and invite").click()
+    expect(page.locator("#bulk-job")).to_be_visible()
+
+    bar = page.locator('#bulk-job progress[data-field="bar"]')
+    seen = set()
+    for _ in range(600):  # up to 60 s
+        seen.add(int(bar.evaluate("b => b.value")))
+        if page.locator("#bulk-job").get_attribute("data-state") == "finished":
+            break
+        page.wait_for_timeout(100)
+    expect(page.locator('#bulk-job [data-field="stateLabel"]')).to_have_text("Finished")
+    expect(page.locator('#bulk-job [data-field="processed"]')).to_have_text(str(rows))
+    assert any(0 < value < rows for value in seen), sorted(seen)  # it moved while the worker ran, not only at the end
+    screenshot(page, "bulk-progress-finished-desktop-1366x900")
+    assert BulkInvitationJob.objects.get(tenant=home).created_count == rows
