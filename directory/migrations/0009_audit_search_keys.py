@@ -32,7 +32,7 @@ def fill_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0007_list_indexes'),
+        ('directory', '0008_user_name_bytewise_index'),
     ]
 
     operations = [
