@@ -32,7 +32,7 @@ def fill_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0008_user_name_bytewise_index'),
+        ('directory', '0009_self_service_and_requests'),
     ]
 
     operations = [
