@@ -88,11 +88,13 @@ class TenantAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("initial_domain", "short_name") if obj is not None and not request.user.is_superuser else ()
 
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        if obj is not None and not request.user.is_superuser:  # read-only: shown with its web address
-            fields = ["short_name" if name == "slug" else name for name in fields]
-        return [name for name in fields if name != "short_name" or obj is not None]
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.is_superuser:
+            return fieldsets
+        # Read-only for a tenant admin: the short name is shown with its web address.
+        return [(name, {**options, "fields": tuple("short_name" if f == "slug" else f for f in options["fields"])})
+                for name, options in fieldsets]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
