@@ -20,6 +20,7 @@ from .models import (
     AppRegistration,
     AppRoleAssignment,
     AuditEvent,
+    AuditEventKey,
     Branding,
     Domain,
     Group,
@@ -164,6 +165,43 @@ def _json_value(value: Any) -> str | None:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+# --- what the console's audit search matches -----------------------------------------------------
+
+
+def search_keys(initiated_by: dict, target_resources: list[dict], *, extra_initiator=(), extra_targets=()) -> \
+        list[tuple[str, str]]:
+    """(side, key) pairs of one event: the ids, names and principal names of who acted and what was
+    acted on, lower-cased and without repeats. Used when writing and by the migration that filled older rows."""
+    pairs: dict[tuple[str, str], None] = {}
+
+    def add(side, *values):
+        for value in values:
+            key = AuditEventKey.normalize(value)
+            if key:
+                pairs[(side, key)] = None
+
+    for who in (initiated_by.get("user") or {}, initiated_by.get("app") or {}):
+        add(AuditEventKey.Side.INITIATOR, who.get("id"), who.get("userPrincipalName"), who.get("displayName"),
+            who.get("appId"), who.get("servicePrincipalId"))
+    add(AuditEventKey.Side.INITIATOR, *extra_initiator)
+    for target in target_resources:
+        add(AuditEventKey.Side.TARGET, target.get("id"), target.get("displayName"), target.get("userPrincipalName"))
+    add(AuditEventKey.Side.TARGET, *extra_targets)
+    return list(pairs)
+
+
+def _addresses(obj) -> list[str]:
+    # A user target is also found by the addresses it was invited or is reached at.
+    # Only fields already loaded: a bulk job's users come with few fields, and a key is not worth a query.
+    if not isinstance(obj, User):
+        return []
+    deferred = obj.get_deferred_fields()
+    addresses = [obj.mail] if "mail" not in deferred else []
+    if "other_mails" not in deferred:
+        addresses += obj.other_mails or []
+    return addresses
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 
@@ -185,7 +223,7 @@ def audit_event(
     entry = ACTIVITIES[activity]
     initiator = initiator if initiator is not None else actor.initiated_by()
     fields = {"activity_date_time": when} if when is not None else {}
-    return AuditEvent(
+    event = AuditEvent(
         tenant=tenant,
         initiated_by_user_id=(initiator.get("user") or {}).get("id"),
         activity_display_name=entry.display_name,
@@ -200,6 +238,11 @@ def audit_event(
         additional_details=[{"key": k, "value": str(v)} for k, v in (details or {}).items()],
         **fields,
     )
+    keys = search_keys(initiator, event.target_resources,
+                       extra_initiator=[actor.account.email] if actor.account is not None else [],
+                       extra_targets=[address for t in targets for address in _addresses(t.obj)])
+    event._search_keys = [AuditEventKey(event=event, tenant=tenant, side=side, key=key) for side, key in keys]
+    return event
 
 
 #: The rows an :func:`audit_batch` block has written so far (None outside one).
@@ -224,7 +267,7 @@ def audit_batch():
     finally:
         _batch.reset(token)
     if rows:
-        AuditEvent.objects.bulk_create(rows)
+        _insert(rows)
 
 
 def audit_save(events: list[AuditEvent]) -> None:
@@ -233,7 +276,15 @@ def audit_save(events: list[AuditEvent]) -> None:
     if rows is not None:
         rows.extend(events)
     elif events:
-        AuditEvent.objects.bulk_create(events)
+        _insert(events)
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """The rows and their search keys (:class:`~directory.models.AuditEventKey`), one insert each."""
+    AuditEvent.objects.bulk_create(events)
+    keys = [key for event in events for key in getattr(event, "_search_keys", ())]
+    if keys:
+        AuditEventKey.objects.bulk_create(keys)
 
 
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:
@@ -244,5 +295,5 @@ def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[T
     if rows is not None:
         rows.append(event)
     else:
-        event.save(force_insert=True)
+        _insert([event])
     return event

@@ -72,7 +72,7 @@ class BulkInviteForm(forms.Form):
     csv_file = forms.FileField(
         label=_("CSV file"),
         help_text=_("UTF-8, at most 20 MB. Columns: email (required), display name, redirect URL, send message "
-                    "(true/false), custom message. Entra's bulk invite template works as is."),
+                    "(true/false), custom message, language; no others. Entra's bulk invite template works as is."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 

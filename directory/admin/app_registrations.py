@@ -43,8 +43,13 @@ class AppRegistrationForm(TenantModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["application_permissions"].choices = [(p, f"{p}: {CAPABILITIES[p]}") for p in APPLICATION_PERMISSIONS]
-        self.fields["delegated_permissions"].choices = [(p, f"{p}: {CAPABILITIES[p]}") for p in DELEGATED_PERMISSIONS]
+        for name, permissions in (("application_permissions", APPLICATION_PERMISSIONS),
+                                  ("delegated_permissions", DELEGATED_PERMISSIONS)):
+            # The name whole (never broken mid-word), then what it allows (admin_console.css).
+            self.fields[name].choices = [(p, format_html('<code class="permission-name">{}</code> '
+                                                         '<span class="permission-description">{}</span>',
+                                                         p, CAPABILITIES[p])) for p in permissions]
+            self.fields[name].widget.attrs["class"] = "permission-choices"
         if not self.instance._state.adding:  # set when registering; a new secret comes from the list's action
             del self.fields["redirect_uris"], self.fields["secret_lifetime_days"]
 
@@ -70,6 +75,7 @@ class AppRegistrationAdmin(TenantScopedAdmin):
     list_select_related = ("tenant",)
     readonly_fields = ("client_id", "secret_expires_at", "created_at")
     actions = ["new_secret"]
+    change_list_template = "admin/directory/appregistration/change_list.html"
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -8,6 +8,7 @@ registers nothing."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,26 @@ def actor_for(request, where) -> Actor:
     if tenant.pk not in cache:
         cache[tenant.pk] = Actor.for_account(request.user, tenant, ip=client_ip(request))
     return cache[tenant.pk]
+
+
+class LinesField(forms.CharField):
+    """A list of strings as one value per line (a JSON list in the model), never shown as JSON."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip() for v in value if str(v).strip()]
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def has_changed(self, initial, data):
+        return self.to_python(initial or []) != self.to_python(data)
 
 
 class TenantModelForm(forms.ModelForm):
@@ -246,3 +267,23 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class NamesFirstSearch:
+    """Search results (and autocomplete pickers) that rank matches of the name above matches found only
+    in other fields: typing "Pro" offers "Project Falcon" before "Expense Reports" (whose description
+    mentions "procurement")."""
+
+    name_field = "display_name"
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            name = self.name_field
+            queryset = queryset.annotate(_name_rank=Case(
+                When(**{f"{name}__istartswith": term}, then=Value(0)),
+                When(**{f"{name}__icontains": term}, then=Value(1)),
+                default=Value(2), output_field=IntegerField(),
+            )).order_by("_name_rank", name, "pk")
+        return queryset, may_have_duplicates

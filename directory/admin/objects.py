@@ -13,7 +13,7 @@ from ..models import (
     AppRoleAssignment,
     Group,
 )
-from .base import TenantModelForm, TenantScopedAdmin
+from .base import NamesFirstSearch, TenantModelForm, TenantScopedAdmin
 
 
 class GroupForm(TenantModelForm):
@@ -30,7 +30,7 @@ class GroupForm(TenantModelForm):
 
 
 @admin.register(Group)
-class GroupAdmin(TenantScopedAdmin):
+class GroupAdmin(NamesFirstSearch, TenantScopedAdmin):
     area = "group"
     form = GroupForm
     list_display = ("display_name", "description", "members_can_join", "join_requires_approval", "member_count",
@@ -100,7 +100,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(TenantScopedAdmin):
+class ApplicationAdmin(NamesFirstSearch, TenantScopedAdmin):
     area = "application"
     form = ApplicationForm
     list_display = ("logo_thumb", "display_name", "launch_url", "assignment_required", "visible_to_users", "tenant")

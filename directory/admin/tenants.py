@@ -26,6 +26,7 @@ class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
     fields = ("name", "is_verified", "txt_record", "verify")
+    template = "admin/directory/tenant/domain_inline.html"  # lists the initial domain first
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["txt_record", "verify"]
@@ -85,7 +86,31 @@ class TenantAdmin(TenantScopedAdmin):
         return False  # deleting a whole tenant is not an admin-console action
 
     def get_readonly_fields(self, request, obj=None):
-        return ("initial_domain", "slug") if obj is not None and not request.user.is_superuser else ()
+        return ("initial_domain", "short_name") if obj is not None and not request.user.is_superuser else ()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or request.user.is_superuser:
+            return fieldsets
+        # Read-only for a tenant admin: the short name is shown with its web address.
+        return [(name, {**options, "fields": tuple("short_name" if f == "slug" else f for f in options["fields"])})
+                for name, options in fieldsets]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "slug" in form.base_fields:
+            # The admin prints help text as HTML: the model's "/t/<short name>/" read "/t//".
+            form.base_fields["slug"].help_text = self.slug_help(obj)
+        return form
+
+    @staticmethod
+    def slug_help(obj) -> str:
+        address = reverse("directory:panel", kwargs={"slug": obj.slug}) if obj is not None and obj.slug else "/t/…/"
+        return format_html(_("Used in the tenant's web addresses, such as {}"), format_html("<code>{}</code>", address))
+
+    @admin.display(description=_("short name"))
+    def short_name(self, obj):
+        return format_html("{} — {}", obj.slug, self.slug_help(obj))
 
     def get_list_filter(self, request):
         return self.list_filter

@@ -3,6 +3,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,8 @@ from .. import services
 from ..models import (
     User,
 )
-from .base import TenantModelForm, TenantScopedAdmin
+from .base import LinesField, TenantModelForm, TenantScopedAdmin
+from .user_page import user_sections
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -36,6 +38,9 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 class UserForm(TenantModelForm):
+    other_mails = LinesField(label=_("Other e-mail addresses"), required=False,
+                             help_text=_("One address per line."))
+    business_phones = LinesField(label=_("Business phones"), required=False, help_text=_("One number per line."))
     password = forms.CharField(
         label=_("Initial password"), required=False, strip=False, widget=forms.PasswordInput(render_value=False),
         help_text=_("Members only: lets the member sign in with the user principal name. Leave empty to set later."),
@@ -86,8 +91,9 @@ class IdentityInline(admin.TabularInline):
 class UserAdmin(TenantScopedAdmin):
     area = "user"
     form = UserForm
-    list_display = ("display_name", "user_principal_name", "user_type", "external_state", "account_enabled",
-                    "company_name", "tenant", "created_at")
+    # What fits at 1366 px without an inner scroll; long #EXT# names wrap (admin_console.css).
+    list_display = ("display_name", "user_principal_name", "user_type", "external_state", "enabled",
+                    "company_name", "tenant")
     list_filter = ("user_type", "external_user_state", "account_enabled", "creation_type", DeletedFilter)
     search_fields = ("display_name", "user_principal_name", "mail", "given_name", "surname", "company_name")
     list_select_related = ("tenant",)
@@ -107,8 +113,24 @@ class UserAdmin(TenantScopedAdmin):
                                                  "creation_type", "account")}),
     )
     readonly_fields = ("external_user_state", "external_user_state_changed_at", "creation_type", "account")
+    change_form_template = "admin/directory/user/change_form.html"
 
-    @admin.display(description=_("invitation state"), ordering="external_user_state")
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        return super().change_view(request, object_id, form_url, {
+            **(extra_context or {}), "user_sections": user_sections(request, user)})
+
+    def get_list_display(self, request):
+        # The tenant column only for those who see more than one tenant: the width goes to names.
+        if request.user.is_superuser or len(self.tenant_ids(request)) > 1:
+            return self.list_display
+        return tuple(name for name in self.list_display if name != "tenant")
+
+    @admin.display(description=_("enabled"), boolean=True, ordering="account_enabled")
+    def enabled(self, obj):
+        return obj.account_enabled
+
+    @admin.display(description=_("state"), ordering="external_user_state")
     def external_state(self, obj):
         if not obj.external_user_state:
             return "—"

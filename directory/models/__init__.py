@@ -1,7 +1,7 @@
 """The directory's models, one family per module (re-exported here, so
 ``from directory.models import User`` keeps working)."""
 from .app_registrations import AppRegistration
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditEventKey
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
 from .mfa import AuthenticationMethod
 from .objects import Application, AppRoleAssignment, Group
@@ -21,6 +21,7 @@ __all__ = [
     "AppRoleAssignment",
     "Application",
     "AuditEvent",
+    "AuditEventKey",
     "AuthenticationMethod",
     "Branding",
     "DeletedObject",

@@ -45,3 +45,31 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_display_name} ({self.activity_date_time:%Y-%m-%d %H:%M})"
+
+
+class AuditEventKey(models.Model):
+    """What the admin console's audit search matches: one row per name, principal name, e-mail address
+    or id of an event's initiator or targets, lower-cased. Written with the event (``directory.audit``);
+    the index answers "events of this tenant whose target is X" without reading the events' JSON, on
+    every database (a JSON containment index would be PostgreSQL's only)."""
+
+    class Side(models.TextChoices):
+        INITIATOR = "i", _("initiated by")
+        TARGET = "t", _("target")
+
+    MAX_LENGTH = 320
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="search_keys")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    key = models.CharField(max_length=MAX_LENGTH)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "side", "key", "event"], name="audit_key_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()}: {self.key}"
+
+    @classmethod
+    def normalize(cls, value) -> str:
+        return str(value or "").strip().casefold()[: cls.MAX_LENGTH]

@@ -8,7 +8,7 @@ same file is invited once and its later rows report "already invited" (row N).
 """
 
 from ..services import default_redirect_url
-from .results import ALREADY_INVITED, CREATED, ERROR, RESULT_HEADER, results_csv, results_rows
+from .results import ALREADY_INVITED, CREATED, ERROR, RESULT_HEADER, error_rows, results_csv, results_rows
 from .runner import (
     CHUNK_SIZE,
     PROCESS_TASK,
@@ -16,12 +16,39 @@ from .runner import (
     bulk_invitation_job_process,
     publish_bulk_invitation_job,
 )
-from .source import COLUMNS, MAX_ROWS, MAX_UPLOAD_BYTES, ParsedSource, SourceRow, decode_upload, parse_source
+from .source import (
+    COLUMNS,
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    TEMPLATE_HEADERS,
+    ParsedSource,
+    SourceRow,
+    decode_upload,
+    parse_source,
+)
 from .writer import BulkDefaults
 
 __all__ = [
-    "ALREADY_INVITED", "CHUNK_SIZE", "COLUMNS", "CREATED", "ERROR", "MAX_ROWS", "MAX_UPLOAD_BYTES", "PROCESS_TASK",
-    "RESULT_HEADER", "BulkDefaults", "ParsedSource", "SourceRow", "bulk_invitation_job_create",
-    "bulk_invitation_job_process", "decode_upload", "default_redirect_url", "parse_source",
-    "publish_bulk_invitation_job", "results_csv", "results_rows",
+    "ALREADY_INVITED",
+    "CHUNK_SIZE",
+    "COLUMNS",
+    "CREATED",
+    "ERROR",
+    "MAX_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "PROCESS_TASK",
+    "RESULT_HEADER",
+    "TEMPLATE_HEADERS",
+    "BulkDefaults",
+    "ParsedSource",
+    "SourceRow",
+    "bulk_invitation_job_create",
+    "bulk_invitation_job_process",
+    "decode_upload",
+    "default_redirect_url",
+    "error_rows",
+    "parse_source",
+    "publish_bulk_invitation_job",
+    "results_csv",
+    "results_rows",
 ]

@@ -46,3 +46,15 @@ def results_csv(job_id) -> str:
 def results_rows(job_id) -> list[dict[str, str]]:
     """The job's results as dicts (for the CLI and tests)."""
     return list(csv.DictReader(io.StringIO(results_csv(job_id), newline="")))
+
+
+def error_rows(job_id, *, limit: int) -> list[dict[str, str]]:
+    """The first ``limit`` rows that ended in an error (row number, address, why), for the job's page.
+    The redemption links are left out: the page shows only what went wrong."""
+    found = []
+    for line in csv.DictReader(io.StringIO(results_csv(job_id), newline="")):
+        if line.get("result") == ERROR:
+            found.append({"row": line["row"], "email": line["email"], "reason": line["reason"]})
+            if len(found) >= limit:
+                break
+    return found

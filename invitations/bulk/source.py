@@ -2,10 +2,14 @@
 
 - UTF-8 text (with or without BOM), at most ``MAX_UPLOAD_BYTES``, at most ``MAX_ROWS`` rows.
 - The first row names the columns (Entra's template, with its ``version:v1.0`` line, works as is).
-  Only the e-mail address is required; extra columns are ignored.
+  Only the e-mail address is required. Every column must be one this file format knows: an unknown
+  or misspelt header is refused before any row runs (a dropped "send message" column once sent
+  e-mails against the admin's intent), naming the column and the headers that are expected. The
+  admin console, the API and the CLI all read files through :func:`parse_source`, so all refuse alike.
 """
 
 import csv
+import difflib
 import io
 from dataclasses import dataclass
 
@@ -34,6 +38,8 @@ COLUMN_LABELS = {
     "send_message": "send message", "message_body": "custom message", "message_language": "language",
 }
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+#: The header row of the template the admin console offers for download (and what errors name).
+TEMPLATE_HEADERS = ("email", "display name", "redirect URL", "send message", "custom message", "language")
 
 
 @dataclass(frozen=True)
@@ -119,13 +125,31 @@ def parse_source(text: str) -> ParsedSource:
     return ParsedSource(columns={column: header[i].strip() for column, i in index.items()}, rows=rows)
 
 
+def _expected() -> str:
+    return ", ".join(TEMPLATE_HEADERS)
+
+
+def _unknown_column(name: str) -> ValidationError:
+    guess = difflib.get_close_matches(_header_key(name), list(_ALIASES), n=1, cutoff=0.6)
+    hint = (_(" Did you mean “%(label)s”?") % {"label": COLUMN_LABELS[_ALIASES[guess[0]]]}) if guess else ""
+    return ValidationError(
+        _("The column “%(name)s” is not one this file can have, so nothing was invited.%(hint)s Expected headers: "
+          "%(expected)s (only email is required), or the same names in Entra's bulk invite template with their "
+          "code in brackets, such as “[sendEmail]”.")
+        % {"name": name.strip()[:80], "hint": hint, "expected": _expected()}, code="unknown_column")
+
+
 def columns(header: list[str]) -> dict[str, int]:
-    """Column -> its position in ``header``; ValidationError for a missing or doubled column."""
+    """Column -> its position in ``header``; ValidationError for a missing, doubled or unknown column."""
     index: dict[str, int] = {}
+    unknown: list[str] = []
     for position, name in enumerate(header):
+        if not name.strip():
+            continue  # a spreadsheet's trailing empty cells
         column = _ALIASES.get(_header_key(name))
         if column is None:
-            continue  # extra columns are allowed and ignored
+            unknown.append(name)
+            continue
         if column in index:
             raise ValidationError(_("The columns “%(a)s” and “%(b)s” both mean %(column)s; keep one of them.")
                                   % {"a": header[index[column]].strip(), "b": name.strip(),
@@ -138,4 +162,6 @@ def columns(header: list[str]) -> dict[str, int]:
             _("The first row must name the columns; it has no %(missing)s column (found %(found)s). Expected "
               "columns: email (required), display name, redirect URL, send message, custom message — or Entra's "
               "bulk invite template.") % {"missing": ", ".join(missing), "found": found}, code="missing_columns")
+    if unknown:  # after "missing": a file without a header row at all gets that message, not this one
+        raise _unknown_column(unknown[0])
     return index

@@ -29,7 +29,8 @@ from django.utils.translation import gettext as _
 
 from directory import services as directory_services
 from directory.actors import Actor
-from directory.models import AuditEvent, OutboxMessage, Tenant, User, UserIdentity
+from directory.audit import audit_save
+from directory.models import OutboxMessage, Tenant, User, UserIdentity
 
 from ..models import Invitation
 from ..services import (
@@ -248,7 +249,7 @@ def _create(context: JobContext, candidates: list[Candidate]) -> dict[int, Writt
     UserIdentity.objects.bulk_create(identities)
     User.sponsors.through.objects.bulk_create(sponsors)
     Invitation.objects.bulk_create(invitations)
-    AuditEvent.objects.bulk_create(events)
+    audit_save(events)  # with their search keys
     OutboxMessage.objects.bulk_create(messages)
     return written
 

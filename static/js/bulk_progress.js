@@ -47,6 +47,8 @@
         show(data);
         if (!DONE[data.state]) {
           window.setTimeout(poll, 1500);
+        } else if (data.errors && !document.getElementById("bulk-row-errors")) {
+          window.location.reload(); // the rows that failed are listed by the page itself
         }
       })
       .catch(function () {

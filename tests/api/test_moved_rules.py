@@ -123,7 +123,7 @@ def test_a_member_who_may_not_invite_cannot_revoke_in_the_console(client, tenant
     reader = admin_of(tenant, Role.SECURITY_ADMINISTRATOR)
     client.force_login(reader.account)
     client.post(reverse("admin:invitations_invitation_changelist"), {
-        "action": "revoke_selected", "_selected_action": [str(result.invitation.pk)]})
+        "action": "revoke_selected", "confirm": "yes", "_selected_action": [str(result.invitation.pk)]})
     assert Invitation.objects.get(pk=result.invitation.pk).status == Invitation.Status.PENDING_ACCEPTANCE
 
 
@@ -166,7 +166,8 @@ def test_reading_the_settings_writes_nothing_in_the_api_and_the_console(client, 
     with CaptureQueriesContext(connection) as queries:
         assert api(token).get("/v1.0/policies/authorizationPolicy").status_code == 200
         assert api(token).get("/beta/policies/b2bManagementPolicies").status_code == 200
-        assert client.get(reverse("admin:policies_collaborationsettings_changelist")).status_code == 200
+        # The list opens the tenant's one settings page directly.
+        assert client.get(reverse("admin:policies_collaborationsettings_changelist"), follow=True).status_code == 200
         assert client.get(reverse("admin:policies_collaborationsettings_change", args=[settings.pk])).status_code == 200
     assert _writes(queries.captured_queries) == []
 

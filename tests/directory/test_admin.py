@@ -148,7 +148,7 @@ def user_form(tenant, **overrides):
     data = {
         "tenant": str(tenant.pk), "user_type": "Member", "display_name": "New Person",
         "user_principal_name": f"new@{tenant.initial_domain}", "given_name": "", "surname": "", "mail": "",
-        "other_mails": "[]", "job_title": "", "company_name": "", "account_enabled": "on", "password": "",
+        "other_mails": "", "job_title": "", "company_name": "", "account_enabled": "on", "password": "",
         "identities-TOTAL_FORMS": "0", "identities-INITIAL_FORMS": "0",
     }
     data.update(overrides)
@@ -281,3 +281,12 @@ def test_application_assignment_inline_lists_principals(home_admin_client, two_t
     assignment = AssignmentFactory(application__tenant=home, user=UserFactory(tenant=home, display_name="Assignee"))
     body = home_admin_client.get(change("application", assignment.application.pk)).content.decode()
     assert "Assignee" in body
+
+
+def test_other_mails_are_edited_one_per_line_not_as_json(home_admin_client, two_tenants):
+    home, _ = two_tenants
+    guest = GuestFactory(tenant=home, other_mails=["ann@partner.example", "ann.p@partner.example"])
+    body = home_admin_client.get(change("user", guest.pk)).content.decode()
+    area = body.split('name="other_mails"', 1)[1].split("</textarea>", 1)[0]
+    assert "ann@partner.example\nann.p@partner.example" in area
+    assert "[&quot;" not in area

@@ -91,7 +91,7 @@ def test_another_tenants_invitation_pages_are_404_like_missing_ones(admin_client
 def test_actions_cannot_touch_another_tenants_invitations(admin_client, home, other):
     theirs = invite(other, "theirs@partner.example").invitation
     mine = invite(home, "mine@partner.example").invitation
-    admin_client.post(reverse(LIST_URL), {"action": "revoke_selected",
+    admin_client.post(reverse(LIST_URL), {"action": "revoke_selected", "confirm": "yes",
                                           "_selected_action": [str(theirs.pk), str(mine.pk)]})
     assert Invitation.objects.get(pk=theirs.pk).status == "PendingAcceptance"
     assert Invitation.objects.get(pk=mine.pk).status == "Revoked"
@@ -287,7 +287,7 @@ def test_a_reader_role_sees_invitations_but_cannot_invite_or_act(client, home):
     client.force_login(admin_of(home, Role.SECURITY_ADMINISTRATOR).account)
     assert client.get(reverse(LIST_URL)).status_code == 200
     assert client.get(reverse(ADD_URL)).status_code == 403
-    client.post(reverse(LIST_URL), {"action": "revoke_selected", "_selected_action": [str(invitation.pk)]})
+    client.post(reverse(LIST_URL), {"action": "revoke_selected", "confirm": "yes", "_selected_action": [str(invitation.pk)]})
     assert Invitation.objects.get(pk=invitation.pk).status == "PendingAcceptance"
     assert client.get(reverse("admin:invitations_invitation_reset_redemption",
                               args=[invitation.pk])).status_code == 403
@@ -333,7 +333,7 @@ def test_revoke_withdraws_a_pending_invitation_and_says_why_others_are_skipped(a
     done = invite(home, "bob@partner.example").invitation
     Invitation.objects.filter(pk=done.pk).update(status="Completed")
     response = admin_client.post(reverse(LIST_URL), {
-        "action": "revoke_selected", "_selected_action": [str(pending.pk), str(done.pk)]}, follow=True)
+        "action": "revoke_selected", "confirm": "yes", "_selected_action": [str(pending.pk), str(done.pk)]}, follow=True)
     assert Invitation.objects.get(pk=pending.pk).status == "Revoked"
     assert "bob@partner.example: Only pending invitations can be revoked." in messages_of(response)
     assert "1 invitation revoked." in messages_of(response)
@@ -451,3 +451,44 @@ def test_downloading_bulk_results_with_links_is_audited_once_per_download(admin_
     details = {d["key"]: d["value"] for d in reads.first().additional_details}
     assert details == {"bulkInvitationJobId": str(job.pk), "redeemUrls": "2", "interface": "Admin console"}
     assert reads.first().initiated_by_account == home_admin.account
+
+
+def test_revoke_asks_first_and_then_returns_to_the_invitations_page(admin_client, home):
+    invitation = invite(home, "ann@partner.example").invitation
+    page = reverse("admin:invitations_invitation_change", args=[invitation.pk])
+    asked = admin_client.post(reverse(LIST_URL), {"action": "revoke_selected", "next": page,
+                                                  "_selected_action": [str(invitation.pk)]})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and "cannot be undone" in body and "ann@partner.example" in body
+    assert f'name="next" value="{page}"' in body
+    assert Invitation.objects.get(pk=invitation.pk).status == "PendingAcceptance"
+    done = admin_client.post(reverse(LIST_URL), {"action": "revoke_selected", "confirm": "yes", "next": page,
+                                                 "_selected_action": [str(invitation.pk)]})
+    assert done.status_code == 302 and done["Location"] == page
+    assert Invitation.objects.get(pk=invitation.pk).status == "Revoked"
+
+
+def test_revoke_never_returns_to_another_site(admin_client, home):
+    invitation = invite(home, "ann@partner.example").invitation
+    done = admin_client.post(reverse(LIST_URL), {"action": "revoke_selected", "confirm": "yes",
+                                                 "next": "https://evil.example/", "_selected_action": [str(invitation.pk)]})
+    assert done["Location"].startswith("/admin/invitations/invitation/")
+
+
+def test_invitation_page_links_to_its_message_and_shows_cc_as_a_list(admin_client, home):
+    invitation = invite(home, "ann@partner.example", send_message=True, cc_recipients=["boss@partner.example"]).invitation
+    message = OutboxMessage.objects.get(dedupe_key__startswith=f"invitation:{invitation.pk}:")
+    body = admin_client.get(reverse("admin:invitations_invitation_change", args=[invitation.pk])).content.decode()
+    assert reverse("admin:directory_outboxmessage_change", args=[message.pk]) in body
+    assert '<li class="wrap">boss@partner.example</li>' in body
+    assert '["boss@partner.example"]' not in body
+
+
+@pytest.mark.parametrize(("field", "factory"), [("groups", GroupFactory), ("applications", ApplicationFactory)])
+def test_invite_pickers_offer_name_matches_before_description_matches(admin_client, home, field, factory):
+    factory(tenant=home, display_name="Expense Reports", description="Procurement and travel")
+    factory(tenant=home, display_name="Sales Pro Tools", description="")
+    factory(tenant=home, display_name="Project Falcon", description="")
+    response = admin_client.get(reverse("admin:autocomplete"), {
+        "term": "Pro", "app_label": "invitations", "model_name": "invitation", "field_name": field})
+    assert [r["text"] for r in response.json()["results"]] == ["Project Falcon", "Sales Pro Tools", "Expense Reports"]

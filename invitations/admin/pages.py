@@ -1,24 +1,27 @@
 """Admin console pages for invitations: the list with resend / revoke / reset redemption, the single
 invite form, and bulk invitations with their progress and results. Every write is a service call."""
 
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from directory.admin.base import TenantScopedAdmin
-from directory.models import Tenant
+from directory.admin.base import TenantScopedAdmin, tenants_with
+from directory.models import OutboxMessage, Tenant
 
-from . import bulk
-from .forms_admin import BulkInviteForm, InviteForm, ResetRedemptionForm, add_service_errors
-from .link_audit import bulk_results_redeem_urls_read
-from .models import BulkInvitationJob, Invitation
-from .services import (
+from .. import bulk
+from ..bulk.results import csv_lines
+from ..forms_admin import BulkInviteForm, InviteForm, ResetRedemptionForm, add_service_errors
+from ..link_audit import bulk_results_redeem_urls_read
+from ..models import BulkInvitationJob, Invitation
+from ..services import (
     InvitationDenied,
     default_redirect_url,
     invitation_create,
@@ -27,6 +30,8 @@ from .services import (
     invitation_reset_redemption,
     invitation_revoke,
 )
+
+ROW_ERRORS_SHOWN = 200  # the job page lists the first rows that failed; the results CSV has them all
 
 STATUS_COLOURS = {
     Invitation.Status.PENDING_ACCEPTANCE: "#8a6d00",
@@ -46,6 +51,9 @@ class InvitationPagesMixin:
 
     def may_manage(self, request, obj=None) -> bool:
         return self._allowed(request, obj, manage=True)
+
+    def _allowed_area(self, request, area: str, obj) -> bool:
+        return request.user.is_superuser or obj.tenant_id in tenants_with(request, area, manage=False)
 
     def has_invite_permission(self, request) -> bool:  # for actions declared with permissions=["invite"]
         return self.may_manage(request)
@@ -71,7 +79,7 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
     list_per_page = 100
     actions = ["resend_selected", "revoke_selected", "reset_redemption"]
     fields = ("tenant", "invited_email", "invited_display_name", "invited_user", "invited_user_type", "status",
-              "status_reason", "redirect_url", "send_message", "message_body", "message_language", "cc_recipients",
+              "status_reason", "redirect_url", "send_message", "message_body", "message_language", "cc_list",
               "invited_by", "groups", "applications", "created_at", "expires_at", "last_sent_at", "send_count",
               "redeemed_at", "revoked_at")
     readonly_fields = fields
@@ -89,6 +97,13 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
     def status_badge(self, obj):
         return format_html('<span style="color:{}">●</span> {}', STATUS_COLOURS.get(obj.status, "#616161"),
                            obj.get_status_display())
+
+    @admin.display(description=gettext_lazy("Cc recipients"))
+    def cc_list(self, obj):
+        if not obj.cc_recipients:
+            return "—"
+        return format_html('<ul class="readable-list">{}</ul>', format_html_join(
+            "", '<li class="wrap">{}</li>', ((address,) for address in obj.cc_recipients)))
 
     @admin.display(description=gettext_lazy("invited by"), ordering="invited_by__display_name")
     def inviter(self, obj):
@@ -115,8 +130,9 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
                 self.message_user(request, _("%(email)s: you may not manage invitations of %(tenant)s.")
                                   % {"email": invitation.invited_email, "tenant": invitation.tenant}, messages.ERROR)
 
-    def _apply_each(self, request, queryset, service, done) -> None:
-        """Run ``service`` on every manageable invitation; report each refusal, then the count."""
+    def _apply_each(self, request, queryset, service, done):
+        """Run ``service`` on every manageable invitation; report each refusal, then the count; then back
+        to where the admin was (the invitation's page, or the list with its filters)."""
         count = 0
         for invitation in self._each_manageable(request, queryset):
             try:
@@ -129,16 +145,34 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
                 count += 1
         if count:
             self.message_user(request, done(count) % count, messages.SUCCESS)
+        return self._back(request)
+
+    @staticmethod
+    def _back(request):
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                      require_https=request.is_secure()):
+            return HttpResponseRedirect(target)
+        return None  # the admin's default: the list, with its filters
 
     @admin.action(description=gettext_lazy("Resend selected invitations"), permissions=["invite"])
     def resend_selected(self, request, queryset):
-        self._apply_each(request, queryset, invitation_resend,
-                         lambda n: ngettext("%d invitation sent again.", "%d invitations sent again.", n))
+        return self._apply_each(request, queryset, invitation_resend,
+                                lambda n: ngettext("%d invitation sent again.", "%d invitations sent again.", n))
 
-    @admin.action(description=gettext_lazy("Revoke selected invitations"), permissions=["invite"])
+    @admin.action(description=gettext_lazy("Revoke selected invitations…"), permissions=["invite"])
     def revoke_selected(self, request, queryset):
-        self._apply_each(request, queryset, invitation_revoke,
-                         lambda n: ngettext("%d invitation revoked.", "%d invitations revoked.", n))
+        """Asks first (revoking cannot be undone: the guest's link stops working), then revokes."""
+        if request.POST.get("confirm") != "yes":
+            invitations = list(queryset.select_related("tenant")[:200])
+            return self.render_page(
+                request, "admin/invitations/invitation/revoke_confirmation.html", _("Revoke invitations?"),
+                invitations=invitations, more=max(queryset.count() - len(invitations), 0),
+                selected=[str(pk) for pk in queryset.values_list("pk", flat=True)],
+                next=request.POST.get("next") or request.get_full_path(),
+                changelist_url=reverse("admin:invitations_invitation_changelist"))
+        return self._apply_each(request, queryset, invitation_revoke,
+                                lambda n: ngettext("%d invitation revoked.", "%d invitations revoked.", n))
 
     @admin.action(description=gettext_lazy("Reset redemption of the selected invitation's guest…"),
                   permissions=["invite"])
@@ -156,6 +190,10 @@ class InvitationAdmin(InvitationPagesMixin, TenantScopedAdmin):
         invitation = self.get_object(request, unquote(object_id))
         extra_context["may_manage"] = self.may_manage(request, invitation)
         extra_context["may_act"] = invitation.status == Invitation.Status.PENDING_ACCEPTANCE
+        # Its e-mails (one per send), for those who may read the outbox.
+        if self._allowed_area(request, "outbox", invitation):
+            extra_context["invitation_messages"] = list(OutboxMessage.objects.filter(
+                dedupe_key__startswith=f"invitation:{invitation.pk}:").only("pk", "subject", "status", "created_at"))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -268,6 +306,7 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("template.csv", wrap(self.template_view), name="invitations_bulkinvitationjob_template"),
             path("<path:object_id>/progress/", wrap(self.progress_view), name="invitations_bulkinvitationjob_progress"),
             path("<path:object_id>/results.csv", wrap(self.results_view), name="invitations_bulkinvitationjob_results"),
             *super().get_urls(),
@@ -302,21 +341,36 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
             except ValidationError as exc:
                 form.add_error("csv_file", exc.messages)
             else:
+                # Said the same whether a worker or this request runs the job: the page shows its state.
                 self.message_user(request, ngettext(
-                    "%(name)s was accepted: %(count)d row is being invited.",
-                    "%(name)s was accepted: %(count)d rows are being invited.", job.total_rows,
+                    "%(name)s was accepted with %(count)d row; its progress is shown below.",
+                    "%(name)s was accepted with %(count)d rows; their progress is shown below.", job.total_rows,
                 ) % {"name": job.file_name, "count": job.total_rows}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:invitations_bulkinvitationjob_change", args=[job.pk]))
         return self.render_page(request, "admin/invitations/bulkinvitationjob/add.html", _("Bulk invite"),
-                                form=form, max_mb=bulk.MAX_UPLOAD_BYTES // 1024 // 1024)
+                                form=form, max_mb=bulk.MAX_UPLOAD_BYTES // 1024 // 1024,
+                                template_url=reverse("admin:invitations_bulkinvitationjob_template"))
+
+    def template_view(self, request):
+        """The header row every bulk upload is checked against, plus one example row to overwrite."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        body = csv_lines([bulk.TEMPLATE_HEADERS,
+                                       ("ann@partner.example", "Ann Partner", "", "true", "", "en")])
+        response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="bulk-invite-template.csv"'
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, unquote(object_id))
+        may_manage = self.may_manage(request, job)
+        row_errors = bulk.error_rows(job.pk, limit=ROW_ERRORS_SHOWN) if job.error_count else []
         return self.render_page(
             request, "admin/invitations/bulkinvitationjob/detail.html", str(job.file_name), job=job, original=job,
+            row_errors=row_errors, row_errors_more=max(job.error_count - len(row_errors), 0),
             progress_url=reverse("admin:invitations_bulkinvitationjob_progress", args=[job.pk]),
             results_url=(reverse("admin:invitations_bulkinvitationjob_results", args=[job.pk])
-                         if self.may_manage(request, job) else ""),
+                         if may_manage else ""),
             payload=progress_payload(job),
         )
 

@@ -1,0 +1,66 @@
+"""What a user's page in the admin console shows below the form: groups, apps, roles and sponsors
+(the directory's), and what apps above register (the invitation history, with resend and reset
+redemption, is the invitations app's). Each section reads with a fixed number of queries."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AppRoleAssignment, Group, RoleAssignment, User
+from .base import tenants_with
+
+
+@dataclass(frozen=True)
+class UserSection:
+    key: str
+    title: str
+    area: str  # shown to those who may read this console area in the user's tenant
+    template: str  # rendered with ``data``, ``user`` and ``request``
+    collect: Callable  # (request, user) -> data
+    order: int = 100
+
+
+_SECTIONS: dict[str, UserSection] = {}
+
+
+def register_user_section(section: UserSection) -> None:
+    _SECTIONS[section.key] = section
+
+
+def user_sections(request, user: User) -> list[dict]:
+    shown = []
+    for section in sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key)):
+        if request.user.is_superuser or user.tenant_id in tenants_with(request, section.area, manage=False):
+            shown.append({"section": section, "data": section.collect(request, user)})
+    return shown
+
+
+def _groups(request, user):
+    return list(Group.objects.filter(Q(members=user) | Q(owners=user)).distinct().order_by("display_name")
+                .values("pk", "display_name", "description"))
+
+
+def _apps(request, user):
+    groups = Group.objects.filter(members=user).values("pk")
+    return list(AppRoleAssignment.objects.filter(Q(user=user) | Q(group__in=groups))
+                .select_related("application", "group").order_by("application__display_name"))
+
+
+def _roles(request, user):
+    return list(RoleAssignment.objects.filter(user=user).order_by("role"))
+
+
+def _sponsors(request, user):
+    return list(user.sponsors.order_by("display_name").only("pk", "display_name", "user_principal_name"))
+
+
+register_user_section(UserSection("groups", _("Groups"), "group", "admin/directory/user/section_groups.html",
+                                  _groups, order=10))
+register_user_section(UserSection("apps", _("Applications"), "application", "admin/directory/user/section_apps.html",
+                                  _apps, order=20))
+register_user_section(UserSection("roles", _("Directory roles"), "role", "admin/directory/user/section_roles.html",
+                                  _roles, order=30))
+register_user_section(UserSection("sponsors", _("Sponsors"), "user", "admin/directory/user/section_sponsors.html",
+                                  _sponsors, order=40))
