@@ -318,6 +318,9 @@ OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Without a worker, a bulk-invite job is moved on by its page's progress polls (a slice each), so the
+# admin watches it progress instead of waiting on the upload; with a broker, workers run it.
+BULK_INVITE_DRIVEN_BY_PAGE = env_bool("BULK_INVITE_DRIVEN_BY_PAGE", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -19,3 +19,4 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tasks run in-process; the integration tests start a real worker and switch this off themselves.
 CELERY_TASK_ALWAYS_EAGER = True
+BULK_INVITE_DRIVEN_BY_PAGE = False  # tests that want it switch it on (tests/invitations/test_bulk_page_driven.py)

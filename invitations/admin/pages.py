@@ -376,6 +376,10 @@ class BulkInvitationJobAdmin(InvitationPagesMixin, TenantScopedAdmin):
 
     def progress_view(self, request, object_id):
         job = self.get_object(request, unquote(object_id))
+        if (bulk.driven_by_page() and job.state not in (BulkInvitationJob.State.FINISHED, BulkInvitationJob.State.FAILED)
+                and self.may_manage(request, job)):
+            # No worker here (embedded defaults): the page that watches the job moves it on.
+            job = bulk.bulk_invitation_job_step(job_id=job.pk) or job
         return JsonResponse(progress_payload(job))  # admin_view marks every admin response never-cache
 
     def results_view(self, request, object_id):

@@ -14,6 +14,8 @@ from .runner import (
     PROCESS_TASK,
     bulk_invitation_job_create,
     bulk_invitation_job_process,
+    bulk_invitation_job_step,
+    driven_by_page,
     publish_bulk_invitation_job,
 )
 from .source import (
@@ -44,8 +46,10 @@ __all__ = [
     "SourceRow",
     "bulk_invitation_job_create",
     "bulk_invitation_job_process",
+    "bulk_invitation_job_step",
     "decode_upload",
     "default_redirect_url",
+    "driven_by_page",
     "error_rows",
     "parse_source",
     "publish_bulk_invitation_job",

@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
@@ -37,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "invitations.process_bulk_invitation"
 CHUNK_SIZE = 500
+#: Without a broker (embedded defaults) no worker runs jobs: the job's page drives it instead, one time
+#: slice of small chunks per progress poll, so the progress bar moves while the admin watches.
+PAGE_STEP_SECONDS = 1.0
+PAGE_CHUNK_SIZE = 50
 _ENDED = (BulkInvitationJob.State.FINISHED, BulkInvitationJob.State.FAILED)
 _DEFAULTS = BulkDefaults()
 
@@ -60,9 +65,27 @@ def bulk_invitation_job_create(
     audit(tenant=tenant, actor=actor.in_tenant(tenant), activity="Bulk invite external users",
           targets=[Target(tenant)],
           details={"bulkInvitationJobId": job.pk, "fileName": job.file_name, "rows": job.total_rows})
-    if enqueue:
+    if enqueue and not driven_by_page():
         publish_on_commit(PROCESS_TASK, str(job.pk))
     return job
+
+
+def driven_by_page() -> bool:
+    """True where no worker runs jobs (``BULK_INVITE_DRIVEN_BY_PAGE``, on with embedded defaults): the
+    job's page drives it with :func:`bulk_invitation_job_step`."""
+    return bool(getattr(settings, "BULK_INVITE_DRIVEN_BY_PAGE", False))
+
+
+def bulk_invitation_job_step(*, job_id, time_budget: float | None = None,
+                             chunk_size: int | None = None) -> BulkInvitationJob | None:
+    """One time slice of a job that its page drives (no broker): the next chunks, until ``time_budget``
+    passes. Under the job's lock, so two open pages never run the same rows; None when another holds it."""
+    with job_lock(job_id) as mine:
+        if not mine:
+            return None
+        return bulk_invitation_job_process(
+            job_id=job_id, time_budget=PAGE_STEP_SECONDS if time_budget is None else time_budget,
+            chunk_size=chunk_size or PAGE_CHUNK_SIZE)
 
 
 def publish_bulk_invitation_job(job_id) -> None:
