@@ -205,6 +205,17 @@ def _addresses(obj) -> list[str]:
 # --- writing -------------------------------------------------------------------------------------
 
 
+def apply_changes(instance: models.Model, changes: dict[str, Any]) -> list[Change]:
+    """Set ``changes`` on ``instance`` and return what really changed (old → new), for the audit row."""
+    applied = []
+    for name, new in changes.items():
+        old = getattr(instance, name)
+        if old != new:
+            applied.append(Change(name, old, new))
+            setattr(instance, name, new)
+    return applied
+
+
 def audit_event(
     *,
     tenant: Tenant | None,

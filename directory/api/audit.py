@@ -22,12 +22,7 @@ class DirectoryAuditsView(_AuditBase):
     responses = {"get": "list"}
 
     def get(self, request):
-        if not request.query_params.get("$orderby"):
-            # Graph lists audits newest first. The default order is written into the query, so that
-            # @odata.nextLink carries it and its $skiptoken matches.
-            query = request._request.GET.copy()
-            query["$orderby"] = DEFAULT_ORDER
-            request._request.GET = query
+        self.with_default_order(DEFAULT_ORDER)
         return self.list_response(self.scoped_queryset())
 
 

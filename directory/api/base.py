@@ -146,6 +146,14 @@ class GraphView(APIView):
         return Response({"@odata.context": self.request.build_absolute_uri("/v1.0/$metadata#directoryObjects/$entity"),
                          "@odata.id": self.reference_url(obj)})
 
+    def with_default_order(self, order: str) -> None:
+        """Write ``order`` into the request's ``$orderby`` when it has none, so that ``@odata.nextLink``
+        carries it and its ``$skiptoken`` matches (Graph lists logs newest first)."""
+        if not self.request.query_params.get("$orderby"):
+            query = self.request._request.GET.copy()
+            query["$orderby"] = order
+            self.request._request.GET = query
+
     def list_response(self, queryset: QuerySet, represent=None) -> Response:
         represent = represent or self.represent
         params = self.request.query_params

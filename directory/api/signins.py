@@ -22,11 +22,7 @@ class SignInsView(_SignInBase):
     responses = {"get": "list"}
 
     def get(self, request):
-        if not request.query_params.get("$orderby"):
-            # newest first, written into the query so that @odata.nextLink's $skiptoken matches it
-            query = request._request.GET.copy()
-            query["$orderby"] = DEFAULT_ORDER
-            request._request.GET = query
+        self.with_default_order(DEFAULT_ORDER)
         return self.list_response(self.scoped_queryset())
 
 

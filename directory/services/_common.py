@@ -2,14 +2,13 @@
 
 import contextlib
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from ..actors import Actor, require_actor
-from ..audit import Change
+from ..audit import Change, apply_changes
 from ..models import Tenant, User
 
 
@@ -54,14 +53,7 @@ def validate_user_principal_name(user: User) -> None:
         ) % {"domain": domain, "initial": tenant.initial_domain}})
 
 
-def _apply(instance: models.Model, changes: dict[str, Any]) -> list[Change]:
-    applied = []
-    for name, new in changes.items():
-        old = getattr(instance, name)
-        if old != new:
-            applied.append(Change(name, old, new))
-            setattr(instance, name, new)
-    return applied
+_apply = apply_changes  # directory/audit.py: what really changed, old → new
 
 
 def _validate_and_save(instance: models.Model) -> None:

@@ -1,6 +1,5 @@
 """What every entitlement management service shares: who may act in a catalog, the audit catalog."""
 
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -8,7 +7,11 @@ from django.utils.translation import gettext as _
 
 from directory import authz
 from directory.actors import Actor, require_actor
-from directory.audit import Change, register_activities, register_target_type
+from directory.audit import (
+    apply_changes,  # noqa: F401  (re-exported for the services)
+    register_activities,
+    register_target_type,
+)
 
 from ..models import (
     AccessPackage,
@@ -78,14 +81,6 @@ def authorize_tenant(actor: Actor, tenant, capability: str = "EntitlementManagem
     return actor.in_tenant(tenant)
 
 
-def apply_changes(instance: models.Model, changes: dict[str, Any]) -> list[Change]:
-    applied = []
-    for name, new in changes.items():
-        old = getattr(instance, name)
-        if old != new:
-            applied.append(Change(name, old, new))
-            setattr(instance, name, new)
-    return applied
 
 
 def validate_and_save(instance: models.Model, **save) -> None:

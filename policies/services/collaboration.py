@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from directory.actors import Actor
-from directory.audit import Change, Target, audit, register_activities, register_target_type
+from directory.audit import Target, apply_changes, audit, register_activities, register_target_type
 from directory.models import Tenant
 from directory.services import authorize
 
@@ -39,12 +39,7 @@ def collaboration_settings_update(*, actor: Actor, tenant: Tenant, changes: dict
         changes["domains"] = []
     if new_type == CollaborationSettings.DomainListType.NONE:
         changes["domains"] = []
-    applied = []
-    for name, new in changes.items():
-        old = getattr(settings, name)
-        if old != new:
-            setattr(settings, name, new)
-            applied.append(Change(name, old, new))
+    applied = apply_changes(settings, changes)
     if not applied:
         return settings
     settings.full_clean()
