@@ -55,7 +55,12 @@ def _files(data) -> list[dict]:
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("language"), str) or not item["language"].strip():
             raise PolicyInvalid("Each file needs a language.")
+        strings = [item["language"], *(item.get(k) for k in ("text", "fileName", "displayName"))]
+        if any(isinstance(v, str) and "\x00" in v for v in strings):
+            raise PolicyInvalid("A file's language, name and text cannot contain a NUL character.")
         language = item["language"].strip()
+        if len(language) > 35 or not all(c.isalnum() or c == "-" for c in language):
+            raise PolicyInvalid("A file's language must be a language tag such as en or en-US.")
         if language.lower() in languages:
             raise PolicyInvalid(f"Two files for the language {language[:10]}.")
         languages.add(language.lower())

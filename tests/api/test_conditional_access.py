@@ -468,3 +468,17 @@ def test_lists_cost_the_same_few_queries_with_many_rows(writer, api_tenant, djan
         with django_assert_max_num_queries(8):
             response = writer.get(url)
         assert response.status_code == 200 and len(response.json()["value"]) == rows
+
+
+@pytest.mark.parametrize("file", [
+    {"language": "en\x00", "text": "Be nice."},
+    {"language": "en", "text": "Be\x00 nice."},
+    {"language": "en", "text": "Be nice.", "fileName": "a\x00.pdf"},
+    {"language": "e" * 36, "text": "Be nice."},
+    {"language": "en; drop", "text": "Be nice."},
+])
+def test_agreement_files_with_nul_characters_or_odd_languages_are_a_clear_400(writer, api_tenant, file):
+    response = writer.post(TOU, {"displayName": "Terms", "files": [file]}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["message"]
+    assert not Agreement.objects.filter(tenant=api_tenant).exists()  # nothing half-written
