@@ -25,6 +25,7 @@ from directory.audit import (
 )
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
+from policies.cross_tenant_access import invitation_decision as cross_tenant_invitation_decision
 from policies.selectors import collaboration_settings_for
 
 from . import emails
@@ -150,6 +151,8 @@ def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: 
     allow/block list, and never one of the tenant's own domains. The single invite and bulk jobs share it."""
     email = _clean(normalize_invited_email, email, "email")
     decision = evaluators.evaluate_invitee_domain(settings, email)
+    if decision:
+        decision = cross_tenant_invitation_decision(tenant=tenant, email=email)
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     if email.rsplit("@", 1)[1] in own_domains:
@@ -560,6 +563,9 @@ def redeemability_error(invitation: Invitation) -> RedemptionError | None:
     if not decision:
         return RedemptionError("domain_blocked", _("%(org)s no longer accepts guests from your domain.")
                                % {"org": invitation.tenant.name})
+    decision = cross_tenant_invitation_decision(tenant=invitation.tenant, email=invitation.invited_email)
+    if not decision:
+        return RedemptionError(decision.code, decision.reasons[0])
     if invitation.invited_user.deleted_at or not invitation.invited_user.account_enabled:
         return RedemptionError("user_blocked", _("This invitation cannot be redeemed."))
     return None
