@@ -6,12 +6,13 @@ itself invited). A guest without one (e-mailed code, social or federated IdP) is
 cross-tenant settings do not apply to them here, as in Entra. A partner on another deployment is checked
 through :func:`decision_for_external` by the federation's sign-in, which knows the issuer and tenant id.
 
-Costs: the home user's lookup is one query, the two tenants' settings two more (default + partner each,
-fetched together per side), the home user's groups one more, and only when a setting names a group.
+Costs: the home user's lookup is one query, the two tenants' settings two more (both defaults, both
+partner entries), the home user's groups one more, and only when a setting names a group.
 """
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from directory.access import AccessDecision, AccessRequest, mark_satisfied, satisfied_at
@@ -28,6 +29,16 @@ def settings_toward(tenant_id, partner_tenant_id, issuer: str = "") -> Effective
     partner = CrossTenantAccessPartner.objects.filter(tenant_id=tenant_id, issuer=issuer,
                                                       partner_tenant_id=partner_tenant_id).first()
     return effective_settings(default, partner)
+
+
+def _both_sides(resource_id, home_id) -> tuple[EffectiveSettings, EffectiveSettings]:
+    """Both tenants' settings toward each other, in two queries (both defaults, both partner entries)."""
+    defaults = {d.tenant_id: d for d in CrossTenantAccessDefault.objects.filter(tenant_id__in=[resource_id, home_id])}
+    partners = {p.tenant_id: p for p in CrossTenantAccessPartner.objects.filter(
+        Q(tenant_id=resource_id, partner_tenant_id=home_id) | Q(tenant_id=home_id, partner_tenant_id=resource_id),
+        issuer="")}
+    return tuple(effective_settings(defaults.get(t) or CrossTenantAccessDefault(), partners.get(t))
+                 for t in (resource_id, home_id))
 
 
 def home_user_of(account_id, *, besides_tenant_id=None) -> User | None:
@@ -48,11 +59,10 @@ def _uses_groups(*settings: dict) -> bool:
 
 def decision_for(*, resource_tenant: Tenant, home_user: User, app_id=None) -> CrossTenantDecision:
     """Both sides for a person of a platform tenant (``home_user``) coming into ``resource_tenant``."""
-    resource = settings_toward(resource_tenant.pk, home_user.tenant_id)
-    home = settings_toward(home_user.tenant_id, resource_tenant.pk)
+    resource, home = _both_sides(resource_tenant.pk, home_user.tenant_id)
     groups = ()
     if _uses_groups(resource.inbound, home.outbound):
-        groups = tuple(str(g) for g in home_user.groups.values_list("pk", flat=True))
+        groups = tuple(str(g) for g in home_user.member_of.values_list("pk", flat=True))
     return evaluate_cross_tenant(resource=resource, home=home, user_id=str(home_user.pk), group_ids=groups,
                                  app_id=str(app_id) if app_id else None, resource_name=resource_tenant.name,
                                  home_name=home_user.tenant.name)
