@@ -146,12 +146,14 @@ def default_redirect_url(tenant: Tenant) -> str:
     return f"{django_settings.SITE_URL}/t/{tenant.slug}/"
 
 
-def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str) -> str:
+def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True) -> str:
     """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
-    allow/block list, and never one of the tenant's own domains. The single invite and bulk jobs share it."""
+    allow/block list and cross-tenant access settings, and never one of the tenant's own domains. The single
+    invite and bulk jobs share it (bulk jobs check cross-tenant settings for a whole chunk at once:
+    ``cross_tenant=False`` here)."""
     email = _clean(normalize_invited_email, email, "email")
     decision = evaluators.evaluate_invitee_domain(settings, email)
-    if decision:
+    if decision and cross_tenant:
         decision = cross_tenant_invitation_decision(tenant=tenant, email=email)
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)

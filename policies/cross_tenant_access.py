@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from directory.access import AccessDecision, AccessRequest, mark_satisfied, satisfied_at
-from directory.models import Account, Tenant, User
+from directory.models import Account, Group, Tenant, User
 
 from .evaluators.collaboration import Decision
 from .evaluators.cross_tenant import CrossTenantDecision, EffectiveSettings, effective_settings, evaluate_cross_tenant
@@ -77,10 +77,14 @@ def decision_for_external(*, resource_tenant: Tenant, issuer: str, tenant_id, us
                                  app_id=str(app_id) if app_id else None, resource_name=resource_tenant.name)
 
 
-def decision_for_guest(*, tenant: Tenant, user, app_id=None) -> CrossTenantDecision | None:
+def decision_for_guest(*, tenant: Tenant, user, app_id=None, account=None) -> CrossTenantDecision | None:
     """The decision for ``user`` (a tenant's directory user) entering ``tenant``; None when the person has
-    no home tenant on this platform (cross-tenant settings do not apply)."""
+    no home tenant on this platform (cross-tenant settings do not apply). With the signed-in ``account``
+    at hand, an account without a password (a guest who redeemed by code) is known to have none without a
+    query: a home tenant here is where the account signs in with its password (as redemption discovers it)."""
     if user is None or getattr(user, "user_type", None) != User.UserType.GUEST:
+        return None
+    if account is not None and account.pk == user.account_id and not account.has_usable_password():
         return None
     home_user = home_user_of(user.account_id, besides_tenant_id=tenant.pk)
     if home_user is None:
@@ -92,7 +96,7 @@ def cross_tenant_access_evaluator(request: AccessRequest) -> AccessDecision:
     """The directory's access evaluator: blocks, with the reason, when the resource's inbound or the home
     tenant's outbound settings refuse the person (or the app)."""
     application = request.application
-    decision = decision_for_guest(tenant=request.tenant, user=request.user,
+    decision = decision_for_guest(tenant=request.tenant, user=request.user, account=request.account,
                                   app_id=getattr(application, "app_id", None))
     if decision is None or decision.allowed:
         return AccessDecision()
@@ -103,7 +107,7 @@ def cross_tenant_entry_refusal(request, tenant: Tenant, user) -> str | None:
     """The access panel's entry rule: refuse with the reason; where the tenant trusts the partner's MFA and
     this session met MFA in the home tenant, it counts here too (marked with the time it was met there, so
     sign-in frequency still ages it)."""
-    decision = decision_for_guest(tenant=tenant, user=user)
+    decision = decision_for_guest(tenant=tenant, user=user, account=getattr(request, "user", None))
     if decision is None:
         return None
     if not decision.allowed:
@@ -132,20 +136,53 @@ def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:
 def invitation_decision(*, tenant: Tenant, email: str) -> Decision:
     """At invitation (beside the domain allow/block list) and again at redemption: when the address belongs
     to a member of a tenant on this platform, both tenants' settings must let that person come in."""
-    account = Account.objects.with_email(email).only("pk").first()
-    home_user = home_user_of(account.pk if account else None, besides_tenant_id=tenant.pk)
-    if home_user is None:
-        return Decision.allow()
-    decision = decision_for(resource_tenant=tenant, home_user=home_user)
-    if decision.allowed:
-        return Decision.allow()
-    if decision.inbound.allowed:
-        return Decision.deny("cross_tenant_outbound_blocked", _(
-            "%(home)s does not allow its users to collaborate with %(org)s (cross-tenant access settings).")
-            % {"home": home_user.tenant.name, "org": tenant.name})
-    return Decision.deny("cross_tenant_inbound_blocked", _(
-        "%(org)s's cross-tenant access settings do not allow users from %(home)s.")
-        % {"org": tenant.name, "home": home_user.tenant.name})
+    return invitation_decisions(tenant=tenant, emails=[email])[email.strip().lower()]
+
+
+def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
+    """:func:`invitation_decision` for many addresses (keyed lower-cased) in at most five queries, whatever
+    their number: bulk invitations check a chunk at once."""
+    emails = {e.strip().lower() for e in emails}
+    result = dict.fromkeys(emails, Decision.allow())
+    accounts = dict(Account.objects.filter(email__in=emails).values_list("pk", "email"))
+    if not accounts:
+        return result
+    homes: dict = {}
+    for user in (User.objects.active().filter(account_id__in=accounts, user_type=User.UserType.MEMBER)
+                 .exclude(creation_type=User.CreationType.INVITATION).exclude(tenant_id=tenant.pk)
+                 .select_related("tenant").order_by("created_at")):
+        homes.setdefault(user.account_id, user)
+    if not homes:
+        return result
+    home_ids = {u.tenant_id for u in homes.values()}
+    defaults = {d.tenant_id: d for d in CrossTenantAccessDefault.objects.filter(tenant_id__in=home_ids | {tenant.pk})}
+    partners = {(p.tenant_id, p.partner_tenant_id): p for p in CrossTenantAccessPartner.objects.filter(
+        Q(tenant_id=tenant.pk, partner_tenant_id__in=home_ids) | Q(tenant_id__in=home_ids, partner_tenant_id=tenant.pk),
+        issuer="")}
+    sides = {h: (effective_settings(defaults.get(tenant.pk) or CrossTenantAccessDefault(), partners.get((tenant.pk, h))),
+                 effective_settings(defaults.get(h) or CrossTenantAccessDefault(), partners.get((h, tenant.pk))))
+             for h in home_ids}
+    groups: dict = {}
+    if any(_uses_groups(r.inbound, h.outbound) for r, h in sides.values()):
+        for user_id, group_id in Group.members.through.objects.filter(user_id__in=[u.pk for u in homes.values()]).values_list(
+                "user_id", "group_id"):
+            groups.setdefault(user_id, []).append(str(group_id))
+    for account_id, home_user in homes.items():
+        resource, home = sides[home_user.tenant_id]
+        decision = evaluate_cross_tenant(resource=resource, home=home, user_id=str(home_user.pk),
+                                         group_ids=groups.get(home_user.pk, ()), resource_name=tenant.name,
+                                         home_name=home_user.tenant.name)
+        if decision.allowed:
+            continue
+        names = {"home": home_user.tenant.name, "org": tenant.name}
+        if decision.inbound.allowed:
+            refusal = Decision.deny("cross_tenant_outbound_blocked", _(
+                "%(home)s does not allow its users to collaborate with %(org)s (cross-tenant access settings).") % names)
+        else:
+            refusal = Decision.deny("cross_tenant_inbound_blocked", _(
+                "%(org)s's cross-tenant access settings do not allow users from %(home)s.") % names)
+        result[accounts[account_id]] = refusal
+    return result
 
 
 def automatic_redemption(*, tenant: Tenant, account_id) -> bool:

@@ -266,3 +266,18 @@ def test_a_partner_on_another_deployment_is_checked_by_issuer_and_tenant_id():
     # The same tenant id from another issuer is another organization: the default applies.
     assert decision_for_external(resource_tenant=tailwind, issuer="https://b.example", tenant_id=remote,
                                  user_id="x").allowed
+
+
+def test_bulk_invitations_check_cross_tenant_settings_for_a_chunk_in_fixed_queries(django_assert_max_num_queries):
+    from policies.cross_tenant_access import invitation_decisions
+
+    tailwind = TenantFactory(name="Tailwind")
+    homes = [TenantFactory() for _ in range(3)]
+    people = [UserFactory(tenant=homes[i % 3]) for i in range(12)]
+    services.cross_tenant_partner_create(actor=OP, tenant=tailwind, partner_tenant_id=homes[0].pk, settings={
+        "b2bCollaborationInbound": only("usersAndGroups", [(GroupFactory(tenant=homes[0]).pk, "group")])})
+    emails = [p.account.email for p in people] + ["nobody@elsewhere.example"]
+    with django_assert_max_num_queries(5):
+        decisions = invitation_decisions(tenant=tailwind, emails=emails)
+    refused = {e for e, d in decisions.items() if not d}
+    assert refused == {p.account.email for p in people if p.tenant_id == homes[0].pk}
