@@ -164,8 +164,8 @@ def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
              for h in home_ids}
     groups: dict = {}
     if any(_uses_groups(r.inbound, h.outbound) for r, h in sides.values()):
-        for user_id, group_id in Group.members.through.objects.filter(user_id__in=[u.pk for u in homes.values()]).values_list(
-                "user_id", "group_id"):
+        links = Group.members.through.objects.filter(user_id__in=[u.pk for u in homes.values()])
+        for user_id, group_id in links.values_list("user_id", "group_id"):
             groups.setdefault(user_id, []).append(str(group_id))
     for account_id, home_user in homes.items():
         resource, home = sides[home_user.tenant_id]
