@@ -124,11 +124,21 @@ def validate_redemption_configuration(value) -> dict:
     return {"primaryIdentityProviderPrecedenceOrder": list(order), "fallbackIdentityProvider": fallback}
 
 
+def _without_annotations(value):
+    """The value without ``@odata.type`` annotations (Graph's SDKs send them on every nested object)."""
+    if isinstance(value, dict):
+        return {k: _without_annotations(v) for k, v in value.items() if k != "@odata.type"}
+    if isinstance(value, list):
+        return [_without_annotations(v) for v in value]
+    return value
+
+
 def validate_changes(changes: dict, *, fields: dict[str, str], is_default: bool) -> dict:
     """Graph-named ``changes`` → {model field: normalized value}. On a partner, null means "inherited
     from default" (except for automatic redemption, which only an organization has)."""
     out = {}
     for name, value in changes.items():
+        value = _without_annotations(value)
         if name not in fields:
             raise CrossTenantSettingsInvalid(f"Property '{str(name)[:60]}' cannot be set here.")
         field = fields[name]
