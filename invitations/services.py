@@ -25,6 +25,7 @@ from directory.audit import (
 )
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
+from policies.cross_tenant_access import automatic_redemption as cross_tenant_automatic_redemption
 from policies.cross_tenant_access import invitation_decision as cross_tenant_invitation_decision
 from policies.selectors import collaboration_settings_for
 
@@ -613,6 +614,19 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
               targets=[Target(user, [Change("externalUserState", "PendingAcceptance", "Accepted")])],
               details={"invitationId": invitation.pk, "signInMethod": method})
         return user
+
+
+@transaction.atomic
+def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str) -> User | None:
+    """Redeem without the consent page when the resource tenant's inbound and the guest's home tenant's
+    outbound automatic redemption are both on (cross-tenant access settings); None otherwise (consent is
+    asked). A notice e-mail still tells the guest, in the invitation's language (Entra)."""
+    account = require_actor(actor).account
+    if account is None or not cross_tenant_automatic_redemption(tenant=invitation.tenant, account_id=account.pk):
+        return None
+    user = invitation_redeem(actor=actor, invitation=invitation, method=method)
+    emails.automatic_redemption_notice(invitation=invitation, to=account.email)
+    return user
 
 
 def _grant_as(*, actor: Actor, user: User, groups, applications) -> None:

@@ -281,3 +281,33 @@ def test_bulk_invitations_check_cross_tenant_settings_for_a_chunk_in_fixed_queri
         decisions = invitation_decisions(tenant=tailwind, emails=emails)
     refused = {e for e, d in decisions.items() if not d}
     assert refused == {p.account.email for p in people if p.tenant_id == homes[0].pk}
+
+
+@pytest.mark.parametrize(("inbound", "outbound", "skipped"), [(True, True, True), (True, False, False),
+                                                               (False, True, False)])
+def test_consent_is_skipped_only_when_both_automatic_redemption_switches_are_on(client, inbound, outbound, skipped):
+    from directory.models import OutboxMessage, User
+    from invitations.views import PENDING_KEY
+
+    tailwind, proseware = TenantFactory(name="Tailwind"), TenantFactory(name="Proseware")
+    ann = UserFactory(tenant=proseware)
+    services.cross_tenant_partner_create(actor=OP, tenant=tailwind, partner_tenant_id=proseware.pk, settings={
+        "automaticUserConsentSettings": {"inboundAllowed": inbound}})
+    services.cross_tenant_partner_create(actor=OP, tenant=proseware, partner_tenant_id=tailwind.pk, settings={
+        "automaticUserConsentSettings": {"outboundAllowed": outbound}})
+    result = invitation_create(actor=Actor.for_user(admin_of(tailwind)), tenant=tailwind, email=ann.account.email,
+                               redirect_url="https://apps.tailwind.example/")
+    client.force_login(ann.account)
+    session = client.session
+    session[PENDING_KEY] = {"invitation": str(result.invitation.pk), "tenant": str(tailwind.pk)}
+    session.save()
+    response = client.get(reverse("invitations:consent", args=[tailwind.slug]))
+    guest = User.objects.get(pk=result.invitation.invited_user_id)
+    notices = OutboxMessage.objects.filter(to=[ann.account.email], subject__contains="You now have access")
+    if skipped:
+        assert response.status_code == 302 and response["Location"] == "https://apps.tailwind.example/"
+        assert guest.external_user_state == "Accepted" and guest.account_id == ann.account_id
+        assert notices.count() == 1
+    else:
+        assert response.status_code == 200 and "invitations/consent.html" in [t.name for t in response.templates]
+        assert guest.external_user_state == "PendingAcceptance" and not notices.exists()
