@@ -21,7 +21,7 @@ class PoliciesConfig(AppConfig):
         register_entry_rule(selectors.code_guest_entry_refusal)
         register_access_evaluator(access.conditional_access_evaluator)
         register_access_evaluator(cross_tenant_access.cross_tenant_access_evaluator)
-        register_entry_rule(cross_tenant_access.cross_tenant_entry_refusal)
+        register_entry_rule(cross_tenant_access.cross_tenant_entry_rule)
         register_requirement_handler("termsOfUse", "policies:terms_of_use")
         register_leave_rule(selectors.guest_leave_refusal)
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
-from directory.access import AccessDecision, AccessRequest, mark_satisfied, satisfied_at
+from directory.access import SESSION_KEY, AccessDecision, AccessRequest, mark_satisfied, satisfied_at
 from directory.models import Group, Tenant, User
 
 from .evaluators.collaboration import Decision
@@ -103,23 +103,29 @@ def cross_tenant_access_evaluator(request: AccessRequest) -> AccessDecision:
     return AccessDecision(blocked=True, reason=decision.reason)
 
 
-def cross_tenant_entry_refusal(request, tenant: Tenant, user) -> str | None:
-    """The access panel's entry rule: refuse with the reason; where the tenant trusts the partner's MFA and
-    this session met MFA in the home tenant, it counts here too (marked with the time it was met there, so
-    sign-in frequency still ages it)."""
-    decision = decision_for_guest(tenant=tenant, user=user, account=getattr(request, "user", None))
-    if decision is None:
+def cross_tenant_entry_rule(request, tenant: Tenant, user) -> str | None:
+    """The access panel's entry rule, run before the enforcer asks the evaluators (where the block itself
+    happens, with its reason, on every path): where ``tenant`` trusts MFA from the guest's home tenant and
+    this session met MFA there, it counts here too, so the conditional access "require MFA" check (one
+    rule, ``policies.evaluators.conditional_access``) finds it met. Never refuses by itself."""
+    account = getattr(request, "user", None)
+    if (user is None or getattr(user, "user_type", None) != User.UserType.GUEST or account is None
+            or getattr(account, "pk", None) != user.account_id or not account.has_usable_password()):
         return None
-    if not decision.allowed:
-        return decision.reason
-    if decision.mfa_trusted:
-        mark_trusted_mfa(request.session, tenant=tenant, user=user)
+    mark_trusted_mfa(request.session, tenant=tenant, user=user)
     return None
 
 
 def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:
     """Copy the home tenant's met "mfa" (and authentication strengths) into ``tenant`` when its inbound trust
-    accepts MFA from the guest's home tenant. Returns whether anything counted."""
+    accepts MFA from the guest's home tenant, with the time it was met there (sign-in frequency still ages
+    it). Returns whether anything counted. Asks the database only when the home tenant's session met MFA."""
+    def mfa_kind(requirement: str) -> bool:
+        return requirement == "mfa" or requirement.startswith("authenticationStrength:")
+
+    store = session.get(SESSION_KEY) or {}
+    if not any(key != str(tenant.pk) and any(mfa_kind(r) for r in met) for key, met in store.items()):
+        return False
     home_user = home_user_of(getattr(user, "account_id", None), besides_tenant_id=tenant.pk)
     if home_user is None or not settings_toward(tenant.pk, home_user.tenant_id).inbound_trust.get("isMfaAccepted"):
         return False
@@ -127,7 +133,7 @@ def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:
     here = satisfied_at(session, tenant)
     counted = False
     for requirement, at in home_met.items():
-        if (requirement == "mfa" or requirement.startswith("authenticationStrength:")) and here.get(requirement, 0) < at:
+        if mfa_kind(requirement) and here.get(requirement, 0) < at:
             mark_satisfied(session, tenant, requirement, at=at)
             counted = True
     return counted

@@ -222,6 +222,28 @@ def test_entry_evaluator_blocks_by_user_group_and_app(pair, django_assert_max_nu
     assert "Your organization does not allow you to use this application" in decide(wiki).reason
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_home_mfa_satisfies_the_resources_guest_mfa_policy_only_with_inbound_trust(pair, client, trusted):
+    tailwind, proseware, ann, _guest = pair
+    services.conditional_access_policy_create(
+        actor=Actor.operator(tenant=tailwind), tenant=tailwind, acknowledge_lockout=True, data={
+            "displayName": "Guests need MFA", "state": "enabled", "grantControls": {"builtInControls": ["mfa"]},
+            "conditions": {"users": {"includeGuestsOrExternalUsers": {
+                "guestOrExternalUserTypes": "b2bCollaborationGuest", "externalTenants": {"membershipKind": "all"}}},
+                "applications": {"includeApplications": ["All"]}}})
+    services.cross_tenant_partner_create(actor=OP, tenant=tailwind, partner_tenant_id=proseware.pk,
+                                         settings={"inboundTrust": {"isMfaAccepted": trusted}})
+    client.force_login(ann.account)
+    session = client.session
+    mark_satisfied(session, proseware, "mfa")  # Ann met MFA at home, in this session
+    session.save()
+    response = client.get(reverse("directory:panel", args=[tailwind.slug]))
+    if trusted:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302 and "mfa" in response["Location"]
+
+
 def test_the_access_panel_refuses_entry_with_the_reason(pair, client):
     tailwind, proseware, ann, _guest = pair
     client.force_login(ann.account)
