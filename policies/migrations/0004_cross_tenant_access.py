@@ -38,8 +38,8 @@ class Migration(migrations.Migration):
                 ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='cross_tenant_access_default', to='directory.tenant')),
             ],
             options={
-                'verbose_name': 'cross-tenant access default settings',
-                'verbose_name_plural': 'cross-tenant access default settings',
+                'verbose_name': 'cross-tenant access: default settings',
+                'verbose_name_plural': 'cross-tenant access: default settings',
             },
         ),
         migrations.CreateModel(
@@ -60,8 +60,8 @@ class Migration(migrations.Migration):
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cross_tenant_access_partners', to='directory.tenant')),
             ],
             options={
-                'verbose_name': 'cross-tenant access partner settings',
-                'verbose_name_plural': 'cross-tenant access partner settings',
+                'verbose_name': 'cross-tenant access: organizational settings',
+                'verbose_name_plural': 'cross-tenant access: organizational settings',
                 'indexes': [models.Index(fields=['tenant', 'partner_tenant_id'], name='xt_partner_tenant_idx')],
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'issuer', 'partner_tenant_id'), name='cross_tenant_partner_unique')],
             },

@@ -71,8 +71,8 @@ class CrossTenantAccessDefault(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("cross-tenant access default settings")
-        verbose_name_plural = _("cross-tenant access default settings")
+        verbose_name = _("cross-tenant access: default settings")
+        verbose_name_plural = _("cross-tenant access: default settings")
 
     def __str__(self) -> str:
         return str(self.tenant)
@@ -98,8 +98,8 @@ class CrossTenantAccessPartner(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("cross-tenant access partner settings")
-        verbose_name_plural = _("cross-tenant access partner settings")
+        verbose_name = _("cross-tenant access: organizational settings")
+        verbose_name_plural = _("cross-tenant access: organizational settings")
         constraints = [models.UniqueConstraint(fields=["tenant", "issuer", "partner_tenant_id"],
                                                name="cross_tenant_partner_unique")]
         # The enforcer's lookup (tenant, issuer, partner id) is the unique index; the list orders by id.
