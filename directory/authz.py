@@ -22,6 +22,8 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   Conditional Access Administrator, which this deployment does not have). Every member holds
   ``Policy.Read.All``, so reading conditional access asks for a role as well (``policies.selectors.
   may_read_conditional_access``).
+- Cross-tenant access settings (``Policy.ReadWrite.CrossTenantAccess``) are changed by the Global and
+  Security Administrators (Entra's least-privileged role for them is the Security Administrator).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -47,6 +49,8 @@ POLICY_WRITE = frozenset({"Policy.ReadWrite.Authorization"})
 #: the signed-in user also needs a role that reads or manages them (Security or Global Administrator).
 CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Policy.Read.ConditionalAccess",
                                       "Agreement.ReadWrite.All", "Agreement.Read.All"})
+#: Cross-tenant access settings (Entra: Security Administrator).
+CROSS_TENANT_WRITE = frozenset({"Policy.ReadWrite.CrossTenantAccess"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
@@ -72,6 +76,7 @@ CAPABILITIES: dict[str, str] = {
     "AppRoleAssignment.ReadWrite.All": "Manage app role assignments.",
     "Policy.Read.All": "Read your organization's policies.",
     "Policy.ReadWrite.Authorization": "Read and write your organization's authorization policy.",
+    "Policy.ReadWrite.CrossTenantAccess": "Read and write your organization's cross-tenant access policies.",
     "Policy.Read.ConditionalAccess": "Read your organization's conditional access policies and named locations.",
     "Policy.ReadWrite.ConditionalAccess": "Read and write your organization's conditional access policies and "
                                           "named locations.",
@@ -105,6 +110,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Application.ReadWrite.All": frozenset({"Application.Read.All"}),
     "Policy.ReadWrite.Authorization": frozenset({"Policy.Read.All"}),
     "Policy.ReadWrite.ConditionalAccess": frozenset({"Policy.Read.All", "Policy.Read.ConditionalAccess"}),
+    "Policy.ReadWrite.CrossTenantAccess": frozenset({"Policy.Read.All"}),
     "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
@@ -117,7 +123,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
-    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE,
     R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
@@ -165,6 +171,7 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "policy": ("Policy.Read.All", "Policy.ReadWrite.Authorization"),
     "conditional_access": ("Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"),
     "terms_of_use": ("Agreement.Read.All", "Agreement.ReadWrite.All"),
+    "cross_tenant": ("Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
     "signin": ("AuditLog.Read.All", None),

@@ -75,3 +75,16 @@ def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = 
             _MARKS.sub(lambda m: escaped[m[1]], skeleton[2]),
         )
     return " ".join(subject.split()), text, html
+
+
+def automatic_redemption_notice(*, invitation, to: str) -> None:
+    """Queue the notice Entra still sends when automatic redemption skipped consent."""
+    from directory.services.outbox import outbox_enqueue
+
+    language = invitation.message_language if invitation.message_language in ("en", "de") else "en"
+    context = _context(invitation, "")
+    with translation.override(language):
+        subject = render_to_string(f"invitations/email/automatic_redemption_subject_{language}.txt", context).strip()
+        text = render_to_string(f"invitations/email/automatic_redemption_{language}.txt", context)
+    outbox_enqueue(to=[to], subject=subject, body_text=text, tenant=invitation.tenant,
+                   dedupe_key=f"automatic-redemption:{invitation.pk}")

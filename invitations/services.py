@@ -25,6 +25,8 @@ from directory.audit import (
 )
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
+from policies.cross_tenant_access import automatic_redemption as cross_tenant_automatic_redemption
+from policies.cross_tenant_access import invitation_decision as cross_tenant_invitation_decision
 from policies.selectors import collaboration_settings_for
 
 from . import emails
@@ -145,11 +147,15 @@ def default_redirect_url(tenant: Tenant) -> str:
     return f"{django_settings.SITE_URL}/t/{tenant.slug}/"
 
 
-def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str) -> str:
+def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True) -> str:
     """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
-    allow/block list, and never one of the tenant's own domains. The single invite and bulk jobs share it."""
+    allow/block list and cross-tenant access settings, and never one of the tenant's own domains. The single
+    invite and bulk jobs share it (bulk jobs check cross-tenant settings for a whole chunk at once:
+    ``cross_tenant=False`` here)."""
     email = _clean(normalize_invited_email, email, "email")
     decision = evaluators.evaluate_invitee_domain(settings, email)
+    if decision and cross_tenant:
+        decision = cross_tenant_invitation_decision(tenant=tenant, email=email)
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     if email.rsplit("@", 1)[1] in own_domains:
@@ -560,6 +566,9 @@ def redeemability_error(invitation: Invitation) -> RedemptionError | None:
     if not decision:
         return RedemptionError("domain_blocked", _("%(org)s no longer accepts guests from your domain.")
                                % {"org": invitation.tenant.name})
+    decision = cross_tenant_invitation_decision(tenant=invitation.tenant, email=invitation.invited_email)
+    if not decision:
+        return RedemptionError(decision.code, decision.reasons[0])
     if invitation.invited_user.deleted_at or not invitation.invited_user.account_enabled:
         return RedemptionError("user_blocked", _("This invitation cannot be redeemed."))
     return None
@@ -605,6 +614,19 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
               targets=[Target(user, [Change("externalUserState", "PendingAcceptance", "Accepted")])],
               details={"invitationId": invitation.pk, "signInMethod": method})
         return user
+
+
+@transaction.atomic
+def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str) -> User | None:
+    """Redeem without the consent page when the resource tenant's inbound and the guest's home tenant's
+    outbound automatic redemption are both on (cross-tenant access settings); None otherwise (consent is
+    asked). A notice e-mail still tells the guest, in the invitation's language (Entra)."""
+    account = require_actor(actor).account
+    if account is None or not cross_tenant_automatic_redemption(tenant=invitation.tenant, account_id=account.pk):
+        return None
+    user = invitation_redeem(actor=actor, invitation=invitation, method=method)
+    emails.automatic_redemption_notice(invitation=invitation, to=account.email)
+    return user
 
 
 def _grant_as(*, actor: Actor, user: User, groups, applications) -> None:

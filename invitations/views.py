@@ -149,6 +149,22 @@ def consent(request, slug: str):
         # more. End it and have the person prove the address again (a new code, or their home sign-in).
         _end_session_keeping_invitation(request)
         return _begin(request, invitation)
+    if request.method == "GET":
+        # Cross-tenant automatic redemption (both tenants ticked it): no consent page, a notice e-mail.
+        try:
+            redeemed = services.invitation_redeem_automatically(
+                actor=Actor.for_account(request.user, tenant), invitation=invitation,
+                method=last_sign_in_method(request) or "password")
+        except services.RedemptionError as exc:
+            request.session.pop(PENDING_KEY, None)
+            return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
+        if redeemed is not None:
+            request.session.pop(PENDING_KEY, None)
+            try:
+                return (terms_after_consent(request, tenant, invitation.invited_user, invitation.redirect_url)
+                        or HttpResponseRedirect(validate_redirect_url(invitation.redirect_url)))
+            except ValidationError:
+                return redirect("directory:panel", slug=slug)
     if request.method == "POST":
         if request.POST.get("decision") != "accept":
             request.session.pop(PENDING_KEY, None)

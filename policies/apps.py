@@ -14,18 +14,21 @@ class PoliciesConfig(AppConfig):
         from directory.signin import register_code_sign_in_rule
         from directory.visibility import register_visibility_rule
 
-        from . import access, selectors, services  # noqa: F401  (services register their audit activities)
+        from . import access, cross_tenant_access, selectors, services  # noqa: F401  (services register audit activities)
 
         register_visibility_rule(selectors.GuestAccessLevelRule())
         register_code_sign_in_rule(selectors.code_sign_in_allowed)
         register_entry_rule(selectors.code_guest_entry_refusal)
         register_access_evaluator(access.conditional_access_evaluator)
+        register_access_evaluator(cross_tenant_access.cross_tenant_access_evaluator)
+        register_entry_rule(cross_tenant_access.cross_tenant_entry_rule)
         register_requirement_handler("termsOfUse", "policies:terms_of_use")
         register_leave_rule(selectors.guest_leave_refusal)
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")
 
 
 def _give_settings(sender, tenant, **kwargs):
-    from .services import collaboration_settings_ensure
+    from .services import collaboration_settings_ensure, cross_tenant_default_ensure
 
     collaboration_settings_ensure(tenants=[tenant])
+    cross_tenant_default_ensure(tenants=[tenant])

@@ -31,6 +31,7 @@ from directory import services as directory_services
 from directory.actors import Actor
 from directory.audit import audit_save
 from directory.models import OutboxMessage, Tenant, User, UserIdentity
+from policies.cross_tenant_access import invitation_decisions as cross_tenant_invitation_decisions
 
 from ..models import Invitation
 from ..services import (
@@ -121,7 +122,7 @@ def validate_row(context: JobContext, row: SourceRow) -> Candidate:
     """The row as invitation_create would take it, or ValidationError with the single invite's reason."""
     values = row.values
     email = validate_invitee(settings=context.settings, tenant=context.tenant, own_domains=context.own_domains,
-                             email=values.get("email", ""))
+                             email=values.get("email", ""), cross_tenant=False)  # for the chunk: invite_chunk
     redirect_url, message_body, message_language = validate_invitation_options(
         redirect_url=values.get("redirect_url") or context.default_redirect,
         message_body=values.get("message_body") or context.defaults.message_body,
@@ -147,6 +148,11 @@ def invite_chunk(context: JobContext, chunk: list[SourceRow], seen_before: dict[
             valid.append(validate_row(context, row))
         except ValidationError as exc:
             verdicts[row.number] = (ERROR, " ".join(exc.messages))
+    if valid:  # cross-tenant access settings, for the whole chunk at once (the single invite asks per address)
+        decisions = cross_tenant_invitation_decisions(tenant=context.tenant, emails=[c.email for c in valid])
+        for candidate in [c for c in valid if not decisions[c.email]]:
+            verdicts[candidate.row.number] = (ERROR, decisions[candidate.email].reasons[0])
+            valid.remove(candidate)
     tenant = context.tenant
     existing, taken_upns = {}, set()
     if valid:

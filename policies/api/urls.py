@@ -1,9 +1,14 @@
 from django.urls import path
 
-from . import agreements, conditional_access, views
+from . import agreements, conditional_access, cross_tenant, views
 
 urlpatterns = [
     path("policies/authorizationPolicy", views.AuthorizationPolicyView.as_view()),
+    path("policies/crossTenantAccessPolicy", cross_tenant.CrossTenantAccessPolicyView.as_view()),
+    path("policies/crossTenantAccessPolicy/default", cross_tenant.DefaultView.as_view()),
+    path("policies/crossTenantAccessPolicy/default/resetToSystemDefault", cross_tenant.ResetDefaultView.as_view()),
+    path("policies/crossTenantAccessPolicy/partners", cross_tenant.PartnersView.as_view()),
+    path("policies/crossTenantAccessPolicy/partners/<str:tenant_id>", cross_tenant.PartnerView.as_view()),
     path("identity/conditionalAccess/policies", conditional_access.PoliciesView.as_view()),
     path("identity/conditionalAccess/policies/<str:policy_id>", conditional_access.PolicyView.as_view()),
     path("identity/conditionalAccess/namedLocations", conditional_access.NamedLocationsView.as_view()),

@@ -2,6 +2,7 @@
 CollaborationSettings`` keeps working)."""
 from .collaboration import DOMAIN_LIST_MAX_BYTES, CollaborationSettings, validate_domain_list, validate_domain_pattern
 from .conditional_access import ConditionalAccessPolicy, NamedLocation
+from .cross_tenant import CrossTenantAccessDefault, CrossTenantAccessPartner
 from .terms_of_use import Agreement, AgreementAcceptance, AgreementFile
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "AgreementFile",
     "CollaborationSettings",
     "ConditionalAccessPolicy",
+    "CrossTenantAccessDefault",
+    "CrossTenantAccessPartner",
     "NamedLocation",
     "validate_domain_list",
     "validate_domain_pattern",

@@ -9,9 +9,19 @@ from .conditional_access import (
     named_location_delete,
     named_location_update,
 )
+from .cross_tenant import (
+    CATEGORY_CROSS_TENANT,
+    cross_tenant_default_ensure,
+    cross_tenant_default_reset,
+    cross_tenant_default_update,
+    cross_tenant_partner_create,
+    cross_tenant_partner_delete,
+    cross_tenant_partner_update,
+)
 from .terms_of_use import agreement_accept, agreement_create, agreement_delete, agreement_update
 
 __all__ = [
+    "CATEGORY_CROSS_TENANT",
     "CATEGORY_POLICY",
     "LockoutRisk",
     "agreement_accept",
@@ -23,6 +33,12 @@ __all__ = [
     "conditional_access_policy_create",
     "conditional_access_policy_delete",
     "conditional_access_policy_update",
+    "cross_tenant_default_ensure",
+    "cross_tenant_default_reset",
+    "cross_tenant_default_update",
+    "cross_tenant_partner_create",
+    "cross_tenant_partner_delete",
+    "cross_tenant_partner_update",
     "named_location_create",
     "named_location_delete",
     "named_location_update",

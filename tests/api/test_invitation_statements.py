@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 #: invitation yet, one insert per audit row, and the nested savepoints of the guest's creation, of the
 #: redeem-URL record and of the view's own transaction block (the service records the link's reading).
 #: The audit rows' search keys (the console's indexed audit search, issue 10) are one more insert: 17.
-STATEMENTS_PER_INVITATION = 17
+#: Cross-tenant access settings add one: is the invitee a member of a tenant on this platform? (Their
+#: settings are read only when so.)
+STATEMENTS_PER_INVITATION = 18
 
 
 def test_an_invitation_with_its_message_takes_a_bounded_number_of_statements(

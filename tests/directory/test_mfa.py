@@ -320,7 +320,9 @@ def test_a_guest_who_met_mfa_enters_within_my_apps_query_budget(guests_require_m
     session.save()
     panel = reverse("directory:panel", args=[tenant.slug])
     assert client.get(panel).status_code == 200  # the first entry logs its outcome once
-    with django_assert_max_num_queries(test_my_apps.TestMyApps.max_queries) as captured:  # My Apps' own budget
+    # My Apps' own budget, and one query for cross-tenant access settings: a guest whose account has a
+    # password may be a member of another tenant here (its home), whose outbound settings also decide.
+    with django_assert_max_num_queries(test_my_apps.TestMyApps.max_queries + 1) as captured:
         assert client.get(panel).status_code == 200
     assert not [q for q in captured.captured_queries if "signinevent" in q["sql"].lower()]
 

@@ -1,0 +1,199 @@
+"""Cross-tenant access settings where Entra enforces them: at invitation, at redemption, and at every entry
+into a tenant or an app (the directory's access evaluator and the access panel's entry rule).
+
+Who the partner is: a guest's **home tenant** is the platform tenant where the same account is a member (not
+itself invited). A guest without one (e-mailed code, social or federated IdP) is not an Entra-tenant user:
+cross-tenant settings do not apply to them here, as in Entra. A partner on another deployment is checked
+through :func:`decision_for_external` by the federation's sign-in, which knows the issuer and tenant id.
+
+Costs: the home user's lookup is one query, the two tenants' settings two more (both defaults, both
+partner entries), the home user's groups one more, and only when a setting names a group.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from directory.access import SESSION_KEY, AccessDecision, AccessRequest, mark_satisfied, satisfied_at
+from directory.models import Group, Tenant, User
+
+from .evaluators.collaboration import Decision
+from .evaluators.cross_tenant import CrossTenantDecision, EffectiveSettings, effective_settings, evaluate_cross_tenant
+from .models import CrossTenantAccessDefault, CrossTenantAccessPartner
+
+
+def settings_toward(tenant_id, partner_tenant_id, issuer: str = "") -> EffectiveSettings:
+    """``tenant_id``'s effective settings toward one external organization (its entry's, else the default's)."""
+    default = CrossTenantAccessDefault.objects.filter(tenant_id=tenant_id).first() or CrossTenantAccessDefault()
+    partner = CrossTenantAccessPartner.objects.filter(tenant_id=tenant_id, issuer=issuer,
+                                                      partner_tenant_id=partner_tenant_id).first()
+    return effective_settings(default, partner)
+
+
+def _both_sides(resource_id, home_id) -> tuple[EffectiveSettings, EffectiveSettings]:
+    """Both tenants' settings toward each other, in two queries (both defaults, both partner entries)."""
+    defaults = {d.tenant_id: d for d in CrossTenantAccessDefault.objects.filter(tenant_id__in=[resource_id, home_id])}
+    partners = {p.tenant_id: p for p in CrossTenantAccessPartner.objects.filter(
+        Q(tenant_id=resource_id, partner_tenant_id=home_id) | Q(tenant_id=home_id, partner_tenant_id=resource_id),
+        issuer="")}
+    return tuple(effective_settings(defaults.get(t) or CrossTenantAccessDefault(), partners.get(t))
+                 for t in (resource_id, home_id))
+
+
+def home_user_of(account_id, *, besides_tenant_id=None) -> User | None:
+    """The member user of ``account_id`` in its home tenant on this platform (None: no home here)."""
+    if account_id is None:
+        return None
+    users = (User.objects.active().filter(account_id=account_id, user_type=User.UserType.MEMBER)
+             .exclude(creation_type=User.CreationType.INVITATION).select_related("tenant").order_by("created_at"))
+    if besides_tenant_id is not None:
+        users = users.exclude(tenant_id=besides_tenant_id)
+    return users.first()
+
+
+def _uses_groups(*settings: dict) -> bool:
+    return any(t.get("targetType") == "group" for s in settings
+               for t in ((s or {}).get("usersAndGroups") or {}).get("targets") or [])
+
+
+def decision_for(*, resource_tenant: Tenant, home_user: User, app_id=None) -> CrossTenantDecision:
+    """Both sides for a person of a platform tenant (``home_user``) coming into ``resource_tenant``."""
+    resource, home = _both_sides(resource_tenant.pk, home_user.tenant_id)
+    groups = ()
+    if _uses_groups(resource.inbound, home.outbound):
+        groups = tuple(str(g) for g in home_user.member_of.values_list("pk", flat=True))
+    return evaluate_cross_tenant(resource=resource, home=home, user_id=str(home_user.pk), group_ids=groups,
+                                 app_id=str(app_id) if app_id else None, resource_name=resource_tenant.name,
+                                 home_name=home_user.tenant.name)
+
+
+def decision_for_external(*, resource_tenant: Tenant, issuer: str, tenant_id, user_id: str | None,
+                          group_ids=(), app_id=None) -> CrossTenantDecision:
+    """The resource side only, for a person of a tenant on another deployment (``issuer``): that deployment
+    checks its outbound side before its identity provider answers."""
+    resource = settings_toward(resource_tenant.pk, tenant_id, issuer.rstrip("/"))
+    return evaluate_cross_tenant(resource=resource, home=None, user_id=user_id, group_ids=group_ids,
+                                 app_id=str(app_id) if app_id else None, resource_name=resource_tenant.name)
+
+
+def decision_for_guest(*, tenant: Tenant, user, app_id=None, account=None) -> CrossTenantDecision | None:
+    """The decision for ``user`` (a tenant's directory user) entering ``tenant``; None when the person has
+    no home tenant on this platform (cross-tenant settings do not apply). With the signed-in ``account``
+    at hand, an account without a password (a guest who redeemed by code) is known to have none without a
+    query: a home tenant here is where the account signs in with its password (as redemption discovers it)."""
+    if user is None or getattr(user, "user_type", None) != User.UserType.GUEST:
+        return None
+    if account is not None and account.pk == user.account_id and not account.has_usable_password():
+        return None
+    home_user = home_user_of(user.account_id, besides_tenant_id=tenant.pk)
+    if home_user is None:
+        return None
+    return decision_for(resource_tenant=tenant, home_user=home_user, app_id=app_id)
+
+
+def cross_tenant_access_evaluator(request: AccessRequest) -> AccessDecision:
+    """The directory's access evaluator: blocks, with the reason, when the resource's inbound or the home
+    tenant's outbound settings refuse the person (or the app)."""
+    application = request.application
+    decision = decision_for_guest(tenant=request.tenant, user=request.user, account=request.account,
+                                  app_id=getattr(application, "app_id", None))
+    if decision is None or decision.allowed:
+        return AccessDecision()
+    return AccessDecision(blocked=True, reason=decision.reason)
+
+
+def cross_tenant_entry_rule(request, tenant: Tenant, user) -> str | None:
+    """The access panel's entry rule, run before the enforcer asks the evaluators (where the block itself
+    happens, with its reason, on every path): where ``tenant`` trusts MFA from the guest's home tenant and
+    this session met MFA there, it counts here too, so the conditional access "require MFA" check (one
+    rule, ``policies.evaluators.conditional_access``) finds it met. Never refuses by itself."""
+    account = getattr(request, "user", None)
+    if (user is None or getattr(user, "user_type", None) != User.UserType.GUEST or account is None
+            or getattr(account, "pk", None) != user.account_id or not account.has_usable_password()):
+        return None
+    mark_trusted_mfa(request.session, tenant=tenant, user=user)
+    return None
+
+
+def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:
+    """Copy the home tenant's met "mfa" (and authentication strengths) into ``tenant`` when its inbound trust
+    accepts MFA from the guest's home tenant, with the time it was met there (sign-in frequency still ages
+    it). Returns whether anything counted. Asks the database only when the home tenant's session met MFA."""
+    def mfa_kind(requirement: str) -> bool:
+        return requirement == "mfa" or requirement.startswith("authenticationStrength:")
+
+    store = session.get(SESSION_KEY) or {}
+    if not any(key != str(tenant.pk) and any(mfa_kind(r) for r in met) for key, met in store.items()):
+        return False
+    home_user = home_user_of(getattr(user, "account_id", None), besides_tenant_id=tenant.pk)
+    if home_user is None or not settings_toward(tenant.pk, home_user.tenant_id).inbound_trust.get("isMfaAccepted"):
+        return False
+    home_met = satisfied_at(session, home_user.tenant)
+    here = satisfied_at(session, tenant)
+    counted = False
+    for requirement, at in home_met.items():
+        if mfa_kind(requirement) and here.get(requirement, 0) < at:
+            mark_satisfied(session, tenant, requirement, at=at)
+            counted = True
+    return counted
+
+
+def invitation_decision(*, tenant: Tenant, email: str) -> Decision:
+    """At invitation (beside the domain allow/block list) and again at redemption: when the address belongs
+    to a member of a tenant on this platform, both tenants' settings must let that person come in."""
+    return invitation_decisions(tenant=tenant, emails=[email])[email.strip().lower()]
+
+
+def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
+    """:func:`invitation_decision` for many addresses (keyed lower-cased) in at most four queries, whatever
+    their number: bulk invitations check a chunk at once."""
+    emails = {e.strip().lower() for e in emails}
+    result = dict.fromkeys(emails, Decision.allow())
+    homes: dict = {}
+    accounts: dict = {}
+    for user in (User.objects.active().filter(account__email__in=emails, user_type=User.UserType.MEMBER)
+                 .exclude(creation_type=User.CreationType.INVITATION).exclude(tenant_id=tenant.pk)
+                 .select_related("tenant").annotate(account_email=F("account__email")).order_by("created_at")):
+        homes.setdefault(user.account_id, user)
+        accounts[user.account_id] = user.account_email
+    if not homes:
+        return result
+    home_ids = {u.tenant_id for u in homes.values()}
+    defaults = {d.tenant_id: d for d in CrossTenantAccessDefault.objects.filter(tenant_id__in=home_ids | {tenant.pk})}
+    partners = {(p.tenant_id, p.partner_tenant_id): p for p in CrossTenantAccessPartner.objects.filter(
+        Q(tenant_id=tenant.pk, partner_tenant_id__in=home_ids) | Q(tenant_id__in=home_ids, partner_tenant_id=tenant.pk),
+        issuer="")}
+    sides = {h: (effective_settings(defaults.get(tenant.pk) or CrossTenantAccessDefault(), partners.get((tenant.pk, h))),
+                 effective_settings(defaults.get(h) or CrossTenantAccessDefault(), partners.get((h, tenant.pk))))
+             for h in home_ids}
+    groups: dict = {}
+    if any(_uses_groups(r.inbound, h.outbound) for r, h in sides.values()):
+        links = Group.members.through.objects.filter(user_id__in=[u.pk for u in homes.values()])
+        for user_id, group_id in links.values_list("user_id", "group_id"):
+            groups.setdefault(user_id, []).append(str(group_id))
+    for account_id, home_user in homes.items():
+        resource, home = sides[home_user.tenant_id]
+        decision = evaluate_cross_tenant(resource=resource, home=home, user_id=str(home_user.pk),
+                                         group_ids=groups.get(home_user.pk, ()), resource_name=tenant.name,
+                                         home_name=home_user.tenant.name)
+        if decision.allowed:
+            continue
+        names = {"home": home_user.tenant.name, "org": tenant.name}
+        if decision.inbound.allowed:
+            refusal = Decision.deny("cross_tenant_outbound_blocked", _(
+                "%(home)s does not allow its users to collaborate with %(org)s (cross-tenant access settings).") % names)
+        else:
+            refusal = Decision.deny("cross_tenant_inbound_blocked", _(
+                "%(org)s's cross-tenant access settings do not allow users from %(home)s.") % names)
+        result[accounts[account_id]] = refusal
+    return result
+
+
+def automatic_redemption(*, tenant: Tenant, account_id) -> bool:
+    """Consent is skipped only when the resource's inbound and the home's outbound automatic redemption
+    are both on (the notice e-mail is still sent)."""
+    home_user = home_user_of(account_id, besides_tenant_id=tenant.pk)
+    if home_user is None:
+        return False
+    return decision_for(resource_tenant=tenant, home_user=home_user).automatic_redemption
