@@ -24,6 +24,7 @@ from .models import (
     Role,
     RoleAssignment,
     SelfServiceRequest,
+    SignInEvent,
     Tenant,
     User,
 )
@@ -335,3 +336,15 @@ def authentication_methods_of(user: User):
     if user.account_id is None:
         return AuthenticationMethod.objects.none()
     return AuthenticationMethod.objects.filter(account_id=user.account_id, tenant_id=user.tenant_id)
+
+
+RECENT_SIGN_INS = 5
+
+
+def recent_sign_ins_of(user: User, *, limit: int = RECENT_SIGN_INS) -> list[SignInEvent]:
+    """The person's own latest sign-ins into this tenant (My Account), newest first: one query on the
+    sign-in log's (tenant, user, created_at) index."""
+    return list(SignInEvent.objects.filter(tenant_id=user.tenant_id, user_id=user.pk)
+                .only("created_at", "app_display_name", "resource", "ip_address", "country", "result",
+                      "failure_reason", "authentication_methods")
+                .order_by("-created_at")[:limit])

@@ -30,6 +30,7 @@ from .selectors import (
     my_apps,
     organizations_for_account,
     owner_names,
+    recent_sign_ins_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,8 @@ class AccountView(PanelView):
                 break
             except NoReverseMatch:
                 continue
-        return self.render(status=status, form=form, organization_rows=organizations, security_info=security_info)
+        return self.render(status=status, form=form, organization_rows=organizations, security_info=security_info,
+                           recent_sign_ins=recent_sign_ins_of(user))
 
     def post(self, request):
         form = ProfileForm(request.POST)

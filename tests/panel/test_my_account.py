@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from directory import services
 from directory.actors import Actor
-from directory.models import AuditEvent, OutboxMessage, Role, Tenant, User
+from directory.models import AuditEvent, OutboxMessage, Role, SignInEvent, Tenant, User
 from policies import services as policy_services
 from tests.factories import AccountFactory, GuestFactory, TenantFactory, UserFactory, admin_of
 from tests.panel.contract import PanelPageContract
@@ -29,8 +29,8 @@ def guest_of(tenant: Tenant, account=None, **fields) -> User:
 class TestMyAccount(PanelPageContract):
     route = "directory:account"
     # session, account, organizations (with this tenant and the user), branding; the "Invite someone"
-    # section's settings and roles
-    max_queries = 6
+    # section's settings and roles; the person's recent sign-ins
+    max_queries = 7
 
     def check_success(self, response, tenant, user, target):
         page = response.content.decode()
@@ -244,3 +244,29 @@ def test_an_admin_whose_language_we_do_not_write_gets_english():
     guest = guest_of(tenant, display_name="Gus")
     services.user_leave_organization(actor=Actor.for_user(guest), user=guest)
     assert OutboxMessage.objects.get(tenant=tenant).subject == "Gus left Contoso"
+
+
+def test_my_account_lists_only_my_own_latest_sign_ins_to_this_tenant():
+    tenant, elsewhere = TenantFactory(), TenantFactory()
+    me, someone = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    mine_elsewhere = UserFactory(tenant=elsewhere, account=me.account)
+    now = timezone.now()
+    for n in range(7):
+        SignInEvent.objects.create(tenant=tenant, user=me, result="success", ip_address=f"192.0.2.{n + 1}",
+                                   created_at=now - timezone.timedelta(minutes=n))
+    SignInEvent.objects.create(tenant=tenant, user=me, result="failure", failure_reason="Wrong password.",
+                               ip_address="198.51.100.9", created_at=now + timezone.timedelta(minutes=1))
+    SignInEvent.objects.create(tenant=tenant, user=someone, result="success", ip_address="203.0.113.77")
+    SignInEvent.objects.create(tenant=elsewhere, user=mine_elsewhere, result="success", ip_address="203.0.113.88")
+    page = signed_in(me).get(reverse("directory:account", args=[tenant.slug])).content.decode()
+    assert page.count('class="sign-in"') == 5  # the latest five
+    assert page.index("198.51.100.9") < page.index("192.0.2.1")  # newest first
+    assert "Wrong password." in page
+    assert "192.0.2.7" not in page  # older than the five
+    assert "203.0.113.77" not in page and "203.0.113.88" not in page  # someone else's; another tenant's
+
+
+def test_my_account_says_when_no_sign_in_is_recorded():
+    tenant = TenantFactory()
+    page = signed_in(UserFactory(tenant=tenant)).get(reverse("directory:account", args=[tenant.slug])).content
+    assert b"No sign-ins to this organization are recorded yet." in page
