@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from directory.actors import Actor
-from directory.audit import Change, Target, audit, register_activities, register_target_type
+from directory.audit import Change, Target, apply_changes, audit, register_activities, register_target_type
 from directory.models import Tenant
 from directory.services import authorize
 
@@ -36,14 +36,7 @@ def cross_tenant_default_ensure(*, tenants) -> None:
         [CrossTenantAccessDefault(tenant_id=getattr(t, "pk", t)) for t in tenants], ignore_conflicts=True)
 
 
-def _apply(obj, fields: dict[str, Any]) -> list[Change]:
-    applied = []
-    for name, new in fields.items():
-        old = getattr(obj, name)
-        if old != new:
-            setattr(obj, name, new)
-            applied.append(Change(name, old, new))
-    return applied
+_apply = apply_changes  # directory/audit.py: what really changed, old → new
 
 
 def _locked_default(tenant: Tenant) -> CrossTenantAccessDefault:
