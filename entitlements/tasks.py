@@ -34,3 +34,10 @@ def expiry_sweep_task() -> int:
 
     assignments_warn_expiring(actor=Actor.system(None, REASON))
     return assignments_expire_due(actor=Actor.system(None, REASON))
+
+
+@shared_task(name="entitlements.lifecycle_sweep", acks_late=True)
+def lifecycle_sweep_task() -> int:
+    from .services import external_users_remove_due
+
+    return external_users_remove_due(actor=Actor.system(None, REASON))

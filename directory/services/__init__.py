@@ -74,6 +74,8 @@ from .users import (
     user_delete_permanently,
     user_restore,
     user_update,
+    users_block_many,
+    users_delete_many,
     users_purge_deleted,
 )
 
@@ -143,6 +145,8 @@ __all__ = [
     "user_sponsor_add",
     "user_sponsor_remove",
     "user_update",
+    "users_block_many",
+    "users_delete_many",
     "users_purge_deleted",
     "validate_redirect_uris",
     "validate_user_principal_name",
