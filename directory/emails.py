@@ -63,3 +63,18 @@ def guest_left_message(*, guest, recipient, restore_until) -> dict:
                "guest_mail": guest.mail or guest.user_principal_name, "guest_upn": guest.user_principal_name,
                "restore_until": restore_until, "console_url": f"{settings.SITE_URL}/admin/"}
     return _render("guest_left", language, context)
+
+
+def sponsor_notice_message(*, template: str, guest, recipient, context: dict, tenant=None) -> dict:
+    """To a sponsor of ``guest``: a notice about the guest (``template``: a registered sponsor notice,
+    ``<app>/email/<name>``, with ``_subject_<lang>.txt``, ``_<lang>.txt`` and ``_<lang>.html`` files)."""
+    language = language_of(recipient)
+    tenant = tenant or guest.tenant
+    full = {**_branded(tenant, language), "guest_name": guest.display_name,
+            "guest_mail": guest.mail or guest.user_principal_name, "sponsor_name": recipient.display_name,
+            "url": f"{settings.SITE_URL}{reverse('directory:panel', args=[tenant.slug])}", **context}
+    with translation.override(language):
+        subject = render_to_string(f"{template}_subject_{language}.txt", full)
+        text = render_to_string(f"{template}_{language}.txt", full)
+        html = render_to_string(f"{template}_{language}.html", full)
+    return {"subject": " ".join(subject.split()), "body_text": text, "body_html": html}

@@ -52,6 +52,7 @@ from .requests import (
 )
 from .roles import role_assign, role_unassign
 from .signins import sign_in_event_record, sign_in_events_purge
+from .sponsors import notify_sponsors, notify_sponsors_many, register_sponsor_notice
 from .tenants import (
     GROUP_SETTINGS,
     branding_delete,
@@ -121,10 +122,13 @@ __all__ = [
     "guest_user_create",
     "guest_user_principal_name",
     "mfa_verify",
+    "notify_sponsors",
+    "notify_sponsors_many",
     "outbox_enqueue",
     "outbox_message",
     "outbox_publish",
     "outbox_retry_now",
+    "register_sponsor_notice",
     "role_assign",
     "role_unassign",
     "self_service_request_cancel",

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from directory.actors import Actor, require_actor
 from directory.audit import Change, Target, audit, register_activities
 from directory.models import Tenant, User
-from directory.services import user_update, users_delete_many
+from directory.services import notify_sponsors, notify_sponsors_many, user_update, users_delete_many
 
 from ..models import ExternalUserLifecycle
 
@@ -55,12 +55,14 @@ def block_then_delete(*, actor: Actor, user: User, reason: str, delete_after: ti
     if row.is_pending_removal:
         return
     now = timezone.now()
-    row.blocked_at, row.removed_at, row.reason = now, None, (reason or "")[:256]
+    row.blocked_at, row.removed_at, row.reason = now, None, str(reason or "")[:256]
     row.delete_after_at = now + delete_after if delete_after is not None else None
     row.save(update_fields=["blocked_at", "removed_at", "reason", "delete_after_at"])
     audit(tenant=user.tenant, actor=actor, activity="Schedule removal of external user",
           targets=[Target(user, [Change("deletionScheduledDateTime", None, row.delete_after_at)])],
           details={"reason": row.reason})
+    notify_sponsors(user, "blocked", {"reason": reason, "delete_after": row.delete_after_at},
+                    dedupe=row.blocked_at.isoformat())
 
 
 @transaction.atomic
@@ -95,9 +97,11 @@ def external_users_remove_due(*, actor: Actor, now=None, batch: int = BATCH) -> 
         with transaction.atomic():
             rows = list(ExternalUserLifecycle.objects.select_for_update(skip_locked=True)
                         .filter(blocked_at__isnull=False, removed_at__isnull=True, delete_after_at__lte=now)
-                        .order_by("delete_after_at").values_list("user_id", "tenant_id")[:batch])
+                        .order_by("delete_after_at").values_list("user_id", "tenant_id", "blocked_at")[:batch])
             if not rows:
                 return total
+            blocked_at = {r[0]: r[2] for r in rows}
+            rows = [r[:2] for r in rows]
             state = dict(User.objects.filter(pk__in=[r[0] for r in rows]).values_list(
                 "pk", "account_enabled"))
             enabled = [pk for pk, _t in rows if state.get(pk)]
@@ -109,6 +113,10 @@ def external_users_remove_due(*, actor: Actor, now=None, batch: int = BATCH) -> 
                 removed = users_delete_many(actor=actor.in_tenant(tenant), tenant=tenant, user_ids=due[tenant.pk],
                                             reason=REMOVAL_REASON)
                 total += len(removed)
+                restore_until = now + timedelta(days=User.RESTORE_WINDOW_DAYS)
+                notify_sponsors_many(removed, "removed", {
+                    u.pk: {"blocked_at": blocked_at[u.pk], "restore_until": restore_until} for u in removed},
+                    dedupe=f"{now:%Y%m%d}")
             ExternalUserLifecycle.objects.filter(user_id__in=[pk for pk, _t in rows if pk not in enabled]).update(
                 removed_at=now)
             ExternalUserLifecycle.objects.filter(user_id__in=enabled).update(blocked_at=None, delete_after_at=None)
