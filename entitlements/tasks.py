@@ -38,6 +38,7 @@ def expiry_sweep_task() -> int:
 
 @shared_task(name="entitlements.lifecycle_sweep", acks_late=True)
 def lifecycle_sweep_task() -> int:
-    from .services import external_users_remove_due
+    from .services import external_users_block_due, external_users_remove_due
 
-    return external_users_remove_due(actor=Actor.system(None, REASON))
+    blocked = external_users_block_due(actor=Actor.system(None, REASON))
+    return blocked + external_users_remove_due(actor=Actor.system(None, REASON))

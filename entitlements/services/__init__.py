@@ -11,7 +11,12 @@ from .catalogs import (
     catalog_update,
 )
 from .delivery import assignments_revoke, request_deliver
-from .lifecycle import block_then_delete, external_users_remove_due, unblock_if_pending
+from .lifecycle import (
+    block_then_delete,
+    external_users_block_due,
+    external_users_remove_due,
+    unblock_if_pending,
+)
 from .organizations import (
     connected_organization_create,
     connected_organization_delete,
@@ -55,8 +60,9 @@ __all__ = [
     "catalog_delete", "catalog_resource_add", "catalog_resource_remove", "catalog_role_add", "catalog_role_remove",
     "catalog_update", "connected_organization_create", "connected_organization_delete",
     "connected_organization_sponsor_set", "connected_organization_update", "entitlement_settings_update",
-    "external_users_remove_due", "package_create", "package_delete", "package_incompatible_set", "package_update",
-    "policy_create", "policy_delete", "policy_update", "request_access", "request_admin_add", "request_cancel",
-    "request_deliver", "request_extend", "request_remove", "request_reprocess", "requests_deliver_due",
-    "requests_sweep_approvals", "role_scope_add", "role_scope_remove", "settings_for", "unblock_if_pending",
+    "external_users_block_due", "external_users_remove_due", "package_create", "package_delete",
+    "package_incompatible_set", "package_update", "policy_create", "policy_delete", "policy_update", "request_access",
+    "request_admin_add", "request_cancel", "request_deliver", "request_extend", "request_remove", "request_reprocess",
+    "requests_deliver_due", "requests_sweep_approvals", "role_scope_add", "role_scope_remove", "settings_for",
+    "unblock_if_pending",
 ]

@@ -189,6 +189,9 @@ def assignments_revoke(*, actor: Actor, assignment_ids, ended_by: str, now=None)
     expired = ended_by == "expired"
     Assignment.objects.filter(pk__in=ids).update(
         state=Assignment.State.EXPIRED, status="Expired" if expired else "Removed", expired_at=now)
+    # The external-user lifecycle's trigger: the block sweep looks at these guests (those left with no
+    # active assignment are blocked; see lifecycle.external_users_block_due).
+    ExternalUserLifecycle.objects.filter(user_id__in={r[3] for r in rows}, governed=True).update(access_ended_at=now)
     removed = _remove_access(ids)
     _audit_and_mail(actor, rows, removed, expired=expired, now=now)
     return len(ids)

@@ -14,13 +14,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from directory.actors import Actor, require_actor
-from directory.audit import Change, Target, audit, register_activities
+from directory.audit import Change, Target, audit, audit_event, audit_save, register_activities
 from directory.models import Tenant, User
-from directory.services import notify_sponsors, notify_sponsors_many, user_update, users_delete_many
+from directory.services import (
+    notify_sponsors,
+    notify_sponsors_many,
+    user_update,
+    users_block_many,
+    users_delete_many,
+)
 
-from ..models import ExternalUserLifecycle
+from ..models import Assignment, EntitlementSettings, ExternalUserLifecycle
 
 register_activities("UserManagement", {
     "Schedule removal of external user": "Update", "Cancel removal of external user": "Update",
@@ -28,6 +35,10 @@ register_activities("UserManagement", {
 
 BATCH = 500
 REMOVAL_REASON = "External user lifecycle: blocked, then removed"
+BLOCK_REASON = "External user lifecycle: the last access package assignment ended"
+#: What sponsors read (in their language) when the lifecycle blocks their guest.
+BLOCK_NOTICE = gettext_lazy("Their last access package assignment ended.")
+A = EntitlementSettings.LifecycleAction
 
 
 def _require_platform(actor: Actor) -> Actor:
@@ -120,3 +131,57 @@ def external_users_remove_due(*, actor: Actor, now=None, batch: int = BATCH) -> 
             ExternalUserLifecycle.objects.filter(user_id__in=[pk for pk, _t in rows if pk not in enabled]).update(
                 removed_at=now)
             ExternalUserLifecycle.objects.filter(user_id__in=enabled).update(blocked_at=None, delete_after_at=None)
+
+
+def external_users_block_due(*, actor: Actor, now=None, batch: int = BATCH) -> int:
+    """Apply each tenant's ``externalUserLifecycleAction`` to the guests entitlement management brought in
+    whose assignment ended (``access_ended_at``) and who hold no active assignment now: block sign-in
+    (``blockSignIn``), and with ``blockSignInAndDelete`` schedule their removal after the tenant's
+    ``durationUntilExternalUserDeletedAfterBlocked``; their sponsors are mailed. Set-based batches taken
+    with ``FOR UPDATE SKIP LOCKED``, one transaction each; every row taken is settled (acted on, or let
+    go: access again, deleted, a member, or ``none``), so a second run finds nothing to do."""
+    _require_platform(actor)
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = dict(ExternalUserLifecycle.objects.select_for_update(skip_locked=True)
+                        .filter(governed=True, blocked_at__isnull=True, removed_at__isnull=True,
+                                access_ended_at__isnull=False, access_ended_at__lte=now)
+                        .order_by("access_ended_at").values_list("user_id", "tenant_id")[:batch])
+            if not rows:
+                return total
+            holding = set(Assignment.objects.filter(target_id__in=list(rows), state__in=Assignment.ACTIVE_STATES)
+                          .values_list("target_id", flat=True))
+            guests = set(User.objects.filter(pk__in=list(rows), user_type=User.UserType.GUEST,
+                                             deleted_at__isnull=True).values_list("pk", flat=True))
+            settings = {s.tenant_id: s for s in EntitlementSettings.objects.filter(tenant_id__in=set(rows.values()))}
+            due: dict = {}
+            for pk, tenant_id in rows.items():
+                action = settings[tenant_id].external_user_lifecycle_action if tenant_id in settings else \
+                    EntitlementSettings._meta.get_field("external_user_lifecycle_action").default
+                if pk in guests and pk not in holding and action != A.NONE:
+                    due.setdefault(tenant_id, []).append(pk)
+            ExternalUserLifecycle.objects.filter(user_id__in=list(rows)).update(access_ended_at=None)
+            for tenant in Tenant.objects.filter(pk__in=list(due)):
+                total += _block(actor.in_tenant(tenant), tenant, due[tenant.pk], settings.get(tenant.pk), now)
+
+
+def _block(actor: Actor, tenant: Tenant, user_ids: list, settings: EntitlementSettings | None, now) -> int:
+    settings = settings or EntitlementSettings(tenant=tenant)
+    users_block_many(actor=actor, tenant=tenant, user_ids=user_ids, reason=BLOCK_REASON)  # skips those blocked
+    delete_after = None
+    if settings.external_user_lifecycle_action == A.BLOCK_SIGN_IN_AND_DELETE:
+        delete_after = now + settings.duration_until_external_user_deleted_after_blocked
+    ExternalUserLifecycle.objects.filter(user_id__in=user_ids).update(
+        blocked_at=now, delete_after_at=delete_after, reason=BLOCK_REASON)
+    users = list(User.objects.filter(pk__in=user_ids).only(
+        "pk", "tenant_id", "display_name", "user_principal_name", "mail", "other_mails"))
+    initiator = actor.initiated_by()
+    audit_save([audit_event(tenant=tenant, actor=actor, initiator=initiator, when=now,
+                            activity="Schedule removal of external user",
+                            targets=[Target(u, [Change("deletionScheduledDateTime", None, delete_after)])],
+                            details={"reason": BLOCK_REASON}) for u in users])
+    notify_sponsors_many(users, "blocked", {u.pk: {"reason": BLOCK_NOTICE, "delete_after": delete_after}
+                                            for u in users}, dedupe=now.isoformat())
+    return len(users)

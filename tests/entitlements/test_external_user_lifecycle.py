@@ -174,3 +174,23 @@ def test_only_the_platform_runs_the_removal_sweep():
     tenant = TenantFactory()
     with pytest.raises(PermissionDenied):
         services.external_users_remove_due(actor=Actor.for_user(admin_of(tenant)))
+
+
+def test_the_guests_sponsors_are_mailed_once_when_blocked_and_once_when_removed():
+    from directory.models import OutboxMessage
+
+    tenant = TenantFactory(name="Tailwind Traders")
+    sponsor, gone = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    guest = _guest(tenant)
+    guest.sponsors.add(sponsor, gone)
+    User.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())  # a deleted sponsor is not mailed
+    services.block_then_delete(actor=system(), user=guest, reason="Denied in the Q3 guest review",
+                               delete_after=timedelta(days=30))
+    services.block_then_delete(actor=system(), user=guest, reason="again", delete_after=timedelta(days=30))
+    blocked = OutboxMessage.objects.get(subject__contains="can no longer sign in")
+    assert blocked.to == [sponsor.mail] and "Denied in the Q3 guest review" in blocked.body_text
+    assert "removed from Tailwind Traders on" in blocked.body_text
+    services.external_users_remove_due(actor=system(), now=timezone.now() + timedelta(days=31))
+    services.external_users_remove_due(actor=system(), now=timezone.now() + timedelta(days=32))
+    removed = OutboxMessage.objects.get(subject__contains="was removed from")
+    assert removed.to == [sponsor.mail] and "can restore them" in removed.body_text
