@@ -53,7 +53,11 @@ def _roles(request, user):
 
 
 def _sponsors(request, user):
-    return list(user.sponsors.order_by("display_name").only("pk", "display_name", "user_principal_name"))
+    # Add and remove go through the sponsors service (as sponsors/$ref): offered to those who manage users.
+    may_edit = user.deleted_at is None and (
+        request.user.is_superuser or user.tenant_id in tenants_with(request, "user", manage=True))
+    return {"sponsors": list(user.sponsors.order_by("display_name").only(
+        "pk", "display_name", "user_principal_name", "mail", "deleted_at")), "may_edit": may_edit}
 
 
 register_user_section(UserSection("groups", _("Groups"), "group", "admin/directory/user/section_groups.html",
