@@ -68,3 +68,25 @@ register_user_section(UserSection("roles", _("Directory roles"), "role", "admin/
                                   _roles, order=30))
 register_user_section(UserSection("sponsors", _("Sponsors"), "user", "admin/directory/user/section_sponsors.html",
                                   _sponsors, order=40))
+
+
+# --- pages under the users (reports apps above add: the inactive-guests report is the invitations app's) ---
+
+
+@dataclass(frozen=True)
+class UserPage:
+    route: str  # under /admin/directory/user/, e.g. "inactive-guests/"
+    name: str  # the URL name, under "admin:"
+    title: str
+    view: Callable  # (model_admin, request) -> response; the page checks who may see it
+
+
+_PAGES: dict[str, UserPage] = {}
+
+
+def register_user_page(page: UserPage) -> None:
+    _PAGES[page.name] = page
+
+
+def user_pages() -> list[UserPage]:
+    return sorted(_PAGES.values(), key=lambda p: p.name)

@@ -1,5 +1,6 @@
 """Users in the admin console."""
 
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +18,7 @@ from ..models import (
     User,
 )
 from .base import LinesField, TenantModelForm, TenantScopedAdmin
-from .user_page import user_sections
+from .user_page import user_pages, user_sections
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -129,6 +130,7 @@ class UserAdmin(TenantScopedAdmin):
             path("<path:object_id>/sponsors/add/", wrap(self.sponsor_add_view), name="directory_user_sponsor_add"),
             path("<path:object_id>/sponsors/remove/", wrap(self.sponsor_remove_view),
                  name="directory_user_sponsor_remove"),
+            *[path(page.route, wrap(partial(page.view, self)), name=page.name) for page in user_pages()],
             *super().get_urls(),
         ]
 
@@ -176,6 +178,9 @@ class UserAdmin(TenantScopedAdmin):
 
         return self._sponsor_change(request, object_id, find, services.user_sponsor_remove,
                                     _("%(sponsor)s no longer sponsors %(user)s."))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "user_pages": user_pages()})
 
     def get_list_display(self, request):
         # The tenant column only for those who see more than one tenant: the width goes to names.
