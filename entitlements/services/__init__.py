@@ -24,6 +24,7 @@ from .organizations import (
     connected_organization_update,
     entitlement_settings_update,
     settings_for,
+    validate_lifecycle_settings,
 )
 from .packages import (
     package_create,
@@ -64,5 +65,5 @@ __all__ = [
     "package_incompatible_set", "package_update", "policy_create", "policy_delete", "policy_update", "request_access",
     "request_admin_add", "request_cancel", "request_deliver", "request_extend", "request_remove", "request_reprocess",
     "requests_deliver_due", "requests_sweep_approvals", "role_scope_add", "role_scope_remove", "settings_for",
-    "unblock_if_pending",
+    "unblock_if_pending", "validate_lifecycle_settings",
 ]

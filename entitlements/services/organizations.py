@@ -109,7 +109,8 @@ def settings_for(tenant: Tenant) -> EntitlementSettings:
 MAX_DELETION_DELAY = timedelta(days=3660)  # as an assignment's longest expiry (Entra: 0–3660 days)
 
 
-def _validate_lifecycle_settings(changes: dict[str, Any]) -> None:
+def validate_lifecycle_settings(changes: dict[str, Any]) -> None:
+    """The lifecycle settings' rules (the API, the console form and the service ask this one)."""
     action = changes.get("external_user_lifecycle_action", EntitlementSettings.LifecycleAction.NONE)
     if action not in EntitlementSettings.LifecycleAction.values:
         raise ValidationError({"externalUserLifecycleAction": _("Use none, blockSignIn or blockSignInAndDelete.")})
@@ -128,7 +129,7 @@ def entitlement_settings_update(*, actor: Actor, tenant: Tenant, changes: dict[s
     allowed = {"external_user_lifecycle_action", "duration_until_external_user_deleted_after_blocked"}
     if set(changes) - allowed:
         raise ValidationError(_("Unknown properties: %(names)s") % {"names": ", ".join(sorted(set(changes) - allowed))})
-    _validate_lifecycle_settings(changes)
+    validate_lifecycle_settings(changes)
     settings, _created = EntitlementSettings.objects.select_for_update().get_or_create(tenant=tenant)
     applied = apply_changes(settings, changes)
     if applied:
