@@ -10,7 +10,7 @@ transaction, in each sponsor's language and the tenant's branding.
 
 from collections.abc import Iterable
 
-from ..emails import sponsor_notice_message
+from ..emails import SponsorNotices
 from ..models import OutboxMessage, Tenant, User
 from .outbox import outbox_message, outbox_publish
 
@@ -40,7 +40,7 @@ def notify_sponsors_many(users: Iterable[User], kind: str, contexts: dict | None
     by user id, e.g. the removal date). Four queries and one insert whatever the number of guests; a
     message per (guest, sponsor), deduplicated on ``dedupe`` (say, the time of the event) so a sweep that
     runs twice mails once. Returns the number of messages written."""
-    template = SPONSOR_NOTICES[kind]
+    render = SponsorNotices(SPONSOR_NOTICES[kind])
     users = [u for u in users]
     if not users:
         return 0
@@ -65,8 +65,7 @@ def notify_sponsors_many(users: Iterable[User], kind: str, contexts: dict | None
         if not address or key in sent:
             continue
         tenant = tenants[guest.tenant_id]
-        content = sponsor_notice_message(template=template, guest=guest, recipient=sponsor, tenant=tenant,
-                                         context=contexts.get(guest_id, {}))
+        content = render(guest=guest, recipient=sponsor, tenant=tenant, context=contexts.get(guest_id, {}))
         messages.append(outbox_message(tenant=tenant, to=[address], dedupe_key=key, **content))
     OutboxMessage.objects.bulk_create(messages)
     outbox_publish([m.pk for m in messages])
