@@ -51,7 +51,8 @@ def inactive_guests(*, tenant: Tenant, cutoff):
                       group_count=count(Group.members.through.objects.filter(user_id=OuterRef("pk"))),
                       app_count=count(AppRoleAssignment.objects.filter(user_id=OuterRef("pk"))),
                       invited_by_name=Subquery(latest.values("invited_by__display_name")[:1]),
-                      invited_by_email=Subquery(latest.values("invited_by_account__email")[:1]))
+                      invited_by_email=Subquery(latest.values("invited_by_account__email")[:1]),
+                      invited_at=Subquery(latest.values("created_at")[:1]))
             .prefetch_related(Prefetch("sponsors", queryset=User.objects.filter(deleted_at__isnull=True).only(
                 "pk", "display_name", "mail", "user_principal_name").order_by("display_name")))
             .only("pk", "tenant_id", "display_name", "user_principal_name", "mail", "last_sign_in_at", "created_at",

@@ -63,7 +63,9 @@ def _tenants(request) -> list[Tenant]:
 
 
 def _inviter(guest) -> str:
-    return guest.invited_by_name or guest.invited_by_email or _("system")
+    if guest.invited_at is None:
+        return "—"  # made without an invitation (by an administrator, or a script)
+    return guest.invited_by_name or guest.invited_by_email or _("system")  # system: entitlement management
 
 
 def _row(guest, now) -> dict:

@@ -97,6 +97,18 @@ def test_csv_has_every_inactive_guest_and_defuses_formulas(admin_client, admin, 
     assert all(r["invitedBy"] == admin.display_name for r in rows)
 
 
+def test_a_guest_made_without_an_invitation_has_no_inviter_and_one_entitlement_management_invited_has_system(
+        admin_client, admin, home):
+    made = GuestFactory(tenant=home, created_at=timezone.now() - timedelta(days=100))
+    silent = invitation_create(actor=Actor.system(home, "Entitlement management"), tenant=home,
+                               email="em@partner.example", redirect_url="https://home.example/").invitation
+    User.objects.filter(pk=silent.invited_user_id).update(created_at=timezone.now() - timedelta(days=100))
+    response = admin_client.get(reverse(URL), {"tenant": str(home.pk), "days": "30", "format": "csv"})
+    rows = {r["mail"]: r for r in csv.DictReader(io.StringIO(
+        b"".join(response.streaming_content).decode().lstrip("\ufeff")))}
+    assert rows[made.mail]["invitedBy"] == "—" and rows["em@partner.example"]["invitedBy"] == "system"
+
+
 def test_only_readers_of_users_and_the_sign_in_log_see_it(client, home, admin):
     _invited(home, admin, "stale@partner.example", days_ago=45)
     user_admin = admin_of(home, Role.USER_ADMINISTRATOR)  # reads users, not the sign-in log
