@@ -62,6 +62,11 @@ class UserForm(TenantModelForm):
                 services.validate_user_principal_name(self.instance)
             except ValidationError as exc:
                 self._update_errors(exc)
+        if "sponsors" in self.cleaned_data:
+            try:
+                services.validate_sponsors(self.instance, self.cleaned_data["sponsors"])
+            except ValidationError as exc:
+                self._update_errors(exc)
         password = self.cleaned_data.get("password")
         if password and self.instance.user_type == User.UserType.GUEST:
             self.add_error("password", _("Guests sign in with their own identity; they get no password."))

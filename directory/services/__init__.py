@@ -5,7 +5,13 @@ through :mod:`directory.authz`, validated (``full_clean``), one audit row per ch
 admin console, the API, the access panel, the CLI and the workers all call these.
 """
 
-from ._common import authorize, ensure_same_tenant, guest_user_principal_name, validate_user_principal_name
+from ._common import (
+    authorize,
+    ensure_same_tenant,
+    guest_user_principal_name,
+    validate_sponsors,
+    validate_user_principal_name,
+)
 from .app_registrations import (
     app_registration_create,
     app_registration_new_secret,
@@ -153,5 +159,6 @@ __all__ = [
     "users_delete_many",
     "users_purge_deleted",
     "validate_redirect_uris",
+    "validate_sponsors",
     "validate_user_principal_name",
 ]

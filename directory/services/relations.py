@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ..actors import Actor
 from ..audit import Change, Target, audit
 from ..models import User
-from ._common import authorize, ensure_same_tenant
+from ._common import authorize, ensure_same_tenant, validate_sponsors
 from .users import ensure_may_manage
 
 
@@ -40,9 +40,6 @@ def user_set_manager(*, actor: Actor, user: User, manager: User | None) -> bool:
     return True
 
 
-MAX_SPONSORS = 5  # Entra's limit of sponsors per user (invitations check it too)
-
-
 def _sponsor_link(*, actor: Actor, user: User, sponsor: User, add: bool) -> bool:
     authorize(actor, "User.ReadWrite.All", tenant=user.tenant_id)
     user = _locked(user)  # concurrent adds of one sponsor queue up here: exactly one adds it
@@ -52,13 +49,7 @@ def _sponsor_link(*, actor: Actor, user: User, sponsor: User, add: bool) -> bool
     old = sorted(str(pk) for pk in user.sponsors.values_list("pk", flat=True))
     if add:
         ensure_same_tenant(user.tenant, [sponsor], field="sponsors")
-        if sponsor.pk == user.pk:
-            raise ValidationError({"sponsors": _("A user cannot sponsor itself.")}, code="own_sponsor")
-        if sponsor.deleted_at is not None:
-            raise ValidationError({"sponsors": _("A deleted user cannot sponsor a guest.")}, code="deleted_sponsor")
-        if len(old) >= MAX_SPONSORS:
-            raise ValidationError({"sponsors": _("A guest can have at most %(max)s sponsors.") % {"max": MAX_SPONSORS}},
-                                  code="too_many_sponsors")
+        validate_sponsors(user, [*user.sponsors.filter(deleted_at__isnull=True), sponsor])
         user.sponsors.add(sponsor)
         new = sorted([*old, str(sponsor.pk)])
     else:

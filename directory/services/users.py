@@ -22,6 +22,7 @@ from ._common import (
     authorize,
     ensure_same_tenant,
     guest_user_principal_name,
+    validate_sponsors,
     validate_user_principal_name,
 )
 
@@ -55,6 +56,8 @@ def user_create(
             # committed now, so the duplicate is reported as such (not as someone else's sign-in).
             user.full_clean()
             raise
+    sponsors = list(sponsors)
+    validate_sponsors(user, sponsors)
     _validate_and_save(user)
     _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
     audit(tenant=tenant, actor=actor, activity="Add user",
@@ -154,6 +157,8 @@ def user_update(*, actor: Actor, user: User, changes: dict[str, Any]) -> User:
         validate_user_principal_name(user)
         _validate_and_save(user)
     if sponsors is not None:
+        sponsors = list(sponsors)
+        validate_sponsors(user, sponsors)
         change = _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=user.tenant)
         if change:
             applied.append(change)
