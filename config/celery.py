@@ -25,6 +25,8 @@ app.conf.beat_schedule = {
     "entitlements-approvals": {"task": "entitlements.approvals_sweep",
                                "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
     "entitlements-expiry": {"task": "entitlements.expiry_sweep", "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
+    "entitlements-lifecycle": {"task": "entitlements.lifecycle_sweep",
+                               "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
     "entitlements-deliveries": {"task": "entitlements.deliveries_sweep",
                                 "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 120)},
     "users-purge-deleted": {

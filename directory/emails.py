@@ -63,3 +63,47 @@ def guest_left_message(*, guest, recipient, restore_until) -> dict:
                "guest_mail": guest.mail or guest.user_principal_name, "guest_upn": guest.user_principal_name,
                "restore_until": restore_until, "console_url": f"{settings.SITE_URL}/admin/"}
     return _render("guest_left", language, context)
+
+
+def sponsor_notice_message(*, template: str, guest, recipient, context: dict, tenant=None) -> dict:
+    """To a sponsor of ``guest``: a notice about the guest (``template``: a registered sponsor notice,
+    ``<app>/email/<name>``, with ``_subject_<lang>.txt``, ``_<lang>.txt`` and ``_<lang>.html`` files)."""
+    return SponsorNotices(template)(guest=guest, recipient=recipient, context=context, tenant=tenant)
+
+
+#: Stand-ins for what differs between the notices of one batch (private-use characters: escaping leaves
+#: them alone, and no name holds them), replaced in the rendered text.
+_PERSONAL = {"guest_name": "\ue000g\ue000", "guest_mail": "\ue000m\ue000", "sponsor_name": "\ue000s\ue000"}
+
+
+class SponsorNotices:
+    """Renders one kind of sponsor notice for many (guest, sponsor) pairs: the templates once per tenant,
+    language and context, the names and addresses filled in after (escaped for HTML), so that a sweep of
+    thousands of guests renders a handful of templates, not three per message."""
+
+    def __init__(self, template: str):
+        self.template = template
+        self._rendered: dict = {}
+
+    def __call__(self, *, guest, recipient, context: dict, tenant=None) -> dict:
+        from django.utils.html import escape
+
+        language = language_of(recipient)
+        tenant = tenant or guest.tenant
+        key = (tenant.pk, language, tuple(sorted((k, str(v)) for k, v in context.items())))
+        if key not in self._rendered:
+            full = {**_branded(tenant, language), **_PERSONAL,
+                    "url": f"{settings.SITE_URL}{reverse('directory:panel', args=[tenant.slug])}", **context}
+            with translation.override(language):
+                self._rendered[key] = {
+                    "subject": render_to_string(f"{self.template}_subject_{language}.txt", full),
+                    "body_text": render_to_string(f"{self.template}_{language}.txt", full),
+                    "body_html": render_to_string(f"{self.template}_{language}.html", full)}
+        values = {"guest_name": guest.display_name, "guest_mail": guest.mail or guest.user_principal_name,
+                  "sponsor_name": recipient.display_name}
+        message = {}
+        for part, text in self._rendered[key].items():
+            for name, stand_in in _PERSONAL.items():
+                text = text.replace(stand_in, escape(values[name]) if part == "body_html" else values[name])
+            message[part] = " ".join(text.split()) if part == "subject" else text
+        return message

@@ -71,3 +71,13 @@ def revoke_account_tokens(*, account_id, tenant: Tenant) -> int:
 
 
 _ISSUED = [Token.Type.ACCESS_TOKEN, Token.Type.REFRESH_TOKEN]
+
+
+def revoke_accounts_tokens(*, account_ids, tenant: Tenant) -> int:
+    """:func:`revoke_account_tokens` for many accounts in one statement (set-based sweeps)."""
+    account_ids = [pk for pk in account_ids if pk is not None]
+    if not account_ids:
+        return 0
+    deleted, _ = Token.objects.filter(user_id__in=account_ids, client__app_registration__tenant=tenant,
+                                      type__in=_ISSUED).delete()
+    return deleted

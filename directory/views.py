@@ -31,6 +31,7 @@ from .selectors import (
     organizations_for_account,
     owner_names,
     recent_sign_ins_of,
+    sponsors_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,8 @@ class AccountView(PanelView):
             except NoReverseMatch:
                 continue
         return self.render(status=status, form=form, organization_rows=organizations, security_info=security_info,
-                           recent_sign_ins=recent_sign_ins_of(user))
+                           recent_sign_ins=recent_sign_ins_of(user),
+                           sponsors=sponsors_of(user) if user.is_guest else None)
 
     def post(self, request):
         form = ProfileForm(request.POST)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin
+from directory.admin.user_page import UserSection, register_user_section
 from directory.models import Group, User
 
 from . import services
@@ -21,6 +22,8 @@ from .models import (
     Catalog,
     CatalogResource,
     ConnectedOrganization,
+    EntitlementSettings,
+    ExternalUserLifecycle,
     ResourceRoleScope,
 )
 
@@ -484,3 +487,74 @@ class ConnectedOrganizationAdmin(_EntitlementAdmin):
 
     def service_delete(self, request, obj):
         services.connected_organization_delete(actor=self.actor(request, obj), organization=obj)
+
+
+# --- the external-user lifecycle settings (Entra: Entitlement management › Settings) -----------------------
+
+
+class EntitlementSettingsForm(TenantModelForm):
+    days_before_removal = forms.IntegerField(
+        label=_("Number of days before removing external user from this directory"), min_value=0, max_value=3660,
+        initial=30, help_text=_("0 removes them at once. Counted from the block; removals already scheduled "
+                                "keep their date."))
+
+    class Meta:
+        model = EntitlementSettings
+        fields = ("tenant", "external_user_lifecycle_action")
+        labels = {"external_user_lifecycle_action": _("When an external user's last assignment ends")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["days_before_removal"] = self.instance.duration_until_external_user_deleted_after_blocked.days
+
+    def clean(self):
+        data = super().clean()
+        if data.get("days_before_removal") is not None:
+            try:  # the service's rule, asked before anything is written
+                services.validate_lifecycle_settings({
+                    "external_user_lifecycle_action": data.get("external_user_lifecycle_action", "none"),
+                    "duration_until_external_user_deleted_after_blocked": timedelta(days=data["days_before_removal"])})
+            except ValidationError as exc:
+                raise ValidationError(exc.messages) from None
+        return data
+
+
+@admin.register(EntitlementSettings)
+class EntitlementSettingsAdmin(_EntitlementAdmin):
+    """The tenant's external-user lifecycle (``entitlementManagementSettings``), applied by the lifecycle
+    sweep to the guests entitlement management brought in (docs/guest-lifecycle.md)."""
+
+    form = EntitlementSettingsForm
+    list_display = ("tenant", "external_user_lifecycle_action", "removal_after")
+    list_select_related = ("tenant",)
+    fields = ("tenant", "external_user_lifecycle_action", "days_before_removal")
+
+    @admin.display(description=_("removal after"))
+    def removal_after(self, obj):
+        return obj.duration_until_external_user_deleted_after_blocked
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changes = {}
+        if not change or "external_user_lifecycle_action" in form.changed_data:
+            changes["external_user_lifecycle_action"] = form.cleaned_data["external_user_lifecycle_action"]
+        if not change or "days_before_removal" in form.changed_data:
+            changes["duration_until_external_user_deleted_after_blocked"] = timedelta(
+                days=form.cleaned_data["days_before_removal"])
+        self._run(request, lambda: services.entitlement_settings_update(
+            actor=self.actor(request, obj.tenant), tenant=obj.tenant, changes=changes))
+        obj._state.adding = False
+
+
+# --- a user's page: where the guest is in the external-user lifecycle -------------------------------------
+
+
+def _lifecycle(request, user):
+    return ExternalUserLifecycle.objects.filter(user=user).first()
+
+
+register_user_section(UserSection("lifecycle", _("External user lifecycle"), "user",
+                                  "admin/entitlements/user_lifecycle_section.html", _lifecycle, order=45))

@@ -34,3 +34,11 @@ def expiry_sweep_task() -> int:
 
     assignments_warn_expiring(actor=Actor.system(None, REASON))
     return assignments_expire_due(actor=Actor.system(None, REASON))
+
+
+@shared_task(name="entitlements.lifecycle_sweep", acks_late=True)
+def lifecycle_sweep_task() -> int:
+    from .services import external_users_block_due, external_users_remove_due
+
+    blocked = external_users_block_due(actor=Actor.system(None, REASON))
+    return blocked + external_users_remove_due(actor=Actor.system(None, REASON))

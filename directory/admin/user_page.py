@@ -53,7 +53,11 @@ def _roles(request, user):
 
 
 def _sponsors(request, user):
-    return list(user.sponsors.order_by("display_name").only("pk", "display_name", "user_principal_name"))
+    # Add and remove go through the sponsors service (as sponsors/$ref): offered to those who manage users.
+    may_edit = user.deleted_at is None and (
+        request.user.is_superuser or user.tenant_id in tenants_with(request, "user", manage=True))
+    return {"sponsors": list(user.sponsors.order_by("display_name").only(
+        "pk", "display_name", "user_principal_name", "mail", "deleted_at")), "may_edit": may_edit}
 
 
 register_user_section(UserSection("groups", _("Groups"), "group", "admin/directory/user/section_groups.html",
@@ -64,3 +68,25 @@ register_user_section(UserSection("roles", _("Directory roles"), "role", "admin/
                                   _roles, order=30))
 register_user_section(UserSection("sponsors", _("Sponsors"), "user", "admin/directory/user/section_sponsors.html",
                                   _sponsors, order=40))
+
+
+# --- pages under the users (reports apps above add: the inactive-guests report is the invitations app's) ---
+
+
+@dataclass(frozen=True)
+class UserPage:
+    route: str  # under /admin/directory/user/, e.g. "inactive-guests/"
+    name: str  # the URL name, under "admin:"
+    title: str
+    view: Callable  # (model_admin, request) -> response; the page checks who may see it
+
+
+_PAGES: dict[str, UserPage] = {}
+
+
+def register_user_page(page: UserPage) -> None:
+    _PAGES[page.name] = page
+
+
+def user_pages() -> list[UserPage]:
+    return sorted(_PAGES.values(), key=lambda p: p.name)

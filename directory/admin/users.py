@@ -1,10 +1,14 @@
 """Users in the admin console."""
 
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Lower
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -14,7 +18,7 @@ from ..models import (
     User,
 )
 from .base import LinesField, TenantModelForm, TenantScopedAdmin
-from .user_page import user_sections
+from .user_page import user_pages, user_sections
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -56,6 +60,11 @@ class UserForm(TenantModelForm):
         if not self.errors and self.instance.tenant_id:
             try:
                 services.validate_user_principal_name(self.instance)
+            except ValidationError as exc:
+                self._update_errors(exc)
+        if "sponsors" in self.cleaned_data:
+            try:
+                services.validate_sponsors(self.instance, self.cleaned_data["sponsors"])
             except ValidationError as exc:
                 self._update_errors(exc)
         password = self.cleaned_data.get("password")
@@ -119,6 +128,64 @@ class UserAdmin(TenantScopedAdmin):
         user = self.get_object(request, unquote(object_id))
         return super().change_view(request, object_id, form_url, {
             **(extra_context or {}), "user_sections": user_sections(request, user)})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/sponsors/add/", wrap(self.sponsor_add_view), name="directory_user_sponsor_add"),
+            path("<path:object_id>/sponsors/remove/", wrap(self.sponsor_remove_view),
+                 name="directory_user_sponsor_remove"),
+            *[path(page.route, wrap(partial(page.view, self)), name=page.name) for page in user_pages()],
+            *super().get_urls(),
+        ]
+
+    def _sponsor_change(self, request, object_id, find, service, done: str):
+        """Add or remove one sponsor through the sponsors service (the one ``sponsors/$ref`` uses), then
+        back to the user's page with what happened."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404
+        back = HttpResponseRedirect(reverse("admin:directory_user_change", args=[user.pk]) + "#user-section-sponsors")
+        sponsor = find(user)
+        if sponsor is None:
+            self.message_user(request, _("No user of this organization has that name or address."), messages.ERROR)
+            return back
+        try:
+            changed = service(actor=self.actor(request, user), user=user, sponsor=sponsor)
+        except (PermissionDenied, ValidationError, User.DoesNotExist) as exc:
+            self.message_user(request, " ".join(getattr(exc, "messages", None) or [str(exc)]), messages.ERROR)
+            return back
+        if changed:
+            self.message_user(request, done % {"sponsor": sponsor.display_name, "user": user.display_name},
+                              messages.SUCCESS)
+        return back
+
+    def sponsor_add_view(self, request, object_id):
+        def find(user):
+            text = request.POST.get("new_sponsor", "").strip().lower().replace("\x00", "")[:254]
+            if not text:
+                return None
+            return (User.objects.active().filter(tenant_id=user.tenant_id).alias(upn=Lower("user_principal_name"))
+                    .filter(upn=text).first() or User.objects.active().filter(tenant_id=user.tenant_id)
+                    .with_mail(text).first())
+
+        return self._sponsor_change(request, object_id, find, services.user_sponsor_add,
+                                    _("%(sponsor)s now sponsors %(user)s."))
+
+    def sponsor_remove_view(self, request, object_id):
+        def find(user):
+            try:
+                return user.sponsors.filter(pk=request.POST.get("sponsor", "")).first()
+            except ValidationError:  # not a UUID
+                return None
+
+        return self._sponsor_change(request, object_id, find, services.user_sponsor_remove,
+                                    _("%(sponsor)s no longer sponsors %(user)s."))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "user_pages": user_pages()})
 
     def get_list_display(self, request):
         # The tenant column only for those who see more than one tenant: the width goes to names.

@@ -6,7 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -195,6 +195,12 @@ class User(models.Model):
             models.Index(fields=["tenant", "updated_at", "id"], name="user_tenant_changed_idx"),  # /users/delta
             # inactive-user reports: $filter=signInActivity/lastSignInDateTime le …
             models.Index(fields=["tenant", "last_sign_in_at"], name="user_tenant_last_signin_idx"),
+            # … and userType eq 'Guest' and signInActivity/lastSignInDateTime le … (Graph's inactive guests)
+            models.Index(fields=["tenant", "user_type", "last_sign_in_at"], name="user_tenant_type_signin_idx"),
+            # the console's inactive-guests report: inactive since the last sign-in, or since the invitation
+            # for a guest who never signed in; most inactive first
+            models.Index(models.F("tenant"), Coalesce("last_sign_in_at", "created_at"), models.F("id"),
+                         name="user_guest_inactive_idx", condition=Q(user_type="Guest", deleted_at__isnull=True)),
             # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)
             models.Index(models.F("tenant"), Lower("display_name"), models.F("id"), name="user_tenant_name_order_idx",
                          condition=Q(deleted_at__isnull=True)),

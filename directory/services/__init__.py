@@ -5,7 +5,13 @@ through :mod:`directory.authz`, validated (``full_clean``), one audit row per ch
 admin console, the API, the access panel, the CLI and the workers all call these.
 """
 
-from ._common import authorize, ensure_same_tenant, guest_user_principal_name, validate_user_principal_name
+from ._common import (
+    authorize,
+    ensure_same_tenant,
+    guest_user_principal_name,
+    validate_sponsors,
+    validate_user_principal_name,
+)
 from .app_registrations import (
     app_registration_create,
     app_registration_new_secret,
@@ -52,6 +58,7 @@ from .requests import (
 )
 from .roles import role_assign, role_unassign
 from .signins import sign_in_event_record, sign_in_events_purge
+from .sponsors import notify_sponsors, notify_sponsors_many, register_sponsor_notice
 from .tenants import (
     GROUP_SETTINGS,
     branding_delete,
@@ -74,6 +81,8 @@ from .users import (
     user_delete_permanently,
     user_restore,
     user_update,
+    users_block_many,
+    users_delete_many,
     users_purge_deleted,
 )
 
@@ -119,10 +128,13 @@ __all__ = [
     "guest_user_create",
     "guest_user_principal_name",
     "mfa_verify",
+    "notify_sponsors",
+    "notify_sponsors_many",
     "outbox_enqueue",
     "outbox_message",
     "outbox_publish",
     "outbox_retry_now",
+    "register_sponsor_notice",
     "role_assign",
     "role_unassign",
     "self_service_request_cancel",
@@ -143,7 +155,10 @@ __all__ = [
     "user_sponsor_add",
     "user_sponsor_remove",
     "user_update",
+    "users_block_many",
+    "users_delete_many",
     "users_purge_deleted",
     "validate_redirect_uris",
+    "validate_sponsors",
     "validate_user_principal_name",
 ]

@@ -103,3 +103,19 @@ def _set_m2m(*, instance, field: str, new: Iterable[models.Model], tenant: Tenan
         return None
     manager.set(new)
     return Change(field, sorted(map(str, old_ids)), sorted(map(str, new_ids)))
+
+
+MAX_SPONSORS = 5  # Entra's limit of sponsors per user
+
+
+def validate_sponsors(user, sponsors) -> None:
+    """The sponsor rules every path keeps (the console's form and page, sponsors/$ref, user_update): a user
+    never sponsors itself, a deleted user sponsors nobody, at most :data:`MAX_SPONSORS` sponsors."""
+    sponsors = list(sponsors)
+    if user.pk is not None and any(s.pk == user.pk for s in sponsors):
+        raise ValidationError({"sponsors": _("A user cannot sponsor itself.")}, code="own_sponsor")
+    if any(s.deleted_at is not None for s in sponsors):
+        raise ValidationError({"sponsors": _("A deleted user cannot sponsor a guest.")}, code="deleted_sponsor")
+    if len(sponsors) > MAX_SPONSORS:
+        raise ValidationError({"sponsors": _("A guest can have at most %(max)s sponsors.") % {"max": MAX_SPONSORS}},
+                              code="too_many_sponsors")

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ..actors import Actor
 from ..audit import Change, Target, audit
 from ..models import User
-from ._common import authorize, ensure_same_tenant
+from ._common import authorize, ensure_same_tenant, validate_sponsors
 from .users import ensure_may_manage
 
 
@@ -49,6 +49,7 @@ def _sponsor_link(*, actor: Actor, user: User, sponsor: User, add: bool) -> bool
     old = sorted(str(pk) for pk in user.sponsors.values_list("pk", flat=True))
     if add:
         ensure_same_tenant(user.tenant, [sponsor], field="sponsors")
+        validate_sponsors(user, [*user.sponsors.filter(deleted_at__isnull=True), sponsor])
         user.sponsors.add(sponsor)
         new = sorted([*old, str(sponsor.pk)])
     else:

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..actors import Actor, require_actor
-from ..audit import Change, Target, audit
+from ..audit import Change, Target, audit, audit_event, audit_save
 from ..models import Account, DeletedObject, Tenant, User, UserIdentity
-from ..tokens import revoke_account_tokens
+from ..tokens import revoke_account_tokens, revoke_accounts_tokens
 from ._common import (
     _apply,
     _inserting,
@@ -22,6 +22,7 @@ from ._common import (
     authorize,
     ensure_same_tenant,
     guest_user_principal_name,
+    validate_sponsors,
     validate_user_principal_name,
 )
 
@@ -55,6 +56,8 @@ def user_create(
             # committed now, so the duplicate is reported as such (not as someone else's sign-in).
             user.full_clean()
             raise
+    sponsors = list(sponsors)
+    validate_sponsors(user, sponsors)
     _validate_and_save(user)
     _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=tenant)
     audit(tenant=tenant, actor=actor, activity="Add user",
@@ -154,6 +157,8 @@ def user_update(*, actor: Actor, user: User, changes: dict[str, Any]) -> User:
         validate_user_principal_name(user)
         _validate_and_save(user)
     if sponsors is not None:
+        sponsors = list(sponsors)
+        validate_sponsors(user, sponsors)
         change = _set_m2m(instance=user, field="sponsors", new=sponsors, tenant=user.tenant)
         if change:
             applied.append(change)
@@ -232,3 +237,62 @@ def users_purge_deleted(*, actor: Actor, now=None) -> int:
             User.objects.filter(pk__in=[u.pk for u in rows]).delete()
             purged += len(rows)
     return purged
+
+
+# --- set-based forms of block and delete, for sweeps -----------------------------------------------------
+
+
+def _many(actor: Actor, tenant: Tenant, user_ids, capability: str, **filters) -> list[User]:
+    authorize(actor, capability, tenant=tenant.pk)
+    users = list(User.objects.select_for_update().filter(tenant=tenant, pk__in=list(user_ids), **filters)
+                 .order_by("pk"))
+    if not actor.is_platform:
+        for user in users:
+            ensure_may_manage(actor, user)
+    return users
+
+
+def users_block_many(*, actor: Actor, tenant: Tenant, user_ids, reason: str = "") -> list[User]:
+    """Block sign-in for many users of ``tenant`` at once, in the caller's transaction: what
+    :func:`user_update` does for ``account_enabled=False`` (an "Update user" row each, their tokens for
+    the tenant's apps revoked; the panel refuses a blocked user's session), in a fixed number of queries.
+    Users already blocked or deleted are skipped; returns the users it blocked."""
+    users = _many(actor, tenant, user_ids, "User.EnableDisableAccount.All", account_enabled=True,
+                  deleted_at__isnull=True)
+    if not users:
+        return []
+    now = timezone.now()
+    User.objects.filter(pk__in=[u.pk for u in users]).update(account_enabled=False, updated_at=now)
+    details = {"reason": reason} if reason else None
+    initiator = actor.initiated_by()
+    events = []
+    for user in users:
+        user.account_enabled = False
+        events.append(audit_event(tenant=tenant, actor=actor, initiator=initiator, when=now, activity="Update user",
+                                  targets=[Target(user, [Change("account_enabled", True, False)])], details=details))
+    audit_save(events)
+    revoke_accounts_tokens(account_ids={u.account_id for u in users}, tenant=tenant)
+    return users
+
+
+def users_delete_many(*, actor: Actor, tenant: Tenant, user_ids, reason: str = "") -> list[User]:
+    """Soft delete many users of ``tenant`` at once, in the caller's transaction: what :func:`user_delete`
+    does (restorable for 30 days, a "Delete user" row each, tokens revoked) in a fixed number of queries.
+    Users already deleted are skipped; returns the users it deleted."""
+    users = _many(actor, tenant, user_ids, "User.ReadWrite.All", deleted_at__isnull=True)
+    if actor.user is not None:
+        users = [u for u in users if u.pk != actor.user.pk]  # nobody deletes themselves
+    if not users:
+        return []
+    now = timezone.now()
+    User.objects.filter(pk__in=[u.pk for u in users]).update(deleted_at=now, updated_at=now)
+    details = {"reason": reason} if reason else None
+    initiator = actor.initiated_by()
+    events = []
+    for user in users:
+        user.deleted_at = now
+        events.append(audit_event(tenant=tenant, actor=actor, initiator=initiator, when=now, activity="Delete user",
+                                  targets=[Target(user, [Change("deleted", False, True)])], details=details))
+    audit_save(events)
+    revoke_accounts_tokens(account_ids={u.account_id for u in users}, tenant=tenant)
+    return users

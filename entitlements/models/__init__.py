@@ -1,12 +1,13 @@
 """Entitlement management's models (re-exported: ``from entitlements.models import Catalog``)."""
 
 from .catalogs import Catalog, CatalogResource, CatalogRoleAssignment, ResourceRole, role_origin_id
+from .lifecycle import ExternalUserLifecycle
 from .organizations import ConnectedOrganization, EntitlementSettings
 from .packages import AccessPackage, ApprovalStage, AssignmentPolicy, Question, ResourceRoleScope
 from .requests import ApprovalStageRecord, Assignment, AssignmentRequest, Grant, StageApprover
 
 __all__ = [
     "AccessPackage", "ApprovalStage", "ApprovalStageRecord", "Assignment", "AssignmentPolicy", "AssignmentRequest",
-    "Catalog", "CatalogResource", "CatalogRoleAssignment", "ConnectedOrganization", "EntitlementSettings", "Grant",
-    "Question", "ResourceRole", "ResourceRoleScope", "StageApprover", "role_origin_id",
+    "Catalog", "CatalogResource", "CatalogRoleAssignment", "ConnectedOrganization", "EntitlementSettings",
+    "ExternalUserLifecycle", "Grant", "Question", "ResourceRole", "ResourceRoleScope", "StageApprover", "role_origin_id",
 ]

@@ -11,6 +11,12 @@ from .catalogs import (
     catalog_update,
 )
 from .delivery import assignments_revoke, request_deliver
+from .lifecycle import (
+    block_then_delete,
+    external_users_block_due,
+    external_users_remove_due,
+    unblock_if_pending,
+)
 from .organizations import (
     connected_organization_create,
     connected_organization_delete,
@@ -18,6 +24,7 @@ from .organizations import (
     connected_organization_update,
     entitlement_settings_update,
     settings_for,
+    validate_lifecycle_settings,
 )
 from .packages import (
     package_create,
@@ -50,11 +57,13 @@ from .sweeps import (
 
 __all__ = [
     "RequestData", "RequestRefused", "approval_decide", "assignments_expire_due", "assignments_revoke",
-    "assignments_warn_expiring", "authorize_catalog", "catalog_capabilities", "catalog_create", "catalog_delete",
-    "catalog_resource_add", "catalog_resource_remove", "catalog_role_add", "catalog_role_remove", "catalog_update",
-    "connected_organization_create", "connected_organization_delete", "connected_organization_sponsor_set",
-    "connected_organization_update", "entitlement_settings_update", "package_create", "package_delete",
+    "assignments_warn_expiring", "authorize_catalog", "block_then_delete", "catalog_capabilities", "catalog_create",
+    "catalog_delete", "catalog_resource_add", "catalog_resource_remove", "catalog_role_add", "catalog_role_remove",
+    "catalog_update", "connected_organization_create", "connected_organization_delete",
+    "connected_organization_sponsor_set", "connected_organization_update", "entitlement_settings_update",
+    "external_users_block_due", "external_users_remove_due", "package_create", "package_delete",
     "package_incompatible_set", "package_update", "policy_create", "policy_delete", "policy_update", "request_access",
     "request_admin_add", "request_cancel", "request_deliver", "request_extend", "request_remove", "request_reprocess",
     "requests_deliver_due", "requests_sweep_approvals", "role_scope_add", "role_scope_remove", "settings_for",
+    "unblock_if_pending", "validate_lifecycle_settings",
 ]

@@ -29,14 +29,17 @@ from invitations.services import InvitationDenied, invitation_create
 from .. import emails
 from ..models import (
     AccessPackage,
+    ApprovalStageRecord,
     Assignment,
     AssignmentRequest,
     CatalogResource,
+    ExternalUserLifecycle,
     Grant,
     ResourceRole,
     ResourceRoleScope,
 )
 from . import approvals
+from .lifecycle import unblock_if_pending
 
 S = AssignmentRequest.State
 RT = AssignmentRequest.RequestType
@@ -68,12 +71,14 @@ def request_deliver(*, actor: Actor, request_id) -> AssignmentRequest | None:
                 result = invitation_create(
                     actor=system, tenant=tenant, email=request.target_email, send_message=False,
                     display_name=request.target_display_name if request.target_display_name != request.target_email
-                    else "", redirect_url=approvals.panel_url(tenant))
+                    else "", redirect_url=approvals.panel_url(tenant), sponsors=_sponsors_for(request))
         except (InvitationDenied, ValidationError) as exc:
             reason = getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", [str(exc)]))
             return _failed(system, request, str(reason))
         request.target = result.invitation.invited_user
         request.save(update_fields=["target"])
+        if result.user_created:  # brought in by entitlement management: its external-user lifecycle applies
+            ExternalUserLifecycle.objects.create(user=request.target, tenant=tenant, governed=True)
     now = timezone.now()
     target = request.target
     assignment = request.assignment or Assignment.objects.filter(
@@ -91,6 +96,8 @@ def request_deliver(*, actor: Actor, request_id) -> AssignmentRequest | None:
         audit(tenant=tenant, actor=system, activity="Update access package assignment", targets=[
             Target(assignment, [Change("expiredDateTime", assignment.expires_at, expires)])])
         assignment.expires_at, assignment.warned_days = expires, 0
+    if not target.account_enabled and not target.deleted_at and unblock_if_pending(actor=system, user=target):
+        target.account_enabled = True  # blocked by the lifecycle, and access came back before the removal
     if target.deleted_at or not target.account_enabled:
         return _failed(system, request, "The user is blocked or deleted.")
     for scope in ResourceRoleScope.objects.filter(package=request.package).select_related(
@@ -106,6 +113,29 @@ def request_deliver(*, actor: Actor, request_id) -> AssignmentRequest | None:
     if request.request_type not in (RT.ADMIN_ADD, RT.ADMIN_UPDATE):
         approvals.mail(request, "delivered", [target])
     return request
+
+
+MAX_SPONSORS = 5  # Entra's limit of sponsors per user (invitations.services.MAX_SPONSORS)
+
+
+def _sponsors_for(request: AssignmentRequest) -> list[User]:
+    """Who sponsors a guest entitlement management invites. Entra makes the inviter the sponsor; here the
+    invitation is the platform's, so the people who brought the guest in stand for the inviter: the
+    person of this tenant who asked (an administrator's direct assignment, a request on their behalf),
+    else whoever approved the request, else the connected organization's internal sponsors."""
+    requestor = request.requestor
+    if requestor is not None and requestor.tenant_id == request.tenant_id and not requestor.deleted_at:
+        return [requestor]
+    approvers = list(User.objects.filter(
+        pk__in=ApprovalStageRecord.objects.filter(request=request, status=ApprovalStageRecord.Status.APPROVED)
+        .values("reviewed_by"), tenant_id=request.tenant_id, deleted_at__isnull=True)[:MAX_SPONSORS])
+    if approvers:
+        return approvers
+    organization = request.connected_organization
+    if organization is not None:
+        return list(organization.internal_sponsors.filter(tenant_id=request.tenant_id, deleted_at__isnull=True)
+                    [:MAX_SPONSORS])
+    return []
 
 
 def _failed(actor: Actor, request: AssignmentRequest, reason: str) -> AssignmentRequest:
@@ -159,6 +189,9 @@ def assignments_revoke(*, actor: Actor, assignment_ids, ended_by: str, now=None)
     expired = ended_by == "expired"
     Assignment.objects.filter(pk__in=ids).update(
         state=Assignment.State.EXPIRED, status="Expired" if expired else "Removed", expired_at=now)
+    # The external-user lifecycle's trigger: the block sweep looks at these guests (those left with no
+    # active assignment are blocked; see lifecycle.external_users_block_due).
+    ExternalUserLifecycle.objects.filter(user_id__in={r[3] for r in rows}, governed=True).update(access_ended_at=now)
     removed = _remove_access(ids)
     _audit_and_mail(actor, rows, removed, expired=expired, now=now)
     return len(ids)

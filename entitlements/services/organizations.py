@@ -1,5 +1,6 @@
 """Connected organizations and the tenant's entitlement management settings."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -105,13 +106,30 @@ def settings_for(tenant: Tenant) -> EntitlementSettings:
     return EntitlementSettings.objects.filter(tenant=tenant).first() or EntitlementSettings(tenant=tenant)
 
 
+MAX_DELETION_DELAY = timedelta(days=3660)  # as an assignment's longest expiry (Entra: 0–3660 days)
+
+
+def validate_lifecycle_settings(changes: dict[str, Any]) -> None:
+    """The lifecycle settings' rules (the API, the console form and the service ask this one)."""
+    action = changes.get("external_user_lifecycle_action", EntitlementSettings.LifecycleAction.NONE)
+    if action not in EntitlementSettings.LifecycleAction.values:
+        raise ValidationError({"externalUserLifecycleAction": _("Use none, blockSignIn or blockSignInAndDelete.")})
+    if "duration_until_external_user_deleted_after_blocked" in changes:
+        duration = changes["duration_until_external_user_deleted_after_blocked"]
+        if not isinstance(duration, timedelta) or not timedelta(0) <= duration <= MAX_DELETION_DELAY:
+            raise ValidationError({"durationUntilExternalUserDeletedAfterBlocked": _(
+                "The time before removal must be a duration from PT0S (at once) to P3660D.")})
+
+
 @transaction.atomic
 def entitlement_settings_update(*, actor: Actor, tenant: Tenant, changes: dict[str, Any]) -> EntitlementSettings:
-    """Store the external-user lifecycle settings (applied by the access reviews issue's sweep)."""
+    """Store the external-user lifecycle settings (``lifecycle.external_users_block_due`` applies them;
+    a changed duration does not move removals already scheduled, as in Entra)."""
     actor = authorize_tenant(actor, tenant)
     allowed = {"external_user_lifecycle_action", "duration_until_external_user_deleted_after_blocked"}
     if set(changes) - allowed:
         raise ValidationError(_("Unknown properties: %(names)s") % {"names": ", ".join(sorted(set(changes) - allowed))})
+    validate_lifecycle_settings(changes)
     settings, _created = EntitlementSettings.objects.select_for_update().get_or_create(tenant=tenant)
     applied = apply_changes(settings, changes)
     if applied:

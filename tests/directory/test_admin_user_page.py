@@ -80,3 +80,61 @@ def test_user_page_queries_do_not_grow_with_groups_and_invitations(admin_client,
         response = admin_client.get(reverse("admin:directory_user_change", args=[guest.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("resend_selected") == 1  # only the pending one
+
+
+# --- sponsors: add and remove through the sponsors service ------------------------------------------
+
+
+def _guest(home, admin):
+    return invitation_create(actor=Actor.for_user(admin), tenant=home, email="ann@partner.example",
+                             redirect_url="https://home.example/").invitation.invited_user
+
+
+def test_the_inviter_is_the_sponsor_and_an_admin_adds_and_removes_sponsors_audited(admin_client, admin, home):
+    guest = _guest(home, admin)
+    assert list(guest.sponsors.all()) == [admin]
+    sam = UserFactory(tenant=home, display_name="Sam Sponsor", user_principal_name="sam@home.example")
+    page = reverse("admin:directory_user_change", args=[guest.pk])
+    assert reverse("admin:directory_user_sponsor_add", args=[guest.pk]) in admin_client.get(page).content.decode()
+    response = admin_client.post(reverse("admin:directory_user_sponsor_add", args=[guest.pk]),
+                                 {"new_sponsor": "SAM@home.example"}, follow=True)
+    assert "Sam Sponsor now sponsors" in response.content.decode()
+    assert set(guest.sponsors.values_list("pk", flat=True)) == {admin.pk, sam.pk}
+    admin_client.post(reverse("admin:directory_user_sponsor_remove", args=[guest.pk]), {"sponsor": str(admin.pk)})
+    assert list(guest.sponsors.all()) == [sam]
+    changes = [e.target_resources[0]["modifiedProperties"][0]["newValue"] for e in AuditEvent.objects.filter(
+        activity_display_name="Update user").order_by("activity_date_time", "id")]
+    assert len(changes) == 2 and str(sam.pk) in changes[0] and str(admin.pk) not in changes[1]
+
+
+def test_adding_an_unknown_or_another_tenants_user_or_the_guest_itself_is_refused_with_a_message(
+        admin_client, admin, home):
+    guest = _guest(home, admin)
+    outsider = UserFactory(tenant=TenantFactory(), user_principal_name="eve@elsewhere.example")
+    url = reverse("admin:directory_user_sponsor_add", args=[guest.pk])
+    for text, message in ((outsider.user_principal_name, "No user of this organization"),
+                          ("nobody\x00@home.example", "No user of this organization"),
+                          (guest.mail, "cannot sponsor itself")):
+        body = admin_client.post(url, {"new_sponsor": text}, follow=True).content.decode()
+        assert message in body
+    assert list(guest.sponsors.all()) == [admin]
+
+
+def test_a_reader_without_user_management_sees_sponsors_but_no_buttons_and_cannot_post(client, admin, home):
+    guest = _guest(home, admin)
+    reader = admin_of(home, Role.SECURITY_ADMINISTRATOR)  # reads users, does not manage them
+    client.force_login(reader.account)
+    body = client.get(reverse("admin:directory_user_change", args=[guest.pk])).content.decode()
+    assert admin.display_name in body.split('id="user-section-sponsors"', 1)[1]
+    assert reverse("admin:directory_user_sponsor_add", args=[guest.pk]) not in body
+    client.post(reverse("admin:directory_user_sponsor_remove", args=[guest.pk]), {"sponsor": str(admin.pk)})
+    assert list(guest.sponsors.all()) == [admin]
+
+
+def test_another_tenants_admin_cannot_change_sponsors(client, admin, home):
+    guest = _guest(home, admin)
+    theirs = admin_of(TenantFactory())
+    client.force_login(theirs.account)
+    response = client.post(reverse("admin:directory_user_sponsor_remove", args=[guest.pk]), {"sponsor": str(admin.pk)})
+    assert response.status_code in (302, 404)
+    assert list(guest.sponsors.all()) == [admin]

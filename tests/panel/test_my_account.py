@@ -270,3 +270,37 @@ def test_my_account_says_when_no_sign_in_is_recorded():
     tenant = TenantFactory()
     page = signed_in(UserFactory(tenant=tenant)).get(reverse("directory:account", args=[tenant.slug])).content
     assert b"No sign-ins to this organization are recorded yet." in page
+
+
+# --- sponsors --------------------------------------------------------------------------------------
+
+
+def test_a_guest_sees_their_sponsors_name_and_mail_and_not_a_deleted_one():
+    tenant = TenantFactory()
+    sponsor, gone = UserFactory(tenant=tenant, display_name="Ada Sponsor"), UserFactory(tenant=tenant,
+                                                                                        display_name="Gone Sponsor")
+    guest = guest_of(tenant)
+    guest.sponsors.add(sponsor, gone)
+    User.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    page = signed_in(guest).get(reverse("directory:account", args=[tenant.slug])).content.decode()
+    assert 'id="sponsors"' in page and "Ada Sponsor" in page and f"mailto:{sponsor.mail}" in page
+    assert "Gone Sponsor" not in page
+
+
+def test_a_guest_without_sponsors_is_told_so_and_a_member_sees_no_sponsor_section():
+    tenant = TenantFactory()
+    guest = guest_of(tenant)
+    page = signed_in(guest).get(reverse("directory:account", args=[tenant.slug])).content.decode()
+    assert "You have no sponsor in this organization." in page
+    member = UserFactory(tenant=tenant)
+    assert 'id="sponsors"' not in signed_in(member).get(reverse("directory:account", args=[tenant.slug])).content.decode()
+
+
+def test_a_guests_my_account_stays_within_the_budget_plus_its_sponsors_query(django_assert_max_num_queries):
+    tenant = TenantFactory()
+    guest = guest_of(tenant)
+    guest.sponsors.add(*[UserFactory(tenant=tenant) for _ in range(5)])
+    client = signed_in(guest)
+    client.get(reverse("directory:panel", args=[tenant.slug]))
+    with django_assert_max_num_queries(TestMyAccount.max_queries + 2):  # a guest's entry rule, its sponsors
+        assert client.get(reverse("directory:account", args=[tenant.slug])).status_code == 200
