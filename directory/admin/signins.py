@@ -38,7 +38,7 @@ def sign_ins_per_day(queryset, *, days: int = CHART_DAYS, today: datetime.date |
 class SignInEventAdmin(ReadOnlyAdmin):
     area = "signin"
     list_display = ("created_at", "user_principal_name", "resource", "app_display_name", "result",
-                    "failure_reason", "conditional_access_status", "ip_address", "methods")
+                    "failure_reason", "conditional_access_status", "ip_address", "country", "methods")
     list_filter = ("result", "resource", "conditional_access_status", "client_app_used", "is_interactive")
     search_fields = ("user_principal_name",)
     date_hierarchy = "created_at"

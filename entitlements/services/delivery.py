@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory.actors import Actor, require_actor
+from directory.signals import memberships_changed
 from directory.audit import Change, Target, audit, audit_event
 from directory.models import AppRoleAssignment, AuditEvent, Group, OutboxMessage, Tenant, User
 from directory.services import (
@@ -226,6 +227,7 @@ def _remove_access(ids: list) -> dict:
         if present:
             qs.filter(user_id__in=present).delete()
             removed[role].extend((object_id, user_id) for user_id in present)
+            memberships_changed.send(sender=qs.model)  # a set-based delete sends no m2m_changed
     return removed
 
 
