@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory.actors import Actor, require_actor
-from directory.signals import memberships_changed
 from directory.audit import Change, Target, audit, audit_event
 from directory.models import AppRoleAssignment, AuditEvent, Group, OutboxMessage, Tenant, User
 from directory.services import (
@@ -25,6 +24,7 @@ from directory.services import (
     outbox_message,
     outbox_publish,
 )
+from directory.signals import memberships_changed
 from invitations.services import InvitationDenied, invitation_create
 
 from .. import emails
