@@ -280,7 +280,7 @@ class PasskeyVerifyView(ChallengeView):
         raise Http404
 
     def post(self, request):
-        requirement, strength = self._requirement()
+        _requirement, strength = self._requirement()
         next_url = _safe_next(request, reverse("directory:panel", args=[self.tenant.slug]))
         if request.GET.get("step") == "options":
             if not any(m.kind == AuthenticationMethod.Kind.PASSKEY for m in self._qualifying(strength)):
