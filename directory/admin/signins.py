@@ -38,7 +38,8 @@ def sign_ins_per_day(queryset, *, days: int = CHART_DAYS, today: datetime.date |
 class SignInEventAdmin(ReadOnlyAdmin):
     area = "signin"
     list_display = ("created_at", "user_principal_name", "resource", "app_display_name", "result",
-                    "failure_reason", "conditional_access_status", "ip_address", "country", "methods")
+                    "failure_reason", "conditional_access_status", "policy_outcomes", "ip_address", "country",
+                    "methods")
     list_filter = ("result", "resource", "conditional_access_status", "client_app_used", "is_interactive")
     search_fields = ("user_principal_name",)
     date_hierarchy = "created_at"
@@ -50,6 +51,13 @@ class SignInEventAdmin(ReadOnlyAdmin):
                        "authentication_methods", "authentication_requirement", "conditional_access_status",
                        "applied_policies", "correlation_id")
     fields = readonly_fields
+
+    @admin.display(description=_("policies that applied"))
+    def policy_outcomes(self, obj):
+        """Each policy that had a say (report-only ones with their would-be result); not the rest."""
+        shown = [f"{p.get('displayName')}: {p.get('result')}" for p in obj.applied_policies or []
+                 if p.get("result") not in ("notApplied", "notEnabled", "reportOnlyNotApplied")]
+        return "; ".join(shown) or "—"
 
     @admin.display(description=_("methods"))
     def methods(self, obj):

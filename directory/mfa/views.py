@@ -188,7 +188,7 @@ class ChallengeView(MfaPanelView):
             # A stronger method is asked for: a passkey (registering one needs MFA first when the person has
             # another method; the registration page asks for it).
             register = (f"{reverse('directory:mfa_passkey_register', args=[self.tenant.slug])}?"
-                        f"{urlencode({'next': request.get_full_path()})}")
+                        f"{urlencode({'next': next_url})}")
             return self.render(status=403, cannot=True, strength=strength, next=next_url, requirement=requirement,
                                register_passkey=register)
         return self.render(next=next_url, requirement=requirement, strength=strength)
