@@ -99,7 +99,7 @@ class AuthenticationMethodAdmin(ReadOnlyAdmin):
     def remove_methods(self, request, queryset):
         users = {(u.account_id, u.tenant_id): u for u in self._users(queryset)}
         count = 0
-        for method in queryset.select_related("totp_device", "static_device"):
+        for method in queryset.select_related("totp_device", "static_device", "webauthn_credential"):
             user = users.get((method.account_id, method.tenant_id))
             if user is None:
                 continue

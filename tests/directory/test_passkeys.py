@@ -190,3 +190,10 @@ def test_garbage_answers_are_precise_errors_not_500s():
     response = client.post(verify, data=json.dumps({"credential": {"response": None}}),
                            content_type="application/json")
     assert response.status_code == 400 and "error" in response.json()
+
+
+def test_the_passkey_page_speaks_german():
+    tenant = TenantFactory()
+    client = _client(_guest(tenant))
+    page = client.get(reverse("directory:mfa_passkey_register", args=[tenant.slug]), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Passkey einrichten" in page.content.decode() and "Passkey erstellen" in page.content.decode()
