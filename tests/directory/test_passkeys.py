@@ -94,6 +94,16 @@ def test_a_guest_registers_a_passkey_on_the_way_in_and_answers_the_next_challeng
                SignInEvent.objects.filter(tenant=tenant).values_list("authentication_methods", flat=True))
 
 
+def test_combined_registration_offers_a_passkey_instead_of_the_authenticator_app(guests_require_mfa):
+    tenant = TenantFactory()
+    client = _client(_guest(tenant))
+    panel = reverse("directory:panel", args=[tenant.slug])
+    challenge = client.get(panel)["Location"]
+    totp_page = client.get(client.get(challenge)["Location"]).content.decode()
+    register = reverse("directory:mfa_passkey_register", args=[tenant.slug])
+    assert f'href="{register}?next={panel}"' in totp_page
+
+
 def test_an_assertion_cannot_be_replayed_and_a_wrong_origin_is_refused():
     tenant = TenantFactory()
     guest = _guest(tenant)
