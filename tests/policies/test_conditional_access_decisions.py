@@ -292,3 +292,28 @@ def test_a_role_assignment_and_a_set_based_delete_are_seen_by_the_next_decision(
     results = {r.display_name: r.result for r in evaluate_access(
         request_for(world, "seller", agent=SAFARI_IPHONE)).policy_results}
     assert results["Sales on phones: report-only block"] == "reportOnlyNotApplied"
+
+
+def test_a_membership_change_made_by_another_process_is_seen_once_its_token_is_read(world, settings):
+    """Another process's change reaches this one through the shared generation token (read with the policy
+    version, here on every decision): the change itself is simulated by a write no signal sees here."""
+    from django.core.cache import cache
+
+    from directory.models import Group
+    from policies import access
+
+    settings.CONDITIONAL_ACCESS_CACHE_CHECK_SECONDS = 0
+    seller = world["seller"]
+    results = {r.display_name: r.result for r in evaluate_access(
+        request_for(world, "seller", agent=SAFARI_IPHONE)).policy_results}
+    assert results["Sales on phones: report-only block"] == "reportOnlyFailure"
+    with connection.cursor() as cursor:  # as if written elsewhere: no signal in this process
+        cursor.execute(f"DELETE FROM {Group.members.through._meta.db_table} WHERE user_id = %s",
+                       [Group.members.through._meta.get_field("user").get_db_prep_value(seller.pk, connection)])
+    results = {r.display_name: r.result for r in evaluate_access(
+        request_for(world, "seller", agent=SAFARI_IPHONE)).policy_results}
+    assert results["Sales on phones: report-only block"] == "reportOnlyFailure"  # kept: nobody said so yet
+    cache.set(access.FACTS_KEY, "published by another process", timeout=None)
+    results = {r.display_name: r.result for r in evaluate_access(
+        request_for(world, "seller", agent=SAFARI_IPHONE)).policy_results}
+    assert results["Sales on phones: report-only block"] == "reportOnlyNotApplied"
