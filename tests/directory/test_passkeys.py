@@ -207,3 +207,19 @@ def test_the_passkey_page_speaks_german():
     client = _client(_guest(tenant))
     page = client.get(reverse("directory:mfa_passkey_register", args=[tenant.slug]), HTTP_ACCEPT_LANGUAGE="de")
     assert "Passkey einrichten" in page.content.decode() and "Passkey erstellen" in page.content.decode()
+
+
+def test_an_admin_sees_and_removes_a_passkey_in_the_console(client):
+    from tests.factories import admin_of
+
+    tenant = TenantFactory()
+    guest = _guest(tenant)
+    method, _authenticator = _with_passkey(guest)
+    client.force_login(admin_of(tenant).account)
+    methods = reverse("admin:directory_authenticationmethod_changelist")
+    page = client.get(methods).content.decode()
+    assert guest.account.email in page and "Passkey or security key" in page
+    response = client.post(methods, {"action": "remove_methods", "_selected_action": [str(method.pk)]})
+    assert response.status_code == 302
+    assert not WebAuthnCredential.objects.filter(user=guest.account).exists()
+    assert AuditEvent.objects.filter(tenant=tenant, activity_display_name="Admin deleted security info").exists()
