@@ -55,8 +55,8 @@ from .models import Agreement, AgreementAcceptance, ConditionalAccessPolicy, Nam
 
 VERSION_KEY = "ca:version:{}"
 FACTS_KEY = "ca:facts:generation"
-#: How many users' facts one process keeps (least recently used go first).
-FACTS_MAX = 50_000
+#: How many users' facts one process keeps.
+FACTS_MAX = 20_000  # a few MB per process; the least recently used go first
 _GROUP_MEMBERS = Group.members.through._meta.db_table
 _ROLE_ASSIGNMENTS = RoleAssignment._meta.db_table
 _USERS = User._meta.db_table
