@@ -11,7 +11,10 @@ groups, members and guests in several groups each. Then, in this process, measur
   ranges, countries, private), user agents and resources, with the tenant's policies cached (the state
   after the first decision following a change): median and p95 in milliseconds, queries per decision;
 - ``decision, cold``: the first decision after a change (the cache reloads the policies);
-- ``evaluator only``: the pure function on the same contexts (no cache read, no query);
+- ``decision, facts queried``: the same with the user's facts (groups, roles, home tenant) read from the
+  database for each decision, as every decision did before they were kept per process (the baseline);
+- ``evaluator, all asked`` / ``indexed``: the pure function on the same contexts, asking every policy and
+  location, and with the precompiled indexes (same answers, asserted);
 - ``SELECT 1 round trip``: one database round trip, what the decision's one query costs at least;
 - ``page``: the access panel (GET /t/<tenant>/, My Apps) for a member, through Django's test client,
   the page whose entry asks for the decision: its median is the baseline the decision is reported beside.
@@ -129,6 +132,13 @@ def main() -> None:
             evaluate_access(request)
         queries.append(len(captured))
 
+    uncached_facts = []  # the decision as it was before facts were kept: one membership query each
+    for request in requests[:500]:
+        access._facts.clear()
+        start = time.perf_counter()
+        evaluate_access(request)
+        uncached_facts.append((time.perf_counter() - start) * 1000)
+
     cold, cold_queries = [], []
     for _ in range(20):
         access._local.clear()
@@ -142,11 +152,16 @@ def main() -> None:
 
     policy_set = access.tenant_policy_set(tenant.pk)
     contexts = [access.context_for(r, policy_set) for r in requests[:500]]
-    pure = []
+    pure, indexed = [], []
     for context in contexts:
         start = time.perf_counter()
-        evaluate_conditional_access(policy_set.policies, policy_set.locations, context)
+        plain = evaluate_conditional_access(policy_set.policies, policy_set.locations, context)
         pure.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        fast = evaluate_conditional_access(policy_set.policies, policy_set.locations, context,
+                                           index=policy_set.index, location_index=policy_set.location_index)
+        indexed.append((time.perf_counter() - start) * 1000)
+        assert plain == fast, (plain, fast)  # the indexes change the cost, never the answer
 
     round_trip = []
     with connection.cursor() as cursor:
@@ -172,16 +187,20 @@ def main() -> None:
     assert response.status_code == 200, response.status_code
 
     def line(name, values, extra=""):
-        print(f"{name:<22} median {statistics.median(values):7.3f} ms   p95 {c.percentile(values, 95):7.3f} ms{extra}")
+        print(f"{name:<24} median {statistics.median(values):7.3f} ms   p95 {c.percentile(values, 95):7.3f} ms{extra}")
 
     print(f"tenant {tenant.slug}: {len(policy_set.policies)} policies, {len(policy_set.locations)} named locations, "
           f"{len(people)} people asked, cache {type(__import__('django.core.cache').core.cache.cache).__name__}")
     line("decision (cached)", samples, f"   queries max {max(queries)}, mean {statistics.mean(queries):.2f}")
+    line("decision, facts queried", uncached_facts, "   (before: the user's groups/roles/home read per decision)")
     line("decision (cold)", cold, f"   queries max {max(cold_queries)}")
-    line("evaluator only", pure)
+    line("evaluator, all asked", pure, "   (before: every policy and location asked)")
+    line("evaluator, indexed", indexed)
     line("SELECT 1 round trip", round_trip, "   (the one query a decision may make costs at least this)")
     line("page GET /t/<tenant>/", page)
-    print(f"decision / page: {statistics.median(samples) / statistics.median(page):.3f}")
+    print(f"decision / page: {statistics.median(samples) / statistics.median(page):.3f}   "
+          f"decision / decision with facts queried: {statistics.median(samples) / statistics.median(uncached_facts):.3f}   "
+          f"indexed / all asked: {statistics.median(indexed) / statistics.median(pure):.3f}")
 
 
 if __name__ == "__main__":

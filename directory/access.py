@@ -80,6 +80,10 @@ class AccessDecision:
     requirements: frozenset[str] = frozenset()  # unmet requirements, in no order
     policy_results: tuple[PolicyResult, ...] = ()
     reason: str = ""  # why it is blocked, for the person (translated by the evaluator)
+    #: Where the sign-in came from, as the evaluator resolved it: ISO country code ("" = unknown) and the
+    #: ids of the named locations the client address matched (the sign-in log's ``location``).
+    country: str = ""
+    named_locations: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -91,6 +95,9 @@ class AccessDecision:
             requirements=self.requirements | other.requirements,
             policy_results=self.policy_results + other.policy_results,
             reason=self.reason or other.reason,
+            country=self.country or other.country,
+            named_locations=self.named_locations + tuple(x for x in other.named_locations
+                                                         if x not in self.named_locations),
         )
 
 

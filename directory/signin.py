@@ -42,7 +42,7 @@ _METHOD_NAMES = {"password": "password", "code": "code", "socialaccount": "feder
 
 def session_authentication_methods(request: HttpRequest, account, tenant) -> frozenset[str]:
     """How this session proved itself for ``tenant``: the first factor ("password", "code",
-    "federated") and the second factors answered there ("totp", "backupCode")."""
+    "federated") and the second factors answered there ("totp", "backupCode", "passkey")."""
     methods = set()
     for record in get_authentication_records(request, account):
         method = record.get("method", "")
@@ -56,7 +56,7 @@ def session_authentication_methods(request: HttpRequest, account, tenant) -> fro
 
 def record_second_factor(request: HttpRequest, account, tenant, kind: str) -> None:
     """Note in the session (allauth's authentication records) that ``account`` answered a second
-    factor of ``kind`` ("totp", "backupCode") in ``tenant``."""
+    factor of ``kind`` ("totp", "backupCode", "passkey") in ``tenant``."""
     record_authentication(request, account, method="mfa", type=kind, tenant=str(tenant.pk))
 
 

@@ -16,5 +16,8 @@ urlpatterns = [
     path("t/<slug:slug>/security-info/authenticator/", mfa_views.TotpRegisterView.as_view(),
          name="mfa_totp_register"),
     path("t/<slug:slug>/mfa/", mfa_views.ChallengeView.as_view(), name="mfa_challenge"),
+    path("t/<slug:slug>/security-info/passkey/", mfa_views.PasskeyRegisterView.as_view(),
+         name="mfa_passkey_register"),
+    path("t/<slug:slug>/mfa/passkey/", mfa_views.PasskeyVerifyView.as_view(), name="mfa_passkey_verify"),
     path("demo/<slug:slug>/<slug:name>/", views.demo_app, name="demo_app"),
 ]

@@ -9,17 +9,27 @@ The cache: a version token per tenant in Django's cache (Redis in production, sh
 and, per process, the compiled policies of the version last seen, whose token is checked at most once a
 second. Every change to a policy, a named location or terms of use replaces the token once its
 transaction commits (:func:`invalidate`), so each process reloads (two or three queries) on its next
-check. A decision with the cache warm costs at most one database query (and, once a second, a cache
-read).
+check. With the policies come their indexes (``PolicyIndex``: which policies can concern a user;
+``LocationIndex``: which named locations an address falls in), so a decision asks only the candidates.
+
+The user's facts (groups, roles, home tenant) are kept per process too, under one shared generation
+token that every membership, role or user change replaces once it commits (:func:`invalidate_facts`, from
+the signals connected in :func:`connect_fact_signals`); the token is read with the tenant's policy version,
+in the same cache round trip. A change made in this process is seen by the next decision; one made
+elsewhere within the same check interval (1 s), as for the policies. A decision with both caches warm
+makes no query and no cache read (bench/conditional_access.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +42,8 @@ from directory.unavailable import CacheUnavailable
 from .evaluators.conditional_access import (
     CompiledLocation,
     CompiledPolicy,
+    LocationIndex,
+    PolicyIndex,
     SignInContext,
     compile_location,
     compile_policy,
@@ -42,6 +54,9 @@ from .geo import country_of
 from .models import Agreement, AgreementAcceptance, ConditionalAccessPolicy, NamedLocation
 
 VERSION_KEY = "ca:version:{}"
+FACTS_KEY = "ca:facts:generation"
+#: How many users' facts one process keeps.
+FACTS_MAX = 20_000  # a few MB per process; the least recently used go first
 _GROUP_MEMBERS = Group.members.through._meta.db_table
 _ROLE_ASSIGNMENTS = RoleAssignment._meta.db_table
 _USERS = User._meta.db_table
@@ -57,9 +72,40 @@ class PolicySet:
     uses_external_tenants: bool
     agreements: dict  # {agreement id: (version, re-acceptance days or None)} of the live policies' terms of use
     checked_until: float = 0.0  # time.monotonic() until which this process trusts the version without asking
+    facts_generation: str = ""  # the shared facts token as last read (see invalidate_facts)
+    index: PolicyIndex | None = field(default=None, compare=False)
+    location_index: LocationIndex | None = field(default=None, compare=False)
 
 
 _local: dict[str, PolicySet] = {}
+#: {user pk: (facts generation, group ids, role ids, home tenant id)}, least recently used first.
+_facts: OrderedDict = OrderedDict()
+_facts_lock = threading.Lock()
+_facts_local_generation = [uuid.uuid4().hex]  # replaced at once by invalidate_facts in this process
+
+
+def invalidate_facts() -> None:
+    """Users' groups, roles or home tenants changed: forget every cached fact here at once, and
+    everywhere once the current transaction commits (a new shared generation token)."""
+    with _facts_lock:
+        _facts.clear()
+        _facts_local_generation[0] = uuid.uuid4().hex
+    connection_ = transaction.get_connection()
+    if connection_.in_atomic_block:
+        # one new token per transaction, however many rows changed (a rollback drops it with the changes)
+        if not any(entry[1] is _publish_facts_generation for entry in connection_.run_on_commit):
+            transaction.on_commit(_publish_facts_generation)
+    else:
+        _publish_facts_generation()
+
+
+def _publish_facts_generation() -> None:
+    with _facts_lock:
+        _facts.clear()
+        _facts_local_generation[0] = uuid.uuid4().hex
+    # With the cache down, tenant_policy_set makes every check a miss: facts are read afresh meanwhile.
+    with contextlib.suppress(CacheUnavailable):
+        cache.set(FACTS_KEY, uuid.uuid4().hex, timeout=None)
 
 
 def invalidate(tenant_id) -> None:
@@ -74,13 +120,15 @@ def _load(tenant_id, version: str) -> PolicySet:
                      ConditionalAccessPolicy.objects.filter(tenant_id=tenant_id).order_by("created_at", "id"))
     locations = tuple(compile_location(x) for x in NamedLocation.objects.filter(tenant_id=tenant_id))
     live = [p for p in policies if p.state != "disabled"]
+    index, location_index = PolicyIndex(policies), LocationIndex(locations)
     terms = {c.partition(":")[2] for p in live for c in p.controls if c.startswith("termsOfUse:")}
     agreements = {str(pk): (version, days) for pk, version, days in Agreement.objects.filter(
         tenant_id=tenant_id, pk__in=terms).values_list("pk", "version", "user_reaccept_required_frequency_days")
     } if terms else {}
     return PolicySet(version, policies, locations, uses_groups=any(p.uses_groups for p in live),
                      uses_roles=any(p.uses_roles for p in live),
-                     uses_external_tenants=any(p.uses_external_tenants for p in live), agreements=agreements)
+                     uses_external_tenants=any(p.uses_external_tenants for p in live), agreements=agreements,
+                     index=index, location_index=location_index)
 
 
 def tenant_policy_set(tenant_id) -> PolicySet:
@@ -97,18 +145,23 @@ def tenant_policy_set(tenant_id) -> PolicySet:
     key = VERSION_KEY.format(tenant_id)
     until = now + getattr(settings, "CONDITIONAL_ACCESS_CACHE_CHECK_SECONDS", 1.0)
     try:
-        version = cache.get(key)
+        shared = cache.get_many([key, FACTS_KEY])  # one round trip for both tokens
+        version, facts_generation = shared.get(key), shared.get(FACTS_KEY)
         if version is None:
             version = uuid.uuid4().hex
             if not cache.add(key, version, timeout=None):
                 version = cache.get(key) or version
+        if facts_generation is None:
+            facts_generation = uuid.uuid4().hex
+            if not cache.add(FACTS_KEY, facts_generation, timeout=None):
+                facts_generation = cache.get(FACTS_KEY) or facts_generation
     except CacheUnavailable:
-        # The shared cache is down: decide on the database's policies, read afresh for every decision
-        # (never on a copy that may be stale, and never "no policies").
-        version, until = uuid.uuid4().hex, now
+        # The shared cache is down: decide on the database's policies and facts, read afresh for every
+        # decision (never on a copy that may be stale, and never "no policies").
+        version, facts_generation, until = uuid.uuid4().hex, uuid.uuid4().hex, now
     if found is None or found.version != version:
         found = _load(tenant_id, version)
-    found = dataclasses.replace(found, checked_until=until)
+    found = dataclasses.replace(found, checked_until=until, facts_generation=facts_generation)
     _local[str(tenant_id)] = found
     return found
 
@@ -152,6 +205,30 @@ def membership(user, *, groups: bool, roles: bool, home: bool) -> tuple[frozense
     return frozenset(found["g"]), frozenset(found["r"]), min(found["t"], default=None)
 
 
+def cached_membership(user, policy_set: PolicySet, *, groups: bool, roles: bool, home: bool
+                      ) -> tuple[frozenset, frozenset, str | None]:
+    """:func:`membership`, kept per process while neither the shared facts generation (read with the
+    policy version) nor this process's own (replaced at once by a local change) has moved."""
+    if not (groups or roles or home):
+        return frozenset(), frozenset(), None
+    generation = f"{policy_set.facts_generation}:{_facts_local_generation[0]}"
+    key = user.pk
+    with _facts_lock:
+        found = _facts.get(key)
+        if found is not None and found[0] == generation:
+            _facts.move_to_end(key)
+            return found[1]
+    # All of them in the one query, whatever this tenant's policies look at: the next change of policies
+    # may look at another.
+    facts = membership(user, groups=True, roles=True, home=True)
+    with _facts_lock:
+        if _facts_local_generation[0] == generation.rpartition(":")[2]:  # no change while we read
+            _facts[key] = (generation, facts)
+            if len(_facts) > FACTS_MAX:
+                _facts.popitem(last=False)
+    return facts
+
+
 def accepted_terms(user, agreements: dict, now: float) -> dict[str, float]:
     """{"termsOfUse:<id>": when accepted} for the terms of use ``user`` has a valid acceptance of: the
     current version, accepted less than the agreement's re-acceptance days ago. One query."""
@@ -191,8 +268,9 @@ def context_for(request: AccessRequest, policy_set: PolicySet) -> SignInContext:
     home = None
     if user is not None and getattr(user, "pk", None) is not None:
         guest = guest_type_of(user) is not None
-        groups, roles, home = membership(user, groups=policy_set.uses_groups, roles=policy_set.uses_roles,
-                                         home=policy_set.uses_external_tenants and guest)
+        groups, roles, home = cached_membership(user, policy_set, groups=policy_set.uses_groups,
+                                                roles=policy_set.uses_roles,
+                                                home=policy_set.uses_external_tenants and guest)
     application = request.application
     ip = _ip(request.ip)
     now = request.now.timestamp() if request.now is not None else time.time()
@@ -215,5 +293,32 @@ def conditional_access_evaluator(request: AccessRequest) -> AccessDecision:
     """The directory's access evaluator for conditional access."""
     policy_set = tenant_policy_set(request.tenant.pk)
     if not policy_set.policies:
-        return AccessDecision()
-    return evaluate_conditional_access(policy_set.policies, policy_set.locations, context_for(request, policy_set))
+        return AccessDecision(country=country_of(_ip(request.ip)) or "")
+    return evaluate_conditional_access(policy_set.policies, policy_set.locations, context_for(request, policy_set),
+                                       index=policy_set.index, location_index=policy_set.location_index)
+
+
+def _facts_changed(sender, **kwargs) -> None:
+    if kwargs.get("raw"):
+        return  # fixtures loading
+    action = kwargs.get("action")
+    if action is not None and not action.startswith("post_"):
+        return  # m2m_changed: once, after the change
+    invalidate_facts()
+
+
+def connect_fact_signals() -> None:
+    """A user's facts change with group memberships (added or removed: ``m2m_changed``; deleted with the
+    group or the user; by set-based writes, which send no model signal for an auto-created table: their
+    writers send ``directory.signals.memberships_changed``), role assignments and user rows (a member
+    account elsewhere is a guest's home tenant)."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from directory.signals import memberships_changed
+
+    through = Group.members.through
+    m2m_changed.connect(_facts_changed, sender=through, dispatch_uid="policies.facts.m2m")
+    memberships_changed.connect(_facts_changed, dispatch_uid="policies.facts.set_based")
+    for model in (through, RoleAssignment, User, Group):
+        post_save.connect(_facts_changed, sender=model, dispatch_uid=f"policies.facts.save.{model._meta.label}")
+        post_delete.connect(_facts_changed, sender=model, dispatch_uid=f"policies.facts.delete.{model._meta.label}")

@@ -20,6 +20,7 @@ class PoliciesConfig(AppConfig):
         register_code_sign_in_rule(selectors.code_sign_in_allowed)
         register_entry_rule(selectors.code_guest_entry_refusal)
         register_access_evaluator(access.conditional_access_evaluator)
+        access.connect_fact_signals()
         register_access_evaluator(cross_tenant_access.cross_tenant_access_evaluator)
         register_entry_rule(cross_tenant_access.cross_tenant_entry_rule)
         register_requirement_handler("termsOfUse", "policies:terms_of_use")

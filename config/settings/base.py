@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -224,6 +225,18 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link a social login on an e-
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "B2B Portal")
+# Passkeys (directory/passkeys.py): the relying party is SITE_URL's host (a name, not an IP address: browsers
+# refuse those) and origin, unless set here. Only the package's helper is used, never its views.
+OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", "B2B Portal")
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", "")
+OTP_WEBAUTHN_RP_ID_CALLABLE = "directory.passkeys.relying_party_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS_OVERRIDE = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS")
+# The package's start-up checks read this list; the helper asks relying_party() at run time (tests change
+# SITE_URL). A plain-http SITE_URL other than localhost gets no passkeys: browsers refuse WebAuthn there.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = OTP_WEBAUTHN_ALLOWED_ORIGINS_OVERRIDE or (
+    [SITE_URL] if SITE_URL.startswith(("https://", "http://localhost")) else [])
+SILENCED_SYSTEM_CHECKS = [*([] if OTP_WEBAUTHN_ALLOWED_ORIGINS else ["otp_webauthn.E030"])]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor here, never a way in by itself
 
 # --- Sessions and cookies ---------------------------------------------------------------------
 # Messages live in the session, not in a cookie: some show a secret once (a new API client secret).

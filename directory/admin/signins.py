@@ -38,7 +38,8 @@ def sign_ins_per_day(queryset, *, days: int = CHART_DAYS, today: datetime.date |
 class SignInEventAdmin(ReadOnlyAdmin):
     area = "signin"
     list_display = ("created_at", "user_principal_name", "resource", "app_display_name", "result",
-                    "failure_reason", "conditional_access_status", "ip_address", "methods")
+                    "failure_reason", "conditional_access_status", "policy_outcomes", "ip_address", "country",
+                    "methods")
     list_filter = ("result", "resource", "conditional_access_status", "client_app_used", "is_interactive")
     search_fields = ("user_principal_name",)
     date_hierarchy = "created_at"
@@ -50,6 +51,13 @@ class SignInEventAdmin(ReadOnlyAdmin):
                        "authentication_methods", "authentication_requirement", "conditional_access_status",
                        "applied_policies", "correlation_id")
     fields = readonly_fields
+
+    @admin.display(description=_("policies that applied"))
+    def policy_outcomes(self, obj):
+        """Each policy that had a say (report-only ones with their would-be result); not the rest."""
+        shown = [f"{p.get('displayName')}: {p.get('result')}" for p in obj.applied_policies or []
+                 if p.get("result") not in ("notApplied", "notEnabled", "reportOnlyNotApplied")]
+        return "; ".join(shown) or "—"
 
     @admin.display(description=_("methods"))
     def methods(self, obj):
@@ -91,7 +99,7 @@ class AuthenticationMethodAdmin(ReadOnlyAdmin):
     def remove_methods(self, request, queryset):
         users = {(u.account_id, u.tenant_id): u for u in self._users(queryset)}
         count = 0
-        for method in queryset.select_related("totp_device", "static_device"):
+        for method in queryset.select_related("totp_device", "static_device", "webauthn_credential"):
             user = users.get((method.account_id, method.tenant_id))
             if user is None:
                 continue

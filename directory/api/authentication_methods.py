@@ -1,4 +1,4 @@
-"""/users/{id}/authentication/methods and …/softwareOathMethods: a user's MFA methods in this tenant
+"""/users/{id}/authentication/methods, …/softwareOathMethods and …/fido2Methods: a user's MFA methods in this tenant
 (UserAuthenticationMethod.ReadWrite.All). The methods that count in a tenant are the person's account's,
 registered there (directory/models/mfa.py).
 
@@ -15,7 +15,15 @@ from .odata import Prop, Resource
 
 METHOD_PERMISSIONS = ("UserAuthenticationMethod.ReadWrite.All",)
 ODATA_TYPES = {AuthenticationMethod.Kind.TOTP: "#microsoft.graph.softwareOathAuthenticationMethod",
-               AuthenticationMethod.Kind.BACKUP_CODES: "#microsoft.graph.authenticationMethod"}
+               AuthenticationMethod.Kind.BACKUP_CODES: "#microsoft.graph.authenticationMethod",
+               AuthenticationMethod.Kind.PASSKEY: "#microsoft.graph.fido2AuthenticationMethod"}
+
+
+def _fido2(method) -> dict:
+    """fido2AuthenticationMethod's own properties (no attestation is asked for: notAttested)."""
+    credential = method.webauthn_credential
+    return {"displayName": method.display_name or None, "aaGuid": str(credential.aaguid) if credential else None,
+            "model": None, "attestationCertificates": [], "attestationLevel": "notAttested"}
 
 AUTHENTICATION_METHOD = Resource(
     odata_type="microsoft.graph.authenticationMethod",
@@ -43,11 +51,16 @@ class _MethodsBase(GraphView):
         return super().lookup(object_id)
 
     def methods_of(self, user):
-        methods = authentication_methods_of(user)
+        methods = authentication_methods_of(user).select_related("webauthn_credential")
         return methods.filter(kind=self.kind) if self.kind else methods
 
     def represent(self, obj, select=None) -> dict:
-        return {"@odata.type": ODATA_TYPES[obj.kind], **super().represent(obj, select)}
+        body = {"@odata.type": ODATA_TYPES[obj.kind], **super().represent(obj, select)}
+        if obj.kind == AuthenticationMethod.Kind.PASSKEY:
+            body.pop("secretKey", None)
+            extra = _fido2(obj)
+            body.update({k: v for k, v in extra.items() if not select or k in select})
+        return body
 
 
 class AuthenticationMethodsView(_MethodsBase):
@@ -83,3 +96,17 @@ class SoftwareOathMethodView(_MethodsBase):
         method = self.method(user, method_id)
         services.authentication_method_delete(actor=self.principal, user=user, method=method)
         return Response(status=204)
+
+
+class Fido2MethodsView(_MethodsBase):
+    context = "users/authentication/fido2Methods"
+    responses = {"get": "list"}
+    kind = AuthenticationMethod.Kind.PASSKEY
+
+    def get(self, request, user_id):
+        return self.list_response(self.methods_of(self.user(user_id)))
+
+
+class Fido2MethodView(SoftwareOathMethodView):
+    context = "users/authentication/fido2Methods"
+    kind = AuthenticationMethod.Kind.PASSKEY

@@ -1,5 +1,8 @@
-from urllib.parse import urlencode, urlsplit
+import contextlib
+import hashlib
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from allauth.core import context
 from allauth.idp.oidc import app_settings as oidc_settings
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from allauth.idp.oidc.internal.oauthlib.request_validator import OAuthLibRequestValidator
@@ -11,7 +14,9 @@ from allauth.idp.oidc.internal.oauthlib.server import (
 from allauth.idp.oidc.internal.oauthlib.utils import convert_response, extract_params, get_validator_context
 from allauth.idp.oidc.models import Client
 from allauth.idp.oidc.views import AuthorizationView, TokenView
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid import Server
 
 from .. import access
@@ -19,6 +24,7 @@ from ..authz import DELEGATED_PERMISSIONS
 from ..enforcement import access_request_for, decide, enforce
 from ..models import AppRegistration
 from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
+from ..unavailable import CacheUnavailable
 
 
 class OIDCAdapter(DefaultOIDCAdapter):
@@ -83,12 +89,107 @@ class GraphRequestValidator(OAuthLibRequestValidator):
         return True
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
-        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and _may_act(
-            client, request.user, issued_at=get_validator_context().refresh_token.created_at)
+        if not (super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and _may_act(
+                client, request.user, issued_at=get_validator_context().refresh_token.created_at)):
+            return False
+        _reevaluate_on_refresh(request, client, get_validator_context().refresh_token)
+        return True
+
+    def _prep_refresh_token(self, ctx, refresh_token, request):
+        token = super()._prep_refresh_token(ctx, refresh_token, request)
+        app = self._registrations.get(request.client.pk) if request.client.pk in self._registrations else None
+        satisfied = _carried_satisfied(ctx, app or _registration(request.client))
+        if satisfied:
+            token.data = {**(token.data if isinstance(token.data, dict) else {}), "caSatisfied": satisfied}
+        return token
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         return super().validate_code(client_id, code, client, request, *args, **kwargs) and _may_act(
             client, request.user)
+
+
+class InteractionRequired(oauth_errors.OAuth2Error):
+    """OAuth's ``interaction_required`` (OpenID Connect Core §3.1.2.6), at the token endpoint: the grant is
+    good, but conditional access asks for something only the person can do (MFA, terms of use)."""
+
+    error = "interaction_required"
+    status_code = 400
+
+
+CODE_SATISFIED_KEY = "ca:code:{}"
+
+
+def _code_key(code: str) -> str:
+    return CODE_SATISFIED_KEY.format(hashlib.sha256(code.encode()).hexdigest())
+
+
+def _carried_satisfied(ctx, app) -> dict:
+    """What the grant being exchanged carried: the old refresh token's; else what the session had met in
+    the app's tenant when the authorization code was issued (kept beside the code by the authorization view)."""
+    if ctx.refresh_token is not None:
+        data = ctx.refresh_token.data
+        return dict(data.get("caSatisfied") or {}) if isinstance(data, dict) else {}
+    if app is None:
+        return {}
+    for _client_id, code in ctx.codes:
+        stored = cache.get(_code_key(code)) or {}
+        if str(app.tenant_id) in stored:
+            return dict(stored[str(app.tenant_id)])
+    return {}
+
+
+def _reevaluate_on_refresh(orequest, client, refresh_token) -> None:
+    """Conditional access again when a refresh token buys a new access token (Entra re-evaluates then,
+    non-interactively, on the claims the token carries: here the requirements met when it was first
+    authorized). A block is ``invalid_grant`` with the reason; an unmet requirement, which only the person
+    can meet, ``interaction_required``. Either is logged as a failed non-interactive sign-in; a token that
+    passes is logged by ``_log_delegated_token`` with this decision."""
+    from ..access import AccessRequest, evaluate_access
+    from ..net import client_ip
+    from ..services.signins import sign_in_event_record
+
+    app = _registration(client)
+    http_request = context.request
+    if app is None or http_request is None:
+        return
+    user = _tenant_user(app, orequest.user)
+    if user is None:
+        return
+    satisfied = {str(k): float(v) for k, v in ((refresh_token.data or {}).get("caSatisfied") or {}).items()
+                 if isinstance(v, (int, float))} if isinstance(refresh_token.data, dict) else {}
+    from django.utils import timezone
+
+    access_request = AccessRequest(
+        tenant=app.tenant, user=user, account=orequest.user, resource=access.TOKEN, ip=client_ip(http_request),
+        client_app_type="mobileAppsAndDesktopClients", user_agent=http_request.META.get("HTTP_USER_AGENT", "")[:512],
+        satisfied=frozenset(satisfied), satisfied_at=satisfied, authentication_methods=frozenset({"refreshToken"}),
+        now=timezone.now())
+    decision = evaluate_access(access_request)
+    orequest.conditional_access = (access_request, decision)
+    if decision.allowed:
+        return
+    if decision.blocked:
+        reason = decision.reason or "Access is blocked by conditional access."
+        sign_in_event_record(access_request=access_request, decision=decision, is_interactive=False,
+                             failure_reason=reason, error_code=53003)  # AADSTS53003: blocked by CA
+        raise oauth_errors.InvalidGrantError(description=f"AADSTS53003: {reason}", request=orequest)
+    reason = "Conditional access requires the user to sign in interactively: " + ", ".join(
+        sorted(decision.requirements))
+    sign_in_event_record(access_request=access_request, decision=decision, is_interactive=False,
+                         failure_reason=reason, error_code=50076)  # AADSTS50076: MFA (interaction) required
+    raise InteractionRequired(description=f"AADSTS50076: {reason}", request=orequest)
+
+
+def _remember_satisfied(request, response):
+    """A code just issued remembers what this session had met for conditional access (requirement -> when,
+    per tenant), so the tokens it buys, and their refreshes, are judged on it."""
+    location = response.get("Location", "") if response.status_code in (301, 302) else ""
+    code = parse_qs(urlsplit(location or "").query).get("code")
+    if code and request.user.is_authenticated:
+        with contextlib.suppress(CacheUnavailable):  # then nothing travels: a refresh may ask for interaction
+            cache.set(_code_key(code[0]), dict(request.session.get(access.SESSION_KEY) or {}),
+                      timeout=oidc_settings.AUTHORIZATION_CODE_EXPIRES_IN)
+    return response
 
 
 def _tenant_user(app: AppRegistration, account):
@@ -167,6 +268,10 @@ def _log_delegated_token(http_request, orequest) -> None:
         return
     from ..net import client_ip
 
+    evaluated = getattr(orequest, "conditional_access", None)  # a refresh: judged again just before
+    if evaluated is not None:
+        sign_in_event_record(access_request=evaluated[0], decision=evaluated[1], is_interactive=False)
+        return
     sign_in_event_record(
         access_request=AccessRequest(tenant=app.tenant, user=user, account=account, resource=access.TOKEN,
                                      ip=client_ip(http_request), client_app_type="mobileAppsAndDesktopClients",
@@ -192,7 +297,10 @@ class GraphAuthorizationView(AuthorizationView):
                             else enforce(request, app.tenant, user, resource=access.TOKEN))
                 if response is not None:
                     return response
-        return super().get(request, *args, **kwargs)
+        return _remember_satisfied(request, super().get(request, *args, **kwargs))
+
+    def post(self, request, *args, **kwargs):
+        return _remember_satisfied(request, super().post(request, *args, **kwargs))
 
     def _silent_refusal(self, request, app, user):
         decision = decide(request, access_request_for(request, app.tenant, user=user, resource=access.TOKEN))

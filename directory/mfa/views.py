@@ -1,10 +1,11 @@
 """Security info, authenticator app registration and the MFA challenge (panel pages of the directory)."""
 
+import json
 import time
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -22,6 +23,8 @@ from .qr import qr_svg
 #: How recently MFA must have been answered to remove the last method (ours; Entra asks "recently").
 FRESH_SECONDS = 10 * 60
 PENDING_KEY = "mfa.pending_totp"
+#: WebAuthn challenges waiting for the browser's answer: {"register:<tenant>" | "verify:<tenant>": state}.
+PASSKEY_STATE_KEY = "mfa.passkey_state"
 STRENGTHS = ("mfa", "passwordless", "phishingResistant")
 
 
@@ -139,9 +142,14 @@ class TotpRegisterView(MfaPanelView):
         return HttpResponseRedirect(_safe_next(request, reverse("directory:security_info", args=[self.tenant.slug])))
 
 
+#: How each kind of method is named in the sign-in log's authentication methods.
+_FACTOR_NAMES = {AuthenticationMethod.Kind.TOTP: "totp", AuthenticationMethod.Kind.BACKUP_CODES: "backupCode",
+                 AuthenticationMethod.Kind.PASSKEY: "passkey"}
+
+
 def _satisfy(request, tenant, method: AuthenticationMethod) -> None:
     """The session met MFA in ``tenant``, and every authentication strength ``method`` has."""
-    record_second_factor(request, request.user, tenant, "totp" if method.kind == method.Kind.TOTP else "backupCode")
+    record_second_factor(request, request.user, tenant, _FACTOR_NAMES.get(method.kind, "mfa"))
     access.mark_satisfied(request.session, tenant, "mfa")
     for strength in method.strengths:
         access.mark_satisfied(request.session, tenant, f"authenticationStrength:{strength}")
@@ -164,6 +172,12 @@ class ChallengeView(MfaPanelView):
     def _qualifying(self, strength: str):
         return [m for m in self.methods() if strength in m.strengths]
 
+    def render(self, status: int = 200, **extra):
+        qualifying = self._qualifying(extra.get("strength", "mfa"))
+        kinds = {m.kind for m in qualifying}
+        return super().render(status, has_passkey=AuthenticationMethod.Kind.PASSKEY in kinds,
+                              has_code=bool(kinds - {AuthenticationMethod.Kind.PASSKEY}), **extra)
+
     def get(self, request):
         requirement, strength = self._requirement()
         next_url = _safe_next(request, reverse("directory:panel", args=[self.tenant.slug]))
@@ -171,7 +185,12 @@ class ChallengeView(MfaPanelView):
             if strength == "mfa":  # combined registration: register a method, which answers the challenge
                 return HttpResponseRedirect(f"{reverse('directory:mfa_totp_register', args=[self.tenant.slug])}?"
                                             f"{urlencode({'next': next_url})}")
-            return self.render(status=403, cannot=True, strength=strength, next=next_url, requirement=requirement)
+            # A stronger method is asked for: a passkey (registering one needs MFA first when the person has
+            # another method; the registration page asks for it).
+            register = (f"{reverse('directory:mfa_passkey_register', args=[self.tenant.slug])}?"
+                        f"{urlencode({'next': next_url})}")
+            return self.render(status=403, cannot=True, strength=strength, next=next_url, requirement=requirement,
+                               register_passkey=register)
         return self.render(next=next_url, requirement=requirement, strength=strength)
 
     def post(self, request):
@@ -189,6 +208,96 @@ class ChallengeView(MfaPanelView):
                                error=_("That code is not right. Try again."))
         _satisfy(request, self.tenant, method)
         return HttpResponseRedirect(next_url)
+
+
+def _passkey_state(request, purpose: str, tenant, state: dict | None = None) -> dict | None:
+    """Keep (``state`` given) or take (and forget: a challenge is answered once) a WebAuthn challenge."""
+    store = dict(request.session.get(PASSKEY_STATE_KEY) or {})
+    key = f"{purpose}:{tenant.pk}"
+    if state is not None:
+        store[key] = state
+        request.session[PASSKEY_STATE_KEY] = store
+        return state
+    found = store.pop(key, None)
+    request.session[PASSKEY_STATE_KEY] = store
+    return found
+
+
+def _json_body(request):
+    try:
+        return json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": str(message)}, status=status)
+
+
+class PasskeyRegisterView(TotpRegisterView):
+    """Register a passkey or security key: the page with its button (static/js/passkey.js asks the
+    browser), ``?options`` gives WebAuthn's creation options, a JSON POST the browser's answer. Like the
+    authenticator app, the first method needs only the first factor; another needs MFA first."""
+
+    template_name = "directory/mfa/passkey_register.html"
+
+    def get(self, request):
+        guard = self._guard()
+        if guard:
+            return guard
+        next_url = _safe_next(request, reverse("directory:security_info", args=[self.tenant.slug]))
+        return self.render(next=next_url, combined=bool(request.GET.get("next")))
+
+    def post(self, request):
+        if self.methods() and not self.verified():
+            return _json_error(_("Verify your identity first."), status=403)
+        if request.GET.get("step") == "options":
+            options, state = mfa_services.passkey_registration_options(actor=self.actor, user=self.tenant_user)
+            _passkey_state(request, "register", self.tenant, state)
+            return JsonResponse(options)
+        body = _json_body(request)
+        if not isinstance(body, dict):
+            return _json_error(_("The passkey answer could not be read."))
+        try:
+            method = mfa_services.passkey_register(
+                actor=self.actor, user=self.tenant_user, state=_passkey_state(request, "register", self.tenant),
+                credential=body.get("credential"), name=str(body.get("name") or ""))
+        except mfa_services.PasskeyRefused as exc:
+            return _json_error(exc.message)
+        # Creating the passkey proved possession of it: it answers this sign-in's MFA requirement too.
+        _satisfy(request, self.tenant, method)
+        messages.success(request, _("Your passkey is set up."))
+        return JsonResponse({"redirect": _safe_next(request, reverse("directory:security_info",
+                                                                       args=[self.tenant.slug]))})
+
+
+class PasskeyVerifyView(ChallengeView):
+    """The challenge answered with a passkey: ``?step=options`` gives WebAuthn's request options (this
+    tenant's passkeys only); a JSON POST the browser's assertion. Only MFA for this tenant is recorded:
+    the person is signed in already, and a passkey here never signs anyone in by itself."""
+
+    def get(self, request):
+        raise Http404
+
+    def post(self, request):
+        _requirement, strength = self._requirement()
+        next_url = _safe_next(request, reverse("directory:panel", args=[self.tenant.slug]))
+        if request.GET.get("step") == "options":
+            if not any(m.kind == AuthenticationMethod.Kind.PASSKEY for m in self._qualifying(strength)):
+                return _json_error(_("You have no passkey registered here."), status=404)
+            options, state = mfa_services.passkey_authentication_options(actor=self.actor, user=self.tenant_user)
+            _passkey_state(request, "verify", self.tenant, state)
+            return JsonResponse(options)
+        body = _json_body(request)
+        if not isinstance(body, dict):
+            return _json_error(_("The passkey answer could not be read."))
+        method = mfa_services.passkey_verify(actor=self.actor, user=self.tenant_user,
+                                             state=_passkey_state(request, "verify", self.tenant),
+                                             credential=body.get("credential"))
+        if method is None or strength not in method.strengths:
+            return _json_error(_("That passkey could not be verified. Try again."))
+        _satisfy(request, self.tenant, method)
+        return JsonResponse({"redirect": next_url})
 
 
 register_section(Section(key="security-info", label=gettext_lazy("Security info"),

@@ -24,10 +24,13 @@ class AuthenticationMethod(models.Model):
         TOTP = "totp", _("Authenticator app")
         #: Graph has no v1.0 type for backup codes; the nearest is a temporary access pass. Ours.
         BACKUP_CODES = "backupCodes", _("Backup codes")
+        #: Graph: #microsoft.graph.fido2AuthenticationMethod (django-otp-webauthn's credential)
+        PASSKEY = "passkey", _("Passkey or security key")
 
-    #: How strong each kind is, in Graph's authentication strength terms (passkeys, once supported,
-    #: meet all three).
-    STRENGTHS = {Kind.TOTP: frozenset({"mfa"}), Kind.BACKUP_CODES: frozenset({"mfa"})}
+    #: How strong each kind is, in Graph's authentication strength terms: a passkey meets all three
+    #: (multifactor, passwordless, phishing-resistant).
+    STRENGTHS = {Kind.TOTP: frozenset({"mfa"}), Kind.BACKUP_CODES: frozenset({"mfa"}),
+                 Kind.PASSKEY: frozenset({"mfa", "passwordless", "phishingResistant"})}
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="authentication_methods")
@@ -39,6 +42,8 @@ class AuthenticationMethod(models.Model):
                                        related_name="method")
     static_device = models.OneToOneField(StaticDevice, on_delete=models.CASCADE, null=True, blank=True,
                                          related_name="method")
+    webauthn_credential = models.OneToOneField("django_otp_webauthn.WebAuthnCredential", on_delete=models.CASCADE,
+                                               null=True, blank=True, related_name="method")
     created_at = models.DateTimeField(_("registered"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
@@ -49,8 +54,12 @@ class AuthenticationMethod(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="authmethod_one_device",
-                condition=(models.Q(kind="totp", totp_device__isnull=False, static_device__isnull=True)
-                           | models.Q(kind="backupCodes", static_device__isnull=False, totp_device__isnull=True)),
+                condition=(models.Q(kind="totp", totp_device__isnull=False, static_device__isnull=True,
+                                    webauthn_credential__isnull=True)
+                           | models.Q(kind="backupCodes", static_device__isnull=False, totp_device__isnull=True,
+                                      webauthn_credential__isnull=True)
+                           | models.Q(kind="passkey", webauthn_credential__isnull=False, totp_device__isnull=True,
+                                      static_device__isnull=True)),
             ),
         ]
 
@@ -59,6 +68,8 @@ class AuthenticationMethod(models.Model):
 
     @property
     def device(self):
+        if self.kind == self.Kind.PASSKEY:
+            return self.webauthn_credential
         return self.totp_device if self.kind == self.Kind.TOTP else self.static_device
 
     @property

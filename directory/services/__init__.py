@@ -37,10 +37,15 @@ from .groups import (
 )
 from .mfa import (
     MfaThrottled,
+    PasskeyRefused,
     authentication_method_delete,
     authentication_methods_reset,
     backup_codes_create,
     mfa_verify,
+    passkey_authentication_options,
+    passkey_register,
+    passkey_registration_options,
+    passkey_verify,
     totp_register,
 )
 from .outbox import outbox_enqueue, outbox_message, outbox_publish, outbox_retry_now
@@ -89,6 +94,7 @@ from .users import (
 __all__ = [
     "GROUP_SETTINGS",
     "MfaThrottled",
+    "PasskeyRefused",
     "app_assignment_create",
     "app_assignment_delete",
     "app_registration_create",
@@ -134,6 +140,10 @@ __all__ = [
     "outbox_message",
     "outbox_publish",
     "outbox_retry_now",
+    "passkey_authentication_options",
+    "passkey_register",
+    "passkey_registration_options",
+    "passkey_verify",
     "register_sponsor_notice",
     "role_assign",
     "role_unassign",

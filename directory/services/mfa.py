@@ -23,6 +23,7 @@ from django_otp.util import random_hex
 from ..actors import Actor
 from ..audit import Change, Target, audit, register_activities
 from ..models import AuthenticationMethod, User
+from ..passkeys import TenantWebAuthnHelper
 from ..selectors import authentication_methods_of as methods_of
 from ._common import authorize
 from .users import ensure_may_manage
@@ -64,6 +65,27 @@ def _require_account(user: User):
     return user.account
 
 
+class PasskeyRefused(Exception):
+    """A passkey answer or registration that does not verify; ``message`` says why, for the person."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _passkeys_of(user: User):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential.objects.filter(method__account_id=user.account_id, method__tenant_id=user.tenant_id)
+
+
+def _webauthn_errors():
+    from django_otp_webauthn.exceptions import OTPWebAuthnApiError
+    from webauthn.helpers.exceptions import WebAuthnException
+
+    return (OTPWebAuthnApiError, WebAuthnException, ValueError, KeyError, TypeError)
+
+
 def _summary(user: User) -> list[str]:
     return sorted(str(kind) for kind in methods_of(user).values_list("kind", flat=True))
 
@@ -100,6 +122,76 @@ def totp_register(*, actor: Actor, user: User, key: str, token: str, name: str =
     audit(tenant=user.tenant, actor=actor, activity="User registered security info",
           targets=[Target(user, [Change("StrongAuthenticationMethod", before, _summary(user))])],
           details={"method": "softwareOath"})
+    return method
+
+
+def passkey_registration_options(*, actor: Actor, user: User) -> tuple[dict, dict]:
+    """WebAuthn's creation options for a new passkey of ``user`` in its tenant (for the browser) and the
+    state to keep until the answer comes (in the session): the challenge. The tenant's own passkeys are
+    excluded, so an authenticator is not registered twice here."""
+    _authorize_for(actor, user)
+    account = _require_account(user)
+    return TenantWebAuthnHelper(user=user, credentials=_passkeys_of(user)).register_begin(user=account)
+
+
+@transaction.atomic
+def passkey_register(*, actor: Actor, user: User, state: dict | None, credential, name: str = "") -> AuthenticationMethod:
+    """Register the passkey the browser created for ``state``'s challenge (attestation verified by
+    py_webauthn: origin, relying party, challenge, signature). Raises :class:`PasskeyRefused`."""
+    _authorize_for(actor, user)
+    account = _require_account(user)
+    if not isinstance(state, dict) or not state.get("challenge") or not isinstance(credential, dict):
+        raise PasskeyRefused(_("The passkey request expired. Try again."))
+    before = _summary(user)
+    helper = TenantWebAuthnHelper(user=user, credentials=_passkeys_of(user))
+    try:
+        with transaction.atomic():  # a refused answer leaves no half-saved credential
+            device = helper.register_complete(user=account, state=state, data=credential)
+    except _webauthn_errors() as exc:
+        raise PasskeyRefused(_("This passkey could not be registered. Try again.")) from exc
+    name = (name or "").replace("\x00", "").strip()[:64] or _("Passkey")
+    device.name = name
+    device.save(update_fields=["name"])
+    method = AuthenticationMethod.objects.create(account=account, tenant=user.tenant,
+                                                 kind=AuthenticationMethod.Kind.PASSKEY,
+                                                 display_name=name, webauthn_credential=device)
+    audit(tenant=user.tenant, actor=actor, activity="User registered security info",
+          targets=[Target(user, [Change("StrongAuthenticationMethod", before, _summary(user))])],
+          details={"method": "fido2"})
+    return method
+
+
+def passkey_authentication_options(*, actor: Actor, user: User) -> tuple[dict, dict]:
+    """WebAuthn's request options listing ``user``'s passkeys in its tenant only, and the state to keep."""
+    _authorize_for(actor, user)
+    _require_account(user)
+    return TenantWebAuthnHelper(user=user, credentials=_passkeys_of(user)).authenticate_begin(
+        user=None, require_user_verification=False)
+
+
+def passkey_verify(*, actor: Actor, user: User, state: dict | None, credential) -> AuthenticationMethod | None:
+    """Check a passkey's answer to ``state``'s challenge: the method it belongs to (one of ``user``'s in
+    this tenant; its signature counter moves on), or None (the failure is audited). A signature cannot be
+    guessed, so there is no back-off as for codes."""
+    _authorize_for(actor, user)
+    _require_account(user)
+    method = None
+    if isinstance(state, dict) and state.get("challenge") and isinstance(credential, dict):
+        helper = TenantWebAuthnHelper(user=user, credentials=_passkeys_of(user))
+        try:
+            with transaction.atomic():
+                device = helper.authenticate_complete(user=user.account, state=state, data=credential)
+                method = (AuthenticationMethod.objects.filter(webauthn_credential=device, account_id=user.account_id,
+                                                              tenant_id=user.tenant_id).first())
+                if method is None:  # the account's passkey, but registered in another tenant: it does not count
+                    raise ValueError("passkey of another tenant")
+                AuthenticationMethod.objects.filter(pk=method.pk).update(last_used_at=timezone.now())
+        except _webauthn_errors():
+            method = None
+    if method is None:
+        with transaction.atomic():
+            audit(tenant=user.tenant, actor=actor, activity="User failed MFA challenge",
+                  targets=[Target(user)], result="failure", reason="Invalid passkey assertion")
     return method
 
 
@@ -150,7 +242,7 @@ def authentication_methods_reset(*, actor: Actor, user: User) -> int:
     authorize(actor, "UserAuthenticationMethod.ReadWrite.All", tenant=user.tenant)
     ensure_may_manage(actor, user)
     before = _summary(user)
-    methods = list(methods_of(user).select_related("totp_device", "static_device"))
+    methods = list(methods_of(user).select_related("totp_device", "static_device", "webauthn_credential"))
     for method in methods:
         method.device.delete()
     now = timezone.now()

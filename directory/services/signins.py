@@ -66,7 +66,8 @@ def sign_in_event_record(*, access_request: AccessRequest, decision: AccessDecis
         user_principal_name=getattr(user, "user_principal_name", "") or getattr(account, "email", "") or "",
         user_display_name=getattr(user, "display_name", "") or "",
         application=app, app_display_name=getattr(app, "display_name", "") or "",
-        resource=req.resource, ip_address=req.ip, country=country, client_app_used=req.client_app_type,
+        resource=req.resource, ip_address=req.ip, country=(country or decision.country or "")[:16],
+        client_app_used=req.client_app_type,
         user_agent=(req.user_agent or "")[:512], is_interactive=is_interactive, result=result,
         error_code=error_code or SignInEvent.ERROR_CODES[result],
         failure_reason=(failure_reason or decision.reason or (

@@ -24,6 +24,7 @@ from directory.services import (
     outbox_message,
     outbox_publish,
 )
+from directory.signals import memberships_changed
 from invitations.services import InvitationDenied, invitation_create
 
 from .. import emails
@@ -226,6 +227,7 @@ def _remove_access(ids: list) -> dict:
         if present:
             qs.filter(user_id__in=present).delete()
             removed[role].extend((object_id, user_id) for user_id in present)
+            memberships_changed.send(sender=qs.model)  # a set-based delete sends no m2m_changed
     return removed
 
 

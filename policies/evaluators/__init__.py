@@ -17,6 +17,8 @@ from .collaboration import (
 from .conditional_access import (
     CompiledLocation,
     CompiledPolicy,
+    LocationIndex,
+    PolicyIndex,
     SignInContext,
     compile_location,
     compile_policy,
@@ -31,6 +33,8 @@ __all__ = [
     "CompiledPolicy",
     "Decision",
     "Inviter",
+    "LocationIndex",
+    "PolicyIndex",
     "SignInContext",
     "compile_location",
     "compile_policy",

@@ -359,17 +359,126 @@ def _unmet(p: CompiledPolicy, c: SignInContext) -> tuple[str, ...]:
     return unmet
 
 
+class LocationIndex:
+    """Every named location at once: which ones an address and a country fall in, with one bisect per IP
+    version over the ranges of all IP locations (cut into elementary spans, each naming the locations
+    covering it) and one dict lookup per country, instead of asking each location in turn."""
+
+    def __init__(self, locations: Sequence[CompiledLocation]):
+        self.trusted = frozenset(loc.id for loc in locations if loc.is_trusted)
+        by_country: dict[str, set[str]] = {}
+        unknown: set[str] = set()
+        edges: dict[int, list[tuple[int, int, str]]] = {}
+        for loc in locations:
+            if loc.is_ip:
+                for version, (starts, ends) in loc.ranges.items():
+                    edges.setdefault(version, []).extend((s, e, loc.id) for s, e in zip(starts, ends, strict=True))
+            else:
+                for country in loc.countries:
+                    by_country.setdefault(country, set()).add(loc.id)
+                if loc.include_unknown:
+                    unknown.add(loc.id)
+        self.by_country = {k: frozenset(v) for k, v in by_country.items()}
+        self.unknown = frozenset(unknown)
+        # {version: (span starts, the frozenset of location ids covering each span)}
+        self.spans: dict[int, tuple[list[int], list[frozenset]]] = {}
+        for version, ranges in edges.items():  # a sweep over the ranges' starts and ends
+            events: dict[int, list[tuple[int, str]]] = {}
+            for start, end, loc_id in ranges:
+                events.setdefault(start, []).append((1, loc_id))
+                events.setdefault(end + 1, []).append((-1, loc_id))
+            active: dict[str, int] = {}
+            points, covering = [], []
+            for point in sorted(events):
+                for delta, loc_id in events[point]:
+                    active[loc_id] = active.get(loc_id, 0) + delta
+                    if not active[loc_id]:
+                        del active[loc_id]
+                points.append(point)
+                covering.append(frozenset(active))
+            self.spans[version] = (points, covering)
+
+    def matched(self, ip, country: str | None) -> frozenset[str]:
+        found = self.unknown if country is None else self.by_country.get(country, frozenset())
+        if ip is not None and ip.version in self.spans:
+            points, covering = self.spans[ip.version]
+            index = bisect.bisect_right(points, int(ip)) - 1
+            if index >= 0 and covering[index]:
+                found = found | covering[index]
+        return found
+
+
+class PolicyIndex:
+    """The policies a sign-in can possibly concern, found from who signs in: those for all users, for
+    guests (when a guest signs in), for the user, for one of the user's groups or roles. Every other
+    enabled policy is "notApplied" for the reason "users" (a result made once here, not per decision);
+    a disabled one "notEnabled". Built once per policy change, next to the compiled policies."""
+
+    def __init__(self, policies: Sequence[CompiledPolicy]):
+        self.always: set[int] = set()
+        self.guests: set[int] = set()
+        self.by_user: dict[str, set[int]] = {}
+        self.by_group: dict[str, set[int]] = {}
+        self.by_role: dict[str, set[int]] = {}
+        self.fixed: list[PolicyResult | None] = []
+        for i, p in enumerate(policies):
+            report_only = p.state == REPORT_ONLY
+            if p.state == DISABLED:
+                self.fixed.append(PolicyResult(p.id, p.display_name, "notEnabled", reasons=("policyNotEnabled",)))
+                continue
+            self.fixed.append(PolicyResult(p.id, p.display_name, "reportOnlyNotApplied" if report_only else
+                                           "notApplied", reasons=("users",)))
+            if p.include_none:
+                continue
+            if p.include_all_users:
+                self.always.add(i)
+            if "GuestsOrExternalUsers" in p.include_users or p.include_guests is not None:
+                self.guests.add(i)
+            for uid in p.include_users:
+                self.by_user.setdefault(uid, set()).add(i)
+            for gid in p.include_groups:
+                self.by_group.setdefault(gid, set()).add(i)
+            for rid in p.include_roles:
+                self.by_role.setdefault(rid, set()).add(i)
+
+    def candidates(self, context: SignInContext) -> set[int]:
+        found = set(self.always)
+        if context.guest_type is not None:
+            found |= self.guests
+        if context.user_id is not None and context.user_id in self.by_user:
+            found |= self.by_user[context.user_id]
+        for gid in context.group_ids:
+            if gid in self.by_group:
+                found |= self.by_group[gid]
+        for rid in context.role_ids:
+            if rid in self.by_role:
+                found |= self.by_role[rid]
+        return found
+
+
 def evaluate_conditional_access(policies: Sequence[CompiledPolicy], locations: Sequence[CompiledLocation],
-                                context: SignInContext) -> AccessDecision:
-    """Every policy's result for ``context`` and what the sign-in must still do. Pure."""
-    matched = frozenset(loc.id for loc in locations if loc.matches(context.ip, context.country))
-    trusted = any(loc.is_trusted and loc.id in matched for loc in locations)
+                                context: SignInContext, *, index: PolicyIndex | None = None,
+                                location_index: LocationIndex | None = None) -> AccessDecision:
+    """Every policy's result for ``context`` and what the sign-in must still do. Pure.
+
+    ``index`` and ``location_index`` (built once from the same ``policies`` and ``locations``) make it
+    ask only the policies that can concern the sign-in; the answer is the same without them."""
+    if location_index is not None:
+        matched = location_index.matched(context.ip, context.country)
+        trusted = bool(matched & location_index.trusted)
+    else:
+        matched = frozenset(loc.id for loc in locations if loc.matches(context.ip, context.country))
+        trusted = any(loc.is_trusted and loc.id in matched for loc in locations)
     targets = resource_app_ids(context)
     results: list[PolicyResult] = []
     blocked = False
     reason = ""
     requirements: set[str] = set()
-    for p in policies:
+    candidates = index.candidates(context) if index is not None else None
+    for i, p in enumerate(policies):
+        if candidates is not None and i not in candidates:
+            results.append(index.fixed[i])
+            continue
         report_only = p.state == REPORT_ONLY
         if p.state == DISABLED:
             results.append(PolicyResult(p.id, p.display_name, "notEnabled", reasons=("policyNotEnabled",)))
@@ -408,4 +517,5 @@ def evaluate_conditional_access(policies: Sequence[CompiledPolicy], locations: S
             result = "reportOnlySuccess" if report_only else "success"
         results.append(PolicyResult(p.id, p.display_name, result, p.control_names, session, reasons=unmet))
     return AccessDecision(blocked=blocked, requirements=frozenset() if blocked else frozenset(requirements),
-                          policy_results=tuple(results), reason=reason)
+                          policy_results=tuple(results), reason=reason, country=context.country or "",
+                          named_locations=tuple(sorted(matched)))

@@ -155,3 +155,16 @@ def test_sign_in_pages_are_index_ranges_without_a_sort_on_postgresql(api_tenant)
     deep = odata.apply_skiptoken(queryset, order, token, "pk").order_by(*ordering)[:101].explain()
     for plan in (first, deep):
         assert "signin_tenant_time_idx" in plan and "Sort" not in plan, plan
+
+
+def test_a_real_sign_in_logs_the_country_its_address_resolves_to(api_tenant, reader):
+    """The decision resolves the client address to a country (offline database); the log keeps it and
+    Graph returns it as location.countryOrRegion."""
+    from directory.access import AccessRequest, evaluate_access
+    from directory.services.signins import sign_in_event_record
+
+    user = UserFactory(tenant=api_tenant)
+    request = AccessRequest(tenant=api_tenant, user=user, account=None, ip="193.99.144.80")
+    sign_in_event_record(access_request=request, decision=evaluate_access(request))
+    row = reader.get(f"/v1.0/auditLogs/signIns?$filter=userId eq '{user.pk}'").json()["value"][0]
+    assert row["location"]["countryOrRegion"] == "DE" and row["ipAddress"] == "193.99.144.80"

@@ -35,3 +35,22 @@ class TestChallenge(PanelPageContract):
 
     def check_success(self, response, tenant, user, target):
         assert response["Location"].startswith(reverse("directory:mfa_totp_register", args=[tenant.slug]))
+
+
+class TestPasskeyRegister(PanelPageContract):
+    route = "directory:mfa_passkey_register"
+    # tenant, session, account, user, methods, branding, organizations, the Invite section's settings
+    max_queries = 9
+
+    def check_success(self, response, tenant, user, target):
+        page = response.content.decode()
+        assert 'data-passkey="register"' in page and "js/passkey.js" in page
+
+
+class TestPasskeyVerify(PanelPageContract):
+    route = "directory:mfa_passkey_verify"
+    member_status = 404  # JSON POSTs only (static/js/passkey.js); a GET has nothing to show
+    max_queries = 6
+
+    def check_success(self, response, tenant, user, target):
+        assert response.status_code == 404
