@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0011_audit_search_keys'),
-        ('entitlements', '0001_initial'),
+        ('entitlements', '0002_external_user_lifecycle'),
     ]
 
     operations = [
