@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from directory import authz
 from directory.actors import Actor
 from directory.models import Account, Tenant, User
 
@@ -275,10 +276,19 @@ def review_decisions_visible_to(actor: Actor) -> QuerySet[AccessReviewDecision]:
                                                                                            "reviewed_by")
 
 
+def may_review(actor: Actor) -> bool:
+    """A person (enabled, here) acting interactively, or through a delegated token carrying a reviewer scope
+    (:data:`directory.authz.ACCESS_REVIEW_REVIEWER_SCOPES`); what they review is what the items name."""
+    user = actor.user
+    if actor.kind != "user" or user is None or actor.tenant is None or user.deleted_at or not user.account_enabled:
+        return False
+    return actor.app is None or bool(actor.granted_scopes & authz.ACCESS_REVIEW_REVIEWER_SCOPES)
+
+
 def my_review_instances(actor: Actor) -> QuerySet[AccessReviewInstance]:
     """Instances in progress where the actor reviews at least one item (whatever their roles)."""
     user = actor.user
-    if user is None or actor.tenant is None or not actor.capabilities:
+    if not may_review(actor):
         return AccessReviewInstance.objects.none()
     return AccessReviewInstance.objects.filter(
         tenant=actor.tenant, status=AccessReviewInstance.Status.IN_PROGRESS,
@@ -289,7 +299,7 @@ def my_review_instances(actor: Actor) -> QuerySet[AccessReviewInstance]:
 def my_review_decisions(actor: Actor) -> QuerySet[AccessReviewDecision]:
     """The decision items the actor reviews (the panel's and Graph's ``filterByCurrentUser(on='reviewer')``)."""
     user = actor.user
-    if user is None or actor.tenant is None or not actor.capabilities:
+    if not may_review(actor):
         return AccessReviewDecision.objects.none()
     return AccessReviewDecision.objects.filter(
         instance__tenant=actor.tenant,

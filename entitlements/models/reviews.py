@@ -231,7 +231,9 @@ class AccessReviewDecision(models.Model):
     class Meta:
         ordering = ["instance", "id"]
         constraints = [models.UniqueConstraint("instance", "principal", name="review_decision_unique")]
-        indexes = [models.Index(fields=["instance", "decision"], name="review_decision_state_idx")]
+        # Graph's decisions list: one instance's items by id, or those with one decision.
+        indexes = [models.Index(fields=["instance", "id"], name="review_decision_list_idx"),
+                   models.Index(fields=["instance", "decision", "id"], name="review_decision_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.principal_id} · {self.decision}"

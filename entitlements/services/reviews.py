@@ -177,7 +177,7 @@ def review_definition_update(*, actor: Actor, definition: AccessReviewDefinition
         return definition
     _validate(definition)
     definition.full_clean()
-    if any(c.name in ("start_at", "recurrence") for c in applied) and definition.status == D.Status.NOT_STARTED:
+    if any(c.property in ("start_at", "recurrence") for c in applied) and definition.status == D.Status.NOT_STARTED:
         definition.next_instance_at = definition.start_at
     definition.save()
     audit(tenant=definition.tenant, actor=actor, activity="Update access review", targets=[Target(definition, applied)])
@@ -380,12 +380,11 @@ def _start_due(definition: AccessReviewDefinition, now) -> int:
 # --- decisions ----------------------------------------------------------------------------------------------
 
 def _is_reviewer(actor: Actor, decisions) -> bool:
-    user = actor.user
-    if actor.kind != "user" or user is None or not actor.capabilities:
+    from ..selectors import may_review
+
+    if not may_review(actor):
         return False
-    if actor.app is not None and not actor.granted_scopes & {"AccessReview.ReadWrite.All"}:
-        return False
-    return AccessReviewReviewer.objects.filter(decision__in=decisions, user=user).count() == len(decisions)
+    return AccessReviewReviewer.objects.filter(decision__in=decisions, user=actor.user).count() == len(decisions)
 
 
 VERBS = {DI.Decision.APPROVE: "Approve decision", DI.Decision.DENY: "Deny decision",

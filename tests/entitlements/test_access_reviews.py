@@ -199,3 +199,32 @@ def test_an_access_package_review_removes_the_denied_assignment():
     services.review_instance_apply(actor=s.admin_actor, instance=instance)
     assert s.package.assignments.get().state == "expired"
     assert not s.group.members.filter(pk=ann.pk).exists()
+
+
+def test_denied_guests_are_blocked_then_scheduled_for_removal_when_the_review_says_so():
+    from entitlements.models import ExternalUserLifecycle
+
+    s = tailwind()
+    owner, _sponsor, active, idle, _member = people(s)
+    guest_review(s, denied_guest_action="disableAndDelete", auto_apply_decisions_enabled=True)
+    sweep()
+    services.review_decisions_record(actor=Actor.for_user(owner), decisions=[DI.objects.get(principal=idle)],
+                                     decision="Deny")
+    sweep(now=timezone.now() + timedelta(days=15))
+    idle.refresh_from_db()
+    active.refresh_from_db()
+    assert not idle.account_enabled and active.account_enabled
+    row = ExternalUserLifecycle.objects.get(user=idle)
+    assert timedelta(days=29) < row.delete_after_at - timezone.now() <= timedelta(days=30)
+    assert not s.group.members.filter(pk=idle.pk).exists()
+
+
+def test_a_reviewer_after_the_end_can_no_longer_decide():
+    s = tailwind()
+    owner, _sponsor, _active, idle, _member = people(s)
+    guest_review(s)
+    sweep()
+    sweep(now=timezone.now() + timedelta(days=15))
+    with pytest.raises(ValidationError):
+        services.review_decisions_record(actor=Actor.for_user(owner), decisions=[DI.objects.get(principal=idle)],
+                                         decision="Deny")
