@@ -471,11 +471,12 @@ class InstanceView(_AR):
 
 class _InstanceAction(_AR):
     resource = INSTANCE
+    bodies = {"POST": Body("microsoft.graph.accessReviewInstance", {}, description="No body (an empty object).")}
     responses = {"post": 204}
 
     def post(self, request, definition_id, instance_id):
-        if request.data not in ({}, None, b"", ""):
-            raise bad_request("This action takes no body.")
+        if request.data:
+            self.body()  # an empty object, or a Graph 400 naming the property
         self.act(self.instance(definition_id, instance_id))
         return Response(status=204)
 
