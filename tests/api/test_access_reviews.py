@@ -174,9 +174,6 @@ class TestMyDecisions(_Started, EndpointContract):
 
 # --- flows ---------------------------------------------------------------------------------------------------
 
-pytestmark_db = pytest.mark.django_db
-
-
 @pytest.mark.django_db
 def test_an_owner_records_decisions_with_a_delegated_token_and_sees_only_their_items(api, api_tenant,
                                                                                       delegated_token_for):
@@ -191,8 +188,8 @@ def test_an_owner_records_decisions_with_a_delegated_token_and_sees_only_their_i
     response = client.patch(f"{base}/decisions/{mine[0]['id']}", {"decision": "Deny", "justification": "Gone"},
                             format="json")
     assert response.status_code == 204, response.content
-    response = client.post(base + "/batchRecordDecisions", {"decision": "Approve", "principalId": mine[1]["principal"]["id"]},
-                           format="json")
+    response = client.post(base + "/batchRecordDecisions",
+                           {"decision": "Approve", "principalId": mine[1]["principal"]["id"]}, format="json")
     assert response.status_code == 204, response.content
     assert sorted(AccessReviewDecision.objects.values_list("decision", flat=True)) == ["Approve", "Deny"]
     # someone else in the tenant sees none of it
