@@ -52,6 +52,7 @@ from .reviews import (
     access_reviews_sweep,
     review_accept_recommendations,
     review_decisions_record,
+    review_definition_check,
     review_definition_create,
     review_definition_delete,
     review_definition_update,
@@ -76,7 +77,7 @@ __all__ = [
     "package_delete", "package_incompatible_set", "package_update", "policy_create", "policy_delete", "policy_update",
     "request_access", "request_admin_add", "request_cancel", "request_deliver", "request_extend", "request_remove",
     "request_reprocess", "requests_deliver_due", "requests_sweep_approvals", "review_accept_recommendations",
-    "review_decisions_record", "review_definition_create", "review_definition_delete", "review_definition_update",
-    "review_instance_apply", "review_instance_send_reminder", "review_instance_stop", "role_scope_add",
-    "role_scope_remove", "settings_for", "unblock_if_pending", "validate_lifecycle_settings",
+    "review_decisions_record", "review_definition_check", "review_definition_create", "review_definition_delete",
+    "review_definition_update", "review_instance_apply", "review_instance_send_reminder", "review_instance_stop",
+    "role_scope_add", "role_scope_remove", "settings_for", "unblock_if_pending", "validate_lifecycle_settings",
 ]

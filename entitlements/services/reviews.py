@@ -144,6 +144,19 @@ def _validate(definition: AccessReviewDefinition) -> None:
         raise ValidationError(dict(errors))
 
 
+def review_definition_check(*, tenant: Tenant, fields: dict, definition: AccessReviewDefinition | None = None) -> None:
+    """Check ``fields`` (a new definition's, or changes to ``definition``) against Entra's rules without
+    saving: the console's form shows the same messages the services would raise."""
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise ValidationError(_("Unknown setting: %(name)s") % {"name": sorted(unknown)[0]})
+    candidate = AccessReviewDefinition(tenant=tenant) if definition is None else \
+        AccessReviewDefinition.objects.get(pk=definition.pk)
+    for name, value in fields.items():
+        setattr(candidate, name, value)
+    _validate(candidate)
+
+
 @transaction.atomic
 def review_definition_create(*, actor: Actor, tenant: Tenant, **fields) -> AccessReviewDefinition:
     """Create an access review; beat starts its first instance at ``start_at``."""
