@@ -624,3 +624,21 @@ class BatchRecordDecisionsView(_Reviewer):
         services.review_decisions_record(actor=self.principal, decisions=items, decision=body["decision"],
                                          justification=body.get("justification", ""))
         return Response(status=204)
+
+
+class AcceptRecommendationsView(_Reviewer):
+    """POST (no body): the reviewer's undecided items take their recommendation (Graph's acceptRecommendations)."""
+
+    resource = DECISION
+    bodies = {"POST": Body("microsoft.graph.accessReviewInstance", {}, description="No body (an empty object).")}
+    responses = {"post": 204}
+
+    @transaction.atomic
+    def post(self, request, definition_id, instance_id):
+        if request.data:
+            self.body()
+        instance = self.my_instance(definition_id, instance_id)
+        if self.principal.is_app_only:
+            raise denied()
+        services.review_accept_recommendations(actor=self.principal, instance=instance)
+        return Response(status=204)

@@ -48,6 +48,8 @@ urlpatterns = [
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/sendReminder", ar.SendReminderView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/batchRecordDecisions",
          ar.BatchRecordDecisionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/acceptRecommendations",
+         ar.AcceptRecommendationsView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/decisions", ar.DecisionsView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/decisions/filterByCurrentUser(on='reviewer')",
          ar.MyDecisionsView.as_view()),

@@ -164,6 +164,13 @@ class TestBatchRecordDecisions(_Started, _Write):
         return {"decision": "Approve", "justification": "Still working with us"}
 
 
+class TestAcceptRecommendations(_Started, _Write):
+    route = I + "/acceptRecommendations"
+    method = "post"
+    ok_status = 403  # a reviewer's action: delegated only
+    guest_status = member_status = 404
+
+
 class TestMyDecisions(_Started, EndpointContract):
     route = I + "/decisions/filterByCurrentUser(on='reviewer')"
     permission = READ
@@ -191,6 +198,8 @@ def test_an_owner_records_decisions_with_a_delegated_token_and_sees_only_their_i
     response = client.post(base + "/batchRecordDecisions",
                            {"decision": "Approve", "principalId": mine[1]["principal"]["id"]}, format="json")
     assert response.status_code == 204, response.content
+    assert sorted(AccessReviewDecision.objects.values_list("decision", flat=True)) == ["Approve", "Deny"]
+    assert client.post(base + "/acceptRecommendations").status_code == 204  # nothing left undecided: no change
     assert sorted(AccessReviewDecision.objects.values_list("decision", flat=True)) == ["Approve", "Deny"]
     # someone else in the tenant sees none of it
     other = api(delegated_token_for(UserFactory(tenant=api_tenant), [WRITE]))
