@@ -605,7 +605,7 @@ def access_reviews_sweep(*, actor: Actor, now=None, batch: int = BATCH) -> dict:
     done = {"started": 0, "reminded": 0, "completed": 0, "applied": 0}
     while True:
         with transaction.atomic():
-            due = list(AccessReviewDefinition.objects.select_for_update(skip_locked=True)
+            due = list(AccessReviewDefinition.objects.select_for_update(of=("self",), skip_locked=True)
                        .filter(next_instance_at__lte=now).select_related("tenant", "group", "application", "package")
                        .order_by("next_instance_at")[:batch])
             for definition in due:
