@@ -225,7 +225,7 @@ def read_scope(tenant, scope, enumeration) -> dict:
     fields: dict = {"guests_only": guests}
     kind = str(scope.get("@odata.type", "")).rsplit(".", 1)[-1]
     if kind == "accessReviewInactiveUsersQueryScope":
-        fields["inactive_duration"] = read_duration(scope.get("inactiveDuration"), "scope.inactiveDuration")
+        fields["inactive_duration"] = _duration(scope.get("inactiveDuration"), "scope.inactiveDuration")
     elif kind not in ("", "accessReviewQueryScope"):
         raise bad_request("Property 'scope' must be an accessReviewQueryScope or accessReviewInactiveUsersQueryScope.")
     if enumeration is not None:
@@ -304,7 +304,7 @@ def read_settings(settings: dict) -> dict:
             raise bad_request("Property 'settings.instanceDurationInDays' must be 1 to 365.")
         fields["instance_duration_days"] = days
     if settings.get("recommendationLookBackDuration"):
-        fields["recommendation_look_back"] = read_duration(settings["recommendationLookBackDuration"],
+        fields["recommendation_look_back"] = _duration(settings["recommendationLookBackDuration"],
                                                            "settings.recommendationLookBackDuration")
     if settings.get("recurrence") is not None:
         fields.update(read_recurrence(settings["recurrence"]))
@@ -318,6 +318,23 @@ def read_settings(settings: dict) -> dict:
     return fields
 
 
+def _date(value):
+    """A YYYY-MM-DD date, or None (also for 2026-02-31, which parse_date refuses with ValueError)."""
+    if not isinstance(value, str) or len(value) > 10:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+def _duration(value, name: str):
+    try:
+        return read_duration(value, name)
+    except (OverflowError, ValueError):
+        raise bad_request(f"Property '{name}' is not a duration this service can hold.") from None
+
+
 def read_recurrence(value) -> dict:
     if not isinstance(value, dict):
         raise bad_request("Property 'settings.recurrence' must be a patternedRecurrence object.")
@@ -325,6 +342,8 @@ def read_recurrence(value) -> dict:
     fields: dict = {"recurrence": D.Recurrence.ONE_TIME}
     if isinstance(pattern, dict) and pattern.get("type"):
         interval = pattern.get("interval") or 1
+        if not isinstance(interval, int) or isinstance(interval, bool):
+            raise bad_request("Property 'settings.recurrence.pattern.interval' must be a number.")
         if pattern["type"] == "weekly" and interval == 1:
             fields["recurrence"] = D.Recurrence.WEEKLY
         elif pattern["type"] == "absoluteMonthly" and interval in MONTHS:
@@ -335,8 +354,7 @@ def read_recurrence(value) -> dict:
     elif pattern is not None and not isinstance(pattern, dict):
         raise bad_request("Property 'settings.recurrence.pattern' must be a recurrencePattern object.")
     if isinstance(range_, dict):
-        start = parse_date(range_["startDate"]) if isinstance(range_.get("startDate"), str) and \
-            len(range_["startDate"]) <= 10 else None
+        start = _date(range_.get("startDate"))
         if range_.get("startDate") is not None and start is None:
             raise bad_request("Property 'settings.recurrence.range.startDate' must be a date (YYYY-MM-DD).")
         if start is not None:
@@ -344,8 +362,7 @@ def read_recurrence(value) -> dict:
                                   else timezone.make_aware(datetime.combine(start, time.min), UTC))
         kind = range_.get("type") or "noEnd"
         if kind == "endDate":
-            end = parse_date(range_["endDate"]) if isinstance(range_.get("endDate"), str) and \
-                len(range_["endDate"]) <= 10 else None
+            end = _date(range_.get("endDate"))
             if end is None:
                 raise bad_request("Property 'settings.recurrence.range.endDate' must be a date (YYYY-MM-DD).")
             fields["end_date"] = end
