@@ -228,3 +228,19 @@ def test_a_reviewer_after_the_end_can_no_longer_decide():
     with pytest.raises(ValidationError):
         services.review_decisions_record(actor=Actor.for_user(owner), decisions=[DI.objects.get(principal=idle)],
                                          decision="Deny")
+
+
+def test_reviewers_are_mailed_in_their_language_once_at_start_and_reminded_halfway():
+    s = tailwind()
+    owner, _sponsor, _active, idle, _member = people(s)
+    owner.preferred_language = "de-DE"
+    owner.save()
+    guest_review(s)
+    sweep()
+    [start] = OutboxMessage.objects.filter(to=[owner.mail])
+    assert start.subject.startswith("Aktion erforderlich: Zugriff auf Marketing partners")
+    sweep(now=timezone.now() + timedelta(days=8))  # past the midpoint of 14 days
+    reminders = OutboxMessage.objects.filter(to=[owner.mail], subject__startswith="Erinnerung")
+    assert reminders.count() == 1
+    sweep(now=timezone.now() + timedelta(days=9))
+    assert reminders.count() == 1  # once
