@@ -244,3 +244,27 @@ def test_reviewers_are_mailed_in_their_language_once_at_start_and_reminded_halfw
     assert reminders.count() == 1
     sweep(now=timezone.now() + timedelta(days=9))
     assert reminders.count() == 1  # once
+
+
+def test_a_sweep_that_dies_mid_batch_leaves_nothing_half_done_and_the_next_one_finishes(monkeypatch):
+    """A worker killed while starting an instance: its batch rolls back whole (no instance, items or mail
+    without the others, the definition still due); the next sweep starts it exactly once."""
+    from entitlements.services import reviews
+
+    s = tailwind()
+    owner, *_rest = people(s)
+    definition = guest_review(s)
+
+    def dies(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(reviews, "_mail_reviewers", dies)
+    with pytest.raises(SystemExit):
+        sweep()
+    definition.refresh_from_db()
+    assert definition.next_instance_at is not None and definition.next_instance_at < timezone.now()
+    assert not AccessReviewInstance.objects.exists() and not DI.objects.exists()
+    monkeypatch.undo()
+    assert sweep()["started"] == 1 and sweep()["started"] == 0
+    assert DI.objects.count() == 2
+    assert OutboxMessage.objects.filter(to=[owner.mail]).count() == 1
