@@ -24,9 +24,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory.actors import Actor, require_actor
-from directory.audit import Change, Target, apply_changes, audit, register_activities, register_target_type
+from directory.audit import (
+    Change,
+    Target,
+    apply_changes,
+    audit,
+    audit_event,
+    audit_save,
+    register_activities,
+    register_target_type,
+)
 from directory.models import Application, AppRoleAssignment, Group, OutboxMessage, Tenant, User
-from directory.services import app_assignment_delete, group_member_remove, outbox_message, outbox_publish
+from directory.services import outbox_message, outbox_publish
 
 from .. import emails
 from ..models import (
@@ -484,49 +493,52 @@ def _complete(instance: AccessReviewInstance, actor: Actor, now, activity: str) 
 
 def _apply(instance: AccessReviewInstance, actor: Actor, now) -> dict:
     """Remove what was denied (only the reviewed access), block-then-delete denied guests where the
-    definition says so, and tell their sponsors. Each item is applied once."""
+    definition says so, and tell their sponsors. Each item is applied once; set-based: a fixed number of
+    queries for the removals and their audit rows, whatever the number of denials."""
     definition = instance.definition
     system = Actor.system(definition.tenant, REASON)
     denied = list(DI.objects.filter(instance=instance, decision=DI.Decision.DENY, apply_result=DI.ApplyResult.NEW)
                   .select_related("principal"))
-    results = {DI.ApplyResult.APPLIED: [], DI.ApplyResult.NOT_FOUND: []}
-    package_items = [d for d in denied if d.access_kind == DI.AccessKind.PACKAGE_ASSIGNMENT]
-    if package_items:
-        active = set(Assignment.objects.filter(pk__in=[d.assignment_id for d in package_items],
-                                               state__in=Assignment.ACTIVE_STATES).values_list("pk", flat=True))
-        assignments_revoke(actor=system, assignment_ids=active, ended_by="removed", now=now)
-        for d in package_items:
-            results[DI.ApplyResult.APPLIED if d.assignment_id in active else DI.ApplyResult.NOT_FOUND].append(d.pk)
-    for d in denied:
-        if d.access_kind == DI.AccessKind.GROUP_MEMBER:
-            removed = group_member_remove(actor=system, group=instance.group, user=d.principal)
-        elif d.access_kind == DI.AccessKind.APP_ASSIGNMENT:
-            rows = list(AppRoleAssignment.objects.filter(application=instance.application, user=d.principal))
-            for row in rows:
-                app_assignment_delete(actor=system, assignment=row)
-            removed = bool(rows)
+    principals = {d.principal_id for d in denied}
+    if instance.package_id:
+        held = set(Assignment.objects.filter(pk__in=[d.assignment_id for d in denied],
+                                             state__in=Assignment.ACTIVE_STATES).values_list("pk", flat=True))
+        assignments_revoke(actor=system, assignment_ids=held, ended_by="removed", now=now)
+        removed = {d.principal_id for d in denied if d.assignment_id in held}
+    else:
+        if instance.group_id:
+            rows = Group.members.through.objects.filter(group_id=instance.group_id, user_id__in=principals)
+            activity, resource = "Remove member from group", instance.group
         else:
-            continue
-        results[DI.ApplyResult.APPLIED if removed else DI.ApplyResult.NOT_FOUND].append(d.pk)
-    for result, ids in results.items():
-        DI.objects.filter(pk__in=ids).update(apply_result=result, applied_at=now)
+            rows = AppRoleAssignment.objects.filter(application_id=instance.application_id, user_id__in=principals)
+            activity, resource = "Remove app role assignment from user", instance.application
+        removed = set(rows.values_list("user_id", flat=True))
+        rows.delete()
+        initiator = system.initiated_by()
+        audit_save([audit_event(tenant=definition.tenant, actor=system, initiator=initiator, when=now,
+                                activity=activity, targets=[Target(resource), Target(d.principal)],
+                                details={"reason": f"Denied in access review '{definition.display_name}'"})
+                    for d in denied if d.principal_id in removed])
+    applied = [d.pk for d in denied if d.principal_id in removed]
+    missing = [d.pk for d in denied if d.principal_id not in removed]
+    DI.objects.filter(pk__in=applied).update(apply_result=DI.ApplyResult.APPLIED, applied_at=now)
+    DI.objects.filter(pk__in=missing).update(apply_result=DI.ApplyResult.NOT_FOUND, applied_at=now)
     DI.objects.filter(instance=instance, apply_result=DI.ApplyResult.NEW).exclude(
         decision=DI.Decision.DENY).update(applied_at=now)
-    guests = [d.principal for d in denied if d.principal.is_guest]
     if definition.guests_only and definition.denied_guest_action == D.DeniedGuestAction.BLOCK_THEN_DELETE:
         from .lifecycle import block_then_delete
 
-        for guest in guests:
-            if guest.account_enabled and guest.deleted_at is None:
+        for d in denied:
+            guest = d.principal
+            if guest.is_guest and guest.account_enabled and guest.deleted_at is None:
                 block_then_delete(actor=system, user=guest, reason=f"Denied in access review "
                                   f"'{definition.display_name}'", delete_after=BLOCK_BEFORE_DELETE)
     _tell_sponsors(instance, [d.principal for d in denied])
     instance.applied_at, instance.apply_due = now, False
     instance.save(update_fields=["applied_at", "apply_due"])
     audit(tenant=definition.tenant, actor=actor, activity="Apply access review decisions",
-          targets=[Target(instance, [Change("applied", None, len(results[DI.ApplyResult.APPLIED])),
-                                     Change("notFound", None, len(results[DI.ApplyResult.NOT_FOUND]))])])
-    return {"applied": len(results[DI.ApplyResult.APPLIED]), "notFound": len(results[DI.ApplyResult.NOT_FOUND])}
+          targets=[Target(instance, [Change("applied", None, len(applied)), Change("notFound", None, len(missing))])])
+    return {"applied": len(applied), "notFound": len(missing)}
 
 
 def _tell_sponsors(instance: AccessReviewInstance, principals: list) -> None:

@@ -268,3 +268,22 @@ def test_a_sweep_that_dies_mid_batch_leaves_nothing_half_done_and_the_next_one_f
     assert sweep()["started"] == 1 and sweep()["started"] == 0
     assert DI.objects.count() == 2
     assert OutboxMessage.objects.filter(to=[owner.mail]).count() == 1
+
+
+def test_an_application_review_removes_the_denied_assignment_and_audits_it():
+    from directory.models import AppRoleAssignment
+
+    s = tailwind()
+    owner = UserFactory(tenant=s.tenant)
+    s.app.owners.add(owner)
+    gone, stays = (GuestFactory(tenant=s.tenant, created_at=timezone.now() - timedelta(days=90)) for _ in range(2))
+    for guest in (gone, stays):
+        AppRoleAssignment.objects.create(tenant=s.tenant, application=s.app, user=guest)
+    guest_review(s, scope_kind="application", application=s.app, group=None, auto_apply_decisions_enabled=True)
+    sweep()
+    services.review_decisions_record(actor=Actor.for_user(owner), decisions=[DI.objects.get(principal=gone)],
+                                     decision="Deny")
+    sweep(now=timezone.now() + timedelta(days=15))
+    assert set(AppRoleAssignment.objects.filter(application=s.app).values_list("user_id", flat=True)) == {stays.pk}
+    event = AuditEvent.objects.get(activity_display_name="Remove app role assignment from user")
+    assert {t["id"] for t in event.target_resources} == {str(s.app.pk), str(gone.pk)}
