@@ -8,7 +8,8 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -196,20 +197,22 @@ class AccessReviewInstanceAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     change_form_template = "admin/entitlements/accessreviewinstance/change_form.html"
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        cl = getattr(response, "context_data", {}).get("cl")
-        if cl is not None:
-            self._progress = progress_of(obj.pk for obj in cl.result_list)
-        return response
+    def get_queryset(self, request):
+        # Progress per row: two correlated counts on the (instance, decision, id) index, evaluated for the
+        # page's rows only (no state kept on this shared ModelAdmin).
+        def count(**condition):
+            rows = DI.objects.filter(instance=OuterRef("pk"), **condition).order_by().values("instance")
+            return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+        return super().get_queryset(request).annotate(
+            decision_count=count(), pending_count=count(decision=DI.Decision.NOT_REVIEWED))
 
     @admin.display(description=_("Progress"))
     def progress(self, obj):
-        counts = getattr(self, "_progress", {}).get(obj.pk)
-        if counts is None:
+        total = getattr(obj, "decision_count", None)
+        if total is None:
             return "—"
-        total = sum(counts[v] for v, _l, _c in PROGRESS)
-        return _("%(done)s of %(total)s reviewed") % {"done": total - counts[DI.Decision.NOT_REVIEWED], "total": total}
+        return _("%(done)s of %(total)s reviewed") % {"done": total - obj.pending_count, "total": total}
 
     def get_urls(self):
         return [
