@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection  # noqa: F401  (the skipif condition reads it)
+from django.db import connection  # the skipif condition reads it
 from django.utils import timezone
 
 from directory.actors import Actor
