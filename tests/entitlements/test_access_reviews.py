@@ -232,7 +232,7 @@ def test_a_reviewer_after_the_end_can_no_longer_decide():
 
 def test_reviewers_are_mailed_in_their_language_once_at_start_and_reminded_halfway():
     s = tailwind()
-    owner, _sponsor, _active, idle, _member = people(s)
+    owner, _sponsor, _active, _idle, _member = people(s)
     owner.preferred_language = "de-DE"
     owner.save()
     guest_review(s)
