@@ -23,6 +23,7 @@ from . import evaluators, selectors, services
 from .models import AccessPackage, Assignment, AssignmentRequest
 
 PAGE = 100  # rows per list on a panel page
+REVIEW_PAGE = 200  # people per page of an access review
 
 
 def _data(post, policy) -> services.RequestData:
@@ -282,11 +283,17 @@ class ReviewView(PanelView):
         return _get_or_404(selectors.my_review_instances(self.actor), instance_id)
 
     def get(self, request, instance_id):
+        from django.core.paginator import Paginator
+        from django.db.models import Count, Q
+
         instance = self._instance(instance_id)
-        items = list(selectors.my_review_decisions(self.actor).filter(instance=instance)
-                     .order_by("principal__display_name", "id")[:500])
-        counts = {"pending": sum(1 for i in items if i.decision == "NotReviewed")}
-        return self.render(instance=instance, definition=instance.definition, items=items, counts=counts,
+        mine = selectors.my_review_decisions(self.actor).filter(instance=instance)
+        counts = mine.aggregate(total=Count("pk"), pending=Count("pk", filter=Q(decision="NotReviewed")))
+        pages = Paginator(mine.order_by("principal__display_name", "id"), REVIEW_PAGE)
+        pages.count = counts["total"]  # known already: no second COUNT
+        page = pages.get_page(request.GET.get("page"))
+        return self.render(instance=instance, definition=instance.definition, items=list(page), page=page,
+                           counts=counts,
                            decisions=[("Approve", _("Approve")), ("Deny", _("Deny")), ("DontKnow", _("Don't know"))])
 
     def post(self, request, instance_id):
