@@ -659,3 +659,33 @@ class AcceptRecommendationsView(_Reviewer):
             raise denied()
         services.review_accept_recommendations(actor=self.principal, instance=instance)
         return Response(status=204)
+
+
+class MyDefinitionsView(_Reviewer):
+    """GET ``definitions/filterByCurrentUser(on='reviewer')``: the reviews with an instance in progress
+    that the caller reviews."""
+
+    resource = DEFINITION
+    context = "identityGovernance/accessReviews/definitions"
+    responses = {"get": "list"}
+
+    def get(self, request):
+        instances = selectors.my_review_instances(self.principal)
+        return self.list_response(AccessReviewDefinition.objects.filter(
+            pk__in=instances.values("definition_id")).select_related("created_by"))
+
+
+class MyInstancesView(_Reviewer):
+    """GET ``definitions/{id}/instances/filterByCurrentUser(on='reviewer')``: that review's instances in
+    progress the caller reviews (another tenant's review: 404)."""
+
+    resource = INSTANCE
+    context = "identityGovernance/accessReviews/definitions/instances"
+    responses = {"get": "list"}
+
+    def get(self, request, definition_id):
+        [definition_pk] = _ids(definition_id)
+        tenant = self.principal.tenant
+        if tenant is None or not AccessReviewDefinition.objects.filter(pk=definition_pk, tenant=tenant).exists():
+            raise not_found()
+        return self.list_response(selectors.my_review_instances(self.principal).filter(definition_id=definition_pk))

@@ -39,8 +39,11 @@ urlpatterns = [
     path(B + "settings", v.SettingsView.as_view()),
     # Access reviews (entitlements/api/reviews.py)
     path(AR + "definitions", ar.DefinitionsView.as_view()),
+    path(AR + "definitions/filterByCurrentUser(on='reviewer')", ar.MyDefinitionsView.as_view()),
     path(AR + "definitions/<str:definition_id>", ar.DefinitionView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances", ar.InstancesView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/filterByCurrentUser(on='reviewer')",
+         ar.MyInstancesView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>", ar.InstanceView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/stop", ar.StopView.as_view()),
     path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/applyDecisions",

@@ -172,6 +172,23 @@ class TestAcceptRecommendations(_Started, _Write):
     guest_status = member_status = 404
 
 
+class TestMyDefinitions(EndpointContract):
+    route = AR + "/filterByCurrentUser(on='reviewer')"
+    permission = READ
+
+    def make_target(self, tenant):
+        started(tenant)
+        return {}
+
+
+class TestMyInstances(_Started, EndpointContract):
+    route = AR + "/<str:definition_id>/instances/filterByCurrentUser(on='reviewer')"
+    permission = READ
+
+    def url(self, kwargs):
+        return super().url({k: v for k, v in kwargs.items() if k == "definition_id"})
+
+
 class TestMyDecisions(_Started, EndpointContract):
     route = I + "/decisions/filterByCurrentUser(on='reviewer')"
     permission = READ
@@ -190,6 +207,9 @@ def test_an_owner_records_decisions_with_a_delegated_token_and_sees_only_their_i
     target.pop("_group")
     base = f"/v1.0/{AR}/{target['definition_id']}/instances/{target['instance_id']}"
     client = api(delegated_token_for(owner, [WRITE]))
+    [review] = client.get(f"/v1.0/{AR}/filterByCurrentUser(on='reviewer')").json()["value"]
+    [instance] = client.get(f"/v1.0/{AR}/{review['id']}/instances/filterByCurrentUser(on='reviewer')").json()["value"]
+    assert instance["id"] == str(target["instance_id"])
     mine = client.get(base + "/decisions/filterByCurrentUser(on='reviewer')").json()["value"]
     assert len(mine) == 2 and {d["decision"] for d in mine} == {"NotReviewed"}
     assert mine[0]["principal"]["@odata.type"] == "#microsoft.graph.userIdentity"
@@ -205,6 +225,7 @@ def test_an_owner_records_decisions_with_a_delegated_token_and_sees_only_their_i
     # someone else in the tenant sees none of it
     other = api(delegated_token_for(UserFactory(tenant=api_tenant), [WRITE]))
     assert other.get(base + "/decisions/filterByCurrentUser(on='reviewer')").json()["value"] == []
+    assert other.get(f"/v1.0/{AR}/filterByCurrentUser(on='reviewer')").json()["value"] == []
     assert other.patch(f"{base}/decisions/{mine[0]['id']}", {"decision": "Approve"}, format="json").status_code == 404
 
 

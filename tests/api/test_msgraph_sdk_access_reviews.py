@@ -86,10 +86,13 @@ def test_the_sdk_creates_a_review_and_the_reviewer_records_decisions(graph, tena
     mine = reviewer_client.identity_governance.access_reviews.definitions.by_access_review_schedule_definition_id(
         definition.id)
 
-    async def first_instance():
-        return await definitions.by_access_review_schedule_definition_id(definition.id).instances.get()
+    async def my_reviews():  # the reviewer finds the review and its instance on their own
+        reviews = await reviewer_client.identity_governance.access_reviews.definitions \
+            .filter_by_current_user_with_on("reviewer").get()
+        return reviews, await mine.instances.filter_by_current_user_with_on("reviewer").get()
 
-    instances = asyncio.run(first_instance())
+    reviews, instances = asyncio.run(my_reviews())
+    assert [r.display_name for r in reviews.value] == ["Falcon guests"]
     assert instances.value[0].status == "InProgress"
 
     async def decide():
