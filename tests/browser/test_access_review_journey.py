@@ -104,6 +104,10 @@ def test_a_quarterly_guest_review_removes_the_denied_and_the_silent_and_tells_th
     page.get_by_role("row", name="Ann Active").get_by_role("button", name="Approve: Ann Active").click()
     expect(page.get_by_role("row", name="Dana Denied")).to_contain_text("Left the project")
     screenshot(page, "access-review-decided")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one block per person, nothing sideways
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    screenshot(page, "access-review-decided-phone")
     assert dict(AccessReviewDecision.objects.filter(instance=instance).values_list(
         "principal__display_name", "decision")) == {"Dana Denied": "Deny", "Ann Active": "Approve",
                                                    "Ian Idle": "NotReviewed"}
