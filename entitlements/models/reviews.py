@@ -174,7 +174,7 @@ class AccessReviewInstance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.definition_id} · {self.start_at:%Y-%m-%d}"
+        return " · ".join(p for p in (self.definition.display_name, self.resource_name, f"{self.start_at:%Y-%m-%d}") if p)
 
     @property
     def resource(self):
