@@ -292,7 +292,8 @@ class AccessReviewDecisionAdmin(ReadOnlyAdmin):
     list_display = ("principal", "instance", "recommendation", "decision", "reviewed_by", "reviewed_at",
                     "apply_result")
     list_filter = ("decision", "recommendation", "apply_result")
-    list_select_related = ("principal", "instance__definition", "reviewed_by")
+    list_select_related = ("principal", "instance__definition", "instance__group", "instance__application",
+                           "instance__package", "reviewed_by")
     list_per_page = 100
     fields = ("instance", "principal", "access_kind", "last_sign_in_at", "recommendation", "decision",
               "justification", "reviewed_by", "reviewed_at", "by_default", "apply_result", "applied_at")

@@ -119,3 +119,15 @@ def test_a_groups_administrator_has_no_access_review_area():
     s = tailwind()
     client = _console(admin_of(s.tenant, Role.GROUPS_ADMINISTRATOR))
     assert client.get(reverse("admin:entitlements_accessreviewdefinition_changelist")).status_code == 403
+
+
+def test_the_decisions_and_instances_lists_run_a_fixed_number_of_queries(django_assert_max_num_queries):
+    s = tailwind()
+    _started(s, guests=120)
+    client = _console(s.admin)
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse("admin:entitlements_accessreviewdecision_changelist")).content.decode()
+    assert page.count("Guests of marketing · Marketing partners") == 100
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse("admin:entitlements_accessreviewinstance_changelist")).content.decode()
+    assert "0 of 120 reviewed" in page
