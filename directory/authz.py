@@ -24,6 +24,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   may_read_conditional_access``).
 - Cross-tenant access settings (``Policy.ReadWrite.CrossTenantAccess``) are changed by the Global and
   Security Administrators (Entra's least-privileged role for them is the Security Administrator).
+- Access reviews (``AccessReview.Read.All`` / ``AccessReview.ReadWrite.All``) are created and managed by
+  the Global and Identity Governance Administrators; decisions belong to the reviewers each item names,
+  whatever their roles (:data:`ACCESS_REVIEW_REVIEWER_SCOPES`, ``entitlements.selectors.may_review``).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
