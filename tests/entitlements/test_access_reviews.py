@@ -287,3 +287,21 @@ def test_an_application_review_removes_the_denied_assignment_and_audits_it():
     assert set(AppRoleAssignment.objects.filter(application=s.app).values_list("user_id", flat=True)) == {stays.pk}
     event = AuditEvent.objects.get(activity_display_name="Remove app role assignment from user")
     assert {t["id"] for t in event.target_resources} == {str(s.app.pk), str(gone.pk)}
+
+
+def test_a_quarterly_review_starts_its_next_instance_a_quarter_later_and_a_one_time_review_completes():
+    s = tailwind()
+    people(s)
+    quarterly = guest_review(s)
+    once = guest_review(s, display_name="Once", recurrence="oneTime")
+    sweep()
+    sweep(now=timezone.now() + timedelta(days=15))  # both first instances end
+    once.refresh_from_db()
+    assert once.status == "Completed" and once.next_instance_at is None
+    later = quarterly.start_at + timedelta(days=93)
+    assert sweep(now=later)["started"] == 1
+    starts = list(AccessReviewInstance.objects.filter(definition=quarterly).order_by("period_start")
+                  .values_list("period_start", "status"))
+    assert len(starts) == 2 and starts[0][1] == "Completed" and starts[1][1] == "InProgress"
+    assert (starts[1][0].year, starts[1][0].month) == ((quarterly.start_at.month + 2) // 12 + quarterly.start_at.year,
+                                                      (quarterly.start_at.month + 2) % 12 + 1)
