@@ -29,13 +29,16 @@ from directory.audit import (
     Target,
     apply_changes,
     audit,
-    audit_event,
-    audit_save,
     register_activities,
     register_target_type,
 )
 from directory.models import Application, AppRoleAssignment, Group, OutboxMessage, Tenant, User
-from directory.services import outbox_message, outbox_publish
+from directory.services import (
+    app_assignments_remove_many,
+    group_members_remove_many,
+    outbox_message,
+    outbox_publish,
+)
 
 from .. import emails
 from ..models import (
@@ -499,26 +502,19 @@ def _apply(instance: AccessReviewInstance, actor: Actor, now) -> dict:
     system = Actor.system(definition.tenant, REASON)
     denied = list(DI.objects.filter(instance=instance, decision=DI.Decision.DENY, apply_result=DI.ApplyResult.NEW)
                   .select_related("principal"))
-    principals = {d.principal_id for d in denied}
     if instance.package_id:
         held = set(Assignment.objects.filter(pk__in=[d.assignment_id for d in denied],
                                              state__in=Assignment.ACTIVE_STATES).values_list("pk", flat=True))
         assignments_revoke(actor=system, assignment_ids=held, ended_by="removed", now=now)
         removed = {d.principal_id for d in denied if d.assignment_id in held}
     else:
+        users = [d.principal for d in denied]
+        why = f"Denied in access review '{definition.display_name}'"
         if instance.group_id:
-            rows = Group.members.through.objects.filter(group_id=instance.group_id, user_id__in=principals)
-            activity, resource = "Remove member from group", instance.group
+            removed = group_members_remove_many(actor=system, group=instance.group, users=users, reason=why)
         else:
-            rows = AppRoleAssignment.objects.filter(application_id=instance.application_id, user_id__in=principals)
-            activity, resource = "Remove app role assignment from user", instance.application
-        removed = set(rows.values_list("user_id", flat=True))
-        rows.delete()
-        initiator = system.initiated_by()
-        audit_save([audit_event(tenant=definition.tenant, actor=system, initiator=initiator, when=now,
-                                activity=activity, targets=[Target(resource), Target(d.principal)],
-                                details={"reason": f"Denied in access review '{definition.display_name}'"})
-                    for d in denied if d.principal_id in removed])
+            removed = app_assignments_remove_many(actor=system, application=instance.application, users=users,
+                                                  reason=why)
     applied = [d.pk for d in denied if d.principal_id in removed]
     missing = [d.pk for d in denied if d.principal_id not in removed]
     DI.objects.filter(pk__in=applied).update(apply_result=DI.ApplyResult.APPLIED, applied_at=now)
