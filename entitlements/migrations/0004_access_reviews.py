@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0011_audit_search_keys'),
-        ('entitlements', '0002_external_user_lifecycle'),
+        ('entitlements', '0003_lifecycle_access_ended'),
     ]
 
     operations = [
