@@ -212,7 +212,9 @@ class AccessReviewDecision(models.Model):
         NOT_SUPPORTED = "ApplyNotSupported"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    instance = models.ForeignKey(AccessReviewInstance, on_delete=models.CASCADE, related_name="decisions")
+    # (instance, …) indexes below serve every lookup by instance: no index of its own.
+    instance = models.ForeignKey(AccessReviewInstance, on_delete=models.CASCADE, related_name="decisions",
+                                 db_index=False)
     principal = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     access_kind = models.CharField(max_length=20, choices=AccessKind.choices)
     assignment = models.ForeignKey(Assignment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

@@ -297,6 +297,8 @@ def test_a_decisions_page_is_an_index_range_without_a_sort_on_postgresql(api_ten
     from entitlements.api.reviews import DECISION
 
     target = started(api_tenant)
+    for _other in range(3):  # other instances' rows around it
+        started(api_tenant)
     queryset = AccessReviewDecision.objects.filter(instance_id=target["instance_id"])
     if decision:
         queryset = queryset.filter(odata.parse_filter(DECISION, f"decision eq '{decision}'"))
