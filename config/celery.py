@@ -29,6 +29,9 @@ app.conf.beat_schedule = {
                                "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 300)},
     "entitlements-deliveries": {"task": "entitlements.deliveries_sweep",
                                 "schedule": _seconds("ENTITLEMENT_SWEEP_SECONDS", 120)},
+    # Access reviews: start, remind, end and apply (ACCESS_REVIEW_SWEEP_SECONDS: browser tests shorten it).
+    "access-reviews": {"task": "entitlements.access_reviews_sweep",
+                       "schedule": _seconds("ACCESS_REVIEW_SWEEP_SECONDS", 300)},
     "users-purge-deleted": {
         "task": "directory.users_purge_deleted",
         "schedule": _seconds("PURGE_SWEEP_SECONDS", 0) or crontab(minute=17),

@@ -24,6 +24,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   may_read_conditional_access``).
 - Cross-tenant access settings (``Policy.ReadWrite.CrossTenantAccess``) are changed by the Global and
   Security Administrators (Entra's least-privileged role for them is the Security Administrator).
+- Access reviews (``AccessReview.Read.All`` / ``AccessReview.ReadWrite.All``) are created and managed by
+  the Global and Identity Governance Administrators; decisions belong to the reviewers each item names,
+  whatever their roles (:data:`ACCESS_REVIEW_REVIEWER_SCOPES`, ``entitlements.selectors.may_review``).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -56,6 +59,9 @@ ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
 ENTITLEMENT_READ = frozenset({"EntitlementManagement.Read.All"})
 ENTITLEMENT_WRITE = frozenset({"EntitlementManagement.ReadWrite.All"})
+#: Access reviews: created and managed by Identity Governance Administrators (Entra); decided only by the
+#: reviewers each decision item names (see :data:`ACCESS_REVIEW_REVIEWER_SCOPES`), administrators included.
+ACCESS_REVIEW_WRITE = frozenset({"AccessReview.ReadWrite.All"})
 OUTBOX = frozenset({"Outbox.ReadWrite.All"})  # the portal's own mail queue; not a Graph permission
 
 #: Every capability there is, with what it lets its holder do.
@@ -96,6 +102,8 @@ CAPABILITIES: dict[str, str] = {
     "EntitlementManagement.Read.All": "Read all entitlement management resources (catalogs, access packages, "
                                       "policies, requests, assignments, connected organizations).",
     "EntitlementManagement.ReadWrite.All": "Read and write all entitlement management resources.",
+    "AccessReview.Read.All": "Read all access reviews (definitions, instances, decisions).",
+    "AccessReview.ReadWrite.All": "Read, create, change, stop and apply access reviews.",
 }
 
 # Graph's umbrella permissions imply the specific ones.
@@ -115,6 +123,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
     "EntitlementManagement.ReadWrite.All": frozenset({"EntitlementManagement.Read.All"}),
+    "AccessReview.ReadWrite.All": frozenset({"AccessReview.Read.All"}),
 }
 
 #: What each built-in role may do in its tenant.
@@ -124,7 +133,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
     R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE,
-    R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE,
+    R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE | ACCESS_REVIEW_WRITE,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
 
@@ -177,7 +186,13 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "signin": ("AuditLog.Read.All", None),
     "authmethod": ("UserAuthenticationMethod.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"),
     "entitlement": ("EntitlementManagement.Read.All", "EntitlementManagement.ReadWrite.All"),
+    "access_review": ("AccessReview.Read.All", "AccessReview.ReadWrite.All"),
 }
+
+#: A reviewer (any user a decision item names: owner, chosen user, sponsor, manager, the person
+#: themselves) decides that item, and only that one, whatever their roles: in the access panel, or through
+#: Graph with a delegated token carrying one of these scopes (app-only tokens never decide).
+ACCESS_REVIEW_REVIEWER_SCOPES = frozenset({"AccessReview.Read.All", "AccessReview.ReadWrite.All"})
 
 # -- entitlement management: the per-catalog roles ---------------------------------------------------
 

@@ -558,3 +558,6 @@ def _lifecycle(request, user):
 
 register_user_section(UserSection("lifecycle", _("External user lifecycle"), "user",
                                   "admin/entitlements/user_lifecycle_section.html", _lifecycle, order=45))
+
+
+from . import admin_reviews  # noqa: E402,F401  (access reviews' console, entitlements/admin_reviews.py)

@@ -75,6 +75,31 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
                "Ihr Zugriff auf {package} endet am {date}. Verlängern Sie ihn vorher, um ihn zu behalten.",
                "Zugriff verlängern"),
     },
+    # Access reviews: {package} is the reviewed resource, {requestor} the person whose access was reviewed.
+    "review_start": {
+        "en": ("Action required: Review access to {package} by {date}",
+               "You have been asked to review who should keep access to {package} in {organization}. Approve or deny "
+               "each person's access by {date}.", "Start review"),
+        "de": ("Aktion erforderlich: Zugriff auf {package} bis {date} überprüfen",
+               "Sie wurden gebeten zu überprüfen, wer den Zugriff auf {package} bei {organization} behalten soll. "
+               "Genehmigen oder verweigern Sie den Zugriff jeder Person bis {date}.", "Überprüfung starten"),
+    },
+    "review_remind": {
+        "en": ("Reminder: Review access to {package} by {date}",
+               "Your review of access to {package} in {organization} is not finished. Decide by {date}; unanswered "
+               "people may lose their access.", "Continue review"),
+        "de": ("Erinnerung: Zugriff auf {package} bis {date} überprüfen",
+               "Ihre Überprüfung des Zugriffs auf {package} bei {organization} ist nicht abgeschlossen. Entscheiden "
+               "Sie bis {date}; nicht beantwortete Personen können ihren Zugriff verlieren.", "Überprüfung fortsetzen"),
+    },
+    "review_denied_sponsor": {
+        "en": ("{requestor} lost access to {package} after an access review",
+               "An access review in {organization} denied the access of {requestor}, whom you sponsor, to {package}. "
+               "The access has been removed.", "Open the access panel"),
+        "de": ("{requestor} hat nach einer Zugriffsüberprüfung den Zugriff auf {package} verloren",
+               "Eine Zugriffsüberprüfung bei {organization} hat den Zugriff von {requestor}, für den Sie Sponsor sind, "
+               "auf {package} verweigert. Der Zugriff wurde entfernt.", "Zugriffsbereich öffnen"),
+    },
     "ended": {
         "en": ("Access has ended for {package}", "Your access to {package} has ended.", "Open My Access"),
         "de": ("Zugriff auf {package} ist beendet", "Ihr Zugriff auf {package} ist beendet.", "My Access öffnen"),

@@ -9,12 +9,17 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from directory import authz
 from directory.actors import Actor
 from directory.models import Account, Tenant, User
 
 from .evaluators import PackageFacts, Requestor, applicable_policies
 from .models import (
     AccessPackage,
+    AccessReviewDecision,
+    AccessReviewDefinition,
+    AccessReviewInstance,
+    AccessReviewReviewer,
     Assignment,
     AssignmentPolicy,
     AssignmentRequest,
@@ -242,3 +247,61 @@ def requestable_packages(actor: Actor, tenant: Tenant, *, limit: int | None = No
             if limit and len(out) >= limit:
                 break
     return out
+
+
+# --- access reviews ---------------------------------------------------------------------------------------
+
+def _review_reader(actor: Actor) -> bool:
+    return actor.tenant is not None and actor.can("AccessReview.Read.All", tenant=actor.tenant)
+
+
+def review_definitions_visible_to(actor: Actor) -> QuerySet[AccessReviewDefinition]:
+    """Administrators holding ``AccessReview.Read.All`` see their tenant's access reviews."""
+    if not _review_reader(actor):
+        return AccessReviewDefinition.objects.none()
+    return AccessReviewDefinition.objects.filter(tenant=actor.tenant).select_related("group", "application", "package")
+
+
+def review_instances_visible_to(actor: Actor) -> QuerySet[AccessReviewInstance]:
+    if not _review_reader(actor):
+        return AccessReviewInstance.objects.none()
+    return AccessReviewInstance.objects.filter(tenant=actor.tenant).select_related(
+        "definition", "group", "application", "package")
+
+
+def review_decisions_visible_to(actor: Actor) -> QuerySet[AccessReviewDecision]:
+    if not _review_reader(actor):
+        return AccessReviewDecision.objects.none()
+    return AccessReviewDecision.objects.filter(instance__tenant=actor.tenant).select_related("principal",
+                                                                                           "reviewed_by")
+
+
+def may_review(actor: Actor) -> bool:
+    """A person (enabled, here) acting interactively, or through a delegated token carrying a reviewer scope
+    (:data:`directory.authz.ACCESS_REVIEW_REVIEWER_SCOPES`); what they review is what the items name."""
+    user = actor.user
+    if actor.kind != "user" or user is None or actor.tenant is None or user.deleted_at or not user.account_enabled:
+        return False
+    return actor.app is None or bool(actor.granted_scopes & authz.ACCESS_REVIEW_REVIEWER_SCOPES)
+
+
+def my_review_instances(actor: Actor) -> QuerySet[AccessReviewInstance]:
+    """Instances in progress where the actor reviews at least one item (whatever their roles)."""
+    user = actor.user
+    if not may_review(actor):
+        return AccessReviewInstance.objects.none()
+    return AccessReviewInstance.objects.filter(
+        tenant=actor.tenant, status=AccessReviewInstance.Status.IN_PROGRESS,
+        pk__in=AccessReviewReviewer.objects.filter(user=user).values("instance_id"),
+    ).select_related("definition", "group", "application", "package")
+
+
+def my_review_decisions(actor: Actor) -> QuerySet[AccessReviewDecision]:
+    """The decision items the actor reviews (the panel's and Graph's ``filterByCurrentUser(on='reviewer')``)."""
+    user = actor.user
+    if not may_review(actor):
+        return AccessReviewDecision.objects.none()
+    return AccessReviewDecision.objects.filter(
+        instance__tenant=actor.tenant,
+        pk__in=AccessReviewReviewer.objects.filter(user=user).values("decision_id"),
+    ).select_related("principal", "reviewed_by")

@@ -42,3 +42,10 @@ def lifecycle_sweep_task() -> int:
 
     blocked = external_users_block_due(actor=Actor.system(None, REASON))
     return blocked + external_users_remove_due(actor=Actor.system(None, REASON))
+
+
+@shared_task(name="entitlements.access_reviews_sweep", acks_late=True)
+def access_reviews_sweep_task() -> dict:
+    from .services import access_reviews_sweep
+
+    return access_reviews_sweep(actor=Actor.system(None, "Access reviews"))

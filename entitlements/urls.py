@@ -17,4 +17,6 @@ urlpatterns = [
          name="remove"),
     path("t/<slug:slug>/approvals/", views.ApprovalsView.as_view(), name="approvals"),
     path("t/<slug:slug>/approvals/<uuid:request_id>/", views.ApprovalDecideView.as_view(), name="decide"),
+    path("t/<slug:slug>/reviews/", views.ReviewsView.as_view(), name="reviews"),
+    path("t/<slug:slug>/reviews/<uuid:instance_id>/", views.ReviewView.as_view(), name="review"),
 ]

@@ -23,6 +23,7 @@ from . import evaluators, selectors, services
 from .models import AccessPackage, Assignment, AssignmentRequest
 
 PAGE = 100  # rows per list on a panel page
+REVIEW_PAGE = 200  # people per page of an access review
 
 
 def _data(post, policy) -> services.RequestData:
@@ -250,3 +251,69 @@ def _may_approve(actor: Actor) -> bool:
 register_section(Section(key="access", label=gettext_lazy("My Access"), url_name="entitlements:my_access", order=40))
 register_section(Section(key="approvals", label=gettext_lazy("Approvals"), url_name="entitlements:approvals",
                          order=50, visible=_may_approve))
+
+
+# --- access reviews -------------------------------------------------------------------------------------
+
+class ReviewsView(PanelView):
+    """Access reviews: the reviews waiting for me, with how many of my items are still undecided."""
+
+    section = "reviews"
+    template_name = "entitlements/panel/reviews.html"
+
+    def get(self, request):
+        from django.db.models import Count, Q
+
+        mine = Q(decisions__reviewers__user=self.tenant_user)
+        instances = list(selectors.my_review_instances(self.actor).annotate(
+            total=Count("decisions", filter=mine, distinct=True),
+            pending=Count("decisions", filter=mine & Q(decisions__decision="NotReviewed"), distinct=True),
+        ).order_by("end_at", "id")[:PAGE])
+        return self.render(instances=instances)
+
+
+class ReviewView(PanelView):
+    """One review: the people whose access I review (name, type, last sign-in, recommendation), my
+    decision on each, and "Accept recommendations"."""
+
+    section = "reviews"
+    template_name = "entitlements/panel/review.html"
+
+    def _instance(self, instance_id):
+        return _get_or_404(selectors.my_review_instances(self.actor), instance_id)
+
+    def get(self, request, instance_id):
+        from django.core.paginator import Paginator
+        from django.db.models import Count, Q
+
+        instance = self._instance(instance_id)
+        mine = selectors.my_review_decisions(self.actor).filter(instance=instance)
+        counts = mine.aggregate(total=Count("pk"), pending=Count("pk", filter=Q(decision="NotReviewed")))
+        pages = Paginator(mine.order_by("principal__display_name", "id"), REVIEW_PAGE)
+        pages.count = counts["total"]  # known already: no second COUNT
+        page = pages.get_page(request.GET.get("page"))
+        return self.render(instance=instance, definition=instance.definition, items=list(page), page=page,
+                           counts=counts,
+                           decisions=[("Approve", _("Approve")), ("Deny", _("Deny")), ("DontKnow", _("Don't know"))])
+
+    def post(self, request, instance_id):
+        instance = self._instance(instance_id)
+        try:
+            if request.POST.get("action") == "accept":
+                done = services.review_accept_recommendations(actor=self.actor, instance=instance)
+                messages.success(request, _("Recommendations accepted for %(count)s people.") % {"count": done})
+            else:
+                item = _get_or_404(selectors.my_review_decisions(self.actor).filter(instance=instance),
+                                   request.POST.get("item"))
+                services.review_decisions_record(actor=self.actor, decisions=[item],
+                                                 decision=request.POST.get("decision", ""),
+                                                 justification=request.POST.get("justification", ""))
+                messages.success(request, _("Your decision for %(name)s was saved.") % {
+                    "name": item.principal.display_name})
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("entitlements:review", slug=self.tenant.slug, instance_id=instance.pk)
+
+
+register_section(Section(key="reviews", label=gettext_lazy("Access reviews"), url_name="entitlements:reviews",
+                         order=55, visible=_may_approve))

@@ -1,8 +1,10 @@
 from django.urls import path
 
+from . import reviews as ar
 from . import views as v
 
 B = "identityGovernance/entitlementManagement/"
+AR = "identityGovernance/accessReviews/"
 
 urlpatterns = [
     path(B + "catalogs", v.CatalogsView.as_view()),
@@ -35,4 +37,25 @@ urlpatterns = [
     path(B + "connectedOrganizations/<str:org_id>/externalSponsors", v.ExternalSponsorsView.as_view()),
     path(B + "connectedOrganizations/<str:org_id>/externalSponsors/$ref", v.ExternalSponsorsRefView.as_view()),
     path(B + "settings", v.SettingsView.as_view()),
+    # Access reviews (entitlements/api/reviews.py)
+    path(AR + "definitions", ar.DefinitionsView.as_view()),
+    path(AR + "definitions/filterByCurrentUser(on='reviewer')", ar.MyDefinitionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>", ar.DefinitionView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances", ar.InstancesView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/filterByCurrentUser(on='reviewer')",
+         ar.MyInstancesView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>", ar.InstanceView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/stop", ar.StopView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/applyDecisions",
+         ar.ApplyDecisionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/sendReminder", ar.SendReminderView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/batchRecordDecisions",
+         ar.BatchRecordDecisionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/acceptRecommendations",
+         ar.AcceptRecommendationsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/decisions", ar.DecisionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/decisions/filterByCurrentUser(on='reviewer')",
+         ar.MyDecisionsView.as_view()),
+    path(AR + "definitions/<str:definition_id>/instances/<str:instance_id>/decisions/<str:decision_id>",
+         ar.DecisionView.as_view()),
 ]

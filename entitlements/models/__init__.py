@@ -5,9 +5,12 @@ from .lifecycle import ExternalUserLifecycle
 from .organizations import ConnectedOrganization, EntitlementSettings
 from .packages import AccessPackage, ApprovalStage, AssignmentPolicy, Question, ResourceRoleScope
 from .requests import ApprovalStageRecord, Assignment, AssignmentRequest, Grant, StageApprover
+from .reviews import AccessReviewDecision, AccessReviewDefinition, AccessReviewInstance, AccessReviewReviewer
 
 __all__ = [
-    "AccessPackage", "ApprovalStage", "ApprovalStageRecord", "Assignment", "AssignmentPolicy", "AssignmentRequest",
-    "Catalog", "CatalogResource", "CatalogRoleAssignment", "ConnectedOrganization", "EntitlementSettings",
-    "ExternalUserLifecycle", "Grant", "Question", "ResourceRole", "ResourceRoleScope", "StageApprover", "role_origin_id",
+    "AccessPackage", "AccessReviewDecision", "AccessReviewDefinition", "AccessReviewInstance", "AccessReviewReviewer",
+    "ApprovalStage", "ApprovalStageRecord", "Assignment", "AssignmentPolicy", "AssignmentRequest", "Catalog",
+    "CatalogResource", "CatalogRoleAssignment", "ConnectedOrganization", "EntitlementSettings",
+    "ExternalUserLifecycle", "Grant", "Question", "ResourceRole", "ResourceRoleScope", "StageApprover",
+    "role_origin_id",
 ]

@@ -42,7 +42,23 @@ def fuzz_target(transactional_db, live_server):
     known_ids = {"user_id": str(guest.pk), "group_id": str(group.pk), "member_id": str(user.pk),
                  "owner_id": str(user.pk), "sp_id": str(application.pk), "org_id": str(tenant.pk),
                  "policy_id": str(b2b_policy_id(tenant.pk))}
+    known_ids.update(_access_review(tenant, group, guest))
     return live_server.url, token, known_ids
+
+
+def _access_review(tenant, group, guest) -> dict:
+    """A started access review of the group (its guest to decide), so that its routes meet real objects."""
+    from entitlements import services as em
+    from entitlements.models import AccessReviewInstance
+
+    group.members.add(guest)
+    definition = em.review_definition_create(actor=Actor.operator(), tenant=tenant, display_name="Fuzz review",
+                                             scope_kind="group", group=group, reviewer_kind="selected",
+                                             reviewer_user_ids=[str(UserFactory(tenant=tenant).pk)])
+    em.access_reviews_sweep(actor=Actor.system(None, "fuzz"))
+    instance = AccessReviewInstance.objects.get(definition=definition)
+    return {"definition_id": str(definition.pk), "instance_id": str(instance.pk),
+            "decision_id": str(instance.decisions.order_by("pk").first().pk)}
 
 
 def _check(case, response):
