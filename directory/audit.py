@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import sql
 
 from .actors import Actor
 from .models import (
@@ -291,11 +292,31 @@ def audit_save(events: list[AuditEvent]) -> None:
 
 
 def _insert(events: list[AuditEvent]) -> None:
-    """The rows and their search keys (:class:`~directory.models.AuditEventKey`), one insert each."""
-    AuditEvent.objects.bulk_create(events)
+    """The rows and their search keys (:class:`~directory.models.AuditEventKey`): one statement on
+    PostgreSQL (``WITH events AS (INSERT …) INSERT INTO keys …``: the keys' foreign keys are checked at
+    the end of that statement, when the events are in), one insert each elsewhere."""
     keys = [key for event in events for key in getattr(event, "_search_keys", ())]
-    if keys:
-        AuditEventKey.objects.bulk_create(keys)
+    if not keys or connection.vendor != "postgresql":
+        AuditEvent.objects.bulk_create(events)
+        if keys:
+            AuditEventKey.objects.bulk_create(keys)
+        return
+    (events_sql, events_params), = _insert_statement(AuditEvent, events)
+    (keys_sql, keys_params), = _insert_statement(AuditEventKey, keys)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH audit_events AS ({events_sql}) {keys_sql}", (*events_params, *keys_params))
+    for row in (*events, *keys):
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def _insert_statement(model, rows) -> list[tuple[str, tuple]]:
+    """One multi-row INSERT of ``rows`` (no RETURNING), as ``bulk_create`` compiles it; a serial primary
+    key is left to the database."""
+    fields = [f for f in model._meta.local_concrete_fields
+              if not f.generated and not (f.primary_key and getattr(rows[0], f.attname) is None)]
+    query = sql.InsertQuery(model)
+    query.insert_values(fields, rows)
+    return query.get_compiler(connection=connection).as_sql()
 
 
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:
