@@ -23,6 +23,7 @@ separator, and the words of one term need not be adjacent.
 
 import json
 import re
+import time
 
 from django.db import connection, connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet
@@ -164,16 +165,30 @@ WALK_ROWS = 2000
 WALK_COST = 4
 
 
+#: The planner's estimates change only when the table is analysed: the same search (a typeahead's repeated
+#: prefixes) reuses them for a while in this process instead of asking again. They choose a plan only;
+#: the rows are the same whichever plan runs.
+ESTIMATES_SECONDS = 300
+ESTIMATES_KEPT = 2048
+_ESTIMATES: dict[tuple, tuple[float, tuple[float, float] | None]] = {}
+
+
 def _estimates(queryset: QuerySet, condition: Q) -> tuple[float, float] | None:
     """The planner's estimates of (rows in ``queryset``, rows of it matching ``condition``): one EXPLAIN,
-    nothing executed; PostgreSQL only (None elsewhere). Its search estimates come from the text search
-    statistics of the GIN index's expression (most common lexemes, prefixes included)."""
+    nothing executed, kept ``ESTIMATES_SECONDS`` per query; PostgreSQL only (None elsewhere). Its search
+    estimates come from the text search statistics of the GIN index's expression (most common lexemes,
+    prefixes included)."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     both = queryset.order_by().values_list("pk").union(
         queryset.filter(condition).order_by().values_list("pk"), all=True)
     sql, params = both.query.sql_with_params()
+    key = (queryset.db, sql, tuple(str(p) for p in params))
+    now = time.monotonic()
+    cached = _ESTIMATES.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -181,8 +196,13 @@ def _estimates(queryset: QuerySet, condition: Q) -> tuple[float, float] | None:
         plan = json.loads(plan)
     children = plan[0]["Plan"].get("Plans") or []
     if plan[0]["Plan"]["Node Type"] != "Append" or len(children) != 2:
-        return None
-    return float(children[0]["Plan Rows"]), float(children[1]["Plan Rows"])
+        estimates = None
+    else:
+        estimates = float(children[0]["Plan Rows"]), float(children[1]["Plan Rows"])
+    if len(_ESTIMATES) >= ESTIMATES_KEPT:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (now + ESTIMATES_SECONDS, estimates)
+    return estimates
 
 
 def _walk(queryset: QuerySet, condition: Q, order: list[tuple[Prop, bool]], fields: list[str], id_field: str,

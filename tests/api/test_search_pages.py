@@ -142,3 +142,16 @@ def test_a_common_term_that_sorts_last_walks_only_its_bound_then_sorts_the_rest(
     assert len(plans) == 3, plans  # the bounded walk (finds none), the rest, the users
     assert "user_tenant_name_order_idx" in plans[0] and len([x for x in plans[0].splitlines() if "Limit" in x]) == 2
     assert "user_tenant_name_order_idx" not in plans[1] and "Sort" in plans[1], plans[1]
+
+
+@postgres_only
+def test_the_planners_estimates_are_asked_once_for_a_repeated_search(crowd):
+    condition = search.parse_search(USER, '"displayName:lund"', "eventual")
+    queryset = User.objects.active().filter(tenant=crowd)
+    order = [(USER.prop("displayName"), False)]
+    explains = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            search.page(queryset, condition, order, "pk", 11)
+        explains.append(sum(q["sql"].startswith("EXPLAIN") for q in queries.captured_queries))
+    assert explains == [1, 0]
