@@ -494,7 +494,7 @@ def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id
 def bytewise_prefix(resource: Resource, condition: Q) -> Q | None:
     """For a list whose $filter holds (ANDed at the top) a startswith on the resource's first
     default-order property: the same prefix again on ``lower(x) COLLATE "C"``, a range of the (tenant,
-    lower(x) COLLATE "C", id) index — the one index the users' name prefixes need (migration 0012 dropped
+    lower(x) COLLATE "C", id) index — the one index the users' name prefixes need (migration 0014 dropped
     the text_pattern_ops one it made redundant). None when there is none."""
     if not resource.prefix_order:
         return None

@@ -248,7 +248,7 @@ def test_a_prefix_list_is_one_range_of_the_bytewise_index_without_a_sort(api_ten
 
 @postgres_only
 def test_the_c_collated_name_index_makes_the_pattern_ops_one_redundant(api_tenant):
-    """Migration 0012 dropped (tenant, lower(display_name) text_pattern_ops): a displayName prefix with
+    """Migration 0014 dropped (tenant, lower(display_name) text_pattern_ops): a displayName prefix with
     $orderby (the list keeps the collation's order) is still a range of an index, 0008's C-collated one."""
     UserFactory(tenant=api_tenant, display_name="Ann")
     _many_users(api_tenant)

@@ -294,7 +294,7 @@ def test_the_pages_run_the_same_queries_for_one_row_and_for_a_thousand(page, dja
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_on_postgresql_people_search_runs_on_the_prefix_indexes():
     """The owners' "add a member" search is a name or mail prefix, on the C-collated name index of
-    migration 0008 and the mail prefix index of 0006 (0012 dropped the name's text_pattern_ops index), on
+    migration 0008 and the mail prefix index of 0006 (0014 dropped the name's text_pattern_ops index), on
     3,000 analysed rows: the very statement people_search runs, explained."""
     from django.test.utils import CaptureQueriesContext
 

@@ -42,7 +42,7 @@ def create_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("directory", "0011_audit_search_keys"),
+        ("directory", "0013_passkeys"),
     ]
 
     operations = [
