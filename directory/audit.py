@@ -7,12 +7,14 @@ which each app fills for its models. The initiator comes from the :class:`~direc
 
 import contextlib
 import contextvars
+import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import sql
 
 from .actors import Actor
 from .models import (
@@ -258,13 +260,16 @@ def audit_event(
 
 #: The rows an :func:`audit_batch` block has written so far (None outside one).
 _batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar("audit_batch", default=None)
+#: New rows of other models the block inserts with its audit rows (:func:`insert_with_audit`).
+_with: contextvars.ContextVar[list[models.Model] | None] = contextvars.ContextVar("audit_batch_with", default=None)
 
 
 @contextlib.contextmanager
 def audit_batch():
     """Within the block, :func:`audit` (and :func:`audit_save`) collect their rows; they are inserted in
-    one statement when the block ends without an error. Use it inside the transaction of the changes the
-    rows record (a block that fails writes none of them, and its transaction rolls back anyway). Nested
+    one statement when the block ends without an error, after the rows :func:`insert_with_audit` was
+    given (on PostgreSQL in that same statement). Use it inside the transaction of the changes the rows
+    record (a block that fails writes none of them, and its transaction rolls back anyway). Nested
     blocks leave the writing to the outermost."""
     if _batch.get() is not None:
         yield
@@ -272,13 +277,28 @@ def audit_batch():
     if not connection.in_atomic_block:
         raise RuntimeError("audit_batch() must run inside the transaction of the changes it records")
     rows: list[AuditEvent] = []
-    token = _batch.set(rows)
+    others: list[models.Model] = []
+    token, others_token = _batch.set(rows), _with.set(others)
     try:
         yield
     finally:
         _batch.reset(token)
-    if rows:
-        _insert(rows)
+        _with.reset(others_token)
+    if rows or others:
+        _insert(rows, others)
+
+
+def insert_with_audit(*rows: models.Model) -> None:
+    """Insert new rows (of any model) with the open :func:`audit_batch`'s audit rows, at its end: on
+    PostgreSQL all in one statement (issue 9: an invitation, its e-mail and their audit rows are one
+    round trip). The block must not read them back nor point other rows at them before it ends. Outside
+    a batch each is saved at once."""
+    others = _with.get()
+    if others is None:
+        for row in rows:
+            row.save(force_insert=True)
+    else:
+        others.extend(rows)
 
 
 def audit_save(events: list[AuditEvent]) -> None:
@@ -290,12 +310,35 @@ def audit_save(events: list[AuditEvent]) -> None:
         _insert(events)
 
 
-def _insert(events: list[AuditEvent]) -> None:
-    """The rows and their search keys (:class:`~directory.models.AuditEventKey`), one insert each."""
-    AuditEvent.objects.bulk_create(events)
+def _insert(events: list[AuditEvent], others: list[models.Model] = ()) -> None:
+    """``others`` (in their order), the audit rows and their search keys
+    (:class:`~directory.models.AuditEventKey`): one statement on PostgreSQL (``WITH a AS (INSERT …), b AS
+    (INSERT …) INSERT …``: foreign keys are checked at the end of the statement, when all rows are in),
+    one insert per model elsewhere."""
     keys = [key for event in events for key in getattr(event, "_search_keys", ())]
-    if keys:
-        AuditEventKey.objects.bulk_create(keys)
+    groups = [(model, list(group)) for model, group in itertools.groupby(others, key=type)]
+    groups += [(model, rows) for model, rows in ((AuditEvent, events), (AuditEventKey, keys)) if rows]
+    if connection.vendor != "postgresql" or len(groups) == 1:
+        for model, rows in groups:
+            model.objects.bulk_create(rows)
+        return
+    statements = [_insert_statement(model, rows)[0] for model, rows in groups]
+    sql = "WITH " + ", ".join(f"written_{i} AS ({statement})" for i, (statement, _p) in enumerate(statements[:-1]))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} {statements[-1][0]}", tuple(p for _s, params in statements for p in params))
+    for _model, rows in groups:
+        for row in rows:
+            row._state.adding, row._state.db = False, connection.alias
+
+
+def _insert_statement(model, rows) -> list[tuple[str, tuple]]:
+    """One multi-row INSERT of ``rows`` (no RETURNING), as ``bulk_create`` compiles it; a serial primary
+    key is left to the database."""
+    fields = [f for f in model._meta.local_concrete_fields
+              if not f.generated and not (f.primary_key and getattr(rows[0], f.attname) is None)]
+    query = sql.InsertQuery(model)
+    query.insert_values(fields, rows)
+    return query.get_compiler(connection=connection).as_sql()
 
 
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:

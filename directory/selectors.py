@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from . import visibility
+from . import lookups, visibility  # noqa: F401  (lookups registers field__lower__bytewise)
 from .actors import Actor, ActorKind
 from .models import (
     Account,
@@ -250,12 +250,13 @@ JOINABLE_LIMIT = 50
 
 def people_search(actor: Actor, text: str, *, limit: int = PEOPLE_SEARCH_LIMIT) -> list[User]:
     """Up to ``limit`` users the actor may see whose name or mail starts with ``text``: ``lower(column) LIKE
-    'text%'``, the expressions of the (tenant, lower(column)) prefix indexes (migrations 0006, 0007)."""
+    'text%'`` on the expressions of the prefix indexes: (tenant, lower(mail) text_pattern_ops) of migration
+    0006 and the name's (tenant, lower(display_name) COLLATE "C", id) of migration 0008."""
     text = (text or "").strip().lower()[:100]
     if not text:
         return []
-    users = users_visible_to(actor).alias(name_lower=Lower("display_name"), mail_lower=Lower("mail"))
-    users = users.filter(Q(name_lower__startswith=text) | Q(mail_lower__startswith=text))
+    users = users_visible_to(actor).alias(mail_lower=Lower("mail"))
+    users = users.filter(Q(display_name__lower__bytewise__startswith=text) | Q(mail_lower__startswith=text))
     return list(users.order_by(Lower("display_name"), "id")[:limit])
 
 

@@ -164,8 +164,9 @@ class GraphView(APIView):
         if "$filter" in params:
             condition = odata.parse_filter(self.resource, params["$filter"])
             queryset = queryset.filter(condition)
+        searched = None
         if "$search" in params:  # directory/api/search.py (issue 9c)
-            queryset = search.apply_search(queryset, self.resource, params["$search"],
+            searched = search.parse_search(self.resource, params["$search"],
                                            self.request.headers.get("ConsistencyLevel", ""))
         select = odata.parse_select(self.resource, params.get("$select"))
         order = odata.parse_orderby(self.resource, params.get("$orderby"))
@@ -175,6 +176,8 @@ class GraphView(APIView):
             if prefixed is not None:  # startswith on the sort key: one index range in order (odata.prefix_order)
                 prefix, order = prefixed
                 queryset = queryset.filter(prefix)
+        elif condition is not None and (prefix := odata.bytewise_prefix(self.resource, condition)) is not None:
+            queryset = queryset.filter(prefix)  # the same prefix as a range of the C-collated index
         top = odata.parse_top(params.get("$top"))
         want_count = params.get("$count", "").lower()
         if want_count not in ("", "true", "false"):
@@ -184,11 +187,15 @@ class GraphView(APIView):
             if self.count_needs_eventual and self.request.headers.get("ConsistencyLevel", "").lower() != "eventual":
                 raise unsupported_query("$count needs the request header ConsistencyLevel: eventual.")
             eventual = self.request.headers.get("ConsistencyLevel", "").lower() == "eventual"
-            body["@odata.count"] = odata.count(queryset, estimate=eventual)  # estimated when large (9d)
+            counted = queryset if searched is None else queryset.filter(searched)
+            body["@odata.count"] = odata.count(counted, estimate=eventual)  # estimated when large (9d)
         id_field = "pk"
         if "$skiptoken" in params:
             queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)
-        rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
+        if searched is None:
+            rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
+        else:  # a bounded walk of the list order, then the search index (search.page)
+            rows = search.page(queryset, searched, order, id_field, top + 1)
         page, more = rows[:top], len(rows) > top
         body["value"] = self.apply_expand(page, [represent(obj, select) for obj in page])
         if more:

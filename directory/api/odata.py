@@ -15,10 +15,11 @@ from typing import Any
 
 from django.core import signing
 from django.db import connections
-from django.db.models import CharField, F, Q, QuerySet, TextField, Transform, Value
+from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 
+from ..lookups import Bytewise
 from .errors import bad_request, unsupported_query
 
 MAX_TOP = 999
@@ -33,25 +34,16 @@ EXACT_COUNT_LIMIT = 10_000
 
 # Case-insensitive text compiles to lower(column) = lower(value), the expression the unique indexes
 # (tenant, lower(user_principal_name)), (tenant, lower(mail)) … are built on; Django's iexact compiles
-# to UPPER(column) = UPPER(value) on PostgreSQL, which no index serves. ``field__lower`` is the transform.
-CharField.register_lookup(Lower)
-TextField.register_lookup(Lower)
+# to UPPER(column) = UPPER(value) on PostgreSQL, which no index serves. ``field__lower`` is the transform
+# (registered in directory.lookups, with ``field__lower__bytewise``).
 
 
-class Bytewise(Transform):
-    """``x COLLATE "C"``: compared and sorted by code point whatever the database's collation, so one
-    btree index on it answers both ``LIKE 'abc%'`` (a range) and ORDER BY (SQLite: ``COLLATE BINARY``)."""
+class NotIndexed(Func):
+    """``(x || '')``: the same text, the same collation and the same order as ``x``, but an expression no
+    index is built on, so the planner cannot answer an ORDER BY on it by walking an index."""
 
-    lookup_name = "bytewise"
-
-    def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.lhs)
-        collation = '"C"' if connection.vendor == "postgresql" else "BINARY"
-        return f"({sql}) COLLATE {collation}", params
-
-
-CharField.register_lookup(Bytewise)
-TextField.register_lookup(Bytewise)
+    template = "(%(expressions)s || '')"
+    output_field = CharField()
 
 
 @dataclass(frozen=True)
@@ -445,16 +437,27 @@ def _key_value(prop: Prop | None, value):
     return _lower(value) if prop is not None and _indexed_text(prop) and isinstance(value, str) else value
 
 
-def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str) -> QuerySet:
-    """Rows strictly after the row the token names, in the full (order..., id) ordering."""
+def _skiptoken_values(order: list[tuple[Prop, bool]], token: str) -> list:
     try:
         data = signing.loads(token, salt=SKIPTOKEN_SALT)
         values = [_from_json(v) for v in data["v"]]
         assert data["o"] == _order_key(order) and len(values) == len(order) + 1
     except Exception:
         raise bad_request("The $skiptoken is not valid for this query.", "Request_BadRequest") from None
+    return values
+
+
+def _sort_keys(order: list[tuple[Prop, bool]], values: list, id_field: str) -> list[tuple[str, bool, Any]]:
+    """(ORM lookup, descending, the value it compares with) for each key of (order..., id)."""
     keys = [(_key_lookup(p, p.field), desc, _key_value(p, values[i])) for i, (p, desc) in enumerate(order)]
     keys.append((id_field, False, values[-1]))
+    return keys
+
+
+def rows_after(order: list[tuple[Prop, bool]], values: list, id_field: str) -> Q:
+    """Rows strictly after the row whose raw key values (order..., id) are ``values``, in the full
+    ordering; with the redundant range on the first key that makes it an index range."""
+    keys = _sort_keys(order, values, id_field)
     condition = Q()
     for index, (lookup, desc, value) in enumerate(keys):
         step = Q(**{f"{lookup}__{'lt' if desc else 'gt'}": value})
@@ -466,17 +469,33 @@ def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id
     first_lookup, first_desc, first_value = keys[0]
     if len(keys) > 1:
         condition &= Q(**{f"{first_lookup}__{'lte' if first_desc else 'gte'}": first_value})
-    return qs.filter(condition)
+    return condition
 
 
-def prefix_order(resource: Resource, condition: Q) -> tuple[Q, list[tuple[Prop, bool]]] | None:
-    """For a list without $orderby whose $filter holds (ANDed at the top) a startswith on the resource's
-    first default-order property: the same prefix again on lower(x) COLLATE "C", and that as the order —
-    so that one index range on (tenant, lower(x) COLLATE "C", id) gives the page in order, whatever the
-    prefix (issue 9: the planner had to choose between a prefix range plus a sort of every match and a
-    walk of the list order filtering each row, seconds either way for a common or late prefix on a
-    million users). Graph guarantees no order without $orderby; within a prefix the two orders differ
-    only where characters after it sort differently by code point than in the database's collation."""
+def rows_up_to(order: list[tuple[Prop, bool]], values: list, id_field: str) -> Q:
+    """The complement of ``rows_after``: rows up to and including that row, again with the redundant
+    range on the first key (the other end of the index range)."""
+    keys = _sort_keys(order, values, id_field)
+    condition = Q(**{lookup: value for lookup, _desc, value in keys})
+    for index, (lookup, desc, value) in enumerate(keys):
+        step = Q(**{f"{lookup}__{'gt' if desc else 'lt'}": value})
+        for prior_lookup, _prior_desc, prior_value in keys[:index]:
+            step &= Q(**{prior_lookup: prior_value})
+        condition |= step
+    first_lookup, first_desc, first_value = keys[0]
+    return condition & Q(**{f"{first_lookup}__{'gte' if first_desc else 'lte'}": first_value})
+
+
+def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str) -> QuerySet:
+    """Rows strictly after the row the token names, in the full (order..., id) ordering."""
+    return qs.filter(rows_after(order, _skiptoken_values(order, token), id_field))
+
+
+def bytewise_prefix(resource: Resource, condition: Q) -> Q | None:
+    """For a list whose $filter holds (ANDed at the top) a startswith on the resource's first
+    default-order property: the same prefix again on ``lower(x) COLLATE "C"``, a range of the (tenant,
+    lower(x) COLLATE "C", id) index — the one index the users' name prefixes need (migration 0014 dropped
+    the text_pattern_ops one it made redundant). None when there is none."""
     if not resource.prefix_order:
         return None
     prop = resource.prop(resource.default_order[0])
@@ -485,8 +504,22 @@ def prefix_order(resource: Resource, condition: Q) -> tuple[Q, list[tuple[Prop, 
     value = _top_level_value(condition, f"{prop.field}__lower__startswith")
     if value is None:
         return None
-    return (Q(**{f"{prop.field}__lower__bytewise__startswith": value}),
-            [(dataclasses.replace(prop, bytewise=True), False)])
+    return Q(**{f"{prop.field}__lower__bytewise__startswith": value})
+
+
+def prefix_order(resource: Resource, condition: Q) -> tuple[Q, list[tuple[Prop, bool]]] | None:
+    """For a list without $orderby whose $filter holds (ANDed at the top) a startswith on the resource's
+    first default-order property: ``bytewise_prefix``, and ``lower(x) COLLATE "C"`` as the order —
+    so that one index range on (tenant, lower(x) COLLATE "C", id) gives the page in order, whatever the
+    prefix (issue 9: the planner had to choose between a prefix range plus a sort of every match and a
+    walk of the list order filtering each row, seconds either way for a common or late prefix on a
+    million users). Graph guarantees no order without $orderby; within a prefix the two orders differ
+    only where characters after it sort differently by code point than in the database's collation."""
+    prefix = bytewise_prefix(resource, condition)
+    if prefix is None:
+        return None
+    prop = resource.prop(resource.default_order[0])
+    return prefix, [(dataclasses.replace(prop, bytewise=True), False)]
 
 
 def _top_level_value(condition: Q, lookup: str):
@@ -503,16 +536,24 @@ def _top_level_value(condition: Q, lookup: str):
     return None
 
 
-def ordering_for(order: list[tuple[Prop, bool]], id_field: str) -> list:
+def ordering_for(order: list[tuple[Prop, bool]], id_field: str, *, by_index: bool = True) -> list:
     """ORDER BY for (order..., id); text keys on lower(column), matching the (tenant, lower(display_name),
-    id) indexes."""
+    id) indexes. ``by_index=False``: the same order on expressions no index has (``lower(x) || ''``),
+    for a query whose rows must be found by its condition's index and then sorted (``search.page``)."""
     terms = []
     for prop, desc in order:
         expr = Lower(prop.field) if _indexed_text(prop) else F(prop.field)
         if prop.bytewise and _indexed_text(prop):
             expr = Bytewise(expr)
+        if not by_index and _indexed_text(prop):
+            expr = NotIndexed(expr)
         terms.append(expr.desc() if desc else expr.asc())
     return [*terms, id_field]
+
+
+def sorts_on_indexed_text(order: list[tuple[Prop, bool]]) -> bool:
+    """Is the first key a text column of the resource's table (the lists' order indexes are on those)?"""
+    return bool(order) and _indexed_text(order[0][0])
 
 
 # --- $count -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..enforcement import access_request_for, decide, enforce
 from ..models import AppRegistration
 from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
 from ..unavailable import CacheUnavailable
+from . import rows
 
 
 class OIDCAdapter(DefaultOIDCAdapter):
@@ -57,10 +58,9 @@ class GraphRequestValidator(OAuthLibRequestValidator):
             return super()._lookup_client(request, client_id)
         clients = get_validator_context().clients
         if client_id not in clients:
-            try:  # .get(): a unique key needs no ORDER BY (what .first() adds)
-                app = AppRegistration.objects.select_related("client").get(client_id=client_id)
-            except AppRegistration.DoesNotExist:
-                app = None
+            # One statement composed once per process (directory/api/rows.py): the ORM compiled this join
+            # on every token. A unique key: no ORDER BY.
+            app = rows.select_with_related(AppRegistration, "client", client_id)
             # Not an app registration (an OAuth client for federation with another deployment): allauth's.
             clients[client_id] = app.client if app is not None else Client.objects.filter(id=client_id).first()
             self._registrations[client_id] = app
@@ -73,7 +73,7 @@ class GraphRequestValidator(OAuthLibRequestValidator):
             return super().save_bearer_token(token, request, *args, **kwargs)
         access_token = self._prep_access_token(get_validator_context(), token, request)
         access_token.set_scopes(request.scopes)
-        access_token.save(force_insert=True)
+        rows.insert(access_token)  # the INSERT composed once per process (directory/api/rows.py)
 
     def authenticate_client(self, request, *args, **kwargs) -> bool:
         if not super().authenticate_client(request, *args, **kwargs):

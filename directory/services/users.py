@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..actors import Actor, require_actor
-from ..audit import Change, Target, audit, audit_event, audit_save
+from ..audit import Change, Target, audit, audit_event, audit_save, insert_with_audit
 from ..models import Account, DeletedObject, Tenant, User, UserIdentity
 from ..tokens import revoke_account_tokens, revoke_accounts_tokens
 from ._common import (
@@ -92,7 +92,7 @@ def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name:
     sponsors = list(sponsors)
     ensure_same_tenant(tenant, sponsors, field="sponsors")
     with _inserting(user, loaded=("tenant",)):
-        identity.save()
+        insert_with_audit(identity)  # with the audit rows when the caller batches them (one statement on PostgreSQL)
         if sponsors:  # a new user has none to compare with: add, without reading the empty set first
             user.sponsors.add(*sponsors)
         audit(tenant=tenant, actor=actor, activity="Add user",

@@ -247,6 +247,33 @@ def test_a_prefix_list_is_one_range_of_the_bytewise_index_without_a_sort(api_ten
 
 
 @postgres_only
+def test_the_c_collated_name_index_makes_the_pattern_ops_one_redundant(api_tenant):
+    """Migration 0014 dropped (tenant, lower(display_name) text_pattern_ops): a displayName prefix with
+    $orderby (the list keeps the collation's order) is still a range of an index, 0008's C-collated one."""
+    UserFactory(tenant=api_tenant, display_name="Ann")
+    _many_users(api_tenant)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'directory_user'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert "user_tenant_name_prefix_idx" not in indexes and "user_tenant_name_bytewise_idx" in indexes
+    condition = odata.parse_filter(USER, "startswith(displayName,'ann')")
+    queryset = _users(api_tenant).filter(condition).filter(odata.bytewise_prefix(USER, condition))
+    plan = _plan(queryset)
+    assert "user_tenant_name_bytewise_idx" in plan, plan
+    assert any("lower((display_name)::text) >= 'ann'" in line for line in plan.splitlines() if "Index Cond" in line)
+
+
+def test_a_prefix_with_orderby_lists_every_match_in_the_collations_order(api_tenant, app_token_for, api):
+    for name in ("Anna", "ann b", "Annika", "Bob", "ANN a"):
+        UserFactory(tenant=api_tenant, display_name=name)
+    client = api(app_token_for(api_tenant, ["User.Read.All"]))
+    response = client.get("/v1.0/users", {"$filter": "startswith(displayName,'ann')", "$orderby": "displayName",
+                                          "$top": "2"})
+    names = _names(response) + _walk(client, response.json()["@odata.nextLink"])
+    assert names == ["ANN a", "ann b", "Anna", "Annika"]
+
+
+@postgres_only
 def test_skiptoken_query_for_groups_is_an_index_range_on_postgresql(api_tenant):
     from directory.api.resources import GROUP
     from directory.models import Group

@@ -1,0 +1,157 @@
+"""$search pages on large lists (issue 9, speed): a bounded walk of the list order or the search index
+plus a sort (``directory.api.search.page``), never an unbounded walk — and whichever it takes, the same
+rows in the same order, each once through the keyset pages, as one ``ORDER BY … LIMIT`` would give."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from directory.api import odata, search
+from directory.api.resources import USER
+from directory.models import User
+
+pytestmark = pytest.mark.django_db
+
+EVENTUAL = {"HTTP_CONSISTENCYLEVEL": "eventual"}
+GIVEN = ["Ada", "bea", "Carl", "dora", "Emil", "Fay", "Gus", "hana", "Ivo", "Jon", "Kai", "Zoe"]
+SURNAMES = ["Berg", "Lund", "Lundmann", "Holm", "Dahl", "Strand", "Wood", "Hill", "Stone", "Field"]
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner and indexes")
+
+
+@pytest.fixture
+def crowd(api_tenant):
+    """1,200 users named like a directory: each first name one block of the list order (all "Zoe" sort
+    last), each surname spread through every block, names repeated, mixed case; analysed. The third word
+    (150 of them) gives the text search statistics the 100 lexemes PostgreSQL needs before it estimates
+    a prefix from them (below that it assumes 2 % of the rows match any prefix)."""
+    User.objects.bulk_create(
+        User(tenant=api_tenant, display_name=f"{GIVEN[i % len(GIVEN)]} {SURNAMES[(i // len(GIVEN)) % len(SURNAMES)]}"
+                                             f" q{i % 150:03d}",
+             user_principal_name=f"u{i}@tailwind.example", mail=f"u{i}@mail.example")
+        for i in range(1200))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE directory_user")
+    return api_tenant
+
+
+def _expected(tenant, text, desc=False):
+    """The plain query: every match, ordered as the list is, in one ORDER BY."""
+    condition = search.parse_search(USER, text, "eventual")
+    order = [(USER.prop("displayName"), desc)]
+    queryset = User.objects.active().filter(tenant=tenant).filter(condition)
+    return [str(pk) for pk in queryset.order_by(*odata.ordering_for(order, "pk")).values_list("pk", flat=True)]
+
+
+def _pages(client, params):
+    seen, url, data = [], "/v1.0/users", params
+    while url:
+        response = client.get(url, data, **EVENTUAL)
+        assert response.status_code == 200, response.content
+        seen += [row["id"] for row in response.json()["value"]]
+        url, data = response.json().get("@odata.nextLink"), None
+        if url:
+            assert parse_qs(urlsplit(url).query)["$search"] == [params["$search"]]
+    return seen
+
+
+# walk rows without estimates (SQLite), cost of a walked row: each pair drives another path of search.page
+PATHS = {
+    "walk only": (100_000, 0.0001),  # the walk covers the whole list
+    "short walk, then the sorted rest": (3, 4),  # a few rows walked, the rest from the search index
+    "sorted matches only": (3, 10**9),  # on PostgreSQL no walk at all
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("text", [
+    '"displayName:zoe"',  # one block, sorting last
+    '"displayName:lund"',  # Lund and Lundmann in every block
+    '"displayName:lundm"',  # rare
+    '"displayName:s"',  # common: Strand, Stone
+    '"displayName:hana wood"',  # a phrase
+    '"displayName:nobody"',
+    '"displayName:zoe" OR "mail:u1"',
+])
+def test_search_pages_give_every_match_once_in_list_order_whatever_the_path(
+        crowd, api, app_token_for, monkeypatch, path, text):
+    walk_rows, walk_cost = PATHS[path]
+    monkeypatch.setattr(search, "WALK_ROWS", walk_rows)
+    monkeypatch.setattr(search, "WALK_COST", walk_cost)
+    client = api(app_token_for(crowd, ["User.Read.All"]))
+    expected = _expected(crowd, text)
+    assert _pages(client, {"$search": text, "$top": "7"}) == expected
+    assert _pages(client, {"$search": text, "$top": "40", "$orderby": "displayName desc"}) == _expected(
+        crowd, text, desc=True)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_search_page_takes_a_fixed_number_of_statements(
+        crowd, api, app_token_for, monkeypatch, path, django_assert_max_num_queries):
+    walk_rows, walk_cost = PATHS[path]
+    monkeypatch.setattr(search, "WALK_ROWS", walk_rows)
+    monkeypatch.setattr(search, "WALK_COST", walk_cost)
+    client = api(app_token_for(crowd, ["User.Read.All"]))
+    client.get("/v1.0/users", {"$search": '"displayName:zoe"'}, **EVENTUAL)  # warm-up
+    # token and app (3) + estimates, walk, the rest, the page's users and their identities (5)
+    with django_assert_max_num_queries(8):
+        response = client.get("/v1.0/users", {"$search": '"displayName:zoe"', "$top": "5"}, **EVENTUAL)
+    assert response.status_code == 200 and len(response.json()["value"]) == 5
+
+
+def _plans(crowd, text, top):
+    """EXPLAIN of each statement a search page runs (the estimates' own EXPLAIN left out)."""
+    condition = search.parse_search(USER, text, "eventual")
+    queryset = User.objects.active().filter(tenant=crowd)
+    with CaptureQueriesContext(connection) as queries:
+        search.page(queryset, condition, [(USER.prop("displayName"), False)], "pk", top + 1)
+    plans = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: show what the indexes serve
+        for query in queries.captured_queries:
+            if query["sql"].startswith("EXPLAIN"):
+                continue
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans
+
+
+@postgres_only
+def test_a_rare_term_is_found_in_the_search_index_and_sorted_never_by_walking_the_order(crowd):
+    plans = _plans(crowd, '"displayName:q012"', top=10)  # 8 of 1,200: too rare to walk for
+    assert len(plans) == 1, plans
+    assert "user_search_display_name" in plans[0] and "Sort" in plans[0], plans[0]
+    assert "user_tenant_name_order_idx" not in plans[0], plans[0]
+
+
+@postgres_only
+def test_a_common_term_walks_the_list_order_within_a_bound_without_a_sort(crowd):
+    plans = _plans(crowd, '"displayName:s"', top=3)  # Strand and Stone: a fifth of everyone
+    walk = plans[0]
+    assert "user_tenant_name_order_idx" in walk and "Sort" not in walk, walk
+    limits = [line for line in walk.splitlines() if "Limit" in line]
+    assert len(limits) == 2, walk  # the page's, and the walk's bound inside it
+
+
+@postgres_only
+def test_a_common_term_that_sorts_last_walks_only_its_bound_then_sorts_the_rest(crowd, monkeypatch):
+    monkeypatch.setattr(search, "WALK_COST", 1)  # a walk of 100 rows, as many as there are matches
+    plans = _plans(crowd, '"displayName:zoe"', top=3)  # 100 users, all at the end of the order
+    assert len(plans) == 3, plans  # the bounded walk (finds none), the rest, the users
+    assert "user_tenant_name_order_idx" in plans[0] and len([x for x in plans[0].splitlines() if "Limit" in x]) == 2
+    assert "user_tenant_name_order_idx" not in plans[1] and "Sort" in plans[1], plans[1]
+
+
+@postgres_only
+def test_the_planners_estimates_are_asked_once_for_a_repeated_search(crowd):
+    condition = search.parse_search(USER, '"displayName:lund"', "eventual")
+    queryset = User.objects.active().filter(tenant=crowd)
+    order = [(USER.prop("displayName"), False)]
+    explains = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            search.page(queryset, condition, order, "pk", 11)
+        explains.append(sum(q["sql"].startswith("EXPLAIN") for q in queries.captured_queries))
+    assert explains == [1, 0]
