@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 PATHS = [
     pytest.param(False, id="portable"),
     pytest.param(True, id="postgresql", marks=pytest.mark.skipif(
-        "connection.vendor != 'postgresql'", reason="the set-based statements are PostgreSQL's")),
+        connection.vendor != "postgresql", reason="the set-based statements are PostgreSQL's")),
 ]
 
 
@@ -105,7 +105,7 @@ def test_a_direct_removal_while_the_package_lasts_is_not_undone_or_audited_again
     assert _holds(s, ann) == (False, False)
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="compares the PostgreSQL statements")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares the PostgreSQL statements")
 def test_the_postgresql_statements_write_the_rows_the_portable_path_writes():
     """Same audit rows (activity, tenant, targets, details, initiator), same search keys, same e-mails."""
     def run(set_based: bool, slug: str):
