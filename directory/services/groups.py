@@ -55,6 +55,9 @@ def group_update(*, actor: Actor, group: Group, changes: dict[str, Any]) -> Grou
         change = _set_m2m(instance=group, field=name, new=new, tenant=group.tenant)
         if change:
             applied.append(change)
+            # Whoever the new list leaves out holds nothing for a package any more either.
+            kind = ManagedAccess.Kind.MEMBER if name == "members" else ManagedAccess.Kind.OWNER
+            ManagedAccess.objects.filter(group=group, kind=kind).exclude(user_id__in=change.new).delete()
     if applied:
         audit(tenant=group.tenant, actor=actor, activity="Update group", targets=[Target(group, applied)])
     return group

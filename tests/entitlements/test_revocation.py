@@ -171,3 +171,17 @@ def test_a_person_removing_in_another_tenant_is_refused():
     with pytest.raises(PermissionDenied):
         services.assignments_revoke(actor=Actor.for_user(other.admin), ended_by="removed",
                                     assignment_ids=list(Assignment.objects.values_list("pk", flat=True)))
+
+
+def test_a_member_list_that_leaves_someone_out_drops_their_package_marker_too():
+    from directory.services import group_update
+
+    s = _setup()
+    ann = member(s)
+    _give(s, ann)
+    group_update(actor=s.admin_actor, group=s.group, changes={"members": []})
+    assert not ManagedAccess.objects.filter(user=ann, kind="member").exists()
+    # Added back directly through the list: hers, so the package's end leaves it.
+    group_update(actor=s.admin_actor, group=s.group, changes={"members": [ann]})
+    assert _expire(False) == 1
+    assert _holds(s, ann) == (True, False)
