@@ -74,8 +74,15 @@ class _CatalogScoped:
 
     def tenant_ids(self, request, *, manage: bool = False):
         ids = super().tenant_ids(request, manage=manage)
+        if ids and not self._entitlement_page(request):
+            return ids  # elsewhere (the console's navigation) the tenant-wide answer suffices: no query
         extra = self._role_only_tenants(request)
         return set(ids) | extra if extra else ids
+
+    @staticmethod
+    def _entitlement_page(request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        return bool(match and (match.url_name or "").startswith(f"{Catalog._meta.app_label}_"))
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -95,17 +102,15 @@ class _CatalogScoped:
 
     def _may(self, request, obj, need) -> bool:
         """Beyond the tenant: may a role-only viewer do ``need`` on ``obj`` (None: in some catalog)?"""
-        role_only = self._role_only_tenants(request)
-        if obj is not None and self._tenant_of(obj) not in role_only:
-            return True
-        if obj is None and set(TenantScopedAdmin.tenant_ids(self, request, manage=True)):
-            return True
-        if need is None:
-            return False
-        roles, _tenants = self._catalog_roles(request)
         if obj is None:
-            return any(need in caps for caps in roles.values())
-        return need in roles.get(self._catalog_id(obj), ())
+            if not self._entitlement_page(request) or TenantScopedAdmin.tenant_ids(self, request, manage=True):
+                return True  # the navigation (no query): the page itself decides what may be added or changed
+            roles, _tenants = self._catalog_roles(request)
+            return need is not None and any(need in caps for caps in roles.values())
+        if self._tenant_of(obj) not in self._role_only_tenants(request):
+            return True
+        roles, _tenants = self._catalog_roles(request)
+        return need is not None and need in roles.get(self._catalog_id(obj), ())
 
     def has_add_permission(self, request, *args):
         return super().has_add_permission(request, *args) and self._may(request, None, self.catalog_add_need)
