@@ -86,6 +86,9 @@ def _setup():
     user_create(actor=Actor.operator(), tenant=proseware, display_name="Pat Proseware", user_principal_name=PAT,
                 mail=PAT, company_name="Proseware", creation_type="", password=DEMO_PASSWORD)
     operator = Actor.operator()
+    # Pat keeps her guest account when her access ends (the external-user lifecycle's block is its own test's).
+    services.entitlement_settings_update(actor=operator, tenant=tailwind,
+                                         changes={"external_user_lifecycle_action": "none"})
     group = Group.objects.create(tenant=tailwind, display_name="Campaign partners")
     app = tailwind.applications.get(display_name="Project Tracker")
     app_assignment_create(actor=operator, application=app, group=group)
