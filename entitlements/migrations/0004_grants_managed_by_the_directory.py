@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("entitlements", "0003_lifecycle_access_ended"),
-        ("directory", "0013_managed_access_and_shared_mail_bodies"),
+        ("directory", "0014_managed_access_and_shared_mail_bodies"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0012_inactive_guest_indexes'),
+        ('directory', '0013_passkeys'),
     ]
 
     operations = [
