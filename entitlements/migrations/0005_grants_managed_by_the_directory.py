@@ -25,8 +25,8 @@ def owned_grants_to_managed_access(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("entitlements", "0003_lifecycle_access_ended"),
-        ("directory", "0014_managed_access_and_shared_mail_bodies"),
+        ("entitlements", "0004_access_reviews"),
+        ("directory", "0015_managed_access_and_shared_mail_bodies"),
     ]
 
     operations = [
