@@ -146,11 +146,11 @@ def _write_until_end_of_data(smtp: smtplib.SMTP, email: EmailMultiAlternatives) 
 
 def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.body_text, from_email=message.from_email, to=message.to,
+        subject=message.subject, body=message.text, from_email=message.from_email, to=message.to,
         cc=message.cc, headers={"X-Portal-Message-Id": str(message.pk), "Message-ID": message_id_header(message)},
     )
-    if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
     return email
 
 
@@ -160,7 +160,7 @@ _UNSENT_FIELDS = ("subject", "body_text", "body_html", "secrets", "attempts", "l
 
 def _locked_pending(message_id) -> OutboxMessage | None:
     # skip_locked: a message another worker is sending right now is that worker's.
-    return (OutboxMessage.objects.select_for_update(skip_locked=True)
+    return (OutboxMessage.objects.select_for_update(of=("self",), skip_locked=True).select_related("shared_body")
             .filter(pk=message_id, status=OutboxMessage.Status.PENDING).first())
 
 

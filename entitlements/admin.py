@@ -7,8 +7,10 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from directory import authz
 from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin
 from directory.admin.user_page import UserSection, register_user_section
 from directory.models import Group, User
@@ -21,6 +23,7 @@ from .models import (
     AssignmentRequest,
     Catalog,
     CatalogResource,
+    CatalogRoleAssignment,
     ConnectedOrganization,
     EntitlementSettings,
     ExternalUserLifecycle,
@@ -34,7 +37,104 @@ def _single(user) -> dict:
     return {"@odata.type": "#microsoft.graph.singleUser", "userId": str(user.pk)}
 
 
-class _EntitlementAdmin(TenantScopedAdmin):
+class _CatalogScoped:
+    """Catalog role holders without a tenant-wide entitlement permission (Entra's catalog owner, reader,
+    access package manager, access package assignment manager) reach the console's entitlement area of
+    their tenant: there they see only the catalogs they hold a role in and what those hold (another
+    catalog's objects are 404), and change what their role allows (``authz.CATALOG_ROLE_CAPABILITIES``;
+    the services check the same). Tenant-wide administrators see and manage every catalog."""
+
+    area = "entitlement"
+    #: From the model to its catalog ("" for a catalog itself); None: tenant-wide administrators only.
+    catalog_path: str | None = "catalog"
+    #: What changing, adding or deleting one needs in its catalog (None: tenant-wide only).
+    catalog_need: str | None = "catalog"
+    catalog_add_need: str | None = "catalog"
+
+    def _catalog_roles(self, request) -> dict:
+        """{catalog id: capabilities} of the viewer's catalog roles and {tenant id} of those, once a request."""
+        if not hasattr(request, "_em_catalog_roles"):
+            roles: dict = {}
+            tenants: set = set()
+            if request.user.is_authenticated:
+                for catalog_id, tenant_id, role in CatalogRoleAssignment.objects.filter(
+                        user__account=request.user, user__deleted_at__isnull=True, user__account_enabled=True
+                ).values_list("catalog_id", "catalog__tenant_id", "role"):
+                    roles.setdefault(catalog_id, set()).update(authz.CATALOG_ROLE_CAPABILITIES.get(role, ()))
+                    tenants.add(tenant_id)
+            request._em_catalog_roles = (roles, tenants)
+        return request._em_catalog_roles
+
+    def _role_only_tenants(self, request) -> set:
+        """Tenants where the viewer acts only through catalog roles (no tenant-wide read)."""
+        if self.catalog_path is None or request.user.is_superuser:
+            return set()
+        _roles, tenants = self._catalog_roles(request)
+        return tenants - set(TenantScopedAdmin.tenant_ids(self, request, manage=False)) if tenants else set()
+
+    def tenant_ids(self, request, *, manage: bool = False):
+        ids = super().tenant_ids(request, manage=manage)
+        if ids and not self._entitlement_page(request):
+            return ids  # elsewhere (the console's navigation) the tenant-wide answer suffices: no query
+        extra = self._role_only_tenants(request)
+        return set(ids) | extra if extra else ids
+
+    @staticmethod
+    def _entitlement_page(request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        return bool(match and (match.url_name or "").startswith(f"{Catalog._meta.app_label}_"))
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        role_only = self._role_only_tenants(request)
+        if not role_only:
+            return qs
+        roles, _tenants = self._catalog_roles(request)
+        return qs.filter(~Q(**{f"{self.tenant_path}__in": role_only})
+                         | Q(**{f"{self.catalog_path or 'pk'}__in": list(roles)}))
+
+    def _catalog_id(self, obj):
+        if not self.catalog_path:
+            return obj.pk
+        for part in self.catalog_path.split("__")[:-1]:
+            obj = getattr(obj, part)
+        return getattr(obj, f"{self.catalog_path.split('__')[-1]}_id")
+
+    def _may(self, request, obj, need) -> bool:
+        """Beyond the tenant: may a role-only viewer do ``need`` on ``obj`` (None: in some catalog)?"""
+        if obj is None:
+            if not self._entitlement_page(request) or TenantScopedAdmin.tenant_ids(self, request, manage=True):
+                return True  # the navigation (no query): the page itself decides what may be added or changed
+            roles, _tenants = self._catalog_roles(request)
+            return need is not None and any(need in caps for caps in roles.values())
+        if self._tenant_of(obj) not in self._role_only_tenants(request):
+            return True
+        roles, _tenants = self._catalog_roles(request)
+        return need is not None and need in roles.get(self._catalog_id(obj), ())
+
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and self._may(request, None, self.catalog_add_need)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may(request, obj, self.catalog_need)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may(request, obj, self.catalog_need)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        path = {Catalog: "pk", AccessPackage: "catalog", AssignmentPolicy: "package__catalog"}.get(
+            db_field.related_model)
+        role_only = self._role_only_tenants(request) if path else set()
+        if field is not None and role_only:
+            roles, _tenants = self._catalog_roles(request)
+            need = self.catalog_add_need or self.catalog_need
+            allowed = [catalog for catalog, caps in roles.items() if need in caps]
+            field.queryset = field.queryset.filter(~Q(tenant__in=role_only) | Q(**{f"{path}__in": allowed}))
+        return field
+
+
+class _EntitlementAdmin(_CatalogScoped, TenantScopedAdmin):
     area = "entitlement"
     list_per_page = 100
 
@@ -48,6 +148,8 @@ class _EntitlementAdmin(TenantScopedAdmin):
 
 @admin.register(Catalog)
 class CatalogAdmin(_EntitlementAdmin):
+    catalog_path = ""
+    catalog_add_need = None  # a new catalog: tenant-wide administrators (Entra's catalog creators)
     list_display = ("display_name", "state", "is_externally_visible", "created_at", "tenant")
     search_fields = ("display_name",)
     list_select_related = ("tenant",)
@@ -110,6 +212,7 @@ class RoleScopeInline(admin.TabularInline):
 
 @admin.register(AccessPackage)
 class AccessPackageAdmin(_EntitlementAdmin):
+    catalog_need = catalog_add_need = "packages"
     list_display = ("display_name", "catalog", "is_hidden", "created_at", "tenant")
     search_fields = ("display_name",)
     list_select_related = ("catalog", "tenant")
@@ -144,6 +247,8 @@ class AccessPackageAdmin(_EntitlementAdmin):
 class ResourceRoleScopeAdmin(_EntitlementAdmin):
     """What a package grants: a group's members or owners, an application's default access."""
 
+    catalog_path = "package__catalog"
+    catalog_need = catalog_add_need = "packages"
     tenant_path = "package__tenant"
     list_display = ("package", "resource", "role", "created_at")
     list_select_related = ("package", "resource__group", "resource__application")
@@ -282,6 +387,8 @@ class PolicyForm(TenantModelForm):
 
 @admin.register(AssignmentPolicy)
 class AssignmentPolicyAdmin(_EntitlementAdmin):
+    catalog_path = "package__catalog"
+    catalog_need = catalog_add_need = "packages"
     form = PolicyForm
     list_display = ("display_name", "package", "allowed_target_scope", "is_approval_required_for_add",
                     "expiration_type", "tenant")
@@ -337,8 +444,9 @@ class AssignmentPolicyAdmin(_EntitlementAdmin):
 
 
 @admin.register(AssignmentRequest)
-class AssignmentRequestAdmin(ReadOnlyAdmin):
+class AssignmentRequestAdmin(_CatalogScoped, ReadOnlyAdmin):
     area = "entitlement"
+    catalog_path = "package__catalog"
     list_display = ("package", "target_label", "request_type", "state", "status", "created_at", "completed_at",
                     "tenant")
     list_filter = ("state", "request_type")
@@ -391,6 +499,8 @@ class DirectAssignmentForm(TenantModelForm):
 
 @admin.register(Assignment)
 class AssignmentAdmin(_EntitlementAdmin):
+    catalog_path = "package__catalog"
+    catalog_need = catalog_add_need = "assignments"
     """Assignments; "Add" assigns directly (Entra: "New assignment"), "Remove" ends them."""
 
     form = DirectAssignmentForm
@@ -440,6 +550,7 @@ class AssignmentAdmin(_EntitlementAdmin):
 
 @admin.register(ConnectedOrganization)
 class ConnectedOrganizationAdmin(_EntitlementAdmin):
+    catalog_path = None  # the tenant's, not a catalog's
     list_display = ("display_name", "state", "source_type", "domain_name", "created_at", "tenant")
     list_filter = ("state",)
     search_fields = ("display_name", "domain_name")

@@ -25,6 +25,7 @@ from .models import (
     AssignmentRequest,
     Catalog,
     CatalogResource,
+    CatalogRoleAssignment,
     ConnectedOrganization,
     StageApprover,
 )
@@ -41,6 +42,20 @@ def _catalog_filter(actor: Actor, prefix: str = "") -> Q | None:
                                                              "EntitlementManagement.ReadWrite.All"}):
         return Q(pk__in=[])
     return Q(**{f"{prefix}role_assignments__user": actor.user})
+
+
+def acts_through_catalog_roles(actor: Actor, *, write: bool) -> bool:
+    """Does ``actor``, without the tenant-wide permission, act in entitlement management through a catalog
+    role (a person holding one in the tenant; through a delegated token only with the entitlement scope,
+    ReadWrite for writes)? What each role may do is the services' (``authz.CATALOG_ROLE_CAPABILITIES``)."""
+    user = actor.user
+    if actor.tenant is None or user is None or not user.account_enabled or user.deleted_at is not None:
+        return False
+    wanted = {"EntitlementManagement.ReadWrite.All"} if write else {"EntitlementManagement.Read.All",
+                                                                    "EntitlementManagement.ReadWrite.All"}
+    if actor.app is not None and not actor.granted_scopes & wanted:
+        return False
+    return CatalogRoleAssignment.objects.filter(user=user, catalog__tenant=actor.tenant).exists()
 
 
 def _scoped(qs: QuerySet, actor: Actor, prefix: str) -> QuerySet:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from directory import clock
 from directory.actors import Actor
 
 REASON = "Entitlement management"
@@ -25,23 +26,25 @@ def deliveries_sweep_task() -> int:
 def approvals_sweep_task() -> dict:
     from .services import requests_sweep_approvals
 
-    return requests_sweep_approvals(actor=Actor.system(None, REASON))
+    return requests_sweep_approvals(actor=Actor.system(None, REASON), now=clock.now())
 
 
 @shared_task(name="entitlements.expiry_sweep", acks_late=True)
 def expiry_sweep_task() -> int:
     from .services import assignments_expire_due, assignments_warn_expiring
 
-    assignments_warn_expiring(actor=Actor.system(None, REASON))
-    return assignments_expire_due(actor=Actor.system(None, REASON))
+    now = clock.now()
+    assignments_warn_expiring(actor=Actor.system(None, REASON), now=now)
+    return assignments_expire_due(actor=Actor.system(None, REASON), now=now)
 
 
 @shared_task(name="entitlements.lifecycle_sweep", acks_late=True)
 def lifecycle_sweep_task() -> int:
     from .services import external_users_block_due, external_users_remove_due
 
-    blocked = external_users_block_due(actor=Actor.system(None, REASON))
-    return blocked + external_users_remove_due(actor=Actor.system(None, REASON))
+    now = clock.now()
+    blocked = external_users_block_due(actor=Actor.system(None, REASON), now=now)
+    return blocked + external_users_remove_due(actor=Actor.system(None, REASON), now=now)
 
 
 @shared_task(name="entitlements.access_reviews_sweep", acks_late=True)

@@ -37,6 +37,8 @@ SECRET_KEY = env("SECRET_KEY", "insecure-development-key-change-me-" + "x" * 20)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Tests and drills only: a file with an offset in seconds that moves the sweeps' clock (directory.clock).
+TEST_CLOCK_FILE = env("TEST_CLOCK_FILE", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -344,14 +344,14 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("text"))
     def text(self, obj):
-        return redact(obj.body_text, obj.secrets)  # links and codes are the recipient's, not the console's
+        return redact(obj.text, obj.secrets)  # links and codes are the recipient's, not the console's
 
     def html_preview(self, obj):
-        if not obj.body_html:
+        if not obj.html:
             return ""
         # Shown in a sandboxed frame: the message's HTML never runs in the admin's origin.
         return format_html('<iframe sandbox srcdoc="{}" title="{}" class="mail-preview"></iframe>',
-                           redact(obj.body_html, obj.secrets), _("Message preview"))
+                           redact(obj.html, obj.secrets), _("Message preview"))
 
     @admin.action(description=_("Send selected messages again now"))
     def retry_now(self, request, queryset):

@@ -4,8 +4,8 @@ from .app_registrations import AppRegistration
 from .audit import AuditEvent, AuditEventKey
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
 from .mfa import AuthenticationMethod
-from .objects import Application, AppRoleAssignment, Group
-from .outbox import OutboxMessage
+from .objects import Application, AppRoleAssignment, Group, ManagedAccess
+from .outbox import OutboxBody, OutboxMessage
 from .people import Account, AccountManager, User, UserIdentity, UserQuerySet
 from .requests import SelfServiceRequest
 from .roles import Role, RoleAssignment
@@ -27,6 +27,8 @@ __all__ = [
     "DeletedObject",
     "Domain",
     "Group",
+    "ManagedAccess",
+    "OutboxBody",
     "OutboxMessage",
     "Role",
     "RoleAssignment",

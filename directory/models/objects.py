@@ -129,3 +129,48 @@ class AppRoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} → {self.user or self.group}"
+
+
+class ManagedAccess(models.Model):
+    """A group membership, group ownership or app assignment held *only* for a provisioning source
+    (entitlement management's access packages), not directly.
+
+    The membership and assignment rows stay what they are (Graph reads them as always); this row says
+    who may take the access away again: the source removes access only while its row exists. Adding
+    the same access directly (``group_member_add``, ``app_assignment_create`` without ``managed``)
+    deletes the row, so a membership added by an admin after delivery survives the package's expiry;
+    removing the access deletes it too."""
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", _("Group member")
+        OWNER = "owner", _("Group owner")
+        APP = "app", _("App role assignment")
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind__in=["member", "owner"], group__isnull=False, application__isnull=True)
+                           | Q(kind="app", group__isnull=True, application__isnull=False)),
+                name="managed_access_one_object"),
+            models.UniqueConstraint("group", "user", "kind", condition=Q(group__isnull=False),
+                                    name="managed_access_group_unique"),
+            models.UniqueConstraint("application", "user", condition=Q(application__isnull=False),
+                                    name="managed_access_app_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.group_id or self.application_id} → {self.user_id}"
+
+    @classmethod
+    def of(cls, kind: str, obj, user) -> models.QuerySet:
+        """The row (as a queryset) for ``user``'s ``kind`` access to ``obj`` (a group or an application)."""
+        field = "application" if kind == cls.Kind.APP else "group"
+        return cls.objects.filter(kind=kind, user=user, **{field: obj})

@@ -9,6 +9,20 @@ from django.utils.translation import gettext_lazy as _
 from .tenants import Tenant
 
 
+class OutboxBody(models.Model):
+    """The text and HTML many messages share: a sweep that mails the same words to thousands (entitlement
+    management's "Access has ended") renders them once per language and points each message here instead
+    of storing a copy per recipient. Never carries secrets (those are per recipient)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return self.body_text[:60]
+
+
 class OutboxMessage(models.Model):
     """An e-mail, written in the caller's transaction and delivered by a worker exactly once."""
 
@@ -29,6 +43,8 @@ class OutboxMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=998)
     body_text = models.TextField(_("text"))
     body_html = models.TextField(_("HTML"), blank=True)
+    #: Set: the bodies are this shared row's (``body_text``/``body_html`` stay empty); see :attr:`text`.
+    shared_body = models.ForeignKey(OutboxBody, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     #: The secrets the bodies carry (link tokens, sign-in codes): kept while the message may still be sent,
     #: stripped from the bodies once it is delivered (see directory.redaction), never shown in the console.
     secrets = models.JSONField(default=list, blank=True, editable=False)
@@ -47,3 +63,11 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def text(self) -> str:
+        return self.shared_body.body_text if self.shared_body_id else self.body_text
+
+    @property
+    def html(self) -> str:
+        return self.shared_body.body_html if self.shared_body_id else self.body_html

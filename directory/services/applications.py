@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..actors import Actor
 from ..audit import Target, audit
-from ..models import Application, AppRoleAssignment, Group, Tenant, User
+from ..models import Application, AppRoleAssignment, Group, ManagedAccess, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 MAX_APPROVERS = 10  # Entra: up to 10 individual approvers of self-service access
@@ -67,14 +67,27 @@ def application_delete(*, actor: Actor, application: Application) -> None:
 
 @transaction.atomic
 def app_assignment_create(
-    *, actor: Actor, application: Application, user: User | None = None, group: Group | None = None
+    *, actor: Actor, application: Application, user: User | None = None, group: Group | None = None,
+    managed: bool = False,
 ) -> AppRoleAssignment:
+    """Assign ``application`` to a user or a group. ``managed``: held for an access package
+    (:class:`~directory.models.ManagedAccess`); assigning directly what a package gave makes it direct
+    (it then outlives the package) instead of failing as a duplicate."""
     authorize(actor, "AppRoleAssignment.ReadWrite.All", obj=application)
     if (user is None) == (group is None):
         raise ValidationError(_("Assign the application to a user or to a group, not both."))
     ensure_same_tenant(application.tenant, [user or group], field="user" if user else "group")
+    if user is not None and not managed and ManagedAccess.of(ManagedAccess.Kind.APP, application, user).delete()[0]:
+        existing = AppRoleAssignment.objects.filter(application=application, user=user).first()
+        if existing is not None:
+            audit(tenant=application.tenant, actor=actor, activity="Add app role assignment to user",
+                  targets=[Target(application), Target(user)])
+            return existing
     assignment = AppRoleAssignment(tenant=application.tenant, application=application, user=user, group=group)
     _validate_and_save(assignment)
+    if managed and user is not None:
+        ManagedAccess.objects.create(tenant_id=application.tenant_id, user=user, kind=ManagedAccess.Kind.APP,
+                                     application=application)
     principal = user or group
     audit(tenant=application.tenant, actor=actor, activity="Add app role assignment to " +
           ("user" if user else "group"),
@@ -89,6 +102,9 @@ def app_assignment_delete(*, actor: Actor, assignment: AppRoleAssignment) -> Non
     audit(tenant=assignment.tenant, actor=actor, activity="Remove app role assignment from " +
           ("user" if assignment.user_id else "group"),
           targets=[Target(assignment.application), Target(principal)])
+    if assignment.user_id:
+        ManagedAccess.objects.filter(kind=ManagedAccess.Kind.APP, application_id=assignment.application_id,
+                                     user_id=assignment.user_id).delete()
     assignment.delete()
 
 

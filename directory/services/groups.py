@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..actors import Actor
 from ..audit import Target, audit
-from ..models import DeletedObject, Group, Tenant, User
+from ..models import DeletedObject, Group, ManagedAccess, Tenant, User
 from ._common import _apply, _set_m2m, _validate_and_save, authorize, ensure_same_tenant
 
 
@@ -55,6 +55,9 @@ def group_update(*, actor: Actor, group: Group, changes: dict[str, Any]) -> Grou
         change = _set_m2m(instance=group, field=name, new=new, tenant=group.tenant)
         if change:
             applied.append(change)
+            # Whoever the new list leaves out holds nothing for a package any more either.
+            kind = ManagedAccess.Kind.MEMBER if name == "members" else ManagedAccess.Kind.OWNER
+            ManagedAccess.objects.filter(group=group, kind=kind).exclude(user_id__in=change.new).delete()
     if applied:
         audit(tenant=group.tenant, actor=actor, activity="Update group", targets=[Target(group, applied)])
     return group
@@ -79,32 +82,43 @@ def _locked(group: Group) -> Group:
     return locked
 
 
-def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: bool) -> bool:
+def _group_link(*, actor: Actor, group: Group, user: User, relation: str, add: bool, managed: bool = False) -> bool:
     """Add or remove ``user`` as a member or owner of ``group``; a no-op (and no audit) when nothing
     changes. Whether something changed is decided under a lock on the group's row, so of two
-    concurrent identical calls exactly one changes something (and returns True)."""
+    concurrent identical calls exactly one changes something (and returns True). A direct add of a
+    membership held only for entitlement management makes it direct (it then outlives the package)."""
     authorize(actor, "GroupMember.ReadWrite.All" if relation == "members" else "Group.ReadWrite.All", obj=group)
     group = _locked(group)
     manager = getattr(group, relation)
     present = manager.filter(pk=user.pk).exists()
-    if add == present:
-        return False
+    kind = ManagedAccess.Kind.MEMBER if relation == "members" else ManagedAccess.Kind.OWNER
     noun = "member" if relation == "members" else "owner"
-    if add:
+    if add and present:
+        if managed or not ManagedAccess.of(kind, group, user).delete()[0]:
+            return False
+        activity = f"Add {noun} to group"
+    elif add == present:
+        return False
+    elif add:
         ensure_same_tenant(group.tenant, [user], field=relation)
         manager.add(user)
+        if managed:
+            ManagedAccess.objects.create(tenant_id=group.tenant_id, user=user, kind=kind, group=group)
         activity = f"Add {noun} to group"
     else:
         manager.remove(user)
+        ManagedAccess.of(kind, group, user).delete()
         activity = f"Remove {noun} from group"
     audit(tenant=group.tenant, actor=actor, activity=activity, targets=[Target(group), Target(user)])
     return True
 
 
 @transaction.atomic
-def group_member_add(*, actor: Actor, group: Group, user: User) -> bool:
-    """True when ``user`` became a member; False when it already was one."""
-    return _group_link(actor=actor, group=group, user=user, relation="members", add=True)
+def group_member_add(*, actor: Actor, group: Group, user: User, managed: bool = False) -> bool:
+    """True when ``user`` became a member, or a member held only for entitlement management became one
+    held directly; False when nothing changed. ``managed``: the membership is held for an access package
+    (:class:`~directory.models.ManagedAccess`), so the package's end may take it away again."""
+    return _group_link(actor=actor, group=group, user=user, relation="members", add=True, managed=managed)
 
 
 @transaction.atomic
@@ -113,8 +127,8 @@ def group_member_remove(*, actor: Actor, group: Group, user: User) -> bool:
 
 
 @transaction.atomic
-def group_owner_add(*, actor: Actor, group: Group, user: User) -> bool:
-    return _group_link(actor=actor, group=group, user=user, relation="owners", add=True)
+def group_owner_add(*, actor: Actor, group: Group, user: User, managed: bool = False) -> bool:
+    return _group_link(actor=actor, group=group, user=user, relation="owners", add=True, managed=managed)
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from .. import emails
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit, register_activities, register_target_type
-from ..models import Application, AppRoleAssignment, Group, SelfServiceRequest, User
+from ..models import Application, AppRoleAssignment, Group, ManagedAccess, SelfServiceRequest, User
 from ..selectors import groups_visible_to
 from .applications import app_assignment_create
 from .groups import _locked
@@ -209,8 +209,11 @@ def _add_member(*, actor: Actor, group: Group, user: User) -> bool:
     the platform applying a decision)."""
     group = _locked(group)
     if group.members.filter(pk=user.pk).exists():
-        return False
-    group.members.add(user)
+        # Held only for an access package until now: joining makes it the person's own (it outlives the package).
+        if not ManagedAccess.of(ManagedAccess.Kind.MEMBER, group, user).delete()[0]:
+            return False
+    else:
+        group.members.add(user)
     audit(tenant=group.tenant, actor=actor, activity="Add member to group", targets=[Target(group), Target(user)])
     return True
 

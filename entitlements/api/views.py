@@ -1,7 +1,10 @@
 """``/identityGovernance/entitlementManagement/…``: parse the Graph body, call one service or selector.
 
 Administrators' endpoints need ``EntitlementManagement.Read.All`` / ``ReadWrite.All`` (the services
-check catalog rights too). A person's own endpoints (``filterByCurrentUser``, a ``userAdd`` request,
+check catalog rights too), or, as Entra allows, a catalog role in the tenant and a delegated token
+with that scope: the selectors then show only the catalogs the person holds a role in (another
+catalog's objects are 404) and the services allow what the role allows (the scope ∩ the role).
+A person's own endpoints (``filterByCurrentUser``, a ``userAdd`` request,
 an approver's decision) need only the delegated scope: the services decide what the person may.
 """
 
@@ -60,6 +63,27 @@ class _EM(GraphView):
     read_permissions = READ
     write_permissions = WRITE
     count_needs_eventual = False
+    #: Catalog role holders reach this endpoint (catalogs, packages, policies, assignments; not the
+    #: tenant's connected organizations or settings).
+    catalog_roles = True
+
+    def _through_catalog_roles(self, request) -> bool:
+        write = request.method not in ("GET", "HEAD", "OPTIONS")
+        return (self.catalog_roles and isinstance(self.principal, Actor)
+                and selectors.acts_through_catalog_roles(self.principal, write=write))
+
+    def check_permissions(self, request):
+        try:
+            super().check_permissions(request)
+        except Exception:
+            if not self._through_catalog_roles(request):
+                raise
+
+    def check_owner(self, request, kwargs) -> None:
+        # The base view lets only owners write without the tenant-wide permission; here catalog roles do.
+        if (request.method in ("GET", "HEAD", "OPTIONS") or not isinstance(self.principal, Actor)
+                or self.principal.has_any(self.write_permissions) or not self._through_catalog_roles(request)):
+            super().check_owner(request, kwargs)
 
     def context_url(self, suffix: str = "") -> str:
         return self.request.build_absolute_uri(f"/v1.0/$metadata#{BASE}/{self.context}{suffix}")
@@ -671,6 +695,7 @@ def organization_input(body: dict) -> dict:
 class _OrgBase(_EM):
     resource = r.CONNECTED_ORGANIZATION
     context = "connectedOrganizations"
+    catalog_roles = False
 
     def scoped_queryset(self):
         return selectors.connected_organizations_visible_to(self.principal)
@@ -750,6 +775,7 @@ class ExternalSponsorsRefView(SponsorsRefView):
 class SettingsView(_EM):
     resource = r.SETTINGS
     context = "settings"
+    catalog_roles = False
     bodies = {"PATCH": Body("microsoft.graph.entitlementManagementSettings", {
         "externalUserLifecycleAction": Field("string", enum=("none", "blockSignIn", "blockSignInAndDelete")),
         "durationUntilExternalUserDeletedAfterBlocked": Field("string", max_length=32)}, update=True)}

@@ -188,16 +188,15 @@ class Assignment(models.Model):
 
 
 class Grant(models.Model):
-    """One resource role an assignment delivered to its target. ``owned`` says whether entitlement
-    management gave it (the person did not hold it when it was delivered, or held it only through
-    another assignment): only such access is taken away when the last assignment holding it ends."""
+    """One resource role an assignment delivered to its target (kept after the assignment ends, as its
+    history). The access is taken away when the last active assignment holding it ends, and only when
+    it is managed (:class:`directory.models.ManagedAccess`), not held directly."""
 
     id = models.BigAutoField(primary_key=True)
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     resource = models.ForeignKey(CatalogResource, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=16, choices=ResourceRole.choices)
-    owned = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint("assignment", "resource", "role", name="grant_unique")]

@@ -1,13 +1,11 @@
 """Delivering a request (inviting a new external requestor silently first) and taking access away.
 
-Delivery adds group memberships, ownerships and app assignments through the directory's services.
-Taking access away is set-based (the expiry sweep revokes thousands at once) and removes only what
-entitlement management gave: a :class:`~entitlements.models.Grant` is ``owned`` when the person did
-not hold that access when it was delivered (or held it only through another assignment), and access
-is removed only when no other active assignment holds it. Access held directly stays.
+Delivery adds group memberships, ownerships and app assignments through the directory's services as
+*managed* access (:class:`directory.models.ManagedAccess`: held for a package, not directly) and records
+each one as a :class:`~entitlements.models.Grant`. Taking access away is set-based
+(:mod:`.revocation`) and removes only managed access no other active assignment holds: access held
+directly, from before delivery or added after it, stays.
 """
-
-from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,21 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory.actors import Actor, require_actor
-from directory.audit import Change, Target, audit, audit_event
-from directory.models import AppRoleAssignment, AuditEvent, Group, OutboxMessage, Tenant, User
+from directory.audit import Change, Target, audit
+from directory.models import AppRoleAssignment, AuditEvent, User
 from directory.services import (
     app_assignment_create,
     group_member_add,
     group_owner_add,
-    outbox_message,
-    outbox_publish,
 )
-from directory.signals import memberships_changed
 from invitations.services import InvitationDenied, invitation_create
 
-from .. import emails
 from ..models import (
-    AccessPackage,
     ApprovalStageRecord,
     Assignment,
     AssignmentRequest,
@@ -41,6 +34,7 @@ from ..models import (
 )
 from . import approvals
 from .lifecycle import unblock_if_pending
+from .revocation import assignments_revoke  # noqa: F401  (re-exported)
 
 S = AssignmentRequest.State
 RT = AssignmentRequest.RequestType
@@ -149,135 +143,15 @@ def _failed(actor: Actor, request: AssignmentRequest, reason: str) -> Assignment
 
 
 def grant(actor: Actor, assignment: Assignment, resource: CatalogResource, role: str) -> Grant:
-    """Give the assignment's target ``role`` of ``resource`` through the directory's services and
-    record whether entitlement management gave it."""
+    """Give the assignment's target ``role`` of ``resource`` through the directory's services, as access
+    held for the package unless the person holds it already (directly or through another package)."""
     user = assignment.target
     if role == ResourceRole.MEMBER:
-        added = group_member_add(actor=actor, group=resource.group, user=user)
+        group_member_add(actor=actor, group=resource.group, user=user, managed=True)
     elif role == ResourceRole.OWNER:
-        added = group_owner_add(actor=actor, group=resource.group, user=user)
-    else:
-        added = not AppRoleAssignment.objects.filter(application=resource.application, user=user).exists()
-        if added:
-            app_assignment_create(actor=actor, application=resource.application, user=user)
-    owned = added or Grant.objects.filter(
-        user=user, resource=resource, role=role, owned=True, assignment__state__in=Assignment.ACTIVE_STATES,
-    ).exclude(assignment=assignment).exists()
+        group_owner_add(actor=actor, group=resource.group, user=user, managed=True)
+    elif not AppRoleAssignment.objects.filter(application=resource.application, user=user).exists():
+        app_assignment_create(actor=actor, application=resource.application, user=user, managed=True)
     record, _created = Grant.objects.get_or_create(assignment=assignment, resource=resource, role=role,
-                                                   defaults={"user": user, "owned": owned})
+                                                   defaults={"user": user})
     return record
-
-
-# --- taking access away ------------------------------------------------------------------------------
-
-
-def assignments_revoke(*, actor: Actor, assignment_ids, ended_by: str, now=None) -> int:
-    """End these assignments (``ended_by``: "expired" by the sweep, "removed" by a person) and remove the
-    access only they gave, in the caller's transaction: a set of queries per batch, not per row. Each
-    ended assignment and each removed membership is audited; each holder is mailed "Access has ended".
-    Assignments that are not active any more are skipped, so running it twice changes nothing."""
-    require_actor(actor)
-    now = now or timezone.now()
-    rows = list(Assignment.objects.select_for_update(of=("self",)).filter(
-        pk__in=list(assignment_ids), state__in=Assignment.ACTIVE_STATES).order_by()
-        .values_list("pk", "tenant_id", "package_id", "target_id", "state"))
-    if not rows:
-        return 0
-    # A person removes in one tenant, authorized by the caller (request_remove).
-    if not actor.is_platform and (len({r[1] for r in rows}) != 1 or not actor.acts_in(rows[0][1])):
-            raise PermissionDenied(_("You do not have permission to do this."))
-    ids = [r[0] for r in rows]
-    expired = ended_by == "expired"
-    Assignment.objects.filter(pk__in=ids).update(
-        state=Assignment.State.EXPIRED, status="Expired" if expired else "Removed", expired_at=now)
-    # The external-user lifecycle's trigger: the block sweep looks at these guests (those left with no
-    # active assignment are blocked; see lifecycle.external_users_block_due).
-    ExternalUserLifecycle.objects.filter(user_id__in={r[3] for r in rows}, governed=True).update(access_ended_at=now)
-    removed = _remove_access(ids)
-    _audit_and_mail(actor, rows, removed, expired=expired, now=now)
-    return len(ids)
-
-
-def _remove_access(ids: list) -> dict:
-    """Remove the owned access of the ended assignments nobody else holds; the removed (kind, object
-    id, user id) triples by kind."""
-    grants = list(Grant.objects.filter(assignment_id__in=ids, owned=True).values_list(
-        "user_id", "resource_id", "role", "resource__group_id", "resource__application_id"))
-    if not grants:
-        return {}
-    users = {g[0] for g in grants}
-    resources = {g[1] for g in grants}
-    still_held = set(Grant.objects.filter(user_id__in=users, resource_id__in=resources,
-                                          assignment__state__in=Assignment.ACTIVE_STATES)
-                     .values_list("user_id", "resource_id", "role"))
-    by_target: dict[tuple[str, object], set] = defaultdict(set)
-    for user_id, resource_id, role, group_id, application_id in grants:
-        if (user_id, resource_id, role) in still_held:
-            continue
-        by_target[(role, group_id or application_id)].add(user_id)
-    removed: dict[str, list] = defaultdict(list)
-    Grant.objects.filter(assignment_id__in=ids).delete()
-    for (role, object_id), user_ids in by_target.items():
-        if role == ResourceRole.DEFAULT_ACCESS:
-            qs = AppRoleAssignment.objects.filter(application_id=object_id, user_id__in=user_ids)
-        else:
-            through = (Group.members if role == ResourceRole.MEMBER else Group.owners).through
-            qs = through.objects.filter(group_id=object_id, user_id__in=user_ids)
-        present = list(qs.values_list("user_id", flat=True))
-        if present:
-            qs.filter(user_id__in=present).delete()
-            removed[role].extend((object_id, user_id) for user_id in present)
-            memberships_changed.send(sender=qs.model)  # a set-based delete sends no m2m_changed
-    return removed
-
-
-def _audit_and_mail(actor: Actor, rows: list, removed: dict, *, expired: bool, now) -> None:
-    tenants = {t.pk: t for t in Tenant.objects.filter(pk__in={r[1] for r in rows})}
-    packages = dict(AccessPackage.objects.filter(pk__in={r[2] for r in rows}).values_list("pk", "display_name"))
-    user_ids = {r[3] for r in rows} | {u for pairs in removed.values() for _o, u in pairs}
-    users = {u.pk: u for u in User.objects.filter(pk__in=user_ids).only(
-        "pk", "display_name", "user_principal_name", "mail", "preferred_language", "tenant_id")}
-    objects = {g.pk: g for g in Group.objects.filter(pk__in={o for pairs in removed.values() for o, _u in pairs})
-               .only("pk", "display_name", "tenant_id")}
-    initiator = actor.initiated_by()
-    events = []
-    for pk, tenant_id, package_id, target_id, state in rows:
-        assignment = Assignment(pk=pk)
-        assignment.display_name = packages[package_id]
-        events.append(audit_event(
-            tenant=tenants[tenant_id], actor=actor, initiator=initiator, when=now,
-            activity="Access package assignment expired" if expired else "Remove access package assignment",
-            targets=[Target(assignment, [Change("state", state, Assignment.State.EXPIRED)]),
-                     Target(users[target_id])]))
-    for role, pairs in removed.items():
-        for object_id, user_id in pairs:
-            user = users[user_id]
-            if role == ResourceRole.DEFAULT_ACCESS:
-                activity, target = "Remove app role assignment from user", None
-            else:
-                activity = "Remove member from group" if role == ResourceRole.MEMBER else "Remove owner from group"
-                target = objects.get(object_id)
-            events.append(audit_event(tenant=tenants.get(user.tenant_id) or Tenant(pk=user.tenant_id), actor=actor,
-                                      initiator=initiator, when=now, activity=activity,
-                                      targets=[t for t in (Target(target) if target else None, Target(user)) if t],
-                                      details={"reason": "Access package assignment ended"}))
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
-    # "Access has ended for [package]": rendered once per tenant, package and language.
-    rendered: dict = {}
-    messages = []
-    for pk, tenant_id, package_id, target_id, _state in rows:
-        user = users[target_id]
-        address = user.mail
-        if not address:
-            continue
-        language = emails.language_of(user)
-        key = (tenant_id, package_id, language)
-        if key not in rendered:
-            tenant = tenants[tenant_id]
-            rendered[key] = emails.notice(kind="ended", language=language, tenant=tenant, package=packages[package_id],
-                                          url=approvals.panel_url(tenant))
-        subject, text, html = rendered[key]
-        messages.append(outbox_message(tenant=tenants[tenant_id], to=[address], subject=subject, body_text=text,
-                                       body_html=html, dedupe_key=f"em:{pk}:ended"))
-    OutboxMessage.objects.bulk_create(messages, batch_size=2000)
-    outbox_publish([m.pk for m in messages])

@@ -230,3 +230,24 @@ def test_someone_not_in_the_directory_opens_the_link_and_requests():
     request = AssignmentRequest.objects.get(package=package)
     assert request.target is None and request.target_email == pat.account.email
     assert request.connected_organization.state == "proposed"
+
+
+@pytest.mark.django_db
+def test_my_access_and_approvals_speak_german():
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory()
+    member, approver = UserFactory(tenant=tenant), UserFactory(tenant=tenant)
+    package, _policy = _package(tenant, approver=approver, scope=T.ALL_MEMBER_USERS)
+    client = Client(HTTP_ACCEPT_LANGUAGE="de")
+    client.force_login(member.account)
+    page = client.get(reverse("entitlements:my_access", args=[tenant.slug])).content.decode()
+    assert "Zugriffspakete, die Sie anfordern können" in page and "Meine Anfragen" in page
+    page = client.get(reverse("entitlements:package", args=[tenant.slug, package.pk])).content.decode()
+    assert "Geschäftliche Begründung" in page and "Zugriff anfordern" in page
+    client.post(reverse("entitlements:package", args=[tenant.slug, package.pk]), {"justification": "Q3"})
+    page = client.get(reverse("entitlements:my_access", args=[tenant.slug])).content.decode()
+    assert "Ihre Anfrage wurde übermittelt." in page and "Genehmigung ausstehend" in page
+    client.force_login(approver.account)
+    page = client.get(reverse("entitlements:approvals", args=[tenant.slug])).content.decode()
+    assert "Genehmigungen" in page and "Genehmigen" in page and "Ablehnen" in page and "Entscheiden bis" in page

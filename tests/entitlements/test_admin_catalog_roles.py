@@ -1,0 +1,113 @@
+"""Catalog role holders without a tenant role in the admin console: their catalogs only (another
+catalog's objects are 404), and what each role allows there (Entra's catalog roles)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from directory import authz
+from directory.actors import Actor
+from directory.models import Account
+from entitlements import services
+from entitlements.models import AccessPackage, AssignmentPolicy, AssignmentRequest, Catalog
+from tests.factories import UserFactory
+
+from .scenario import tailwind
+
+pytestmark = pytest.mark.django_db
+
+ROLES = {"owner": authz.CATALOG_OWNER, "reader": authz.CATALOG_READER,
+         "package manager": authz.ACCESS_PACKAGE_MANAGER, "assignment manager": authz.ACCESS_PACKAGE_ASSIGNMENT_MANAGER}
+
+
+def _holder(role: str):
+    s = tailwind()
+    s.package_policy = s.policy()
+    person = UserFactory(tenant=s.tenant)
+    Account.objects.filter(pk=person.account_id).update(is_staff=True)  # the console opens to staff accounts
+    services.catalog_role_add(actor=s.admin_actor, catalog=s.catalog, user=person, role=ROLES[role])
+    other = services.catalog_create(actor=s.admin_actor, tenant=s.tenant, display_name="Other catalog")
+    other_package = services.package_create(actor=s.admin_actor, catalog=other, display_name="Other package")
+    client = Client()
+    client.force_login(person.account)
+    return s, person, client, other, other_package
+
+
+def _change_catalog(s, client):
+    return client.post(reverse("admin:entitlements_catalog_change", args=[s.catalog.pk]), {
+        "display_name": "Marketing", "description": "Changed", "state": "published", "is_externally_visible": "on"})
+
+
+def _add_package(s, client):
+    return client.post(reverse("admin:entitlements_accesspackage_add"), {
+        "catalog": str(s.catalog.pk), "display_name": "New package", "description": "",
+        "role_scopes-TOTAL_FORMS": "0", "role_scopes-INITIAL_FORMS": "0"})
+
+
+def _add_policy(s, client):
+    return client.post(reverse("admin:entitlements_assignmentpolicy_add"), {
+        "package": str(s.package.pk), "display_name": "Direct", "description": "",
+        "allowed_target_scope": "notSpecified", "expiration_type": "afterDuration", "expiration_days": "30",
+        "stage1_days": "14", "stage2_days": "14"})
+
+
+def _assign(s, client):
+    target = UserFactory(tenant=s.tenant, display_name="Target Person")
+    client.post(reverse("admin:entitlements_assignment_add"), {
+        "package": str(s.package.pk), "policy": str(s.package_policy.pk), "target": str(target.pk)})
+    return AssignmentRequest.objects.filter(target=target, request_type="adminAdd").exists()
+
+
+ACTIONS = {
+    "change the catalog": lambda s, c: _change_catalog(s, c).status_code == 302
+    and Catalog.objects.get(pk=s.catalog.pk).description == "Changed",
+    "add a package": lambda s, c: _add_package(s, c).status_code == 302
+    and AccessPackage.objects.filter(display_name="New package").exists(),
+    "add a policy": lambda s, c: _add_policy(s, c).status_code == 302
+    and AssignmentPolicy.objects.filter(display_name="Direct").exists(),
+    "assign directly": _assign,
+}
+ALLOWED = {
+    "owner": set(ACTIONS),
+    "reader": set(),
+    "package manager": {"add a package", "add a policy", "assign directly"},
+    "assignment manager": {"assign directly"},
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_catalog_role_does_in_the_console_what_entra_allows(role, action):
+    s, _person, client, _other, _other_package = _holder(role)
+    assert ACTIONS[action](s, client) is (action in ALLOWED[role])
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_a_catalog_role_holder_sees_only_their_catalog(role):
+    s, _person, client, other, other_package = _holder(role)
+    page = client.get(reverse("admin:entitlements_catalog_changelist")).content.decode()
+    assert "Marketing" in page and "Other catalog" not in page
+    page = client.get(reverse("admin:entitlements_accesspackage_changelist")).content.decode()
+    assert "Campaign collaboration" in page and "Other package" not in page
+    assert client.get(reverse("admin:entitlements_catalog_change", args=[other.pk])).status_code == 404
+    assert client.get(reverse("admin:entitlements_accesspackage_change", args=[other_package.pk])).status_code == 404
+    assert client.get(reverse("admin:entitlements_catalog_change", args=[s.catalog.pk])).status_code == 200
+    # The package form offers only catalogs where the role may create packages, never the other one.
+    form = client.get(reverse("admin:entitlements_accesspackage_add"))
+    assert "Other catalog" not in form.content.decode()
+
+
+def test_a_catalog_owner_does_not_create_catalogs_or_reach_connected_organizations():
+    s, _person, client, _other, _other_package = _holder("owner")
+    assert client.get(reverse("admin:entitlements_catalog_add")).status_code == 403
+    assert client.get(reverse("admin:entitlements_connectedorganization_changelist")).status_code == 403
+    assert Catalog.objects.filter(tenant=s.tenant).count() == 2
+
+
+def test_a_tenant_wide_administrator_still_sees_every_catalog():
+    s, person, _client, _other, _other_package = _holder("reader")
+    client = Client()
+    client.force_login(s.admin.account)
+    page = client.get(reverse("admin:entitlements_catalog_changelist")).content.decode()
+    assert "Marketing" in page and "Other catalog" in page
+    assert Actor.for_user(person).tenant == s.tenant
