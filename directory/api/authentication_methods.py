@@ -11,6 +11,7 @@ from .. import services
 from ..models import AuthenticationMethod
 from ..selectors import authentication_methods_of, users_visible_to
 from .base import GraphView
+from .errors import not_found
 from .odata import Prop, Resource
 
 METHOD_PERMISSIONS = ("UserAuthenticationMethod.ReadWrite.All",)
@@ -43,12 +44,15 @@ class _MethodsBase(GraphView):
     kind: str | None = None
 
     def user(self, user_id):
-        return self.get_object(user_id, queryset=users_visible_to(self.principal))
-
-    def lookup(self, object_id):
-        if "@" in (object_id or ""):
-            return {"user_principal_name__lower": object_id.lower()}
-        return super().lookup(object_id)
+        """The user is named by its id or its userPrincipalName; a method only by its id (an "@" there is
+        the same 404 as any other key that names no method)."""
+        users = users_visible_to(self.principal)
+        if "@" in (user_id or ""):
+            user = users.filter(user_principal_name__lower=user_id.lower()).first()
+            if user is None:
+                raise not_found()
+            return user
+        return self.get_object(user_id, queryset=users)
 
     def methods_of(self, user):
         methods = authentication_methods_of(user).select_related("webauthn_credential")
