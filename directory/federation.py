@@ -167,3 +167,16 @@ def _log_refusal(request: HttpRequest, *, tenant: Tenant, email: str, refusal: F
                                      user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
                                      authentication_methods=frozenset({"federated"}), now=timezone.now()),
         decision=AccessDecision(blocked=True, reason=refusal.message), failure_reason=refusal.message)
+
+
+def continue_elsewhere(request: HttpRequest, url: str) -> HttpResponse:
+    """Go to ``url`` on another site through a page that moves on by itself (a meta refresh), not a 302:
+    our Content-Security-Policy's ``form-action 'self'`` stops a redirect chain that began with a form
+    (a sign-in, an MFA code, "Accept invitation") from leaving the site, while a new navigation may."""
+    from urllib.parse import urlsplit
+
+    from django.shortcuts import render
+
+    response = render(request, "directory/continue_elsewhere.html", {"url": url, "site": urlsplit(url).netloc})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -21,7 +21,13 @@ from directory.access import SESSION_KEY, AccessDecision, AccessRequest, mark_sa
 from directory.models import Group, Tenant, User
 
 from .evaluators.collaboration import Decision
-from .evaluators.cross_tenant import CrossTenantDecision, EffectiveSettings, effective_settings, evaluate_cross_tenant
+from .evaluators.cross_tenant import (
+    CrossTenantDecision,
+    EffectiveSettings,
+    effective_settings,
+    evaluate_b2b,
+    evaluate_cross_tenant,
+)
 from .models import CrossTenantAccessDefault, CrossTenantAccessPartner
 
 
@@ -253,3 +259,19 @@ def automatic_redemption(*, tenant: Tenant, account_id) -> bool:
     if home_user is None:
         return False
     return decision_for(resource_tenant=tenant, home_user=home_user).automatic_redemption
+
+
+def federation_outbound_refusal(*, home_user: User, partner: dict) -> str | None:
+    """This deployment as a partner deployment's identity provider (``directory.federation_clients``): may
+    ``home_user`` go to the partner's tenant (issuer + tenant id), by its home tenant's **outbound**
+    settings toward that organization? The reason when not, for the other deployment to show."""
+    partner_id = _partner_tenant_id(partner.get("tenant_id", ""))
+    if partner_id is None:
+        return _("Your organization does not know this partner organization.")
+    home = settings_toward(home_user.tenant_id, partner_id, str(partner.get("issuer", "")).rstrip("/"))
+    groups = ()
+    if _uses_groups(home.outbound):
+        groups = tuple(str(g) for g in home_user.member_of.values_list("pk", flat=True))
+    decision = evaluate_b2b(home.outbound, user_id=str(home_user.pk), group_ids=groups, direction="outbound",
+                            organization=partner.get("name") or _("this organization"))
+    return None if decision.allowed else next(iter(decision.reasons), _("Your organization does not allow this."))

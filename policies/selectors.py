@@ -156,3 +156,34 @@ def guest_leave_refusal(user: User) -> str | None:
     user leave setting says, or None."""
     decision = evaluators.evaluate_guest_leave(collaboration_settings_for(user.tenant))
     return None if decision else decision.reasons[0]
+
+
+#: Google routes these domains when its identity provider names none (Entra: gmail.com, googlemail.com).
+GOOGLE_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def identity_providers_of(tenant: Tenant) -> list:
+    """The tenant's identity providers, by name; one query, remembered on the ``tenant`` instance for the
+    rest of the request (the redemption order asks once per kind)."""
+    from .models import IdentityProvider
+
+    cached = tenant.__dict__.get("_identity_providers")
+    if cached is None:
+        cached = list(IdentityProvider.objects.filter(tenant_id=tenant.pk).order_by("kind", "display_name"))
+        tenant.__dict__["_identity_providers"] = cached
+    return cached
+
+
+def identity_provider_for_email(*, tenant: Tenant, email: str, kind: str):
+    """The tenant's identity provider of ``kind`` whose domains include the address's domain (Google's
+    default domains when it names none), or None."""
+    domain = (email or "").rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    for idp in identity_providers_of(tenant):
+        if idp.kind != kind:
+            continue
+        domains = [d.lower() for d in (idp.domains or [])] or (list(GOOGLE_DOMAINS) if kind == "google" else [])
+        if domain in domains:
+            return idp
+    return None
