@@ -21,6 +21,7 @@ from .cross_tenant import (
 from .identity_providers import (
     CATEGORY_IDENTITY_PROVIDER,
     IdentityProviderInvalid,
+    identity_provider_check,
     identity_provider_create,
     identity_provider_delete,
     identity_provider_update,
@@ -48,6 +49,7 @@ __all__ = [
     "cross_tenant_partner_create",
     "cross_tenant_partner_delete",
     "cross_tenant_partner_update",
+    "identity_provider_check",
     "identity_provider_create",
     "identity_provider_delete",
     "identity_provider_update",

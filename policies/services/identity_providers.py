@@ -175,3 +175,13 @@ def identity_provider_delete(*, actor: Actor, identity_provider: IdentityProvide
     audit(tenant=identity_provider.tenant, actor=actor, activity="Delete identity provider",
           targets=[Target(identity_provider, [Change("displayName", identity_provider.display_name, None)])])
     identity_provider.delete()
+
+
+def identity_provider_check(*, tenant: Tenant, kind: str, fields: dict[str, Any], instance=None) -> None:
+    """What :func:`identity_provider_create` / ``_update`` would refuse, without writing (the console's form
+    shows it next to the fields)."""
+    if kind not in IdentityProvider.Kind.values:
+        raise IdentityProviderInvalid("identityProviderType is not one this organization can add.")
+    values = _validate(kind, fields, creating=instance is None)
+    if "domains" in values:
+        _domain_conflict(tenant, values["domains"], exclude=instance)
