@@ -335,7 +335,11 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
         send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
         status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
     grants = tuple(str(o) for o in [*groups, *applications])
-    message = invitation_outbox_message(invitation, url, now=now, grants=grants) if send_message else None
+    # Entra: where the invitee's home tenant (outbound) and this tenant (inbound) both redeem automatically,
+    # the invitation e-mail is suppressed; the notice e-mail is sent instead.
+    automatic = send_message and _redeems_automatically(tenant=tenant, email=email)
+    message = (invitation_outbox_message(invitation, url, now=now, grants=grants)
+               if send_message and not automatic else None)
     links = grant_now or groups or applications or status == Invitation.Status.COMPLETED
     if links:  # rows that point at the invitation follow: it must be in first
         invitation.save(force_insert=True)
@@ -355,7 +359,15 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     if message is not None:
         insert_with_audit(message)  # with the audit rows, like the invitation (published after commit)
         directory_services.outbox_publish([message.pk])
+    if automatic:
+        emails.automatic_redemption_notice(invitation=invitation, to=email)
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
+
+
+def _redeems_automatically(*, tenant: Tenant, email: str) -> bool:
+    """Does the invitee have a home tenant here whose outbound automatic redemption meets ours inbound?"""
+    account_id = Account.objects.with_email(email).values_list("pk", flat=True).first()
+    return account_id is not None and cross_tenant_automatic_redemption(tenant=tenant, account_id=account_id)
 
 
 @transaction.atomic
