@@ -76,10 +76,10 @@ def test_a_token_signed_by_another_key_is_refused(google, issuer):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     metadata = oidc.fetch_metadata(oidc.metadata_url(google))
     forged = _token(issuer, key_pem=other)
-    header, payload, _signature = forged.split(".")
+    _header, payload, signature = forged.split(".")
     genuine_kid = _token(issuer).split(".")[0]
     with pytest.raises(oidc.OIDCError):
-        oidc.validate_id_token(f"{genuine_kid}.{payload}.{_signature}", idp=google, metadata=metadata, nonce="n-1")
+        oidc.validate_id_token(f"{genuine_kid}.{payload}.{signature}", idp=google, metadata=metadata, nonce="n-1")
     with pytest.raises(oidc.OIDCError):
         oidc.validate_id_token(forged, idp=google, metadata=metadata, nonce="n-1")
 

@@ -42,7 +42,8 @@ def test_a_partner_deployments_mfa_counts_only_where_inbound_trust_accepts_it(ht
 
 def test_the_same_tenant_id_from_another_issuer_is_not_trusted(http_request, tenant):
     services.cross_tenant_partner_create(actor=_operator(tenant), tenant=tenant, partner_tenant_id=PROSEWARE_ID,
-                                         issuer="https://elsewhere.example", settings={"inboundTrust": {"isMfaAccepted": True}})
+                                         issuer="https://elsewhere.example",
+                                         settings={"inboundTrust": {"isMfaAccepted": True}})
     guest = _federated_guest(http_request, tenant, ["mfa"])
     credit_trusted_mfa(http_request, tenant=tenant, user=guest, account=guest.account)
     assert "mfa" not in satisfied_at(http_request.session, tenant)
@@ -53,7 +54,8 @@ def _log_in(client, account, http_request):
     session = client.session
     for key, value in http_request.session.items():
         session[key] = value
-    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(account.pk), "allauth.account.auth_backends.AuthenticationBackend"
+    session[SESSION_KEY] = str(account.pk)
+    session[BACKEND_SESSION_KEY] = "allauth.account.auth_backends.AuthenticationBackend"
     session[HASH_SESSION_KEY] = account.get_session_auth_hash()
     session.save()
 
