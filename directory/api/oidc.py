@@ -339,13 +339,16 @@ class GraphAuthorizationView(AuthorizationView):
     def get(self, request, *args, **kwargs):
         prompts = (request.GET.get("prompt") or "").split()
         if request.user.is_authenticated and "login" not in prompts:
-            response = self._federation(request, prompts)
-            if response is not None:
-                return response
-            if self._is_federation_client(request):
-                return _leave_through_page(request, super().get(request, *args, **kwargs))
             app = AppRegistration.objects.filter(client_id=request.GET.get("client_id") or "").select_related(
                 "tenant", "client").first()
+            # Not an app registration: maybe another deployment's tenant (a federation client).
+            client = Client.objects.filter(id=request.GET.get("client_id") or "").first() if app is None else None
+            partner = partner_of(client) if client is not None else None
+            if partner is not None:
+                response = self._federation(request, prompts, client, partner)
+                if response is not None:
+                    return response
+                return _leave_through_page(request, super().get(request, *args, **kwargs))
             user = _tenant_user(app, request.user) if app is not None else None
             if user is not None:
                 response = (self._silent_refusal(request, app, user) if "none" in prompts
@@ -385,20 +388,11 @@ class GraphAuthorizationView(AuthorizationView):
             response.allowed_schemes = [urlsplit(redirect_uri).scheme]
             return response
 
-    @staticmethod
-    def _is_federation_client(request) -> bool:
-        client = Client.objects.filter(id=request.GET.get("client_id") or "").first()
-        return client is not None and partner_of(client) is not None
-
-    def _federation(self, request, prompts):
+    def _federation(self, request, prompts, client, partner):
         """Another deployment signs one of our members in (a federation client): the member's home tenant's
         conditional access, then its outbound cross-tenant settings, before we answer. A refusal is a page
         here that says why, with the way back to the other deployment (OAuth's ``access_denied`` and the
         reason, which it shows)."""
-        client = Client.objects.filter(id=request.GET.get("client_id") or "").first()
-        partner = partner_of(client) if client is not None else None
-        if partner is None:
-            return None
         redirect_uri = request.GET.get("redirect_uri") or ""
         if redirect_uri not in client.get_redirect_uris():
             return None  # allauth answers an unregistered redirect URI with its own error page

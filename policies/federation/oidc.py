@@ -23,6 +23,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..models import IdentityProvider
 from .secrets import decrypt_secret
@@ -66,10 +67,10 @@ def fetch_metadata(url: str) -> dict:
             response.raise_for_status()
             data = response.json()
         except (requests.RequestException, ValueError):
-            raise OIDCError("temporarily_unavailable", "The identity provider's metadata could not be read.") from None
+            raise OIDCError("temporarily_unavailable", _("The identity provider's metadata could not be read.")) from None
         if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in (
                 "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")):
-            raise OIDCError("invalid_metadata", "The identity provider's metadata is incomplete.")
+            raise OIDCError("invalid_metadata", _("The identity provider's metadata is incomplete."))
         cache.set(key, data, settings.FEDERATION_METADATA_CACHE_SECONDS)
     return data
 
@@ -118,7 +119,7 @@ def take_pending(session, state: str) -> dict:
     entry = pending.pop(state, None) if isinstance(state, str) else None
     session[SESSION_KEY] = pending
     if entry is None or time.time() - entry.get("at", 0) > PENDING_SECONDS:
-        raise OIDCError("invalid_state", "This sign-in has expired or was not started here. Start again.")
+        raise OIDCError("invalid_state", _("This sign-in has expired or was not started here. Start again."))
     return entry
 
 
@@ -154,15 +155,16 @@ def validate_id_token(id_token: str, *, idp: IdentityProvider, metadata: dict, n
         claims = jwt.decode(id_token, key.key, algorithms=ALGORITHMS, audience=idp.client_id,
                             options={"require": ["iss", "sub", "aud", "exp", "iat"]}, leeway=60)
     except jwt.PyJWKClientError:
-        raise OIDCError("invalid_token", "The identity provider's signing keys could not be read.") from None
+        raise OIDCError("invalid_token", _("The identity provider's signing keys could not be read.")) from None
     except jwt.ExpiredSignatureError:
-        raise OIDCError("invalid_token", "The identity provider's answer has expired. Sign in again.") from None
+        raise OIDCError("invalid_token", _("The identity provider's answer has expired. Sign in again.")) from None
     except jwt.InvalidTokenError as exc:
-        raise OIDCError("invalid_token", f"The identity provider's answer is not valid ({exc}).") from None
+        raise OIDCError("invalid_token", _("The identity provider's answer is not valid (%(reason)s).")
+                        % {"reason": str(exc)[:200]}) from None
     if str(claims.get("iss", "")).rstrip("/") != expected_issuer:
-        raise OIDCError("invalid_token", "The identity provider's answer comes from another issuer.")
+        raise OIDCError("invalid_token", _("The identity provider's answer comes from another issuer."))
     if not nonce or claims.get("nonce") != nonce:
-        raise OIDCError("invalid_token", "The identity provider's answer does not belong to this sign-in.")
+        raise OIDCError("invalid_token", _("The identity provider's answer does not belong to this sign-in."))
     return claims
 
 
@@ -178,10 +180,10 @@ def exchange_code(idp: IdentityProvider, *, code: str, pending: dict) -> Verifie
                                  timeout=settings.FEDERATION_HTTP_TIMEOUT, headers={"Accept": "application/json"})
         body = response.json()
     except (requests.RequestException, ValueError):
-        raise OIDCError("temporarily_unavailable", "The identity provider could not be reached.") from None
+        raise OIDCError("temporarily_unavailable", _("The identity provider could not be reached.")) from None
     if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("id_token"), str):
         raise OIDCError(str((body or {}).get("error") or "invalid_grant")[:64] if isinstance(body, dict)
-                        else "invalid_grant", "The identity provider did not confirm this sign-in.")
+                        else "invalid_grant", _("The identity provider did not confirm this sign-in."))
     claims = validate_id_token(body["id_token"], idp=idp, metadata=metadata, nonce=pending["nonce"])
     amr = claims.get("amr") if isinstance(claims.get("amr"), list) else []
     return VerifiedIdentity(
