@@ -26,6 +26,7 @@ from directory.audit import (
 )
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
+from policies.cross_tenant_access import AUTOMATIC_REDEMPTION
 from policies.cross_tenant_access import automatic_redemption as cross_tenant_automatic_redemption
 from policies.cross_tenant_access import invitation_decision as cross_tenant_invitation_decision
 from policies.selectors import collaboration_settings_for
@@ -148,15 +149,18 @@ def default_redirect_url(tenant: Tenant) -> str:
     return f"{django_settings.SITE_URL}/t/{tenant.slug}/"
 
 
-def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True) -> str:
+def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True,
+                     outcome: dict | None = None) -> str:
     """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
     allow/block list and cross-tenant access settings, and never one of the tenant's own domains. The single
     invite and bulk jobs share it (bulk jobs check cross-tenant settings for a whole chunk at once:
-    ``cross_tenant=False`` here)."""
+    ``cross_tenant=False`` here). ``outcome`` (a dict) learns whether both tenants redeem automatically."""
     email = _clean(normalize_invited_email, email, "email")
     decision = evaluators.evaluate_invitee_domain(settings, email)
     if decision and cross_tenant:
         decision = cross_tenant_invitation_decision(tenant=tenant, email=email)
+        if outcome is not None:
+            outcome["automatic_redemption"] = decision.code == AUTOMATIC_REDEMPTION
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     if email.rsplit("@", 1)[1] in own_domains:
@@ -289,7 +293,9 @@ def invitation_create(
     settings = collaboration_settings_for(tenant)  # read once: the inviter check and the invitee rules
     context = check_inviter(tenant=tenant, actor=actor, settings=settings)
     actor = actor.in_tenant(tenant)
-    email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email)
+    outcome: dict = {}
+    email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email,
+                             outcome=outcome)
     redirect_url, message_body, message_language = validate_invitation_options(
         redirect_url=redirect_url, message_body=message_body, message_language=message_language)
     if user_type not in User.UserType.values:
@@ -312,7 +318,7 @@ def invitation_create(
                          user_type=user_type, sponsors=sponsors, redirect_url=redirect_url,
                          send_message=send_message, message_body=message_body, message_language=message_language,
                          cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days,
-                         grant_now=grant_now)
+                         grant_now=grant_now, automatic=outcome.get("automatic_redemption", False))
         if link_shown_via:
             invitation_redeem_url_read(actor=actor, invitation=result.invitation, interface=link_shown_via)
     return result
@@ -320,7 +326,7 @@ def invitation_create(
 
 def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
             message_body, message_language, cc, groups, applications, expires_in_days,
-            grant_now=False) -> InvitationResult:
+            grant_now=False, automatic=False) -> InvitationResult:
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter, sponsors=sponsors)
@@ -337,7 +343,7 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     grants = tuple(str(o) for o in [*groups, *applications])
     # Entra: where the invitee's home tenant (outbound) and this tenant (inbound) both redeem automatically,
     # the invitation e-mail is suppressed; the notice e-mail is sent instead.
-    automatic = send_message and _redeems_automatically(tenant=tenant, email=email)
+    automatic = send_message and automatic
     message = (invitation_outbox_message(invitation, url, now=now, grants=grants)
                if send_message and not automatic else None)
     links = grant_now or groups or applications or status == Invitation.Status.COMPLETED
@@ -363,11 +369,6 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
         emails.automatic_redemption_notice(invitation=invitation, to=email)
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
 
-
-def _redeems_automatically(*, tenant: Tenant, email: str) -> bool:
-    """Does the invitee have a home tenant here whose outbound automatic redemption meets ours inbound?"""
-    account_id = Account.objects.with_email(email).values_list("pk", flat=True).first()
-    return account_id is not None and cross_tenant_automatic_redemption(tenant=tenant, account_id=account_id)
 
 
 @transaction.atomic

@@ -201,9 +201,15 @@ def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:
     return counted
 
 
+#: The code of an allowing invitation decision where both tenants redeem automatically (Entra then sends no
+#: invitation e-mail, only the notice).
+AUTOMATIC_REDEMPTION = "automatic_redemption"
+
+
 def invitation_decision(*, tenant: Tenant, email: str) -> Decision:
     """At invitation (beside the domain allow/block list) and again at redemption: when the address belongs
-    to a member of a tenant on this platform, both tenants' settings must let that person come in."""
+    to a member of a tenant on this platform, both tenants' settings must let that person come in. Allowed
+    with the code :data:`AUTOMATIC_REDEMPTION` when both tenants redeem automatically."""
     return invitation_decisions(tenant=tenant, emails=[email])[email.strip().lower()]
 
 
@@ -240,6 +246,8 @@ def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
                                          group_ids=groups.get(home_user.pk, ()), resource_name=tenant.name,
                                          home_name=home_user.tenant.name)
         if decision.allowed:
+            if decision.automatic_redemption:  # both switches on: the invitation e-mail is suppressed
+                result[accounts[account_id]] = Decision(True, (), AUTOMATIC_REDEMPTION)
             continue
         names = {"home": home_user.tenant.name, "org": tenant.name}
         if decision.inbound.allowed:
