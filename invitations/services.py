@@ -592,9 +592,11 @@ def redeemability_error(invitation: Invitation) -> RedemptionError | None:
     return None
 
 
-def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "") -> User:
+def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "",
+                      issuer_assigned_id: str = "") -> User:
     """Link the invited guest to the account (``actor.account``) that proved the invited address,
-    exactly once."""
+    exactly once. A federated redemption names the identity provider's ``issuer`` and the person's id
+    there (Graph's ``identities``)."""
     account = require_actor(actor).account
     if account is None:
         raise PermissionDenied(_("Sign in to redeem an invitation."))
@@ -622,7 +624,8 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
                                    issuer_assigned_id=account.email)
         else:
             user.identities.create(sign_in_type=UserIdentity.SignInType.FEDERATED,
-                                   issuer=issuer or "ExternalAzureAD", issuer_assigned_id=str(account.pk))
+                                   issuer=(issuer or "ExternalAzureAD")[:256],
+                                   issuer_assigned_id=(issuer_assigned_id or str(account.pk))[:256])
         invitation.status = Invitation.Status.COMPLETED
         invitation.redeemed_at = now
         invitation.save(update_fields=["status", "redeemed_at"])
@@ -635,14 +638,16 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
 
 
 @transaction.atomic
-def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str) -> User | None:
+def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "",
+                                    issuer_assigned_id: str = "") -> User | None:
     """Redeem without the consent page when the resource tenant's inbound and the guest's home tenant's
     outbound automatic redemption are both on (cross-tenant access settings); None otherwise (consent is
     asked). A notice e-mail still tells the guest, in the invitation's language (Entra)."""
     account = require_actor(actor).account
     if account is None or not cross_tenant_automatic_redemption(tenant=invitation.tenant, account_id=account.pk):
         return None
-    user = invitation_redeem(actor=actor, invitation=invitation, method=method)
+    user = invitation_redeem(actor=actor, invitation=invitation, method=method, issuer=issuer,
+                             issuer_assigned_id=issuer_assigned_id)
     emails.automatic_redemption_notice(invitation=invitation, to=account.email)
     return user
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from directory.actors import Actor
+from directory.federation import federated_sign_in_of
 from directory.models import Account, Tenant
 from directory.panel import tenant_context
 from directory.selectors import branding_for
@@ -133,6 +134,14 @@ def invitation_landing(request, slug: str, token: str):
             request, tenant, invitation=invitation, privacy_url=tenant.privacy_statement_url))
 
 
+def _identity_of(request) -> dict:
+    """The external identity this session signed in with (Graph's ``identities``: issuer, id there)."""
+    federation = federated_sign_in_of(request, request.user)
+    if federation is None:
+        return {}
+    return {"issuer": federation.issuer, "issuer_assigned_id": federation.subject}
+
+
 @require_http_methods(["GET", "POST"])
 def consent(request, slug: str):
     tenant = _tenant(slug)
@@ -158,7 +167,7 @@ def consent(request, slug: str):
         try:
             redeemed = services.invitation_redeem_automatically(
                 actor=Actor.for_account(request.user, tenant), invitation=invitation,
-                method=last_sign_in_method(request) or "password")
+                method=last_sign_in_method(request) or "password", **_identity_of(request))
         except services.RedemptionError as exc:
             request.session.pop(PENDING_KEY, None)
             return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
@@ -175,7 +184,7 @@ def consent(request, slug: str):
             return _render_in(_language(invitation), request, "invitations/declined.html", _context(request, tenant))
         try:
             services.invitation_redeem(actor=Actor.for_account(request.user, tenant), invitation=invitation,
-                                       method=last_sign_in_method(request) or "password")
+                                       method=last_sign_in_method(request) or "password", **_identity_of(request))
         except services.RedemptionError as exc:
             request.session.pop(PENDING_KEY, None)
             return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)

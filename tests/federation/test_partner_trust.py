@@ -107,3 +107,25 @@ def test_without_both_switches_the_invitation_mail_goes_out():
                       redirect_url="https://apps.tailwind.example/", send_message=True)
     mails = list(OutboxMessage.objects.filter(to=[ann.account.email]).values_list("subject", flat=True))
     assert len(mails) == 1 and "You now have access" not in mails[0]
+
+
+def test_a_federated_redemption_records_the_issuer_and_the_subject_as_the_guests_identity(client, http_request,
+                                                                                         tenant):
+    from directory.models import User
+    from invitations.views import PENDING_KEY
+
+    result = invitation_create(actor=Actor.for_user(admin_of(tenant)), tenant=tenant, email="ann@proseware.example",
+                               redirect_url="https://apps.tailwind.example/")
+    account = sign_in_federated(http_request, tenant=tenant, issuer=ISSUER, subject="sub-ann",
+                                email="ann@proseware.example", email_verified=True, amr=["pwd"],
+                                home_tenant_id=PROSEWARE_ID)
+    federated_login_response(http_request, account, redirect_url="/t/tailwind/")
+    _log_in(client, account, http_request)
+    session = client.session
+    session[PENDING_KEY] = {"invitation": str(result.invitation.pk), "tenant": str(tenant.pk)}
+    session.save()
+    response = client.post(reverse("invitations:consent", args=[tenant.slug]), {"decision": "accept"})
+    assert response.status_code == 302
+    guest = User.objects.get(pk=result.invitation.invited_user_id)
+    identity = guest.identities.get()
+    assert (identity.sign_in_type, identity.issuer, identity.issuer_assigned_id) == ("federated", ISSUER, "sub-ann")
