@@ -43,7 +43,8 @@ HIDDEN_SECRET = "******"
 
 RESOURCE = Resource(
     odata_type="microsoft.graph.identityProviderBase",
-    props=(Prop("id", "id", type="guid", filter=True),
+    # id: a GUID, or the built-in provider's name (EmailOtpSignup-OAUTH), as in Graph.
+    props=(Prop("id", None, get=lambda idp: str(idp.pk)),
            Prop("displayName", "display_name", filter=True, sort=True)),
     default_order=("displayName",),
 )
