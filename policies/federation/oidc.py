@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ..models import IdentityProvider
-from .secrets import decrypt_secret
+from .secrets import SecretUnreadable, decrypt_secret
 
 SESSION_KEY = "policies.federation.oidc"
 PENDING_MAX = 5  # sign-ins started in parallel (several tabs); older ones are forgotten
@@ -174,7 +174,11 @@ def exchange_code(idp: IdentityProvider, *, code: str, pending: dict) -> Verifie
     metadata = fetch_metadata(metadata_url(idp))
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri(idp),
             "client_id": idp.client_id, "code_verifier": pending["verifier"]}
-    secret = decrypt_secret(idp.client_secret_encrypted)
+    try:
+        secret = decrypt_secret(idp.client_secret_encrypted)
+    except SecretUnreadable:  # encrypted under a key this deployment no longer has: the admin re-enters it
+        raise OIDCError("invalid_client", _("This identity provider's client secret must be entered again by an "
+                                            "administrator.")) from None
     try:
         response = requests.post(metadata["token_endpoint"], data=data, auth=(idp.client_id, secret) if secret else None,
                                  timeout=settings.FEDERATION_HTTP_TIMEOUT, headers={"Accept": "application/json"})
