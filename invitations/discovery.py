@@ -111,6 +111,21 @@ def discover(*, tenant: Tenant, email: str) -> Discovery:
     return Discovery(Provider.NONE)
 
 
+def domain_route(*, tenant: Tenant, email: str) -> FederatedRoute | None:
+    """The first federated route in the tenant's order for the address's domain, asking nothing about the
+    address itself (no account lookup): what a sign-in page may act on before anyone proved anything."""
+    configuration = redemption_configuration_for(tenant)
+    types = list(configuration["primaryIdentityProviderPrecedenceOrder"])
+    if configuration["fallbackIdentityProvider"] == "microsoftAccount":
+        types.append("microsoftAccount")
+    for provider_type in types:
+        for kind in KINDS_BY_TYPE.get(provider_type, ("microsoft",) if provider_type == "microsoftAccount" else ()):
+            route = _resolve(kind, tenant=tenant, email=email)
+            if route is not None:
+                return route
+    return None
+
+
 def federated_provider_for(*, tenant: Tenant, email: str) -> FederatedRoute | None:
     """The external identity provider ``email`` redeems with in ``tenant``, or None (a home account here,
     an e-mailed code, or nothing)."""

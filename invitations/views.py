@@ -28,7 +28,7 @@ from policies.selectors import code_sign_in_allowed
 from policies.views import terms_after_consent
 
 from . import services
-from .discovery import Provider, discover
+from .discovery import Provider, discover, domain_route
 from .forms import EmailForm
 from .models import Invitation
 from .selectors import invitation_for_token, pending_invitation_for
@@ -222,16 +222,12 @@ def sign_in(request, slug: str):
         email = form.cleaned_data["email"]
         remember_journey(request, tenant, email=email)
         invitation = pending_invitation_for(tenant=tenant, email=email)
-        discovery = discover(tenant=tenant, email=email)
-        if discovery.provider == Provider.FEDERATED:
-            # Home realm discovery: the address's domain signs in at its own identity provider (the route
-            # depends on the domain only, so it tells nothing about whether the address has an account).
-            if invitation is not None and services.redeemability_error(invitation) is None:
-                _remember(request, invitation)
-                return HttpResponseRedirect(discovery.route.url_with_next(_consent_url(tenant)))
-            return HttpResponseRedirect(discovery.route.url_with_next(next_url))
         if invitation is not None and services.redeemability_error(invitation) is None:
             _remember(request, invitation)
+            discovery = discover(tenant=tenant, email=email)
+            if discovery.provider == Provider.FEDERATED:
+                # As for anyone of that domain (below): the panel's entry redeems the invitation just in time.
+                return HttpResponseRedirect(discovery.route.url_with_next(next_url))
             provider = discovery.provider
             if provider == Provider.HOME_TENANT:
                 # The invited address is an account here: the code proves it as well as its password
@@ -240,6 +236,11 @@ def sign_in(request, slug: str):
             else:
                 account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
         else:
+            # Home realm discovery: the address's domain signs in at its own identity provider (the route
+            # depends on the domain only, so it tells nothing about whether the address has an account).
+            route = domain_route(tenant=tenant, email=email)
+            if route is not None:
+                return HttpResponseRedirect(route.url_with_next(next_url))
             account = _known_account(tenant, email)
         # Known or not, the response is the same: "we sent you a code".
         try:

@@ -94,3 +94,21 @@ def test_the_tenants_sign_in_page_sends_a_federated_domain_to_its_provider(clien
     resolvers.add("deployment")
     response = client.post("/t/tailwind/sign-in/?next=/t/tailwind/", {"email": "carl@proseware.example"})
     assert response.status_code == 302 and response["Location"] == "/federation/deployment/begin?next=%2Ft%2Ftailwind%2F"
+
+
+def test_the_sign_in_page_answers_a_federated_domain_alike_with_or_without_an_invitation(client, tenant, resolvers):
+    resolvers.add("oidc")
+    services.invitation_create(actor=Actor.for_user(admin_of(tenant)), tenant=tenant, email="ann@proseware.example",
+                               redirect_url="https://tailwind.example/")
+    invited = client.post("/t/tailwind/sign-in/?next=/t/tailwind/", {"email": "ann@proseware.example"})
+    stranger = client.post("/t/tailwind/sign-in/?next=/t/tailwind/", {"email": "zed@proseware.example"})
+    assert invited.status_code == stranger.status_code == 302
+    assert invited["Location"] == stranger["Location"] == "/federation/oidc/begin?next=%2Ft%2Ftailwind%2F"
+
+
+def test_the_domain_route_asks_nothing_about_the_address(tenant, resolvers, django_assert_num_queries):
+    from invitations.discovery import domain_route
+
+    UserFactory(user_principal_name="bob@proseware.example")
+    with django_assert_num_queries(1):  # the redemption order; the resolvers here ask nothing
+        assert domain_route(tenant=tenant, email="bob@proseware.example") is None
