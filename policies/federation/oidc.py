@@ -31,6 +31,7 @@ from .secrets import SecretUnreadable, decrypt_secret
 SESSION_KEY = "policies.federation.oidc"
 PENDING_MAX = 5  # sign-ins started in parallel (several tabs); older ones are forgotten
 PENDING_SECONDS = 600
+MULTI_TENANT = ("organizations", "common")
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
@@ -161,6 +162,10 @@ def validate_id_token(id_token: str, *, idp: IdentityProvider, metadata: dict, n
     except jwt.InvalidTokenError as exc:
         raise OIDCError("invalid_token", _("The identity provider's answer is not valid (%(reason)s).")
                         % {"reason": str(exc)[:200]}) from None
+    if idp.kind == IdentityProvider.Kind.MICROSOFT and (idp.microsoft_tenant or "organizations") in MULTI_TENANT:
+        # Any work or school account: Microsoft's issuer names the person's own tenant (its tid claim).
+        template = settings.FEDERATION_WELL_KNOWN_ISSUERS["microsoft"]
+        expected_issuer = template.replace("{tenant}", str(claims.get("tid") or "-")).rstrip("/")
     if str(claims.get("iss", "")).rstrip("/") != expected_issuer:
         raise OIDCError("invalid_token", _("The identity provider's answer comes from another issuer."))
     if not nonce or claims.get("nonce") != nonce:

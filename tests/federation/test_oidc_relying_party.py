@@ -140,3 +140,15 @@ def test_an_unreachable_provider_is_a_page_not_an_error(client, tenant, settings
     settings.FEDERATION_HTTP_TIMEOUT = 1
     response = client.get(f"/t/tailwind/federation/{idp.pk}/begin/")
     assert response.status_code == 502 and "cannot be reached" in response.content.decode()
+
+
+def test_any_work_account_is_checked_against_the_issuer_of_its_own_tenant(tenant, issuer):
+    idp = services.identity_provider_create(actor=Actor.operator(tenant=tenant), tenant=tenant, kind="microsoft",
+                                            display_name="Work accounts", client_id="google-client",
+                                            client_secret="s", domains=["fabrikam.example"])
+    metadata = {"issuer": f"{issuer}/organizations", "jwks_uri": f"{issuer}/.well-known/jwks.json"}
+    tid = "9188040d-6c67-4c5b-b112-36a304b66dad"
+    claims = oidc.validate_id_token(_token(f"{issuer}/{tid}", tid=tid), idp=idp, metadata=metadata, nonce="n-1")
+    assert claims["tid"] == tid
+    with pytest.raises(oidc.OIDCError):
+        oidc.validate_id_token(_token(f"{issuer}/{tid}", tid="another"), idp=idp, metadata=metadata, nonce="n-1")
