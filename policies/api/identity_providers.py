@@ -5,8 +5,10 @@ Types (``@odata.type``):
 
 - ``#microsoft.graph.socialIdentityProvider`` with ``identityProviderType`` ``Google`` or ``Microsoft``
   (an Entra ID tenant as identity provider; ours: its ``tenantId``), ``clientId``, ``clientSecret``;
-- ``#microsoft.graph.openIdConnectIdentityProvider``: ``metadataUrl``, ``clientId``, ``clientSecret``,
-  ``scope``, ``responseType`` ("code" only);
+- ``#microsoft.graph.oidcIdentityProvider`` (v1.0): ``wellKnownEndpoint``, ``issuer`` (optional: the
+  discovery document's), ``clientId``, ``clientAuthentication`` (``#microsoft.graph.oidcClientSecretAuthentication``
+  with ``clientSecret``), ``scope``, ``responseType`` ("code" only); the older
+  ``#microsoft.graph.openIdConnectIdentityProvider`` (``metadataUrl``, ``clientSecret``) is accepted too;
 - ``#microsoft.graph.partnerDeploymentIdentityProvider`` (this platform's own: another deployment of it, by
   its ``issuer``);
 - ``#microsoft.graph.builtInIdentityProvider`` ``EmailOTP`` (read-only; switched in the external
@@ -34,7 +36,9 @@ from ..services import IdentityProviderInvalid
 READ = ("IdentityProvider.Read.All", "IdentityProvider.ReadWrite.All")
 WRITE = ("IdentityProvider.ReadWrite.All",)
 SOCIAL = "#microsoft.graph.socialIdentityProvider"
-OIDC = "#microsoft.graph.openIdConnectIdentityProvider"
+OIDC = "#microsoft.graph.oidcIdentityProvider"
+OPEN_ID_CONNECT = "#microsoft.graph.openIdConnectIdentityProvider"  # beta/B2C's shape, accepted on input
+CLIENT_SECRET_AUTH = "#microsoft.graph.oidcClientSecretAuthentication"
 DEPLOYMENT = "#microsoft.graph.partnerDeploymentIdentityProvider"
 BUILT_IN = "#microsoft.graph.builtInIdentityProvider"
 EMAIL_OTP_ID = "EmailOtpSignup-OAUTH"
@@ -58,6 +62,9 @@ FIELDS = {
     "clientId": Field("string", max_length=256),
     "clientSecret": Field("string", max_length=512),
     "metadataUrl": Field("string", max_length=500),
+    "wellKnownEndpoint": Field("string", max_length=500),
+    "clientAuthentication": Field("object", schema={"type": "object", "additionalProperties": True, "description": (
+        f"{CLIENT_SECRET_AUTH} with clientSecret")}),
     "issuer": Field("string", max_length=500),
     "tenantId": Field("string", max_length=64),
     "scope": Field("string", max_length=256),
@@ -65,18 +72,19 @@ FIELDS = {
     "domains": Field("list", max_length=50, schema={"items": {}}),
     **_READ_ONLY,
 }
-DESCRIPTION = (f"Send @odata.type {SOCIAL} (identityProviderType Google or Microsoft), {OIDC} (metadataUrl) or "
-               f"{DEPLOYMENT} (issuer), with displayName, clientId, clientSecret and domains.")
+DESCRIPTION = (f"Send @odata.type {SOCIAL} (identityProviderType Google or Microsoft, clientSecret), {OIDC} "
+               f"(wellKnownEndpoint, clientAuthentication) or {DEPLOYMENT} (issuer, clientSecret), with displayName, "
+               "clientId and domains.")
 CREATE = Body(RESOURCE.odata_type, FIELDS, description=DESCRIPTION)
 UPDATE = Body(RESOURCE.odata_type, FIELDS, update=True)
 GRAPH_NAMES = {"displayName": "display_name", "clientId": "client_id", "clientSecret": "client_secret",
-               "metadataUrl": "metadata_url", "issuer": "issuer", "tenantId": "microsoft_tenant", "scope": "scope",
-               "domains": "domains"}
+               "metadataUrl": "metadata_url", "wellKnownEndpoint": "metadata_url", "issuer": "issuer",
+               "tenantId": "microsoft_tenant", "scope": "scope", "domains": "domains"}
 ALLOWED = {
     IdentityProvider.Kind.GOOGLE: {"displayName", "clientId", "clientSecret", "domains"},
     IdentityProvider.Kind.MICROSOFT: {"displayName", "clientId", "clientSecret", "domains", "tenantId"},
     IdentityProvider.Kind.OIDC: {"displayName", "clientId", "clientSecret", "domains", "metadataUrl", "scope",
-                                 "responseType"},
+                                 "responseType", "wellKnownEndpoint", "clientAuthentication", "issuer"},
     IdentityProvider.Kind.DEPLOYMENT: {"displayName", "clientId", "clientSecret", "domains", "issuer"},
 }
 
@@ -87,14 +95,17 @@ def odata_type_of(idp: IdentityProvider) -> str:
 
 def represent_identity_provider(idp: IdentityProvider) -> dict:
     data = {"@odata.type": odata_type_of(idp), "id": str(idp.pk), "displayName": idp.display_name,
-            "clientId": idp.client_id, "clientSecret": HIDDEN_SECRET, "domains": list(idp.domains or [])}
+            "clientId": idp.client_id, "domains": list(idp.domains or [])}
+    if idp.kind != IdentityProvider.Kind.OIDC:
+        data["clientSecret"] = HIDDEN_SECRET
     if idp.kind in SOCIAL_KINDS.values():
         data["identityProviderType"] = "Google" if idp.kind == IdentityProvider.Kind.GOOGLE else "Microsoft"
         if idp.kind == IdentityProvider.Kind.MICROSOFT:
             data["tenantId"] = idp.microsoft_tenant or "organizations"
     elif idp.kind == IdentityProvider.Kind.OIDC:
-        data.update(identityProviderType="OpenIDConnect", metadataUrl=idp.metadata_url, scope=idp.scope,
-                    responseType="code")
+        data.update(issuer=idp.issuer or None, wellKnownEndpoint=idp.metadata_url, scope=idp.scope,
+                    responseType="code",
+                    clientAuthentication={"@odata.type": CLIENT_SECRET_AUTH, "clientSecret": HIDDEN_SECRET})
     else:
         data.update(identityProviderType="PartnerDeployment", issuer=idp.issuer)
     return data
@@ -113,7 +124,7 @@ def _kind_of(body: dict) -> str:
         if kind is None:
             raise bad_request("identityProviderType must be Google or Microsoft for a socialIdentityProvider.")
         return kind
-    if odata_type == OIDC:
+    if odata_type in (OIDC, OPEN_ID_CONNECT):
         return IdentityProvider.Kind.OIDC
     if odata_type == DEPLOYMENT:
         return IdentityProvider.Kind.DEPLOYMENT
@@ -128,7 +139,15 @@ def _fields(body: dict, kind: str) -> dict:
     if wrong:
         raise bad_request(f"Property '{wrong[0][:60]}' does not exist on this type of identity provider.",
                           code="BadRequest")
-    return {GRAPH_NAMES[k]: v for k, v in body.items() if k in GRAPH_NAMES}
+    fields = {GRAPH_NAMES[k]: v for k, v in body.items() if k in GRAPH_NAMES}
+    if "clientAuthentication" in body:
+        auth = body["clientAuthentication"]
+        if (not isinstance(auth, dict) or auth.get("@odata.type", CLIENT_SECRET_AUTH) != CLIENT_SECRET_AUTH
+                or set(auth) - {"@odata.type", "clientSecret"}):
+            raise bad_request(f"clientAuthentication must be {CLIENT_SECRET_AUTH} with clientSecret (private key "
+                              "JWT authentication is not supported).", code="BadRequest")
+        fields["client_secret"] = auth.get("clientSecret")
+    return fields
 
 
 def _invalid(exc: IdentityProviderInvalid) -> GraphError:
@@ -176,7 +195,9 @@ class IdentityProvidersView(_Base):
         raw = self.request.data if isinstance(self.request.data, dict) else {}
         kind = _kind_of({**body, "@odata.type": raw.get("@odata.type")})
         fields = _fields(body, kind)
-        missing = [n for n in ("displayName", "clientId", "clientSecret") if n not in body]
+        missing = [n for n in ("displayName", "clientId") if n not in body]
+        if "clientSecret" not in body and "clientAuthentication" not in body:
+            missing.append("clientSecret")
         if missing:
             raise bad_request(f"Property '{missing[0]}' is required.", code="BadRequest")
         try:
@@ -207,7 +228,8 @@ class IdentityProviderView(_Base):
         idp = self.get_object(provider_id)
         body = self.body()
         raw = self.request.data if isinstance(self.request.data, dict) else {}
-        if raw.get("@odata.type") and raw["@odata.type"] != odata_type_of(idp):
+        sent = OIDC if raw.get("@odata.type") == OPEN_ID_CONNECT else raw.get("@odata.type")
+        if sent and sent != odata_type_of(idp):
             raise bad_request("An identity provider's type cannot be changed.", code="BadRequest")
         body.pop("identityProviderType", None)
         try:

@@ -96,6 +96,8 @@ def _validate(kind: str, fields: dict[str, Any], *, creating: bool) -> dict[str,
         out["metadata_url"] = _url(fields.get("metadata_url"), "metadataUrl")
     if kind == IdentityProvider.Kind.DEPLOYMENT and ("issuer" in fields or creating):
         out["issuer"] = _url(fields.get("issuer"), "issuer")
+    if kind == IdentityProvider.Kind.OIDC and "issuer" in fields:  # optional: the discovery document's otherwise
+        out["issuer"] = _url(fields["issuer"], "issuer") if fields["issuer"] else ""
     if kind == IdentityProvider.Kind.MICROSOFT and ("microsoft_tenant" in fields or creating):
         value = (_text(fields.get("microsoft_tenant"), "tenantId", max_length=64, required=False) or "organizations")
         if not _MICROSOFT_TENANT.match(value.lower()):

@@ -14,9 +14,14 @@ BASE = "/v1.0/identity/identityProviders"
 READ, WRITE = "IdentityProvider.Read.All", "IdentityProvider.ReadWrite.All"
 GOOGLE = {"@odata.type": "#microsoft.graph.socialIdentityProvider", "identityProviderType": "Google",
           "displayName": "Google", "clientId": "google-client", "clientSecret": "google-secret-1"}
-OIDC = {"@odata.type": "#microsoft.graph.openIdConnectIdentityProvider", "displayName": "Proseware SSO",
-        "clientId": "portal", "clientSecret": "oidc-secret-1", "domains": ["proseware.example"],
-        "metadataUrl": "https://login.proseware.example/.well-known/openid-configuration"}
+OIDC = {"@odata.type": "#microsoft.graph.oidcIdentityProvider", "displayName": "Proseware SSO",
+        "clientId": "portal", "domains": ["proseware.example"], "responseType": "code",
+        "clientAuthentication": {"@odata.type": "#microsoft.graph.oidcClientSecretAuthentication",
+                                 "clientSecret": "oidc-secret-1"},
+        "wellKnownEndpoint": "https://login.proseware.example/.well-known/openid-configuration"}
+LEGACY_OIDC = {"@odata.type": "#microsoft.graph.openIdConnectIdentityProvider", "displayName": "Old SSO",
+               "clientId": "portal", "clientSecret": "oidc-secret-2", "domains": ["old.example"],
+               "metadataUrl": "https://login.old.example/.well-known/openid-configuration"}
 DEPLOYMENT = {"@odata.type": "#microsoft.graph.partnerDeploymentIdentityProvider", "displayName": "Fabrikam portal",
               "clientId": "abc", "clientSecret": "deployment-secret", "domains": [{"id": "fabrikam.example"}],
               "issuer": "https://portal.fabrikam.example"}
@@ -97,18 +102,24 @@ def test_the_list_starts_with_the_built_in_email_one_time_passcode(writer):
                                 "state": "enabled"}
 
 
-@pytest.mark.parametrize("body", [GOOGLE, OIDC, DEPLOYMENT], ids=["google", "oidc", "deployment"])
+def _secret(body):
+    return body.get("clientSecret") or body["clientAuthentication"]["clientSecret"]
+
+
+@pytest.mark.parametrize("body", [GOOGLE, OIDC, DEPLOYMENT, LEGACY_OIDC], ids=["google", "oidc", "deployment", "legacy"])
 def test_each_type_is_created_read_back_with_its_secret_hidden_and_stored_encrypted(writer, tenant, body):
     created = writer.post(BASE, body, format="json")
     assert created.status_code == 201, created.json()
     data = created.json()
-    assert data["@odata.type"] == body["@odata.type"] and data["clientSecret"] == "******"
+    expected_type = "#microsoft.graph.oidcIdentityProvider" if body is LEGACY_OIDC else body["@odata.type"]
+    assert data["@odata.type"] == expected_type
+    assert (data.get("clientSecret") or data["clientAuthentication"]["clientSecret"]) == "******"
     idp = IdentityProvider.objects.get(pk=data["id"])
-    assert body["clientSecret"] not in idp.client_secret_encrypted
-    assert decrypt_secret(idp.client_secret_encrypted) == body["clientSecret"]
+    assert _secret(body) not in idp.client_secret_encrypted
+    assert decrypt_secret(idp.client_secret_encrypted) == _secret(body)
     assert writer.get(f"{BASE}/{idp.pk}").json() == data
     event = AuditEvent.objects.get(tenant=tenant, activity_display_name="Add identity provider")
-    assert body["clientSecret"] not in str(event.target_resources)
+    assert _secret(body) not in str(event.target_resources)
 
 
 def test_google_routes_gmail_by_default(writer):
@@ -124,7 +135,9 @@ def test_patch_changes_the_secret_without_ever_showing_it(writer, tenant):
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({**OIDC, "metadataUrl": "http://sso.proseware.example/meta"}, "https://"),
+    ({**OIDC, "wellKnownEndpoint": "http://sso.proseware.example/meta"}, "https://"),
+    ({**OIDC, "clientAuthentication": {"@odata.type": "#microsoft.graph.oidcPrivateJwtKeyClientAuthentication"}},
+     "not supported"),
     ({**OIDC, "domains": ["not a domain"]}, "is not a domain"),
     ({**OIDC, "domains": []}, "at least one domain"),
     ({**OIDC, "scope": "email"}, "openid"),
