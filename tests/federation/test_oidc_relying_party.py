@@ -152,3 +152,21 @@ def test_any_work_account_is_checked_against_the_issuer_of_its_own_tenant(tenant
     assert claims["tid"] == tid
     with pytest.raises(oidc.OIDCError):
         oidc.validate_id_token(_token(f"{issuer}/{tid}", tid="another"), idp=idp, metadata=metadata, nonce="n-1")
+
+
+def test_the_redemption_order_reads_a_tenants_providers_once_whatever_their_number(tenant, issuer,
+                                                                                   django_assert_max_num_queries):
+    for n in range(12):
+        services.identity_provider_create(actor=Actor.operator(tenant=tenant), tenant=tenant, kind="oidc",
+                                          display_name=f"SSO {n}", client_id="c", client_secret="s",
+                                          metadata_url=f"https://sso{n}.example/.well-known/openid-configuration",
+                                          domains=[f"org{n}.example"])
+    from directory.models import Tenant
+
+    fresh = Tenant.objects.get(pk=tenant.pk)
+    # The order (1), the home-tenant check (1: no such account), the providers (1), the OTP setting (1).
+    with django_assert_max_num_queries(4):
+        assert discover(tenant=fresh, email="ann@nowhere.example").route is None
+    fresh = Tenant.objects.get(pk=tenant.pk)
+    with django_assert_max_num_queries(3):
+        assert discover(tenant=fresh, email="ann@org11.example").route.label == "SSO 11"

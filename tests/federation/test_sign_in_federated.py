@@ -85,6 +85,9 @@ def test_the_session_records_a_federated_sign_in_with_the_partners_amr_and_tenan
     federation = federated_sign_in_of(http_request, account)
     assert federation.issuer == ISSUER and federation.amr == ("mfa", "pwd")
     assert federation.home_tenant_id == "7f6b0a59-45a5-4d1c-b7c5-6d1f1c1e9f11"
+    # The sign-in stage logged it in the tenant it leads into, as a federated sign-in.
+    event = SignInEvent.objects.get(tenant=tenant)
+    assert event.account == account and event.authentication_methods == ["federated"] and event.result == "success"
 
 
 def test_a_session_that_signed_in_otherwise_has_no_federated_sign_in(http_request, tenant):
