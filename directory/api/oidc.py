@@ -149,6 +149,18 @@ def _leave_through_page(request, response):
     return continue_elsewhere(request, location)
 
 
+def _log_federated_sign_in(request, home_user, refusal: str | None) -> None:
+    """The member's sign-in for another deployment goes into the home tenant's sign-in log (resource TOKEN):
+    a success, or a failure with the outbound settings' reason."""
+    from ..access import AccessDecision
+    from ..services.signins import sign_in_event_record
+
+    access_request = access_request_for(request, home_user.tenant, user=home_user, resource=access.TOKEN)
+    sign_in_event_record(access_request=access_request,
+                         decision=AccessDecision(blocked=bool(refusal), reason=refusal or ""),
+                         failure_reason=refusal or "")
+
+
 def _federation_refusal(home_user, partner: dict) -> str | None:
     from django.utils.translation import gettext as _
 
@@ -402,6 +414,8 @@ class GraphAuthorizationView(AuthorizationView):
             if response is not None:
                 return response
         refusal = _federation_refusal(home_user, partner)
+        if home_user is not None:
+            _log_federated_sign_in(request, home_user, refusal)
         if not refusal:
             return None
         params = {"error": "access_denied", "error_description": refusal}

@@ -63,6 +63,10 @@ def test_the_id_token_carries_the_home_tenant_and_how_the_member_signed_in(clien
     claims = _id_token(client, client_id, secret, parse_qs(urlsplit(url).query)["code"][0])
     assert claims["tid"] == str(tenant.pk) and claims["amr"] == ["pwd"] and claims["nonce"] == "n-1"
     assert claims["email"] == ann.account.email and claims["email_verified"] is True
+    from directory.models import SignInEvent
+
+    event = SignInEvent.objects.get(tenant=tenant, resource="token")
+    assert event.user == ann and event.result == "success" and event.authentication_methods == ["password"]
 
 
 def test_mfa_answered_in_the_home_tenant_is_in_amr(client, tenant, ann, registered):
@@ -96,6 +100,10 @@ def test_the_home_tenants_outbound_block_refuses_with_the_reason_for_the_other_d
     query = parse_qs(urlsplit(back).query)
     assert back.startswith(CALLBACK) and query["error"] == ["access_denied"] and query["state"] == ["st-1"]
     assert "Tailwind Traders" in query["error_description"][0]
+    from directory.models import SignInEvent
+
+    event = SignInEvent.objects.get(tenant=tenant, resource="token")
+    assert event.result == "failure" and "Tailwind Traders" in event.failure_reason
 
 
 def test_a_guest_here_has_no_home_tenant_to_vouch_for_them(client, tenant, registered):
