@@ -129,3 +129,24 @@ def test_a_federated_redemption_records_the_issuer_and_the_subject_as_the_guests
     guest = User.objects.get(pk=result.invitation.invited_user_id)
     identity = guest.identities.get()
     assert (identity.sign_in_type, identity.issuer, identity.issuer_assigned_id) == ("federated", ISSUER, "sub-ann")
+
+
+def test_a_bulk_invitation_under_automatic_redemption_queues_the_notice_not_the_invitation():
+    from invitations import bulk
+
+    tailwind, proseware = TenantFactory(name="Tailwind"), TenantFactory(name="Proseware")
+    ann, bob = UserFactory(tenant=proseware), UserFactory(tenant=TenantFactory())
+    services.cross_tenant_partner_create(actor=_operator(tailwind), tenant=tailwind, partner_tenant_id=proseware.pk,
+                                         settings={"automaticUserConsentSettings": {"inboundAllowed": True}})
+    services.cross_tenant_partner_create(actor=_operator(proseware), tenant=proseware, partner_tenant_id=tailwind.pk,
+                                         settings={"automaticUserConsentSettings": {"outboundAllowed": True}})
+    text = ("email,display name,redirect URL,send message,custom message\r\n"
+            f"{ann.account.email},Ann,https://apps.tailwind.example/,true,\r\n"
+            f"{bob.account.email},Bob,https://apps.tailwind.example/,true,\r\n")
+    job = bulk.bulk_invitation_job_create(actor=Actor.for_user(admin_of(tailwind)), tenant=tailwind,
+                                          file_name="guests.csv", source=text, enqueue=False)
+    bulk.bulk_invitation_job_process(job_id=job.pk)
+    ann_mail = list(OutboxMessage.objects.filter(to=[ann.account.email]).values_list("subject", flat=True))
+    bob_mail = list(OutboxMessage.objects.filter(to=[bob.account.email]).values_list("subject", flat=True))
+    assert len(ann_mail) == 1 and "You now have access" in ann_mail[0]
+    assert len(bob_mail) == 1 and "You now have access" not in bob_mail[0]
