@@ -13,7 +13,8 @@ The rules, in one place:
 - an identity is the issuer's subject, (``issuer``, ``sub``): known ones sign in as their account, whatever
   their e-mail claim says today;
 - a first-time identity links to the account with its address **only** when the issuer says the address
-  is verified; an unverified claim never links to an existing account and never creates one;
+  is verified; an unverified claim never links to an existing account and never creates one; an account
+  that signs in with a password here (a member of a tenant on this platform) is never linked;
 - with a verified address and no account, a guest account is created (no password: it signs in here only
   through its identity provider, or by e-mailed code where a tenant allows);
 - the sign-in is recorded in allauth's authentication records (method ``socialaccount``, so the sign-in log
@@ -101,6 +102,12 @@ def _link_or_create(*, issuer: str, subject: str, email: str, email_verified: bo
                     account = Account.objects.create_user(email, None, display_name=(display_name or "")[:256])
             except IntegrityError:  # created a moment ago by a concurrent sign-in
                 account = Account.objects.with_email(email).get()
+        if account.has_usable_password():
+            # A member account of this platform proves itself with its own password (and MFA): an identity
+            # provider that some tenant configured never takes it over, whatever address it vouches for.
+            raise FederationRefused("account_exists", _(
+                "%(email)s already signs in to this platform with a password. Sign in with it instead.")
+                % {"email": email})
         EmailAddress.objects.update_or_create(user=account, email=account.email,
                                               defaults={"verified": True, "primary": True})
         try:

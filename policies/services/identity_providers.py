@@ -120,7 +120,15 @@ def _validate(kind: str, fields: dict[str, Any], *, creating: bool) -> dict[str,
 
 
 def _domain_conflict(tenant: Tenant, domains: list[str], *, exclude=None) -> None:
-    """A domain routes to one identity provider of a tenant."""
+    """A domain routes to one identity provider of a tenant, and never one of an organization on this
+    platform (its people sign in with their accounts here: Entra's "not for a domain verified in a tenant")."""
+    from directory.models import Domain
+
+    ours = set(Domain.objects.filter(name__in=domains, is_verified=True).values_list("name", flat=True))
+    ours |= set(Tenant.objects.filter(initial_domain__in=domains).values_list("initial_domain", flat=True))
+    if ours:
+        raise IdentityProviderInvalid(f"The domain {sorted(ours)[0]} belongs to an organization on this platform; "
+                                      "its people sign in with their accounts here.")
     others = IdentityProvider.objects.filter(tenant=tenant).exclude(pk=getattr(exclude, "pk", None))
     taken = {d for idp in others.only("domains") for d in (idp.domains or [])}
     clash = sorted(set(domains) & taken)

@@ -172,3 +172,10 @@ def test_the_built_in_provider_is_read_only(writer):
     assert writer.get(f"{BASE}/EmailOtpSignup-OAUTH").json()["identityProviderType"] == "EmailOTP"
     assert writer.patch(f"{BASE}/EmailOtpSignup-OAUTH", {"displayName": "x"}, format="json").status_code == 400
     assert writer.delete(f"{BASE}/EmailOtpSignup-OAUTH").status_code == 400
+
+
+def test_a_domain_of_an_organization_on_this_platform_is_refused(writer):
+    TenantFactory(initial_domain="contoso.example")
+    response = writer.post(BASE, {**OIDC, "domains": ["contoso.example"]}, format="json")
+    assert response.status_code == 400
+    assert "belongs to an organization on this platform" in response.json()["error"]["message"]

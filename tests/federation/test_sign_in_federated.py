@@ -38,10 +38,18 @@ def test_a_known_identity_signs_in_as_its_account_whatever_its_email_claim_says_
 
 
 def test_a_verified_first_time_identity_links_to_the_account_with_that_address(http_request, tenant):
-    existing = AccountFactory(email="ann@proseware.example")
+    existing = Account.objects.create_user("ann@proseware.example", None)  # a guest who redeemed by code
     account = sign_in_federated(http_request, tenant=tenant, **claims())
     assert account == existing
     assert FederatedIdentity.objects.get().account == existing
+
+
+def test_an_identity_provider_never_takes_over_an_account_that_signs_in_with_a_password(http_request, tenant):
+    AccountFactory(email="ann@proseware.example")  # a member of a tenant on this platform
+    with pytest.raises(FederationRefused) as refused:
+        sign_in_federated(http_request, tenant=tenant, **claims())
+    assert refused.value.code == "account_exists"
+    assert not FederatedIdentity.objects.exists()
 
 
 def test_an_unverified_address_never_links_to_an_existing_account(http_request, tenant):
@@ -67,7 +75,8 @@ def test_a_malformed_answer_is_refused_with_a_reason(http_request, tenant, bad):
 
 
 def test_a_disabled_account_is_refused_and_the_refusal_is_in_the_tenants_sign_in_log(http_request, tenant):
-    guest = GuestFactory(tenant=tenant, account=AccountFactory(email="ann@proseware.example", is_active=False))
+    account = Account.objects.create_user("ann@proseware.example", None, is_active=False)
+    guest = GuestFactory(tenant=tenant, account=account)
     with pytest.raises(FederationRefused) as refused:
         sign_in_federated(http_request, tenant=tenant, **claims())
     assert refused.value.code == "account_disabled"
