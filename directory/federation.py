@@ -14,7 +14,8 @@ The rules, in one place:
   their e-mail claim says today;
 - a first-time identity links to the account with its address **only** when the issuer says the address
   is verified; an unverified claim never links to an existing account and never creates one; an account
-  that signs in with a password here (a member of a tenant on this platform) is never linked;
+  that signs in with a password here (a member of a tenant on this platform), or that already signs in to
+  other tenants another way, is never linked (one tenant's identity provider does not speak for it there);
 - with a verified address and no account, a guest account is created (no password: it signs in here only
   through its identity provider, or by e-mailed code where a tenant allows);
 - the sign-in is recorded in allauth's authentication records (method ``socialaccount``, so the sign-in log
@@ -81,8 +82,8 @@ def _clean_claims(issuer: str, subject: str, email: str, amr: Iterable[str]) -> 
     return issuer, subject, email, clean_amr
 
 
-def _link_or_create(*, issuer: str, subject: str, email: str, email_verified: bool, display_name: str,
-                    home_tenant_id: str) -> Account:
+def _link_or_create(*, tenant: Tenant, issuer: str, subject: str, email: str, email_verified: bool,
+                    display_name: str, home_tenant_id: str) -> Account:
     now = timezone.now()
     identity = FederatedIdentity.objects.select_related("account").filter(issuer=issuer, subject=subject).first()
     if identity is not None:
@@ -102,6 +103,12 @@ def _link_or_create(*, issuer: str, subject: str, email: str, email_verified: bo
                     account = Account.objects.create_user(email, None, display_name=(display_name or "")[:256])
             except IntegrityError:  # created a moment ago by a concurrent sign-in
                 account = Account.objects.with_email(email).get()
+        elif User.objects.filter(account=account).exclude(tenant=tenant).exists():
+            # The address already signs in to other organizations here some other way (a code, another
+            # identity provider): one tenant's identity provider does not get to speak for it there.
+            raise FederationRefused("account_exists", _(
+                "%(email)s already signs in to other organizations here in another way. Use that way, or ask "
+                "%(org)s to reset your invitation.") % {"email": email, "org": tenant.name})
         if account.has_usable_password():
             # A member account of this platform proves itself with its own password (and MFA): an identity
             # provider that some tenant configured never takes it over, whatever address it vouches for.
@@ -128,7 +135,8 @@ def sign_in_federated(request: HttpRequest, *, tenant: Tenant, issuer: str, subj
     issuer, subject, email, amr = _clean_claims(issuer, subject, email, amr)
     home_tenant_id = (home_tenant_id or "").strip()[:64]
     try:
-        account = _link_or_create(issuer=issuer, subject=subject, email=email, email_verified=email_verified,
+        account = _link_or_create(tenant=tenant, issuer=issuer, subject=subject, email=email,
+                                  email_verified=email_verified,
                                   display_name=display_name, home_tenant_id=home_tenant_id)
         if not account.is_active:
             raise FederationRefused("account_disabled", _("Your account is disabled."))

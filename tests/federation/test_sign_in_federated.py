@@ -44,6 +44,16 @@ def test_a_verified_first_time_identity_links_to_the_account_with_that_address(h
     assert FederatedIdentity.objects.get().account == existing
 
 
+def test_an_identity_provider_never_takes_over_an_account_known_to_other_tenants(http_request, tenant):
+    from tests.factories import TenantFactory
+
+    account = Account.objects.create_user("ann@proseware.example", None)  # redeemed elsewhere by code
+    GuestFactory(tenant=TenantFactory(), account=account, mail=account.email)
+    with pytest.raises(FederationRefused) as refused:
+        sign_in_federated(http_request, tenant=tenant, **claims())
+    assert refused.value.code == "account_exists" and not FederatedIdentity.objects.exists()
+
+
 def test_an_identity_provider_never_takes_over_an_account_that_signs_in_with_a_password(http_request, tenant):
     AccountFactory(email="ann@proseware.example")  # a member of a tenant on this platform
     with pytest.raises(FederationRefused) as refused:
