@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0015_federated_identity'),
+        ('directory', '0016_federated_identity'),
         ('policies', '0004_cross_tenant_access'),
     ]
 
