@@ -27,6 +27,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
 - Access reviews (``AccessReview.Read.All`` / ``AccessReview.ReadWrite.All``) are created and managed by
   the Global and Identity Governance Administrators; decisions belong to the reviewers each item names,
   whatever their roles (:data:`ACCESS_REVIEW_REVIEWER_SCOPES`, ``entitlements.selectors.may_review``).
+- Identity providers (``IdentityProvider.Read.All`` / ``IdentityProvider.ReadWrite.All``) are read and
+  changed by the Global and Security Administrators (Entra: External Identity Provider Administrator,
+  which this deployment does not have); members do not read them.
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -54,6 +57,8 @@ CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Pol
                                       "Agreement.ReadWrite.All", "Agreement.Read.All"})
 #: Cross-tenant access settings (Entra: Security Administrator).
 CROSS_TENANT_WRITE = frozenset({"Policy.ReadWrite.CrossTenantAccess"})
+#: Identity providers guests sign in with (Entra: External Identity Provider Administrator).
+IDENTITY_PROVIDER_WRITE = frozenset({"IdentityProvider.ReadWrite.All", "IdentityProvider.Read.All"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
@@ -89,6 +94,8 @@ CAPABILITIES: dict[str, str] = {
     "Agreement.Read.All": "Read terms of use and their acceptances.",
     "Agreement.ReadWrite.All": "Read and write terms of use.",
     "AuditLog.Read.All": "Read audit log data.",
+    "IdentityProvider.Read.All": "Read your organization's identity providers.",
+    "IdentityProvider.ReadWrite.All": "Read and write your organization's identity providers.",
     "Directory.Read.All": "Read directory data.",
     "Directory.ReadWrite.All": "Read and write directory data.",
     "Organization.Read.All": "Read organization information.",
@@ -120,6 +127,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Policy.ReadWrite.ConditionalAccess": frozenset({"Policy.Read.All", "Policy.Read.ConditionalAccess"}),
     "Policy.ReadWrite.CrossTenantAccess": frozenset({"Policy.Read.All"}),
     "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
+    "IdentityProvider.ReadWrite.All": frozenset({"IdentityProvider.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
     "EntitlementManagement.ReadWrite.All": frozenset({"EntitlementManagement.Read.All"}),
@@ -132,7 +140,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
-    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE
+                              | IDENTITY_PROVIDER_WRITE,
     R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE | ACCESS_REVIEW_WRITE,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
@@ -181,6 +190,7 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "conditional_access": ("Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"),
     "terms_of_use": ("Agreement.Read.All", "Agreement.ReadWrite.All"),
     "cross_tenant": ("Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess"),
+    "identity_provider": ("IdentityProvider.Read.All", "IdentityProvider.ReadWrite.All"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
     "signin": ("AuditLog.Read.All", None),

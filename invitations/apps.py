@@ -18,11 +18,12 @@ class InvitationsConfig(AppConfig):
             register_sign_in_page,
         )
 
-        from . import services  # noqa: F401  (registers its audit activities)
+        from . import federation_routes, services  # noqa: F401  (services registers its audit activities)
         from .demo import invite_pending_guests
         from .views import redeem_just_in_time
 
         register_entry_hook(redeem_just_in_time)
+        federation_routes.register()  # the tenants' identity providers in the redemption order
         register_sign_in_page("invitations:sign_in")
         register_demo_step(invite_pending_guests)
         # "Invite someone": to whom allowInvitesFrom and the Guest Inviter role allow (the admin's and the

@@ -26,6 +26,7 @@ from directory.audit import (
 )
 from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
 from policies import evaluators
+from policies.cross_tenant_access import AUTOMATIC_REDEMPTION
 from policies.cross_tenant_access import automatic_redemption as cross_tenant_automatic_redemption
 from policies.cross_tenant_access import invitation_decision as cross_tenant_invitation_decision
 from policies.selectors import collaboration_settings_for
@@ -148,15 +149,18 @@ def default_redirect_url(tenant: Tenant) -> str:
     return f"{django_settings.SITE_URL}/t/{tenant.slug}/"
 
 
-def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True) -> str:
+def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: str, cross_tenant: bool = True,
+                     outcome: dict | None = None) -> str:
     """The invited address, normalized, or a ValidationError: Graph's address rules, the tenant's domain
     allow/block list and cross-tenant access settings, and never one of the tenant's own domains. The single
     invite and bulk jobs share it (bulk jobs check cross-tenant settings for a whole chunk at once:
-    ``cross_tenant=False`` here)."""
+    ``cross_tenant=False`` here). ``outcome`` (a dict) learns whether both tenants redeem automatically."""
     email = _clean(normalize_invited_email, email, "email")
     decision = evaluators.evaluate_invitee_domain(settings, email)
     if decision and cross_tenant:
         decision = cross_tenant_invitation_decision(tenant=tenant, email=email)
+        if outcome is not None:
+            outcome["automatic_redemption"] = decision.code == AUTOMATIC_REDEMPTION
     if not decision:
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     if email.rsplit("@", 1)[1] in own_domains:
@@ -289,7 +293,9 @@ def invitation_create(
     settings = collaboration_settings_for(tenant)  # read once: the inviter check and the invitee rules
     context = check_inviter(tenant=tenant, actor=actor, settings=settings)
     actor = actor.in_tenant(tenant)
-    email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email)
+    outcome: dict = {}
+    email = validate_invitee(settings=settings, tenant=tenant, own_domains=own_domains(tenant), email=email,
+                             outcome=outcome)
     redirect_url, message_body, message_language = validate_invitation_options(
         redirect_url=redirect_url, message_body=message_body, message_language=message_language)
     if user_type not in User.UserType.values:
@@ -312,7 +318,7 @@ def invitation_create(
                          user_type=user_type, sponsors=sponsors, redirect_url=redirect_url,
                          send_message=send_message, message_body=message_body, message_language=message_language,
                          cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days,
-                         grant_now=grant_now)
+                         grant_now=grant_now, automatic=outcome.get("automatic_redemption", False))
         if link_shown_via:
             invitation_redeem_url_read(actor=actor, invitation=result.invitation, interface=link_shown_via)
     return result
@@ -320,7 +326,7 @@ def invitation_create(
 
 def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
             message_body, message_language, cc, groups, applications, expires_in_days,
-            grant_now=False) -> InvitationResult:
+            grant_now=False, automatic=False) -> InvitationResult:
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter, sponsors=sponsors)
@@ -335,7 +341,11 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
         send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
         status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
     grants = tuple(str(o) for o in [*groups, *applications])
-    message = invitation_outbox_message(invitation, url, now=now, grants=grants) if send_message else None
+    # Entra: where the invitee's home tenant (outbound) and this tenant (inbound) both redeem automatically,
+    # the invitation e-mail is suppressed; the notice e-mail is sent instead.
+    automatic = send_message and automatic
+    message = (invitation_outbox_message(invitation, url, now=now, grants=grants)
+               if send_message and not automatic else None)
     links = grant_now or groups or applications or status == Invitation.Status.COMPLETED
     if links:  # rows that point at the invitation follow: it must be in first
         invitation.save(force_insert=True)
@@ -355,7 +365,10 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
     if message is not None:
         insert_with_audit(message)  # with the audit rows, like the invitation (published after commit)
         directory_services.outbox_publish([message.pk])
+    if automatic:
+        emails.automatic_redemption_notice(invitation=invitation, to=email)
     return InvitationResult(invitation=invitation, redeem_url=url, user_created=created)
+
 
 
 @transaction.atomic
@@ -579,9 +592,11 @@ def redeemability_error(invitation: Invitation) -> RedemptionError | None:
     return None
 
 
-def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "") -> User:
+def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "",
+                      issuer_assigned_id: str = "") -> User:
     """Link the invited guest to the account (``actor.account``) that proved the invited address,
-    exactly once."""
+    exactly once. A federated redemption names the identity provider's ``issuer`` and the person's id
+    there (Graph's ``identities``)."""
     account = require_actor(actor).account
     if account is None:
         raise PermissionDenied(_("Sign in to redeem an invitation."))
@@ -609,7 +624,8 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
                                    issuer_assigned_id=account.email)
         else:
             user.identities.create(sign_in_type=UserIdentity.SignInType.FEDERATED,
-                                   issuer=issuer or "ExternalAzureAD", issuer_assigned_id=str(account.pk))
+                                   issuer=(issuer or "ExternalAzureAD")[:256],
+                                   issuer_assigned_id=(issuer_assigned_id or str(account.pk))[:256])
         invitation.status = Invitation.Status.COMPLETED
         invitation.redeemed_at = now
         invitation.save(update_fields=["status", "redeemed_at"])
@@ -622,14 +638,16 @@ def invitation_redeem(*, actor: Actor, invitation: Invitation, method: str, issu
 
 
 @transaction.atomic
-def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str) -> User | None:
+def invitation_redeem_automatically(*, actor: Actor, invitation: Invitation, method: str, issuer: str = "",
+                                    issuer_assigned_id: str = "") -> User | None:
     """Redeem without the consent page when the resource tenant's inbound and the guest's home tenant's
     outbound automatic redemption are both on (cross-tenant access settings); None otherwise (consent is
     asked). A notice e-mail still tells the guest, in the invitation's language (Entra)."""
     account = require_actor(actor).account
     if account is None or not cross_tenant_automatic_redemption(tenant=invitation.tenant, account_id=account.pk):
         return None
-    user = invitation_redeem(actor=actor, invitation=invitation, method=method)
+    user = invitation_redeem(actor=actor, invitation=invitation, method=method, issuer=issuer,
+                             issuer_assigned_id=issuer_assigned_id)
     emails.automatic_redemption_notice(invitation=invitation, to=account.email)
     return user
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from directory.actors import Actor
+from directory.federation import federated_sign_in_of
 from directory.models import Account, Tenant
 from directory.panel import tenant_context
 from directory.selectors import branding_for
@@ -27,7 +28,7 @@ from policies.selectors import code_sign_in_allowed
 from policies.views import terms_after_consent
 
 from . import services
-from .discovery import Provider, discover_provider
+from .discovery import Provider, discover, domain_route
 from .forms import EmailForm
 from .models import Invitation
 from .selectors import invitation_for_token, pending_invitation_for
@@ -88,7 +89,11 @@ def _begin(request, invitation: Invitation):
             return redirect(consent)
         return _render_in(_language(invitation), request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
-    provider = discover_provider(tenant=tenant, email=invitation.invited_email)
+    discovery = discover(tenant=tenant, email=invitation.invited_email)
+    provider = discovery.provider
+    if provider == Provider.FEDERATED:
+        # The partner's own identity provider proves the address (another deployment, SAML, OIDC, Google, …).
+        return HttpResponseRedirect(discovery.route.url_with_next(consent))
     if provider == Provider.HOME_TENANT:
         return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': consent})}")
     if provider == Provider.EMAIL_OTP:
@@ -129,6 +134,14 @@ def invitation_landing(request, slug: str, token: str):
             request, tenant, invitation=invitation, privacy_url=tenant.privacy_statement_url))
 
 
+def _identity_of(request) -> dict:
+    """The external identity this session signed in with (Graph's ``identities``: issuer, id there)."""
+    federation = federated_sign_in_of(request, request.user)
+    if federation is None:
+        return {}
+    return {"issuer": federation.issuer, "issuer_assigned_id": federation.subject}
+
+
 @require_http_methods(["GET", "POST"])
 def consent(request, slug: str):
     tenant = _tenant(slug)
@@ -154,7 +167,7 @@ def consent(request, slug: str):
         try:
             redeemed = services.invitation_redeem_automatically(
                 actor=Actor.for_account(request.user, tenant), invitation=invitation,
-                method=last_sign_in_method(request) or "password")
+                method=last_sign_in_method(request) or "password", **_identity_of(request))
         except services.RedemptionError as exc:
             request.session.pop(PENDING_KEY, None)
             return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
@@ -171,7 +184,7 @@ def consent(request, slug: str):
             return _render_in(_language(invitation), request, "invitations/declined.html", _context(request, tenant))
         try:
             services.invitation_redeem(actor=Actor.for_account(request.user, tenant), invitation=invitation,
-                                       method=last_sign_in_method(request) or "password")
+                                       method=last_sign_in_method(request) or "password", **_identity_of(request))
         except services.RedemptionError as exc:
             request.session.pop(PENDING_KEY, None)
             return _problem(request, tenant, _("Invitation can't be used"), exc.message, status=409)
@@ -211,7 +224,11 @@ def sign_in(request, slug: str):
         invitation = pending_invitation_for(tenant=tenant, email=email)
         if invitation is not None and services.redeemability_error(invitation) is None:
             _remember(request, invitation)
-            provider = discover_provider(tenant=tenant, email=email)
+            discovery = discover(tenant=tenant, email=email)
+            if discovery.provider == Provider.FEDERATED:
+                # As for anyone of that domain (below): the panel's entry redeems the invitation just in time.
+                return HttpResponseRedirect(discovery.route.url_with_next(next_url))
+            provider = discovery.provider
             if provider == Provider.HOME_TENANT:
                 # The invited address is an account here: the code proves it as well as its password
                 # (offered on the code page), and sending a stranger elsewhere would tell them apart.
@@ -219,6 +236,11 @@ def sign_in(request, slug: str):
             else:
                 account = services.guest_account_for(email=email) if provider == Provider.EMAIL_OTP else None
         else:
+            # Home realm discovery: the address's domain signs in at its own identity provider (the route
+            # depends on the domain only, so it tells nothing about whether the address has an account).
+            route = domain_route(tenant=tenant, email=email)
+            if route is not None:
+                return HttpResponseRedirect(route.url_with_next(next_url))
             account = _known_account(tenant, email)
         # Known or not, the response is the same: "we sent you a code".
         try:

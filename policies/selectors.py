@@ -3,7 +3,8 @@ from django.db.models import QuerySet
 from directory.models import Account, Group, Tenant, User
 
 from . import evaluators
-from .models import CollaborationSettings
+from .models import CollaborationSettings, CrossTenantAccessDefault
+from .models.cross_tenant import default_redemption_configuration
 
 
 def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
@@ -13,6 +14,13 @@ def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
     answer (even "none yet") for as long as the instance lives."""
     settings = CollaborationSettings.objects.filter(tenant_id=tenant.pk).first()
     return settings if settings is not None else CollaborationSettings(tenant=tenant)
+
+
+def redemption_configuration_for(tenant: Tenant) -> dict:
+    """The tenant's ``invitationRedemptionIdentityProviderConfiguration`` (Entra's order when none is saved)."""
+    value = (CrossTenantAccessDefault.objects.filter(tenant_id=tenant.pk)
+             .values_list("invitation_redemption_identity_provider_configuration", flat=True).first())
+    return value or default_redemption_configuration()
 
 
 def code_sign_in_allowed(*, account: Account, tenant: Tenant | None = None) -> bool:
@@ -148,3 +156,34 @@ def guest_leave_refusal(user: User) -> str | None:
     user leave setting says, or None."""
     decision = evaluators.evaluate_guest_leave(collaboration_settings_for(user.tenant))
     return None if decision else decision.reasons[0]
+
+
+#: Google routes these domains when its identity provider names none (Entra: gmail.com, googlemail.com).
+GOOGLE_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def identity_providers_of(tenant: Tenant) -> list:
+    """The tenant's identity providers, by name; one query, remembered on the ``tenant`` instance for the
+    rest of the request (the redemption order asks once per kind)."""
+    from .models import IdentityProvider
+
+    cached = tenant.__dict__.get("_identity_providers")
+    if cached is None:
+        cached = list(IdentityProvider.objects.filter(tenant_id=tenant.pk).order_by("kind", "display_name"))
+        tenant.__dict__["_identity_providers"] = cached
+    return cached
+
+
+def identity_provider_for_email(*, tenant: Tenant, email: str, kind: str):
+    """The tenant's identity provider of ``kind`` whose domains include the address's domain (Google's
+    default domains when it names none), or None."""
+    domain = (email or "").rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    for idp in identity_providers_of(tenant):
+        if idp.kind != kind:
+            continue
+        domains = [d.lower() for d in (idp.domains or [])] or (list(GOOGLE_DOMAINS) if kind == "google" else [])
+        if domain in domains:
+            return idp
+    return None

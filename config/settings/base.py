@@ -244,6 +244,10 @@ OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor here, never a w
 # Messages live in the session, not in a cookie: some show a secret once (a new API client secret).
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
+# Browsers keep cookies per host, not per port: two deployments on one host (tests, demos of federation
+# between deployments) need their own cookie names.
+SESSION_COOKIE_NAME = env("SESSION_COOKIE_NAME", "sessionid")
+CSRF_COOKIE_NAME = env("CSRF_COOKIE_NAME", "csrftoken")
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -376,6 +380,20 @@ def _oidc_private_key() -> str:
 IDP_OIDC_PRIVATE_KEY = _oidc_private_key()
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = int(env("API_TOKEN_LIFETIME_SECONDS", "3600"))
 IDP_OIDC_ADAPTER = "directory.api.oidc.OIDCAdapter"
+
+# --- Federation: identity providers' client secrets (policies/federation/secrets.py) ----------------
+# Fernet key(s), comma-separated, the first encrypts. The embedded value is for development and tests
+# only: production settings refuse to start without FEDERATION_SECRET_KEY.
+FEDERATION_SECRET_KEY = env("FEDERATION_SECRET_KEY", "ZGV2ZWxvcG1lbnQtb25seS1mZWRlcmF0aW9uLWtleSE=")
+# How long a fetched OpenID Connect discovery document is trusted (seconds), and the HTTP timeout.
+FEDERATION_METADATA_CACHE_SECONDS = int(env("FEDERATION_METADATA_CACHE_SECONDS", "3600"))
+FEDERATION_HTTP_TIMEOUT = float(env("FEDERATION_HTTP_TIMEOUT", "10"))
+# Google's and Microsoft's issuers (the tests point them at a local OpenID Connect issuer); "{tenant}"
+# is the Microsoft tenant configured on the identity provider.
+FEDERATION_WELL_KNOWN_ISSUERS = {
+    "google": env("FEDERATION_GOOGLE_ISSUER", "https://accounts.google.com"),
+    "microsoft": env("FEDERATION_MICROSOFT_ISSUER", "https://login.microsoftonline.com/{tenant}/v2.0"),
+}
 
 # --- Client addresses ---------------------------------------------------------------------------
 # The proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. Empty: the client is the peer

@@ -17,6 +17,10 @@ if not env("OIDC_PRIVATE_KEY"):
     raise ImproperlyConfigured("OIDC_PRIVATE_KEY must hold the PEM of the RSA key that signs ID tokens "
                                "(the same on every web process)")
 
+if not env("FEDERATION_SECRET_KEY"):
+    raise ImproperlyConfigured("FEDERATION_SECRET_KEY must hold a Fernet key (Fernet.generate_key()) that encrypts "
+                               "identity providers' client secrets")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))

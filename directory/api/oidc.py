@@ -22,6 +22,7 @@ from oauthlib.openid import Server
 from .. import access
 from ..authz import DELEGATED_PERMISSIONS
 from ..enforcement import access_request_for, decide, enforce
+from ..federation_clients import home_user_of, id_token_claims, outbound_refusal, partner_of
 from ..models import AppRegistration
 from ..tokens import TokenRefused, check_account, check_app, check_issued_after_revocation
 from ..unavailable import CacheUnavailable
@@ -36,6 +37,13 @@ class OIDCAdapter(DefaultOIDCAdapter):
         **{name: name for name in DELEGATED_PERMISSIONS},
         ".default": "The permissions an administrator granted this application",
     }
+
+    def populate_id_token(self, id_token, client, scopes, **kwargs) -> None:
+        # A federation client's ID token carries the member's home tenant (tid) and how the session signed
+        # in there (amr), as saved with the authorization code (directory/federation_clients.py).
+        claims = getattr(get_validator_context(), "federation_claims", None)
+        if claims and partner_of(client) is not None:
+            id_token.update({"tid": claims.get("tid"), "amr": list(claims.get("amr") or [])})
 
 
 class GraphRequestValidator(OAuthLibRequestValidator):
@@ -65,6 +73,22 @@ class GraphRequestValidator(OAuthLibRequestValidator):
             clients[client_id] = app.client if app is not None else Client.objects.filter(id=client_id).first()
             self._registrations[client_id] = app
         return clients[client_id]
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        """A federation client's code also keeps the ID token's ``tid`` and ``amr``, taken from the session
+        now (the token endpoint has no session); the outbound rule is asked once more here, so no path
+        past the authorization page's check issues a code."""
+        partner = partner_of(request.client)
+        if partner is not None:
+            from allauth.core import context
+            from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
+            home_user = home_user_of(request.user)
+            refusal = _federation_refusal(home_user, partner)
+            if refusal:
+                raise oauth_errors.AccessDeniedError(description=refusal, request=request)
+            code = {**code, "federation": id_token_claims(context.request, home_user=home_user)}
+        return super().save_authorization_code(client_id, code, request, *args, **kwargs)
 
     def save_bearer_token(self, token, request, *args, **kwargs) -> None:
         """A client-credentials grant stores one access token: one INSERT, on its own (the endpoint opens no
@@ -104,8 +128,46 @@ class GraphRequestValidator(OAuthLibRequestValidator):
         return token
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        return super().validate_code(client_id, code, client, request, *args, **kwargs) and _may_act(
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs) and _may_act(
             client, request.user)
+        if valid and partner_of(client) is not None:
+            from allauth.idp.oidc.internal.oauthlib import authorization_codes
+
+            saved = authorization_codes.lookup(client_id, code) or {}
+            get_validator_context().federation_claims = (saved.get("code") or {}).get("federation")
+        return valid
+
+
+def _leave_through_page(request, response):
+    """A federation client's answer (a 302 to the other deployment) becomes a page that moves on by itself:
+    the way here began with a form (sign-in, MFA), whose ``form-action 'self'`` would stop the redirect."""
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    if not location.startswith(("https://", "http://")):
+        return response
+    from ..federation import continue_elsewhere
+
+    return continue_elsewhere(request, location)
+
+
+def _log_federated_sign_in(request, home_user, refusal: str | None) -> None:
+    """The member's sign-in for another deployment goes into the home tenant's sign-in log (resource TOKEN):
+    a success, or a failure with the outbound settings' reason."""
+    from ..access import AccessDecision
+    from ..services.signins import sign_in_event_record
+
+    access_request = access_request_for(request, home_user.tenant, user=home_user, resource=access.TOKEN)
+    sign_in_event_record(access_request=access_request,
+                         decision=AccessDecision(blocked=bool(refusal), reason=refusal or ""),
+                         failure_reason=refusal or "")
+
+
+def _federation_refusal(home_user, partner: dict) -> str | None:
+    from django.utils.translation import gettext as _
+
+    if home_user is None:
+        return _("You have no organization account on this deployment, so it cannot sign you in to %(org)s.") % {
+            "org": partner.get("name") or partner.get("issuer")}
+    return outbound_refusal(home_user=home_user, partner=partner)
 
 
 class InteractionRequired(oauth_errors.OAuth2Error):
@@ -291,6 +353,14 @@ class GraphAuthorizationView(AuthorizationView):
         if request.user.is_authenticated and "login" not in prompts:
             app = AppRegistration.objects.filter(client_id=request.GET.get("client_id") or "").select_related(
                 "tenant", "client").first()
+            # Not an app registration: maybe another deployment's tenant (a federation client).
+            client = Client.objects.filter(id=request.GET.get("client_id") or "").first() if app is None else None
+            partner = partner_of(client) if client is not None else None
+            if partner is not None:
+                response = self._federation(request, prompts, client, partner)
+                if response is not None:
+                    return response
+                return _leave_through_page(request, super().get(request, *args, **kwargs))
             user = _tenant_user(app, request.user) if app is not None else None
             if user is not None:
                 response = (self._silent_refusal(request, app, user) if "none" in prompts
@@ -301,6 +371,65 @@ class GraphAuthorizationView(AuthorizationView):
 
     def post(self, request, *args, **kwargs):
         return _remember_satisfied(request, super().post(request, *args, **kwargs))
+
+    def form_valid(self, form):
+        """allauth's, on ``GraphOAuthServer`` (our validator saves a federation client's ID token claims with
+        the code, and refuses there once more)."""
+        from allauth.idp.oidc.views import respond_html_error
+        from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
+        orequest = extract_params(self.request)
+        credentials = {"user": self.request.user, **self._request_info}
+        credentials.pop("resources", None)
+        ctx = get_validator_context()
+        ctx.requested_resources = self._request_info.get("resources")
+        try:
+            if email := form.cleaned_data.get("email"):
+                ctx.email = email
+            oresponse = GraphOAuthServer().create_authorization_response(
+                *orequest, scopes=form.cleaned_data["scopes"], credentials=credentials)
+            return convert_response(*oresponse)
+        except oauth_errors.FatalClientError as exc:
+            return respond_html_error(self.request, error=exc)
+        except oauth_errors.OAuth2Error as exc:
+            redirect_uri = self._request_info.get("redirect_uri") or ""
+            params = {"error": exc.error, "error_description": exc.description or ""}
+            if self._request_info.get("state"):
+                params["state"] = self._request_info["state"]
+            response = HttpResponseRedirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
+            response.allowed_schemes = [urlsplit(redirect_uri).scheme]
+            return response
+
+    def _federation(self, request, prompts, client, partner):
+        """Another deployment signs one of our members in (a federation client): the member's home tenant's
+        conditional access, then its outbound cross-tenant settings, before we answer. A refusal is a page
+        here that says why, with the way back to the other deployment (OAuth's ``access_denied`` and the
+        reason, which it shows)."""
+        redirect_uri = request.GET.get("redirect_uri") or ""
+        if redirect_uri not in client.get_redirect_uris():
+            return None  # allauth answers an unregistered redirect URI with its own error page
+        home_user = home_user_of(request.user)
+        if home_user is not None and "none" not in prompts:
+            response = enforce(request, home_user.tenant, home_user, resource=access.TOKEN)
+            if response is not None:
+                return response
+        refusal = _federation_refusal(home_user, partner)
+        if home_user is not None:
+            _log_federated_sign_in(request, home_user, refusal)
+        if not refusal:
+            return None
+        params = {"error": "access_denied", "error_description": refusal}
+        if request.GET.get("state"):
+            params["state"] = request.GET["state"]
+        back = redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params)
+        from django.shortcuts import render
+
+        from ..selectors import branding_for
+
+        tenant = home_user.tenant if home_user is not None else None
+        return render(request, "directory/federation_refused.html", {
+            "tenant": tenant, "branding": branding_for(tenant, (request.LANGUAGE_CODE or "en")[:2]) if tenant else None,
+            "reason": refusal, "back_url": back, "partner_name": partner.get("name", "")}, status=403)
 
     def _silent_refusal(self, request, app, user):
         decision = decide(request, access_request_for(request, app.tenant, user=user, resource=access.TOKEN))

@@ -31,8 +31,10 @@ from directory import services as directory_services
 from directory.actors import Actor
 from directory.audit import audit_save
 from directory.models import OutboxMessage, Tenant, User, UserIdentity
+from policies.cross_tenant_access import AUTOMATIC_REDEMPTION
 from policies.cross_tenant_access import invitation_decisions as cross_tenant_invitation_decisions
 
+from .. import emails
 from ..models import Invitation
 from ..services import (
     build_invitation,
@@ -108,6 +110,7 @@ class Candidate:
     message_language: str
     upn: str = ""
     existing: User | None = None  # the guest that already has this address
+    automatic: bool = False  # both tenants redeem automatically: the notice instead of the invitation e-mail
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ def invite_chunk(context: JobContext, chunk: list[SourceRow], seen_before: dict[
         for candidate in [c for c in valid if not decisions[c.email]]:
             verdicts[candidate.row.number] = (ERROR, decisions[candidate.email].reasons[0])
             valid.remove(candidate)
+        for candidate in valid:
+            candidate.automatic = decisions[candidate.email].code == AUTOMATIC_REDEMPTION
     tenant = context.tenant
     existing, taken_upns = {}, set()
     if valid:
@@ -217,6 +222,7 @@ def _create(context: JobContext, candidates: list[Candidate]) -> dict[int, Writt
         return {}
     tenant, actor, now = context.tenant, context.actor, timezone.now()
     users, identities, sponsors, invitations, events, messages = [], [], [], [], [], []
+    notices: list[tuple[Invitation, str]] = []
     superseded: list = []
     skeletons: dict = {}  # the e-mail templates, rendered once per language for this chunk
     written: dict[int, Written] = {}
@@ -240,7 +246,9 @@ def _create(context: JobContext, candidates: list[Candidate]) -> dict[int, Writt
             lifetime_days=context.settings.invitation_lifetime_days, now=now)
         invitations.append(invitation)
         message = None
-        if candidate.send_message:
+        if candidate.send_message and candidate.automatic:
+            notices.append((invitation, candidate.email))  # Entra: no invitation e-mail, a notice
+        elif candidate.send_message:
             message = invitation_outbox_message(invitation, url, now=now, skeletons=skeletons)
             messages.append(message)
         # Every row of one job shares the job's id as correlation id.
@@ -257,6 +265,8 @@ def _create(context: JobContext, candidates: list[Candidate]) -> dict[int, Writt
     Invitation.objects.bulk_create(invitations)
     audit_save(events)  # with their search keys
     OutboxMessage.objects.bulk_create(messages)
+    for invitation, email in notices:
+        emails.automatic_redemption_notice(invitation=invitation, to=email)
     return written
 
 
@@ -266,6 +276,8 @@ def _reason(candidate: Candidate, status: str, sent: bool) -> str:
         what = _("Invitation completed at once: already a member of the organization's guests.")
         return f"{what} {_('Invitation e-mail queued.')}" if sent else what
     mail = _("Invitation e-mail queued.") if sent else _("No e-mail sent: share the redeem URL.")
+    if candidate.automatic and candidate.send_message:
+        mail = _("Both organizations redeem automatically: a notice e-mail was queued instead of the invitation.")
     if user is None:
         return mail
     if user.has_pending:

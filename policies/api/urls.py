@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import agreements, conditional_access, cross_tenant, views
+from . import agreements, conditional_access, cross_tenant, identity_providers, views
 
 urlpatterns = [
     path("policies/authorizationPolicy", views.AuthorizationPolicyView.as_view()),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("policies/crossTenantAccessPolicy/default/resetToSystemDefault", cross_tenant.ResetDefaultView.as_view()),
     path("policies/crossTenantAccessPolicy/partners", cross_tenant.PartnersView.as_view()),
     path("policies/crossTenantAccessPolicy/partners/<str:tenant_id>", cross_tenant.PartnerView.as_view()),
+    path("identity/identityProviders", identity_providers.IdentityProvidersView.as_view()),
+    path("identity/identityProviders/<str:provider_id>", identity_providers.IdentityProviderView.as_view()),
     path("identity/conditionalAccess/policies", conditional_access.PoliciesView.as_view()),
     path("identity/conditionalAccess/policies/<str:policy_id>", conditional_access.PolicyView.as_view()),
     path("identity/conditionalAccess/namedLocations", conditional_access.NamedLocationsView.as_view()),

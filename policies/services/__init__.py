@@ -18,11 +18,21 @@ from .cross_tenant import (
     cross_tenant_partner_delete,
     cross_tenant_partner_update,
 )
+from .identity_providers import (
+    CATEGORY_IDENTITY_PROVIDER,
+    IdentityProviderInvalid,
+    identity_provider_check,
+    identity_provider_create,
+    identity_provider_delete,
+    identity_provider_update,
+)
 from .terms_of_use import agreement_accept, agreement_create, agreement_delete, agreement_update
 
 __all__ = [
     "CATEGORY_CROSS_TENANT",
+    "CATEGORY_IDENTITY_PROVIDER",
     "CATEGORY_POLICY",
+    "IdentityProviderInvalid",
     "LockoutRisk",
     "agreement_accept",
     "agreement_create",
@@ -39,6 +49,10 @@ __all__ = [
     "cross_tenant_partner_create",
     "cross_tenant_partner_delete",
     "cross_tenant_partner_update",
+    "identity_provider_check",
+    "identity_provider_create",
+    "identity_provider_delete",
+    "identity_provider_update",
     "named_location_create",
     "named_location_delete",
     "named_location_update",

@@ -86,7 +86,9 @@ def _partner_key(partner_tenant_id, issuer: str) -> tuple[uuid.UUID, str]:
     except ValueError:
         raise CrossTenantSettingsInvalid("tenantId must be a tenant ID (a GUID).") from None
     issuer = (issuer or "").strip()
-    if issuer and not issuer.startswith("https://"):
+    # https only; plain http only on this machine (two deployments side by side in development and tests).
+    loopback = issuer.startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:"))
+    if issuer and not (issuer.startswith("https://") or loopback):
         raise CrossTenantSettingsInvalid("The issuer of another deployment is an https:// URL.")
     return tid, issuer.rstrip("/")
 
