@@ -24,6 +24,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   may_read_conditional_access``).
 - Cross-tenant access settings (``Policy.ReadWrite.CrossTenantAccess``) are changed by the Global and
   Security Administrators (Entra's least-privileged role for them is the Security Administrator).
+- Identity providers (``IdentityProvider.Read.All`` / ``IdentityProvider.ReadWrite.All``: SAML/WS-Fed
+  domain federation, OIDC and social providers) belong to the Global Administrator (Entra's least-privileged
+  role, the External Identity Provider Administrator, does not exist here).
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -82,6 +85,8 @@ CAPABILITIES: dict[str, str] = {
                                           "named locations.",
     "Agreement.Read.All": "Read terms of use and their acceptances.",
     "Agreement.ReadWrite.All": "Read and write terms of use.",
+    "IdentityProvider.Read.All": "Read your organization's identity provider configurations.",
+    "IdentityProvider.ReadWrite.All": "Read and write your organization's identity provider configurations.",
     "AuditLog.Read.All": "Read audit log data.",
     "Directory.Read.All": "Read directory data.",
     "Directory.ReadWrite.All": "Read and write directory data.",
@@ -112,6 +117,7 @@ IMPLIED: dict[str, frozenset[str]] = {
     "Policy.ReadWrite.ConditionalAccess": frozenset({"Policy.Read.All", "Policy.Read.ConditionalAccess"}),
     "Policy.ReadWrite.CrossTenantAccess": frozenset({"Policy.Read.All"}),
     "Agreement.ReadWrite.All": frozenset({"Agreement.Read.All"}),
+    "IdentityProvider.ReadWrite.All": frozenset({"IdentityProvider.Read.All"}),
     "Organization.ReadWrite.All": frozenset({"Organization.Read.All"}),
     "RoleManagement.ReadWrite.Directory": frozenset({"RoleManagement.Read.Directory"}),
     "EntitlementManagement.ReadWrite.All": frozenset({"EntitlementManagement.Read.All"}),
@@ -172,6 +178,7 @@ ADMIN_AREAS: dict[str, tuple[str, str | None]] = {
     "conditional_access": ("Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"),
     "terms_of_use": ("Agreement.Read.All", "Agreement.ReadWrite.All"),
     "cross_tenant": ("Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess"),
+    "identity_provider": ("IdentityProvider.Read.All", "IdentityProvider.ReadWrite.All"),
     "invitation": ("User.Read.All", "User.Invite.All"),
     "outbox": ("Outbox.ReadWrite.All", "Outbox.ReadWrite.All"),
     "signin": ("AuditLog.Read.All", None),
