@@ -148,3 +148,28 @@ def guest_leave_refusal(user: User) -> str | None:
     user leave setting says, or None."""
     decision = evaluators.evaluate_guest_leave(collaboration_settings_for(user.tenant))
     return None if decision else decision.reasons[0]
+
+
+# --- SAML/WS-Fed domain federation ----------------------------------------------------------------
+
+
+def saml_federations_visible_to(actor) -> QuerySet:
+    """The tenant's SAML/WS-Fed configurations for someone who may read identity providers; nothing for
+    anyone else (each tenant sees only its own)."""
+    from .models import ExternalDomainFederation
+
+    tenant = getattr(actor, "tenant", None)
+    if tenant is None or not actor.can("IdentityProvider.Read.All", tenant=tenant):
+        return ExternalDomainFederation.objects.none()
+    return ExternalDomainFederation.objects.filter(tenant=tenant)
+
+
+def saml_federation_for_email(*, tenant: Tenant, email: str):
+    """The tenant's SAML/WS-Fed configuration federating ``email``'s domain, or None (one query on the
+    (tenant, name) index). Only the exact domain matches, as in Entra."""
+    from .models import ExternalDomainFederation
+
+    domain = (email or "").rpartition("@")[2].strip().lower().rstrip(".")
+    if not domain:
+        return None
+    return ExternalDomainFederation.objects.filter(tenant=tenant, domains__name=domain).first()

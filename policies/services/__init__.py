@@ -18,6 +18,13 @@ from .cross_tenant import (
     cross_tenant_partner_delete,
     cross_tenant_partner_update,
 )
+from .federation import (
+    saml_federation_create,
+    saml_federation_delete,
+    saml_federation_domain_add,
+    saml_federation_domain_remove,
+    saml_federation_update,
+)
 from .terms_of_use import agreement_accept, agreement_create, agreement_delete, agreement_update
 
 __all__ = [
@@ -42,4 +49,9 @@ __all__ = [
     "named_location_create",
     "named_location_delete",
     "named_location_update",
+    "saml_federation_create",
+    "saml_federation_delete",
+    "saml_federation_domain_add",
+    "saml_federation_domain_remove",
+    "saml_federation_update",
 ]
