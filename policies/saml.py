@@ -118,6 +118,7 @@ def _settings(federation: ExternalDomainFederation):
             "requestedAuthnContext": False,
             "rejectDeprecatedAlgorithm": True,  # no SHA-1 signatures
             "allowRepeatAttributeName": True,
+            "allowSingleLabelDomains": True,  # a deployment may live on an intranet host name
         },
     }, sp_validation_only=False)
 
@@ -161,6 +162,8 @@ _LIBRARY_CODES = {
     "NO_SIGNED_MESSAGE": "signature", "INVALID_SIGNED_ELEMENT": "signature", "DUPLICATED_ID_IN_SIGNED_ELEMENTS":
         "signature", "DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS": "signature", "UNEXPECTED_SIGNED_ELEMENTS": "signature",
     "WRONG_SIGNED_ELEMENT": "signature", "ID_NOT_FOUND_IN_SIGNED_ELEMENT": "signature",
+    "WRONG_NUMBER_OF_SIGNATURES": "signature", "DEPRECATED_SIGNATURE_METHOD": "weak_signature",
+    "DEPRECATED_DIGEST_METHOD": "weak_signature", "RESPONSE_EXPIRED": "expired",
     "ASSERTION_EXPIRED": "expired", "ASSERTION_TOO_EARLY": "expired", "SESSION_EXPIRED": "expired",
     "WRONG_SUBJECTCONFIRMATION": "expired",  # the bearer confirmation's NotOnOrAfter passed (or a wrong Recipient)
     "WRONG_AUDIENCE": "audience", "WRONG_DESTINATION": "destination", "EMPTY_DESTINATION": "destination",
@@ -174,6 +177,8 @@ def _messages() -> dict[str, str]:
         "signature": _("The identity provider's answer is not signed with the certificate this organization "
                        "configured for it, or it was changed on the way."),
         "expired": _("The identity provider's answer has expired (or is not valid yet). Sign in again."),
+        "weak_signature": _("The identity provider signed its answer with SHA-1, which is no longer accepted. Ask "
+                            "its administrator to sign with SHA-256."),
         "audience": _("The identity provider's answer was meant for another service."),
         "destination": _("The identity provider's answer was addressed to another place."),
         "issuer": _("The answer came from another identity provider than the one configured."),

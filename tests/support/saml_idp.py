@@ -39,7 +39,7 @@ def make_key_and_certificate(common_name: str = "Test SAML IdP") -> tuple[bytes,
     """A fresh RSA key and a self-signed certificate for it (also good for TLS on 127.0.0.1)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
@@ -153,6 +153,7 @@ class SamlIdp:
 
         from saml2.authn_context import PASSWORD, AuthnBroker, authn_context_class_ref  # noqa: F401
         from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
+        from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
         server = self.server(lifetime_minutes=lifetime_minutes)
         sp_entity_id = request.issuer.text
@@ -167,7 +168,8 @@ class SamlIdp:
         identity = {EMAIL_CLAIM: [email], NAME_CLAIM: [display_name or self.users.get(email.lower(), email)]}
         response = server.create_authn_response(
             identity, in_response_to=request.id, destination=acs, sp_entity_id=sp_entity_id, name_id=name_id,
-            authn={"class_ref": PASSWORD, "authn_auth": self.entity_id}, sign_response=True, sign_assertion=True)
+            authn={"class_ref": PASSWORD, "authn_auth": self.entity_id}, sign_response=True, sign_assertion=True,
+            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
         return acs, base64.b64encode(str(response).encode()).decode()
 
     # -- HTTP

@@ -1,0 +1,187 @@
+"""SAML 2.0 sign-in against a real identity provider (pysaml2, tests/support/saml_idp.py), through the
+service provider's pages with Django's test client: a partner's guest redeems, and every response the SP
+must not accept is refused with the tenant's branded page (tampered, expired, replayed, unsolicited,
+signed by another key, a user of another domain)."""
+
+import base64
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import reverse
+
+from directory.actors import Actor
+from directory.models import Account, User
+from invitations.services import invitation_create
+from policies import saml, services
+from policies.models import ExternalDomainFederation
+from tests.factories import TenantFactory, admin_of
+from tests.support.saml_idp import SamlIdp, certificate_base64, make_key_and_certificate
+
+pytestmark = pytest.mark.django_db
+GUEST = "dana@fabrikam.example"
+
+
+@pytest.fixture(scope="module")
+def idp():
+    server = SamlIdp().start()
+    server.add_user(GUEST, "Dana Fabrikam")
+    server.add_user("eve@contoso.example", "Eve Contoso")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tailwind():
+    return TenantFactory(name="Tailwind Traders", slug="tailwind", initial_domain="tailwind.example")
+
+
+def federate(tenant, idp, *, certificate=None) -> ExternalDomainFederation:
+    federation = services.saml_federation_create(
+        actor=Actor.for_user(admin_of(tenant)), tenant=tenant, domains=[{"id": "fabrikam.example"}],
+        data={"displayName": "Fabrikam IdP", "issuerUri": idp.entity_id, "passiveSignInUri": idp.sso_url,
+              "signingCertificate": certificate or idp.certificate})
+    return federation
+
+
+@pytest.fixture
+def federation(tailwind, idp, client):
+    federation = federate(tailwind, idp)
+    idp.trust(client.get(reverse("policies:saml_metadata", args=[tailwind.slug, federation.pk])).content.decode())
+    return federation
+
+
+def invite(tenant, email=GUEST):
+    return invitation_create(actor=Actor.for_user(admin_of(tenant)), tenant=tenant, email=email,
+                             redirect_url=f"https://testserver/t/{tenant.slug}/")
+
+
+def start(client, federation, next_url=None) -> str:
+    """Open the SP's start page; the URL of the IdP it continues to (the AuthnRequest)."""
+    url = saml.begin_url(federation) + (f"?next={next_url}" if next_url else "")
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.context["idp_url"]
+
+
+def post_to_acs(client, acs: str, value: str):
+    """What the IdP's auto-posting form does, then the same-site GET the SP redirects to."""
+    posted = client.post(urlsplit(acs).path, {"SAMLResponse": value})
+    assert posted.status_code == 303, posted.content[:300]
+    return client.get(posted["Location"])
+
+
+def refusal(response) -> str:
+    assert response.status_code in (400, 403), response.status_code
+    assert "policies/federation/refused.html" in [t.name for t in response.templates]
+    return response.context["message"]
+
+
+def test_the_sp_metadata_names_our_entity_id_acs_and_persistent_name_ids(client, federation):
+    response = client.get(reverse("policies:saml_metadata", args=["tailwind", federation.pk]))
+    body = response.content.decode()
+    assert response["Content-Type"] == "application/samlmetadata+xml"
+    assert f'entityID="{saml.sp_entity_id(federation)}"' in body
+    assert saml.acs_url(federation) in body and "nameid-format:persistent" in body
+
+
+def test_another_tenants_configuration_is_not_found(client, federation):
+    other = TenantFactory()
+    for name in ("saml_metadata", "saml_begin", "saml_acs"):
+        assert client.get(reverse(f"policies:{name}", args=[other.slug, federation.pk])).status_code == 404
+    assert client.get(reverse("policies:saml_begin", args=["tailwind", "not-a-uuid"])).status_code == 404
+
+
+def test_an_invited_partner_redeems_by_signing_in_at_the_idp(client, tailwind, federation, idp):
+    result = invite(tailwind)
+    landing = client.post(result.redeem_url)
+    assert landing.status_code == 302 and landing["Location"].startswith(saml.begin_url(federation))
+    idp_url = client.get(landing["Location"]).context["idp_url"]
+    assert idp_url.startswith(idp.sso_url + "?SAMLRequest=")
+    acs, value = idp.respond(idp_url, email=GUEST)
+    assert acs == saml.acs_url(federation)
+    signed_in = post_to_acs(client, acs, value)
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == reverse("invitations:consent", args=["tailwind"])
+    account = Account.objects.get(email=GUEST)
+    assert client.session["_auth_user_id"] == str(account.pk)
+    consent = client.post(signed_in["Location"], {"decision": "accept"})
+    assert consent.status_code == 302
+    guest = User.objects.get(tenant=tailwind, mail=GUEST)
+    assert guest.account_id == account.pk and guest.external_user_state == "Accepted"
+
+
+def test_a_tampered_response_is_refused(client, federation, idp):
+    acs, value = idp.respond(start(client, federation), email=GUEST)
+    xml = base64.b64decode(value).decode()
+    forged = xml.replace(GUEST, "mallory@fabrikam.example")
+    assert forged != xml
+    message = refusal(post_to_acs(client, acs, base64.b64encode(forged.encode()).decode()))
+    assert "changed on the way" in message
+    assert not Account.objects.filter(email="mallory@fabrikam.example").exists()
+
+
+def test_a_response_signed_by_another_key_is_refused(client, tailwind, idp):
+    federation = federate(tailwind, idp, certificate=certificate_base64(make_key_and_certificate()[1]))
+    idp.trust(client.get(reverse("policies:saml_metadata", args=[tailwind.slug, federation.pk])).content.decode())
+    acs, value = idp.respond(start(client, federation), email=GUEST)
+    assert "not signed with the certificate" in refusal(post_to_acs(client, acs, value))
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_expired_response_is_refused(client, federation, idp):
+    acs, value = idp.respond(start(client, federation), email=GUEST, lifetime_minutes=-10)
+    assert "expired" in refusal(post_to_acs(client, acs, value))
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_replayed_response_is_refused(client, federation, idp):
+    idp_url = start(client, federation)
+    acs, value = idp.respond(idp_url, email=GUEST)
+    assert post_to_acs(client, acs, value).status_code == 302
+    client.logout()
+    start(client, federation)  # a fresh request in the same browser does not make the old answer good
+    assert "already used" in refusal(post_to_acs(client, acs, value))
+
+
+def test_a_response_to_a_request_another_session_started_is_refused(client, federation, idp, django_user_model):
+    from django.test import Client
+
+    acs, value = idp.respond(start(Client(), federation), email=GUEST)
+    assert "not started here" in refusal(post_to_acs(client, acs, value))
+    assert not Account.objects.filter(email=GUEST).exists()
+
+
+def test_a_user_of_a_domain_the_configuration_does_not_federate_is_refused(client, federation, idp):
+    acs, value = idp.respond(start(client, federation), email="eve@contoso.example")
+    assert "whose domain this identity provider does not serve" in refusal(post_to_acs(client, acs, value))
+    assert not Account.objects.filter(email="eve@contoso.example").exists()
+
+
+@pytest.mark.parametrize("value", ["", "bm90IHhtbA==", "%%%", "PD94bWwgdmVyc2lvbj0iMS4wIj8+PGEvPg==", "a\x00b"])
+def test_garbage_at_the_acs_is_a_branded_refusal_never_a_500(client, federation, value):
+    start(client, federation)
+    posted = client.post(reverse("policies:saml_acs", args=["tailwind", federation.pk]), {"SAMLResponse": value})
+    if posted.status_code == 303:
+        posted = client.get(posted["Location"])
+    refusal(posted)
+
+
+def test_an_acs_visit_without_a_parked_response_is_refused(client, federation):
+    response = client.get(reverse("policies:saml_acs", args=["tailwind", federation.pk]) + "?parked=nothing")
+    assert "not started here" in refusal(response)
+
+
+def test_next_only_goes_into_the_same_tenant(client, federation, idp):
+    for given, expected in (("/t/tailwind/apps/", "/t/tailwind/apps/"), ("https://evil.example/", "/t/tailwind/"),
+                            ("/t/other/", "/t/tailwind/"), ("/t/tailwind//evil.example", "/t/tailwind/")):
+        client.logout()
+        acs, value = idp.respond(start(client, federation, given), email=GUEST)
+        assert post_to_acs(client, acs, value)["Location"] == expected, given
+
+
+def test_the_start_page_continues_without_inline_script(client, federation):
+    response = client.get(saml.begin_url(federation))
+    body = response.content.decode()
+    assert re.search(r'<meta http-equiv="refresh" content="0;url=https://127\.0\.0\.1:\d+/sso/redirect\?SAMLRequest=', body)
+    assert "<script>" not in body and response["Cache-Control"] == "no-store"
