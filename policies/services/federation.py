@@ -156,7 +156,7 @@ def saml_federation_domain_remove(*, actor: Actor, domain: ExternalDomainName) -
     federation = domain.federation
     authorize(actor, WRITE, tenant=federation.tenant)
     _lock_tenant(federation.tenant_id)
-    if federation.domains.count() <= 1:
+    if ExternalDomainName.objects.filter(federation_id=federation.pk).count() <= 1:  # not a prefetched list
         raise FederationInvalid(_("A SAML/WS-Fed identity provider keeps at least one domain; delete the "
                                   "configuration instead."))
     audit(tenant=federation.tenant, actor=actor, activity="Remove domain from SAML/WS-Fed identity provider",
