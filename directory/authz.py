@@ -24,9 +24,9 @@ Decisions taken after Entra's built-in role definitions (``docs/architecture.md`
   may_read_conditional_access``).
 - Cross-tenant access settings (``Policy.ReadWrite.CrossTenantAccess``) are changed by the Global and
   Security Administrators (Entra's least-privileged role for them is the Security Administrator).
-- Identity providers (``IdentityProvider.Read.All`` / ``IdentityProvider.ReadWrite.All``: SAML/WS-Fed
-  domain federation, OIDC and social providers) belong to the Global Administrator (Entra's least-privileged
-  role, the External Identity Provider Administrator, does not exist here).
+- Identity providers (``IdentityProvider.Read.All`` / ``IdentityProvider.ReadWrite.All``) are read and
+  changed by the Global and Security Administrators (Entra: External Identity Provider Administrator,
+  which this deployment does not have); members do not read them.
 - Only the Global Administrator assigns roles and changes the organization (domains, branding).
 - A role that manages users manages only holders of roles it outranks or equals (Entra's "who can
   perform sensitive actions"): see :data:`MANAGEABLE_ROLES`.
@@ -54,6 +54,8 @@ CONDITIONAL_ACCESS_WRITE = frozenset({"Policy.ReadWrite.ConditionalAccess", "Pol
                                       "Agreement.ReadWrite.All", "Agreement.Read.All"})
 #: Cross-tenant access settings (Entra: Security Administrator).
 CROSS_TENANT_WRITE = frozenset({"Policy.ReadWrite.CrossTenantAccess"})
+#: Identity providers guests sign in with (Entra: External Identity Provider Administrator).
+IDENTITY_PROVIDER_WRITE = frozenset({"IdentityProvider.ReadWrite.All", "IdentityProvider.Read.All"})
 AUDIT_READ = frozenset({"AuditLog.Read.All"})
 ORGANIZATION_WRITE = frozenset({"Organization.ReadWrite.All", "Domain.ReadWrite.All"})
 ROLE_WRITE = frozenset({"RoleManagement.ReadWrite.Directory"})
@@ -85,9 +87,9 @@ CAPABILITIES: dict[str, str] = {
                                           "named locations.",
     "Agreement.Read.All": "Read terms of use and their acceptances.",
     "Agreement.ReadWrite.All": "Read and write terms of use.",
-    "IdentityProvider.Read.All": "Read your organization's identity provider configurations.",
-    "IdentityProvider.ReadWrite.All": "Read and write your organization's identity provider configurations.",
     "AuditLog.Read.All": "Read audit log data.",
+    "IdentityProvider.Read.All": "Read your organization's identity providers.",
+    "IdentityProvider.ReadWrite.All": "Read and write your organization's identity providers.",
     "Directory.Read.All": "Read directory data.",
     "Directory.ReadWrite.All": "Read and write directory data.",
     "Organization.Read.All": "Read organization information.",
@@ -129,7 +131,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     R.USER_ADMINISTRATOR: READ_ALL | USER_WRITE | GROUP_WRITE,
     R.GROUPS_ADMINISTRATOR: READ_ALL | GROUP_WRITE,
     R.APPLICATION_ADMINISTRATOR: READ_ALL | APP_WRITE,
-    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE,
+    R.SECURITY_ADMINISTRATOR: READ_ALL | POLICY_WRITE | AUDIT_READ | CONDITIONAL_ACCESS_WRITE | CROSS_TENANT_WRITE
+                              | IDENTITY_PROVIDER_WRITE,
     R.IDENTITY_GOVERNANCE_ADMINISTRATOR: READ_ALL | ENTITLEMENT_WRITE,
     R.GUEST_INVITER: frozenset({"User.Invite.All"}),
 }
