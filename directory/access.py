@@ -54,6 +54,9 @@ class AccessRequest:
     satisfied_at: dict = field(default_factory=dict)  # requirement -> unix time it was met
     authentication_methods: frozenset[str] = frozenset()  # how the session signed in: password, code, ...
     now: datetime | None = None
+    #: directory.federation.FederatedSignIn when the session signed in through an external identity
+    #: provider (its issuer, the partner's tenant id and ``amr``); None otherwise.
+    federation: object | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,20 @@ class AccessDecision:
 
 _evaluators: list[Callable[[AccessRequest], AccessDecision]] = []
 _handlers: dict[str, str] = {}
+_credits: list[Callable] = []
+
+
+def register_session_credit(credit: Callable) -> None:
+    """``credit(request, *, tenant, user, account)`` runs before every evaluation of an entry (sign-in stage,
+    panel, app launch, token, console) and may :func:`mark_satisfied` what the session already proved
+    elsewhere and the tenant accepts (``policies``: MFA from a partner whose MFA inbound trust accepts)."""
+    if credit not in _credits:
+        _credits.append(credit)
+
+
+def apply_session_credits(request, *, tenant, user, account) -> None:
+    for credit in _credits:
+        credit(request, tenant=tenant, user=user, account=account)
 
 
 def register_access_evaluator(evaluator: Callable[[AccessRequest], AccessDecision]) -> None:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from . import access
 from .access import AccessDecision, AccessRequest
+from .federation import federated_sign_in_of
 from .models import Tenant
 from .net import client_ip
 from .selectors import branding_for
@@ -39,13 +40,15 @@ def access_request_for(request, tenant, *, user, account=None, resource: str = a
     """The question for ``tenant``, from what this HTTP request and its session tell."""
     account = account if account is not None else (request.user if request.user.is_authenticated else None)
     session = request.session
+    if account is not None:
+        access.apply_session_credits(request, tenant=tenant, user=user, account=account)
     return AccessRequest(
         tenant=tenant, user=user, account=account, resource=resource, application=application,
         ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
         client_app_type="browser", satisfied=access.satisfied(session, tenant),
         satisfied_at=access.satisfied_at(session, tenant),
         authentication_methods=session_authentication_methods(request, account, tenant) if account else frozenset(),
-        now=timezone.now(),
+        now=timezone.now(), federation=federated_sign_in_of(request, account),
     )
 
 

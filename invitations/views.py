@@ -27,7 +27,7 @@ from policies.selectors import code_sign_in_allowed
 from policies.views import terms_after_consent
 
 from . import services
-from .discovery import Provider, discover_provider
+from .discovery import Provider, discover
 from .forms import EmailForm
 from .models import Invitation
 from .selectors import invitation_for_token, pending_invitation_for
@@ -88,7 +88,11 @@ def _begin(request, invitation: Invitation):
             return redirect(consent)
         return _render_in(_language(invitation), request, "invitations/wrong_account.html", _context(
             request, tenant, invitation=invitation, signed_in_as=request.user.email), status=409)
-    provider = discover_provider(tenant=tenant, email=invitation.invited_email)
+    discovery = discover(tenant=tenant, email=invitation.invited_email)
+    provider = discovery.provider
+    if provider == Provider.FEDERATED:
+        # The partner's own identity provider proves the address (another deployment, SAML, OIDC, Google, …).
+        return HttpResponseRedirect(discovery.route.url_with_next(consent))
     if provider == Provider.HOME_TENANT:
         return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': consent})}")
     if provider == Provider.EMAIL_OTP:
@@ -209,9 +213,17 @@ def sign_in(request, slug: str):
         email = form.cleaned_data["email"]
         remember_journey(request, tenant, email=email)
         invitation = pending_invitation_for(tenant=tenant, email=email)
+        discovery = discover(tenant=tenant, email=email)
+        if discovery.provider == Provider.FEDERATED:
+            # Home realm discovery: the address's domain signs in at its own identity provider (the route
+            # depends on the domain only, so it tells nothing about whether the address has an account).
+            if invitation is not None and services.redeemability_error(invitation) is None:
+                _remember(request, invitation)
+                return HttpResponseRedirect(discovery.route.url_with_next(_consent_url(tenant)))
+            return HttpResponseRedirect(discovery.route.url_with_next(next_url))
         if invitation is not None and services.redeemability_error(invitation) is None:
             _remember(request, invitation)
-            provider = discover_provider(tenant=tenant, email=email)
+            provider = discovery.provider
             if provider == Provider.HOME_TENANT:
                 # The invited address is an account here: the code proves it as well as its password
                 # (offered on the code page), and sending a stranger elsewhere would tell them apart.

@@ -7,7 +7,11 @@ class PoliciesConfig(AppConfig):
 
     def ready(self):
         # Upward hooks (DESIGN §3): the directory declares them, the policies register here.
-        from directory.access import register_access_evaluator, register_requirement_handler
+        from directory.access import (
+            register_access_evaluator,
+            register_requirement_handler,
+            register_session_credit,
+        )
         from directory.leave import register_leave_rule
         from directory.panel import register_entry_rule
         from directory.signals import tenant_created
@@ -22,7 +26,7 @@ class PoliciesConfig(AppConfig):
         register_access_evaluator(access.conditional_access_evaluator)
         access.connect_fact_signals()
         register_access_evaluator(cross_tenant_access.cross_tenant_access_evaluator)
-        register_entry_rule(cross_tenant_access.cross_tenant_entry_rule)
+        register_session_credit(cross_tenant_access.credit_trusted_mfa)
         register_requirement_handler("termsOfUse", "policies:terms_of_use")
         register_leave_rule(selectors.guest_leave_refusal)
         tenant_created.connect(_give_settings, dispatch_uid="policies.tenant_settings")

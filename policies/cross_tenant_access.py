@@ -12,6 +12,8 @@ partner entries), the home user's groups one more, and only when a setting names
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -92,28 +94,82 @@ def decision_for_guest(*, tenant: Tenant, user, app_id=None, account=None) -> Cr
     return decision_for(resource_tenant=tenant, home_user=home_user, app_id=app_id)
 
 
+def _partner_tenant_id(value: str):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def decision_for_federated(*, tenant: Tenant, user, federation, app_id=None) -> CrossTenantDecision | None:
+    """The resource side for a guest who signed in at a tenant of another deployment (the federation record
+    names its issuer and tenant id); None when the identity provider named no tenant (OIDC, SAML, social:
+    no Entra tenant, as in Entra, so cross-tenant settings do not apply)."""
+    if user is None or getattr(user, "user_type", None) != User.UserType.GUEST or federation is None:
+        return None
+    partner_id = _partner_tenant_id(federation.home_tenant_id)
+    if partner_id is None:
+        return None
+    return decision_for_external(resource_tenant=tenant, issuer=federation.issuer, tenant_id=partner_id,
+                                 user_id=None, app_id=app_id)
+
+
 def cross_tenant_access_evaluator(request: AccessRequest) -> AccessDecision:
     """The directory's access evaluator: blocks, with the reason, when the resource's inbound or the home
     tenant's outbound settings refuse the person (or the app)."""
     application = request.application
-    decision = decision_for_guest(tenant=request.tenant, user=request.user, account=request.account,
-                                  app_id=getattr(application, "app_id", None))
+    app_id = getattr(application, "app_id", None)
+    if request.federation is not None:
+        decision = decision_for_federated(tenant=request.tenant, user=request.user, federation=request.federation,
+                                          app_id=app_id)
+    else:
+        decision = decision_for_guest(tenant=request.tenant, user=request.user, account=request.account,
+                                      app_id=app_id)
     if decision is None or decision.allowed:
         return AccessDecision()
     return AccessDecision(blocked=True, reason=decision.reason)
 
 
-def cross_tenant_entry_rule(request, tenant: Tenant, user) -> str | None:
-    """The access panel's entry rule, run before the enforcer asks the evaluators (where the block itself
-    happens, with its reason, on every path): where ``tenant`` trusts MFA from the guest's home tenant and
-    this session met MFA there, it counts here too, so the conditional access "require MFA" check (one
-    rule, ``policies.evaluators.conditional_access``) finds it met. Never refuses by itself."""
-    account = getattr(request, "user", None)
+def credit_trusted_mfa(request, *, tenant: Tenant, user, account) -> None:
+    """The directory's session credit (``directory.access.register_session_credit``), run before every
+    evaluation of an entry (sign-in stage, panel, app launch, token, console), where the block itself
+    happens with its reason: where ``tenant`` trusts MFA from the guest's home tenant and this session met
+    MFA there, it counts here too, so the conditional access "require MFA" check (one rule,
+    ``policies.evaluators.conditional_access``) finds it met. The home tenant is on this platform (its
+    session's met MFA) or on another deployment (its ID token's ``amr`` said "mfa")."""
     if (user is None or getattr(user, "user_type", None) != User.UserType.GUEST or account is None
-            or getattr(account, "pk", None) != user.account_id or not account.has_usable_password()):
-        return None
-    mark_trusted_mfa(request.session, tenant=tenant, user=user)
+            or getattr(account, "pk", None) != user.account_id):
+        return
+    from directory.federation import federated_sign_in_of
+
+    federation = federated_sign_in_of(request, account)
+    if federation is not None:
+        mark_trusted_partner_mfa(request.session, tenant=tenant, federation=federation)
+    elif account.has_usable_password():
+        mark_trusted_mfa(request.session, tenant=tenant, user=user)
+
+
+def cross_tenant_entry_rule(request, tenant: Tenant, user) -> str | None:
+    """Kept for callers of the former panel-only entry rule: the credit now runs on every path."""
+    credit_trusted_mfa(request, tenant=tenant, user=user, account=getattr(request, "user", None))
     return None
+
+
+def mark_trusted_partner_mfa(session, *, tenant: Tenant, federation) -> bool:
+    """A partner deployment's "mfa" (its ID token's ``amr``) counts as MFA met in ``tenant``, at the time of
+    that sign-in, when ``tenant``'s inbound trust toward that partner (issuer + tenant id) accepts MFA.
+    Asks the database only when the partner said "mfa"."""
+    if "mfa" not in federation.amr:
+        return False
+    partner_id = _partner_tenant_id(federation.home_tenant_id)
+    if partner_id is None:
+        return False
+    if satisfied_at(session, tenant).get("mfa", 0) >= federation.at:
+        return False
+    if not settings_toward(tenant.pk, partner_id, federation.issuer.rstrip("/")).inbound_trust.get("isMfaAccepted"):
+        return False
+    mark_satisfied(session, tenant, "mfa", at=federation.at)
+    return True
 
 
 def mark_trusted_mfa(session, *, tenant: Tenant, user) -> bool:

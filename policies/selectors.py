@@ -3,7 +3,8 @@ from django.db.models import QuerySet
 from directory.models import Account, Group, Tenant, User
 
 from . import evaluators
-from .models import CollaborationSettings
+from .models import CollaborationSettings, CrossTenantAccessDefault
+from .models.cross_tenant import default_redemption_configuration
 
 
 def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
@@ -13,6 +14,13 @@ def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
     answer (even "none yet") for as long as the instance lives."""
     settings = CollaborationSettings.objects.filter(tenant_id=tenant.pk).first()
     return settings if settings is not None else CollaborationSettings(tenant=tenant)
+
+
+def redemption_configuration_for(tenant: Tenant) -> dict:
+    """The tenant's ``invitationRedemptionIdentityProviderConfiguration`` (Entra's order when none is saved)."""
+    value = (CrossTenantAccessDefault.objects.filter(tenant_id=tenant.pk)
+             .values_list("invitation_redemption_identity_provider_configuration", flat=True).first())
+    return value or default_redemption_configuration()
 
 
 def code_sign_in_allowed(*, account: Account, tenant: Tenant | None = None) -> bool:

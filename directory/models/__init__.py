@@ -3,6 +3,7 @@
 from .app_registrations import AppRegistration
 from .audit import AuditEvent, AuditEventKey
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
+from .federation import FederatedIdentity
 from .mfa import AuthenticationMethod
 from .objects import Application, AppRoleAssignment, Group
 from .outbox import OutboxMessage
@@ -26,6 +27,7 @@ __all__ = [
     "Branding",
     "DeletedObject",
     "Domain",
+    "FederatedIdentity",
     "Group",
     "OutboxMessage",
     "Role",
