@@ -32,7 +32,7 @@ class InvitationsConfig(AppConfig):
         register_invite_page("invitations:invite", _may_invite)
         # Partners' SAML IdPs by e-mail domain (policies' SAML/WS-Fed domain federation).
         from .discovery import register_federated_resolver
-        from .federation_routes import saml_route
+        from .saml_routes import saml_route
 
         register_federated_resolver(saml_route, kind="saml")
 

@@ -282,5 +282,5 @@ def _assertion(federation: ExternalDomainFederation, response, assertion_id: str
     domain = email.rpartition("@")[2]
     if not federation.domains.filter(name=domain).exists():
         raise refuse("wrong_domain")
-    return SamlAssertion(issuer=federation.issuer_uri, name_id=name_id[:512], name_id_format=name_id_format,
+    return SamlAssertion(issuer=federation.issuer_uri, name_id=name_id, name_id_format=name_id_format,
                          email=email, display_name=_first(attributes, NAME_CLAIMS)[:256], assertion_id=assertion_id)

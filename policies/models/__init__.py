@@ -3,7 +3,7 @@ CollaborationSettings`` keeps working)."""
 from .collaboration import DOMAIN_LIST_MAX_BYTES, CollaborationSettings, validate_domain_list, validate_domain_pattern
 from .conditional_access import ConditionalAccessPolicy, NamedLocation
 from .cross_tenant import CrossTenantAccessDefault, CrossTenantAccessPartner
-from .federation import ExternalDomainFederation, ExternalDomainName
+from .domain_federation import ExternalDomainFederation, ExternalDomainName
 from .terms_of_use import Agreement, AgreementAcceptance, AgreementFile
 
 __all__ = [

@@ -18,7 +18,7 @@ from .cross_tenant import (
     cross_tenant_partner_delete,
     cross_tenant_partner_update,
 )
-from .federation import (
+from .domain_federation import (
     saml_federation_create,
     saml_federation_delete,
     saml_federation_domain_add,

@@ -101,5 +101,5 @@ def test_only_identity_provider_managers_reach_it_and_each_tenant_sees_its_own(c
     listing = client.get(reverse("admin:policies_externaldomainfederation_changelist"))
     assert listing.status_code == 200 and "Other&#x27;s" not in listing.content.decode()
     assert client.get(reverse("admin:policies_externaldomainfederation_change", args=[theirs.pk])).status_code in (302, 404)
-    client.force_login(admin_of(tenant, Role.SECURITY_ADMINISTRATOR).account)
+    client.force_login(admin_of(tenant, Role.USER_ADMINISTRATOR).account)
     assert client.get(ADD).status_code == 403

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from directory.actors import Actor
 from directory.models import AuditEvent, Domain, Role
 from policies import services
-from policies.federation import FederationInvalid, parse_idp_metadata
+from policies.domain_federation import FederationInvalid, parse_idp_metadata
 from policies.models import ExternalDomainFederation
 from policies.selectors import saml_federation_for_email, saml_federations_visible_to
 from tests.factories import TenantFactory, UserFactory, admin_of
@@ -118,13 +118,19 @@ def test_update_audits_what_changed_and_delete_removes_the_domains():
     assert AuditEvent.objects.filter(tenant=tenant, activity_display_name="Delete SAML/WS-Fed identity provider").exists()
 
 
-@pytest.mark.parametrize("role", [None, Role.USER_ADMINISTRATOR, Role.SECURITY_ADMINISTRATOR])
+@pytest.mark.parametrize("role", [None, Role.USER_ADMINISTRATOR, Role.APPLICATION_ADMINISTRATOR])
 def test_only_who_holds_identity_provider_write_may_federate(role):
     tenant = TenantFactory()
     user = admin_of(tenant, role) if role else UserFactory(tenant=tenant)
     with pytest.raises(PermissionDenied):
         services.saml_federation_create(actor=Actor.for_user(user), tenant=tenant, data=data(),
                                         domains=[{"id": "fabrikam.example"}])
+
+
+def test_a_security_administrator_may_federate():
+    tenant = TenantFactory()
+    actor = Actor.for_user(admin_of(tenant, Role.SECURITY_ADMINISTRATOR))
+    assert services.saml_federation_create(actor=actor, tenant=tenant, data=data(), domains=[{"id": "fabrikam.example"}])
 
 
 def test_each_tenant_sees_only_its_own_configurations():

@@ -73,7 +73,7 @@ def post_to_acs(client, acs: str, value: str):
 
 def refusal(response) -> str:
     assert response.status_code in (400, 403), response.status_code
-    assert "policies/federation/refused.html" in [t.name for t in response.templates]
+    assert "policies/saml/refused.html" in [t.name for t in response.templates]
     return response.context["message"]
 
 

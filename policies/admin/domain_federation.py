@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from directory.admin.base import TenantModelForm, TenantScopedAdmin
 
 from .. import saml, services
-from ..federation import (
+from ..domain_federation import (
     MAX_CERTIFICATE_CHARS,
     FederationInvalid,
     certificate_info,

@@ -7,7 +7,7 @@ SameSite=Lax, so that POST arrives without the session that started the request.
 response (single use, two minutes) and redirects to a GET of the same URL, which a top-level navigation
 sends with the session: there the response is checked against the request this session started
 (``policies.saml.consume_response``) and the person is signed in through the directory's one federated
-sign-in (``directory.federation.sign_in_federated``).
+sign-in (``directory.federation.sign_in_federated``, then ``federated_login_response``: allauth's login stages).
 
 Why a page before the IdP: the start is reached from the invitation's form (POST) and the
 Content-Security-Policy's ``form-action 'self'`` would stop a redirect chain that leaves the site; the
@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from directory.federation import FederationRefused, sign_in_federated
+from directory.federation import FederationRefused, federated_login_response, sign_in_federated
 from directory.models import Tenant
 from directory.panel import tenant_context
 
@@ -59,7 +59,7 @@ def safe_next(tenant: Tenant, value: str | None) -> str:
 
 
 def refused_page(request, tenant: Tenant, message: str, *, status: int = 403):
-    return render(request, "policies/federation/refused.html",
+    return render(request, "policies/saml/refused.html",
                   tenant_context(request, tenant, title=_("Sign-in refused"), message=message), status=status)
 
 
@@ -81,7 +81,7 @@ def saml_begin(request, slug: str, federation_id: str):
                                                "yet. Ask %(org)s to use SAML 2.0.") % {
             "idp": federation.display_name, "org": tenant.name}, status=501)
     url = saml.start_authn_request(request, federation, next_url=safe_next(tenant, request.GET.get("next")))
-    response = render(request, "policies/federation/continue.html",
+    response = render(request, "policies/saml/continue.html",
                       tenant_context(request, tenant, federation=federation, idp_url=url))
     response["Cache-Control"] = "no-store"
     return response
@@ -110,8 +110,9 @@ def saml_acs(request, slug: str, federation_id: str):
     except saml.SamlRefused as exc:
         return refused_page(request, tenant, exc.message)
     try:
-        sign_in_federated(request, tenant=tenant, issuer=assertion.issuer, subject=assertion.subject,
-                          email=assertion.email, email_verified=True, display_name=assertion.display_name)
+        # The e-mail is verified: its domain is one this configuration federates (consume_response checked).
+        account = sign_in_federated(request, tenant=tenant, issuer=assertion.issuer, subject=assertion.subject,
+                                    email=assertion.email, email_verified=True, display_name=assertion.display_name)
     except FederationRefused as exc:
         return refused_page(request, tenant, exc.message)
-    return HttpResponseRedirect(safe_next(tenant, next_url))
+    return federated_login_response(request, account, redirect_url=safe_next(tenant, next_url))

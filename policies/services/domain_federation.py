@@ -14,7 +14,7 @@ from directory.audit import Change, Target, apply_changes, audit, register_activ
 from directory.models import Tenant
 from directory.services import authorize
 
-from ..federation import (
+from ..domain_federation import (
     FederationInvalid,
     clean_certificate,
     clean_display_name,

@@ -15,7 +15,7 @@ from directory.api.errors import GraphError, bad_request, not_found
 from directory.api.odata import Prop, Resource
 
 from .. import services
-from ..federation import FederationInvalid
+from ..domain_federation import FederationInvalid
 from ..models import ExternalDomainFederation, ExternalDomainName
 
 READ = ("IdentityProvider.Read.All", "IdentityProvider.ReadWrite.All")
@@ -50,7 +50,7 @@ _FIELDS = {
     "signingCertificate": Field("string", max_length=16_000, description="The public part of the IdP's token-"
                                                                         "signing certificate, base64 DER"),
 }
-CREATE = Body(TYPE, {**{k: Field(f.kind, required=k in services.federation.REQUIRED, nullable=f.nullable,
+CREATE = Body(TYPE, {**{k: Field(f.kind, required=k in services.domain_federation.REQUIRED, nullable=f.nullable,
                                  max_length=f.max_length, enum=f.enum, description=f.description)
                         for k, f in _FIELDS.items()},
                      "domains": Field("list", required=True, max_length=1000, items=_DOMAIN_BODY)})
