@@ -185,3 +185,18 @@ def test_the_start_page_continues_without_inline_script(client, federation):
     body = response.content.decode()
     assert re.search(r'<meta http-equiv="refresh" content="0;url=https://127\.0\.0\.1:\d+/sso/redirect\?SAMLRequest=', body)
     assert "<script>" not in body and response["Cache-Control"] == "no-store"
+
+
+def test_the_pages_speak_german(client, federation, idp):
+    page = client.get(saml.begin_url(federation), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Weiter zur Anmeldung Ihrer Organisation" in page.content.decode()
+    acs, value = idp.respond(page.context["idp_url"], email="eve@contoso.example")
+    posted = client.post(urlsplit(acs).path, {"SAMLResponse": value}, HTTP_ACCEPT_LANGUAGE="de")
+    refused = client.get(posted["Location"], HTTP_ACCEPT_LANGUAGE="de")
+    assert "Anmeldung abgelehnt" in refused.content.decode()
+    assert "deren Domäne dieser Identitätsanbieter hier nicht bedient" in refused.context["message"]
+
+
+def test_the_tenants_sign_in_page_sends_a_federated_domain_to_its_idp(client, federation):
+    response = client.post(reverse("invitations:sign_in", args=["tailwind"]), {"email": GUEST})
+    assert response.status_code == 302 and response["Location"].startswith(saml.begin_url(federation) + "?next=")
