@@ -21,7 +21,7 @@ import uuid
 
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -38,14 +38,14 @@ PARKED_SECONDS = 120
 
 
 def _federation(slug: str, federation_id: str) -> ExternalDomainFederation:
-    tenant = get_object_or_404(Tenant, slug=slug)
     try:
         pk = uuid.UUID(str(federation_id))
     except ValueError:
         raise Http404 from None
-    federation = ExternalDomainFederation.objects.filter(tenant=tenant, pk=pk).select_related("tenant").first()
+    # One query for both: a missing tenant, a missing configuration and another tenant's are the same 404.
+    federation = ExternalDomainFederation.objects.filter(tenant__slug=slug, pk=pk).select_related("tenant").first()
     if federation is None:
-        raise Http404  # missing and another tenant's alike
+        raise Http404
     return federation
 
 
