@@ -1,9 +1,10 @@
 """SAML/WS-Fed domain federation over Graph: ``/directory/federationConfigurations`` with the type cast
 ``microsoft.graph.samlOrWsFedExternalDomainFederation`` (also written ``graph.…``, as Graph's docs and
-the SDKs do): list and create; one configuration by id (GET, PATCH, DELETE, with or without the cast);
-its ``domains`` (GET, POST; DELETE one). Reading needs ``IdentityProvider.Read.All``, writing
-``IdentityProvider.ReadWrite.All``; the rules are the services' (``policies.federation``), their message
-is the 400's (409 when a domain or issuer is already federated)."""
+the SDKs do), and the untyped collection the SDKs post to: list and create; one configuration by id
+(GET, PATCH, DELETE, with or without the cast); its ``domains`` (GET, POST; DELETE one). Reading needs
+``IdentityProvider.Read.All``, writing ``IdentityProvider.ReadWrite.All``; the rules are the services'
+(``policies.domain_federation``), their message is the 400's (409 when a domain or issuer is already
+federated)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,10 @@ class FederationsView(_Base):
         return self.list_response(self.scoped_queryset())
 
     def post(self, request):
+        # On the untyped collection (the SDKs' federationConfigurations.post) the body names its type.
+        kind = request.data.get("@odata.type") if isinstance(request.data, dict) else None
+        if kind is not None and str(kind).lstrip("#") != TYPE:
+            raise bad_request(f"Only {TYPE} configurations can be created here.")
         body = self.body()
         domains = body.pop("domains")
         try:
@@ -182,6 +187,8 @@ def urlpatterns():
             path(f"{BASE}/<str:federation_id>/{cast}/domains", DomainsView.as_view()),
         ]
     patterns += [
+        # Graph's identityProviderBase collection: every configuration here is a SAML/WS-Fed one.
+        path(BASE, FederationsView.as_view()),
         path(f"{BASE}/<str:federation_id>", FederationView.as_view()),
         path(f"{BASE}/<str:federation_id>/{TYPE}/domains/<str:domain_id>", DomainView.as_view()),
     ]

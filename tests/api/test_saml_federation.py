@@ -84,6 +84,19 @@ for _cast in (TYPE, "graph.samlOrWsFedExternalDomainFederation"):
         globals()[f"Test{_name}{_tag}"] = type(f"Test{_name}{_tag}", _bases, dict(_attrs))
 
 
+class TestListFederationConfigurations(_Read):
+    route = BASE
+
+
+class TestCreateFederationConfiguration(_Write):
+    route = BASE
+    method = "post"
+    ok_status = 201
+
+    def body(self, tenant, target):
+        return body()
+
+
 class TestGetFederation(_Item, _Read):
     route = f"{BASE}/<str:federation_id>"
 
@@ -183,3 +196,10 @@ def test_the_list_runs_a_fixed_number_of_queries(admin_api, api_tenant, django_a
     with django_assert_max_num_queries(8):
         second = admin_api.get(f"/v1.0/{BASE}/{TYPE}")
     assert len(first.json()["value"]) == 3 and len(second.json()["value"]) == 12
+
+
+def test_the_untyped_collection_takes_only_this_type(admin_api):
+    wrong = admin_api.post(f"/v1.0/{BASE}", body(**{"@odata.type": "#microsoft.graph.socialIdentityProvider"}),
+                           format="json")
+    assert wrong.status_code == 400 and TYPE in wrong.json()["error"]["message"]
+    assert admin_api.post(f"/v1.0/{BASE}", body(), format="json").status_code == 201
