@@ -222,3 +222,16 @@ def test_a_ws_fed_configuration_is_not_routed_and_its_start_page_says_why(client
     assert saml_route(tenant=tailwind, email=GUEST) is None
     response = client.get(saml.begin_url(federation))
     assert response.status_code == 501 and "WS-Fed" in response.context["message"]
+
+
+def test_a_response_addressed_to_another_organizations_service_provider_is_refused(client, federation, idp):
+    from django.test import Client
+
+    other = TenantFactory()
+    theirs = federate(other, idp)  # the same partner IdP federated by another tenant: another SP
+    idp.trust(Client().get(reverse("policies:saml_metadata", args=[other.slug, theirs.pk])).content.decode())
+    start(client, federation)
+    _acs, value = idp.respond(start(Client(), theirs), email=GUEST)
+    posted = client.post(reverse("policies:saml_acs", args=["tailwind", federation.pk]), {"SAMLResponse": value})
+    assert "addressed to another place" in refusal(client.get(posted["Location"]))
+    assert "_auth_user_id" not in client.session
