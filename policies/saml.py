@@ -11,8 +11,8 @@ SubjectConfirmation, InResponseTo = the request we sent), this module adds what 
 - the request id is bound to the browser session that started it, used once, and expires;
 - the Conditions' NotBefore / NotOnOrAfter with a small skew (``CLOCK_SKEW``, tighter than the library's
   five minutes), and a SubjectConfirmationData whose Recipient is exactly our ACS;
-- an assertion id is accepted once (the cache remembers it until the assertion expires): a replay, even
-  from another session, is refused;
+- an assertion id is accepted once (the cache remembers it until the assertion expires): a replay is
+  refused even when two requests race with the same session's pending request;
 - the e-mail (Entra's ``emailaddress`` claim, or an e-mail NameID) must be on one of the configuration's
   domains.
 """
@@ -248,13 +248,17 @@ def consume_response(request, federation: ExternalDomainFederation, saml_respons
     assertion_id = response.get_assertion_id()
     if not assertion_id:
         raise refuse("invalid")
-    # Each assertion once: remembered until it could no longer be accepted anyway.
+    # Only an answer to a request this session started counts (and burns nothing otherwise: a stranger
+    # posting someone's response cannot use it up).
+    if bound is None:
+        raise refuse("unsolicited")
+    # Each assertion once, whatever the session says: two requests racing with the same session both see
+    # the pending request, but only one adds the id (atomic in Redis and locmem). Remembered until the
+    # assertion could no longer be accepted anyway.
     keep = max(60, int((expires_at or now + 300) - now + CLOCK_SKEW.total_seconds()))
     key = "saml:seen:" + hashlib.sha256(f"{federation.issuer_uri}\n{assertion_id}".encode()).hexdigest()
     if not cache.add(key, 1, timeout=keep):
         raise refuse("replayed")
-    if bound is None:
-        raise refuse("unsolicited")
     pending.pop(in_response_to, None)
     request.session[PENDING_KEY] = pending
     assertion = _assertion(federation, response, assertion_id)

@@ -235,3 +235,26 @@ def test_a_response_addressed_to_another_organizations_service_provider_is_refus
     posted = client.post(reverse("policies:saml_acs", args=["tailwind", federation.pk]), {"SAMLResponse": value})
     assert "addressed to another place" in refusal(client.get(posted["Location"]))
     assert "_auth_user_id" not in client.session
+
+
+def test_two_uses_of_one_answer_racing_in_one_session_let_only_one_through(client, federation, idp):
+    """Both requests read the pending request before either removes it: the assertion id decides."""
+    from django.test import RequestFactory
+
+    _acs, value = idp.respond(start(client, federation), email=GUEST)
+    pending = dict(client.session[saml.PENDING_KEY])
+    first, second = RequestFactory().get("/"), RequestFactory().get("/")
+    first.session, second.session = {saml.PENDING_KEY: dict(pending)}, {saml.PENDING_KEY: dict(pending)}
+    assertion, _next = saml.consume_response(first, federation, value)
+    assert assertion.email == GUEST
+    with pytest.raises(saml.SamlRefused) as caught:
+        saml.consume_response(second, federation, value)
+    assert caught.value.code == "replayed"
+
+
+def test_a_stranger_posting_someones_answer_does_not_use_it_up(client, federation, idp):
+    from django.test import Client
+
+    acs, value = idp.respond(start(client, federation), email=GUEST)
+    assert "not started here" in refusal(post_to_acs(Client(), acs, value))
+    assert post_to_acs(client, acs, value).status_code == 302
