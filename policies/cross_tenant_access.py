@@ -149,12 +149,6 @@ def credit_trusted_mfa(request, *, tenant: Tenant, user, account) -> None:
         mark_trusted_mfa(request.session, tenant=tenant, user=user)
 
 
-def cross_tenant_entry_rule(request, tenant: Tenant, user) -> str | None:
-    """Kept for callers of the former panel-only entry rule: the credit now runs on every path."""
-    credit_trusted_mfa(request, tenant=tenant, user=user, account=getattr(request, "user", None))
-    return None
-
-
 def mark_trusted_partner_mfa(session, *, tenant: Tenant, federation) -> bool:
     """A partner deployment's "mfa" (its ID token's ``amr``) counts as MFA met in ``tenant``, at the time of
     that sign-in, when ``tenant``'s inbound trust toward that partner (issuer + tenant id) accepts MFA.

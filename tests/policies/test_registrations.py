@@ -9,9 +9,10 @@ def test_conditional_access_is_an_access_evaluator_and_terms_of_use_a_requiremen
     assert access._handlers["termsOfUse"] == "policies:terms_of_use"
 
 
-def test_cross_tenant_access_is_an_access_evaluator_and_an_entry_rule():
-    from directory import panel
-    from policies.cross_tenant_access import cross_tenant_access_evaluator, cross_tenant_entry_rule
+def test_cross_tenant_access_is_an_access_evaluator_and_a_session_credit():
+    from policies.cross_tenant_access import credit_trusted_mfa, cross_tenant_access_evaluator
 
     assert cross_tenant_access_evaluator in access._evaluators
-    assert cross_tenant_entry_rule in panel._entry_rules
+    # Partner MFA is credited before every evaluation (sign-in stage, panel, app launch, token), not only at
+    # the panel's entry.
+    assert credit_trusted_mfa in access._credits
