@@ -151,9 +151,8 @@ def _request_data(federation: ExternalDomainFederation, post: dict) -> dict:
     # The URL the response must have been sent to is ours as configured (SITE_URL), not what the Host
     # header of this request says.
     url = urlsplit(acs_url(federation))
-    port = url.port or (443 if url.scheme == "https" else 80)
-    return {"https": "on" if url.scheme == "https" else "off", "http_host": url.hostname, "server_port": str(port),
-            "script_name": url.path, "get_data": {}, "post_data": post}
+    return {"https": "on" if url.scheme == "https" else "off", "http_host": url.netloc, "script_name": url.path,
+            "get_data": {}, "post_data": post}
 
 
 _LIBRARY_CODES = {
