@@ -258,3 +258,19 @@ def test_a_stranger_posting_someones_answer_does_not_use_it_up(client, federatio
     acs, value = idp.respond(start(client, federation), email=GUEST)
     assert "not started here" in refusal(post_to_acs(Client(), acs, value))
     assert post_to_acs(client, acs, value).status_code == 302
+
+
+def test_a_redeemed_guest_signs_in_again_through_the_tenants_sign_in_page(client, tailwind, federation, idp):
+    result = invite(tailwind)
+    landing = client.post(result.redeem_url)
+    acs, value = idp.respond(client.get(landing["Location"]).context["idp_url"], email=GUEST)
+    client.post(post_to_acs(client, acs, value)["Location"], {"decision": "accept"})
+    client.logout()
+
+    page = client.post(reverse("invitations:sign_in", args=["tailwind"]), {"email": GUEST})
+    assert page["Location"].startswith(saml.begin_url(federation))
+    acs, value = idp.respond(client.get(page["Location"]).context["idp_url"], email=GUEST)
+    back = post_to_acs(client, acs, value)
+    assert back["Location"] == reverse("directory:panel", args=["tailwind"])
+    assert client.get(back["Location"]).status_code == 200
+    assert client.session["_auth_user_id"] == str(User.objects.get(tenant=tailwind, mail=GUEST).account_id)
