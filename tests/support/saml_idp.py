@@ -14,7 +14,9 @@ makes the IdP issue an assertion that is already expired (a clock far behind), s
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import html
 import ipaddress
 import secrets
@@ -149,9 +151,7 @@ class SamlIdp:
         return self._response(request, email=email, lifetime_minutes=lifetime_minutes, display_name=display_name)
 
     def _response(self, request, *, email: str, lifetime_minutes: int = 5, display_name: str = "") -> tuple[str, str]:
-        import base64
-
-        from saml2.authn_context import PASSWORD, AuthnBroker, authn_context_class_ref  # noqa: F401
+        from saml2.authn_context import PASSWORD
         from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
         from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -160,8 +160,6 @@ class SamlIdp:
         acs = request.assertion_consumer_service_url or server.config.metadata.assertion_consumer_service(
             sp_entity_id)[0]["location"]
         # A stable persistent identifier per (IdP, SP, person), as ADFS's ImmutableID would be.
-        import hashlib
-
         persistent = hashlib.sha256(f"{self.entity_id}|{sp_entity_id}|{email.lower()}".encode()).hexdigest()[:32]
         name_id = NameID(format=NAMEID_FORMAT_PERSISTENT, text=persistent, sp_name_qualifier=sp_entity_id,
                          name_qualifier=self.entity_id)
