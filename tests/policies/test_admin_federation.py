@@ -103,3 +103,31 @@ def test_only_identity_provider_managers_reach_it_and_each_tenant_sees_its_own(c
     assert client.get(reverse("admin:policies_externaldomainfederation_change", args=[theirs.pk])).status_code in (302, 404)
     client.force_login(admin_of(tenant, Role.USER_ADMINISTRATOR).account)
     assert client.get(ADD).status_code == 403
+
+
+def test_the_list_runs_the_same_queries_for_one_configuration_or_many(client, tenant, django_assert_num_queries):
+    from directory.actors import Actor
+    from policies import services
+    from tests.support.saml_idp import certificate_base64
+
+    admin = admin_of(tenant)
+    client.force_login(admin.account)
+    url = reverse("admin:policies_externaldomainfederation_changelist")
+
+    def add(n):
+        services.saml_federation_create(
+            actor=Actor.for_user(admin), tenant=tenant, domains=[{"id": f"partner{n}.example"}, {"id": f"p{n}.example"}],
+            data={"displayName": f"Partner {n}", "issuerUri": f"urn:partner:{n}", "passiveSignInUri": "https://idp.example/",
+                  "signingCertificate": certificate_base64(make_key_and_certificate()[1])})
+
+    add(0)
+    client.get(url)  # warm the session and caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for n in range(1, 6):
+        add(n)
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert "Partner 5" in client.get(url).content.decode()
