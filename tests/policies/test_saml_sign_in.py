@@ -274,3 +274,16 @@ def test_a_redeemed_guest_signs_in_again_through_the_tenants_sign_in_page(client
     assert back["Location"] == reverse("directory:panel", args=["tailwind"])
     assert client.get(back["Location"]).status_code == 200
     assert client.session["_auth_user_id"] == str(User.objects.get(tenant=tailwind, mail=GUEST).account_id)
+
+
+@pytest.mark.parametrize(("minutes", "accepted"), [(1, True), (-1, True), (3, False), (10, False), (-10, False)])
+def test_an_idp_clock_off_by_a_little_is_accepted_by_a_lot_refused(client, federation, idp, minutes, accepted):
+    """NotBefore / NotOnOrAfter are checked with 90 seconds of skew: an IdP a minute ahead or behind signs in,
+    three minutes ahead does not (python3-saml alone would allow five), nor ten ahead, nor a 5-minute assertion
+    from ten minutes behind (expired)."""
+    acs, value = idp.respond(start(client, federation), email=GUEST, clock_offset_minutes=minutes)
+    response = post_to_acs(client, acs, value)
+    if accepted:
+        assert response.status_code == 302 and "_auth_user_id" in client.session
+    else:
+        assert "not valid yet" in refusal(response)

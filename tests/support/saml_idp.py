@@ -15,6 +15,7 @@ makes the IdP issue an assertion that is already expired (a clock far behind), s
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import html
@@ -24,6 +25,7 @@ import socketserver
 import ssl
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -57,6 +59,31 @@ def make_key_and_certificate(common_name: str = "Test SAML IdP") -> tuple[bytes,
 def certificate_base64(cert_pem: bytes) -> str:
     """Graph's form of a certificate: base64 DER on one line."""
     return "".join(line for line in cert_pem.decode().splitlines() if "CERTIFICATE" not in line)
+
+
+@contextlib.contextmanager
+def _clock_offset(minutes: float):
+    """Shift the times pysaml2 writes into assertions (its ``instant`` and ``in_a_while``)."""
+    if not minutes:
+        yield
+        return
+    import saml2.assertion as assertion_module
+
+    instant, in_a_while = assertion_module.instant, assertion_module.in_a_while
+
+    def shifted_instant(format=None, time_stamp=0):
+        kwargs = {"format": format} if format else {}
+        return instant(time_stamp=time_stamp or time.time() + minutes * 60, **kwargs)
+
+    def shifted_in_a_while(**kwargs):
+        kwargs["seconds"] = kwargs.get("seconds", 0) + minutes * 60
+        return in_a_while(**kwargs)
+
+    assertion_module.instant, assertion_module.in_a_while = shifted_instant, shifted_in_a_while
+    try:
+        yield
+    finally:
+        assertion_module.instant, assertion_module.in_a_while = instant, in_a_while
 
 
 class _Quiet(WSGIRequestHandler):
@@ -143,12 +170,15 @@ class SamlIdp:
         request = self.server().parse_authn_request(query["SAMLRequest"][0], BINDING_HTTP_REDIRECT).message
         return request, (query.get("RelayState") or [""])[0]
 
-    def respond(self, request_url: str, *, email: str, lifetime_minutes: int = 5,
-                display_name: str = "") -> tuple[str, str]:
+    def respond(self, request_url: str, *, email: str, lifetime_minutes: int = 5, display_name: str = "",
+                clock_offset_minutes: float = 0) -> tuple[str, str]:
         """Sign ``email`` in for the AuthnRequest in ``request_url`` (our SP's redirect): (ACS URL,
-        base64 SAMLResponse)."""
+        base64 SAMLResponse). ``clock_offset_minutes`` runs the IdP's clock ahead (or behind): every time
+        it writes is shifted, as an IdP with a wrong clock would."""
         request, _relay = self.parse_request(request_url)
-        return self._response(request, email=email, lifetime_minutes=lifetime_minutes, display_name=display_name)
+        with _clock_offset(clock_offset_minutes):
+            return self._response(request, email=email, lifetime_minutes=lifetime_minutes,
+                                  display_name=display_name)
 
     def _response(self, request, *, email: str, lifetime_minutes: int = 5, display_name: str = "") -> tuple[str, str]:
         from saml2.authn_context import PASSWORD
