@@ -6,8 +6,11 @@ Entra's rules kept here (external-id/direct-federation.md): the passive sign-in 
 the signing certificate is the public part of the IdP's token-signing certificate (base64 DER); a domain
 is federated by at most one configuration per tenant; a domain verified by the tenant itself is never
 federated (its own users sign in here), nor a public mail domain (anyone has an address there; the
-directory's list, ``directory.domain_proof``). A domain another tenant verified may be federated: the
-redemption order still sends its users home first.
+directory's list, ``directory.domain_proof``). Stricter than Entra (which allows an Entra-verified domain
+and lets the redemption order prefer its home tenant): a domain of another organization on this platform
+(verified, or its initial domain, or below one) is refused too, as for every identity provider here
+(``policies.services.identity_providers``): one tenant's administrator never vouches for another
+organization's people.
 """
 
 from __future__ import annotations
@@ -121,10 +124,17 @@ def clean_domain_name(value, *, tenant: Tenant, federation_id=None) -> str:
     if is_public_mail_domain(name):
         raise FederationInvalid(_("“%(domain)s” is a public mail domain: anyone can have an address there, so it "
                                   "cannot be federated.") % {"domain": name})
-    own = Domain.objects.filter(tenant=tenant, is_verified=True).values_list("name", flat=True)
-    if any(name == d.lower() or name.endswith("." + d.lower()) for d in own):
+    # The name and every domain above it: a verified root covers its subdomains.
+    labels = name.split(".")
+    above = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    verified = list(Domain.objects.filter(name__in=above, is_verified=True).values_list("tenant_id", flat=True))
+    verified += list(Tenant.objects.filter(initial_domain__in=above).values_list("pk", flat=True))
+    if tenant.pk in verified:
         raise FederationInvalid(_("“%(domain)s” is verified by this organization: its users sign in here, not "
                                   "at a partner's identity provider.") % {"domain": name})
+    if verified:
+        raise FederationInvalid(_("“%(domain)s” belongs to an organization on this platform: its people sign in "
+                                  "with their accounts here.") % {"domain": name})
     taken = ExternalDomainName.objects.filter(tenant=tenant, name=name)
     if federation_id is not None:
         taken = taken.exclude(federation_id=federation_id)

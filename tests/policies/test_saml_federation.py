@@ -75,10 +75,16 @@ def test_a_domain_the_tenant_verified_itself_is_not_federated_nor_below_it():
             create(tenant, domains=(domain,))
 
 
-def test_a_domain_another_tenant_verified_may_be_federated():
-    tenant, other = TenantFactory(), TenantFactory()
+def test_a_domain_of_another_organization_on_this_platform_is_not_federated():
+    """Stricter than Entra, as for every identity provider here: one tenant's IdP never speaks for another
+    organization's people (verified, initial, or below a verified domain)."""
+    tenant, other = TenantFactory(), TenantFactory(initial_domain="other-initial.example")
     Domain.objects.create(tenant=other, name="fabrikam.example", is_verified=True)
-    assert create(tenant).domains.count() == 1
+    Domain.objects.create(tenant=other, name="unverified.example", is_verified=False)
+    for domain in ("fabrikam.example", "eu.fabrikam.example", "other-initial.example"):
+        with pytest.raises(FederationInvalid, match="belongs to an organization on this platform"):
+            create(tenant, domains=(domain,))
+    assert create(tenant, domains=("unverified.example",)).domains.count() == 1
 
 
 def test_a_domain_is_federated_by_one_configuration_per_tenant_but_other_tenants_may_too():
