@@ -31,6 +31,11 @@ class InvitationsConfig(AppConfig):
         register_section(Section(key="invite", label=gettext_lazy("Invite someone"), url_name="invitations:invite",
                                  order=30, visible=_may_invite))
         register_invite_page("invitations:invite", _may_invite)
+        # Partners' SAML IdPs by e-mail domain (policies' SAML/WS-Fed domain federation).
+        from .discovery import register_federated_resolver
+        from .saml_routes import saml_route
+
+        register_federated_resolver(saml_route, kind="saml")
 
 
 def _may_invite(actor) -> bool:

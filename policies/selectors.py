@@ -187,3 +187,26 @@ def identity_provider_for_email(*, tenant: Tenant, email: str, kind: str):
         if domain in domains:
             return idp
     return None
+# --- SAML/WS-Fed domain federation ----------------------------------------------------------------
+
+
+def saml_federations_visible_to(actor) -> QuerySet:
+    """The tenant's SAML/WS-Fed configurations for someone who may read identity providers; nothing for
+    anyone else (each tenant sees only its own)."""
+    from .models import ExternalDomainFederation
+
+    tenant = getattr(actor, "tenant", None)
+    if tenant is None or not actor.can("IdentityProvider.Read.All", tenant=tenant):
+        return ExternalDomainFederation.objects.none()
+    return ExternalDomainFederation.objects.filter(tenant=tenant)
+
+
+def saml_federation_for_email(*, tenant: Tenant, email: str):
+    """The tenant's SAML/WS-Fed configuration federating ``email``'s domain, or None (one query on the
+    (tenant, name) index). Only the exact domain matches, as in Entra."""
+    from .models import ExternalDomainFederation
+
+    domain = (email or "").rpartition("@")[2].strip().lower().rstrip(".")
+    if not domain:
+        return None
+    return ExternalDomainFederation.objects.filter(tenant=tenant, domains__name=domain).first()

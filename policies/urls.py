@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import saml_views, views
 from .federation import views as federation_views
 
 app_name = "policies"
@@ -11,4 +11,7 @@ urlpatterns = [
     path("t/<slug:slug>/federation/<uuid:idp_id>/begin/", federation_views.begin, name="federation_begin"),
     # One callback per tenant (the redirect URI registered at every provider); the state names the provider.
     path("t/<slug:slug>/federation/callback/", federation_views.callback, name="federation_callback"),
+    path("t/<slug:slug>/saml/<str:federation_id>/metadata/", saml_views.saml_metadata, name="saml_metadata"),
+    path("t/<slug:slug>/saml/<str:federation_id>/begin/", saml_views.saml_begin, name="saml_begin"),
+    path("t/<slug:slug>/saml/<str:federation_id>/acs/", saml_views.saml_acs, name="saml_acs"),
 ]

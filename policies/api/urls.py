@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import agreements, conditional_access, cross_tenant, identity_providers, views
+from . import agreements, conditional_access, cross_tenant, domain_federation, identity_providers, views
 
 urlpatterns = [
     path("policies/authorizationPolicy", views.AuthorizationPolicyView.as_view()),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("identityGovernance/termsOfUse/agreements/<str:agreement_id>", agreements.AgreementView.as_view()),
     path("identityGovernance/termsOfUse/agreements/<str:agreement_id>/acceptances",
          agreements.AgreementAcceptancesView.as_view()),
+    *domain_federation.urlpatterns(),  # /directory/federationConfigurations/… (SAML/WS-Fed domain federation)
 ]
 
 # Graph beta: the domain allow/deny list (v1.0 has no resource for it).

@@ -3,6 +3,7 @@ CollaborationSettings`` keeps working)."""
 from .collaboration import DOMAIN_LIST_MAX_BYTES, CollaborationSettings, validate_domain_list, validate_domain_pattern
 from .conditional_access import ConditionalAccessPolicy, NamedLocation
 from .cross_tenant import CrossTenantAccessDefault, CrossTenantAccessPartner
+from .domain_federation import ExternalDomainFederation, ExternalDomainName
 from .identity_providers import IdentityProvider
 from .terms_of_use import Agreement, AgreementAcceptance, AgreementFile
 
@@ -15,6 +16,8 @@ __all__ = [
     "ConditionalAccessPolicy",
     "CrossTenantAccessDefault",
     "CrossTenantAccessPartner",
+    "ExternalDomainFederation",
+    "ExternalDomainName",
     "IdentityProvider",
     "NamedLocation",
     "validate_domain_list",

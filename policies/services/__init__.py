@@ -18,6 +18,13 @@ from .cross_tenant import (
     cross_tenant_partner_delete,
     cross_tenant_partner_update,
 )
+from .domain_federation import (
+    saml_federation_create,
+    saml_federation_delete,
+    saml_federation_domain_add,
+    saml_federation_domain_remove,
+    saml_federation_update,
+)
 from .identity_providers import (
     CATEGORY_IDENTITY_PROVIDER,
     IdentityProviderInvalid,
@@ -56,4 +63,9 @@ __all__ = [
     "named_location_create",
     "named_location_delete",
     "named_location_update",
+    "saml_federation_create",
+    "saml_federation_delete",
+    "saml_federation_domain_add",
+    "saml_federation_domain_remove",
+    "saml_federation_update",
 ]

@@ -164,9 +164,10 @@ def test_the_redemption_order_reads_a_tenants_providers_once_whatever_their_numb
     from directory.models import Tenant
 
     fresh = Tenant.objects.get(pk=tenant.pk)
-    # The order (1), the home-tenant check (1: no such account), the providers (1), the OTP setting (1).
-    with django_assert_max_num_queries(4):
+    # The order (1), the home-tenant check (1: no such account), the SAML domain federations (1: they come
+    # first), the providers (1), the OTP setting (1).
+    with django_assert_max_num_queries(5):
         assert discover(tenant=fresh, email="ann@nowhere.example").route is None
     fresh = Tenant.objects.get(pk=tenant.pk)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         assert discover(tenant=fresh, email="ann@org11.example").route.label == "SSO 11"
