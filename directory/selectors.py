@@ -28,6 +28,7 @@ from .models import (
     Tenant,
     User,
 )
+from .tenant_cache import TenantCache
 
 
 def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
@@ -172,6 +173,35 @@ def my_apps(actor: Actor, *, search: str = "") -> QuerySet[Application]:
         owner_names_json=Subquery(owners, output_field=TextField()))
 
 
+def my_apps_page(actor: Actor, *, search: str = "", with_requestable: bool = True) -> tuple[list[dict], list[dict]]:
+    """My Apps' two lists from **one query**: the tiles (:func:`my_apps`: assigned and visible, matching
+    ``search``, with ``owner_names_json``) and, with ``with_requestable``, the applications the actor may
+    request (:func:`applications_requestable_by`: self-service ones it cannot open yet, members only).
+    Rows are dicts (``id``, ``display_name``, ``description``, ``logo``, ``owner_names_json``); tiles in
+    name order, requestable ones in case-insensitive name order."""
+    user = actor.user
+    if user is None:
+        return [], []
+    assigned = AppRoleAssignment.objects.filter(application=OuterRef("pk")).filter(Q(user=user) | Q(group__members=user))
+    mine = Q(is_assigned=True, visible_to_users=True)
+    if search:
+        mine &= Q(display_name__icontains=search)
+    wanted = mine
+    if with_requestable and not actor.is_guest:
+        wanted |= Q(is_assigned=False, self_service_enabled=True)
+    owners = (users_visible_to(actor).filter(owned_applications=OuterRef("pk")).order_by()
+              .values("owned_applications").annotate(names=_Names("display_name")).values("names"))
+    rows = (Application.objects.filter(tenant_id=user.tenant_id).annotate(is_assigned=Exists(assigned))
+            .filter(wanted).annotate(owner_names_json=Subquery(owners, output_field=TextField()))
+            .order_by("display_name", "id")
+            .values("id", "display_name", "description", "logo", "owner_names_json", "is_assigned"))
+    tiles, requestable = [], []
+    for row in rows:
+        (tiles if row["is_assigned"] else requestable).append(row)
+    requestable.sort(key=lambda row: (row["display_name"].lower(), str(row["id"])))
+    return tiles, requestable
+
+
 def owner_names(owner_names_json: str | None) -> list[str]:
     """The owners' names :func:`my_apps` read with an app (its ``owner_names_json``), in name order."""
     return sorted(json.loads(owner_names_json)) if owner_names_json else []
@@ -226,19 +256,44 @@ def console_capabilities_for_account(*, account: Account) -> dict:
     return {tenant_id: authz.console_capabilities(is_guest=guest[tenant_id], roles=r) for tenant_id, r in roles.items()}
 
 
-def organizations_for_account(*, account: Account) -> QuerySet[User]:
+def organizations_for_account(*, account: Account, with_roles: bool = False) -> QuerySet[User]:
     """The signed-in person's organisations: where they are an enabled member or guest, their home
     organization (where they are a member who was not invited from outside) first, as Entra's My Account
     lists them; then by name. One query, with each tenant (each user's ``account`` is ``account``: callers
-    that need the object set it, rather than join it again)."""
+    that need the object set it, rather than join it again). ``with_roles``: each user also carries
+    ``role_values_json``, its directory roles (a JSON array), in the same query — the panel's actor needs
+    them on every page (:func:`role_values`)."""
     home_first = Case(When(user_type=User.UserType.MEMBER, external_user_state="", then=0), default=1)
-    return (User.objects.active().filter(account=account, account_enabled=True)
-            .select_related("tenant").order_by(home_first, "tenant__name", "tenant_id"))
+    users = (User.objects.active().filter(account=account, account_enabled=True)
+             .select_related("tenant").order_by(home_first, "tenant__name", "tenant_id"))
+    if with_roles:
+        roles = (RoleAssignment.objects.filter(user=OuterRef("pk")).order_by().values("user")
+                 .annotate(values=_Names("role")).values("values"))
+        users = users.annotate(role_values_json=Subquery(roles, output_field=TextField()))
+    return users
+
+
+def role_values(user: User) -> list[str] | None:
+    """The role values :func:`organizations_for_account` read with ``user`` (None when it did not)."""
+    if not hasattr(user, "role_values_json"):
+        return None
+    return json.loads(user.role_values_json) if user.role_values_json else []
+
+
+def _load_brandings(tenant_id) -> dict[str, Branding]:
+    return {b.locale: b for b in Branding.objects.filter(tenant_id=tenant_id)}
+
+
+#: {locale: Branding} per tenant, kept per process until a branding changes (directory/tenant_cache.py).
+brandings_cache = TenantCache("brandings", _load_brandings)
+brandings_cache.watch(Branding)
 
 
 def branding_for(tenant: Tenant, language: str) -> Branding | None:
-    """The tenant's branding for ``language``, else its default one (one query, or none when prefetched)."""
-    brandings = {b.locale: b for b in tenant.brandings.all()}
+    """The tenant's branding for ``language``, else its default one: no query while the tenant's brandings
+    are unchanged (per-process copy, :data:`brandings_cache`), or none when the caller prefetched them."""
+    prefetched = getattr(tenant, "_prefetched_objects_cache", {}).get("brandings")
+    brandings = {b.locale: b for b in prefetched} if prefetched is not None else brandings_cache.get(tenant.pk)
     return brandings.get(language) or brandings.get("")
 
 
