@@ -12,7 +12,7 @@ from directory import panel as panel_shell
 from directory import services
 from directory.actors import Actor
 from directory.models import Branding
-from directory.selectors import branding_for, brandings_cache
+from directory.selectors import branding_for
 from directory.tenant_cache import TenantCache
 from policies import services as policy_services
 from policies.models import CollaborationSettings
