@@ -35,7 +35,13 @@ from . import access
 from .actors import Actor
 from .enforcement import enforce
 from .models import Tenant
-from .selectors import branding_for, organizations_for_account, role_values, tenant_user_for_account
+from .selectors import (
+    branding_for,
+    organizations_for_account,
+    panel_organizations,
+    role_values,
+    tenant_user_for_account,
+)
 from .signin import session_predates
 
 
@@ -164,7 +170,7 @@ class PanelView(View):
         # The header's organization switcher needs the person's organizations on every page: that one
         # query also brings this tenant and the user object here, on the way every panel page takes.
         account = request.user._wrapped if hasattr(request.user, "_wrapped") else request.user
-        self.organizations = list(organizations_for_account(account=account, with_roles=True))
+        self.organizations = panel_organizations(account=account)
         for org in self.organizations:
             org.account = account  # the signed-in account itself: no join, no query
         user = next((org for org in self.organizations if org.tenant.slug == slug), None)

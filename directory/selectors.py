@@ -8,13 +8,27 @@ the admin base, the Graph base view and the panel base view.
 import json
 import uuid
 
-from django.db.models import Aggregate, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, TextField, When
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    When,
+)
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from . import lookups, visibility  # noqa: F401  (lookups registers field__lower__bytewise)
 from .actors import Actor, ActorKind
+from .compiled import CompiledQuery
 from .models import (
     Account,
     Application,
@@ -173,6 +187,33 @@ def my_apps(actor: Actor, *, search: str = "") -> QuerySet[Application]:
         owner_names_json=Subquery(owners, output_field=TextField()))
 
 
+def _my_apps_rows(user_id, tenant_id, owners_visible: QuerySet[User], *, search: str = "",
+                  with_requestable: bool) -> QuerySet:
+    # The person's assignments as two uncorrelated sets (direct; through a group it belongs to), each found on
+    # its foreign key's index and hashed once, instead of a probe per application: planning that was most of
+    # this query's time (bench/panel.py).
+    in_groups = Group.members.through.objects.filter(user_id=user_id).values("group_id")
+    assigned = (Q(pk__in=AppRoleAssignment.objects.filter(user_id=user_id).values("application_id"))
+                | Q(pk__in=AppRoleAssignment.objects.filter(group_id__in=in_groups).values("application_id")))
+    mine = Q(is_assigned=True, visible_to_users=True)
+    if search:
+        mine &= Q(display_name__icontains=search)
+    wanted = mine
+    if with_requestable:
+        wanted |= Q(is_assigned=False, self_service_enabled=True)
+    owners = (owners_visible.filter(owned_applications=OuterRef("pk")).order_by()
+              .values("owned_applications").annotate(names=_Names("display_name")).values("names"))
+    return (Application.objects.filter(tenant_id=tenant_id)
+            .annotate(is_assigned=ExpressionWrapper(assigned, output_field=BooleanField()))
+            .filter(wanted).annotate(owner_names_json=Subquery(owners, output_field=TextField()))
+            .order_by("display_name", "id")
+            .values("id", "display_name", "description", "logo", "owner_names_json", "is_assigned"))
+
+
+_my_apps_compiled = CompiledQuery(lambda key, *, user, tenant: _my_apps_rows(
+    user, tenant, User.objects.active().filter(tenant_id=tenant), with_requestable=key[1]))
+
+
 def my_apps_page(actor: Actor, *, search: str = "", with_requestable: bool = True) -> tuple[list[dict], list[dict]]:
     """My Apps' two lists from **one query**: the tiles (:func:`my_apps`: assigned and visible, matching
     ``search``, with ``owner_names_json``) and, with ``with_requestable``, the applications the actor may
@@ -182,19 +223,13 @@ def my_apps_page(actor: Actor, *, search: str = "", with_requestable: bool = Tru
     user = actor.user
     if user is None:
         return [], []
-    assigned = AppRoleAssignment.objects.filter(application=OuterRef("pk")).filter(Q(user=user) | Q(group__members=user))
-    mine = Q(is_assigned=True, visible_to_users=True)
-    if search:
-        mine &= Q(display_name__icontains=search)
-    wanted = mine
-    if with_requestable and not actor.is_guest:
-        wanted |= Q(is_assigned=False, self_service_enabled=True)
-    owners = (users_visible_to(actor).filter(owned_applications=OuterRef("pk")).order_by()
-              .values("owned_applications").annotate(names=_Names("display_name")).values("names"))
-    rows = (Application.objects.filter(tenant_id=user.tenant_id).annotate(is_assigned=Exists(assigned))
-            .filter(wanted).annotate(owner_names_json=Subquery(owners, output_field=TextField()))
-            .order_by("display_name", "id")
-            .values("id", "display_name", "description", "logo", "owner_names_json", "is_assigned"))
+    with_requestable = with_requestable and not actor.is_guest
+    if actor.kind == ActorKind.USER and not actor.is_guest and not search:
+        # A member sees every owner (users_visible_to): the query's shape is fixed, compiled once.
+        rows = _my_apps_compiled.run(("member", with_requestable), user=user.pk, tenant=user.tenant_id)
+    else:
+        rows = _my_apps_rows(user.pk, user.tenant_id, users_visible_to(actor), search=search,
+                             with_requestable=with_requestable)
     tiles, requestable = [], []
     for row in rows:
         (tiles if row["is_assigned"] else requestable).append(row)
@@ -271,6 +306,16 @@ def organizations_for_account(*, account: Account, with_roles: bool = False) -> 
                  .annotate(values=_Names("role")).values("values"))
         users = users.annotate(role_values_json=Subquery(roles, output_field=TextField()))
     return users
+
+
+_organizations_compiled = CompiledQuery(
+    lambda key, *, account: organizations_for_account(account=Account(pk=account), with_roles=True))
+
+
+def panel_organizations(*, account: Account) -> list[User]:
+    """:func:`organizations_for_account` with roles, as the access panel's shell reads it on every page: the
+    same query, compiled once per process (directory/compiled.py)."""
+    return _organizations_compiled.run("panel", account=account.pk)
 
 
 def role_values(user: User) -> list[str] | None:
