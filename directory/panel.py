@@ -29,6 +29,7 @@ from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import translation
 from django.views import View
 
 from . import access
@@ -151,6 +152,20 @@ def tenant_context(request, tenant: Tenant, **extra) -> dict:
 _SLUG = "__slug__"
 
 
+def speak_users_language(request, user) -> None:
+    """The panel speaks the person's preferred language in this tenant (My Account sets it); without one,
+    what the browser asked for (Django's LocaleMiddleware), as the redemption journey does."""
+    wanted = (getattr(user, "preferred_language", "") or "").strip()
+    if not wanted:
+        return
+    try:
+        language = translation.get_supported_language_variant(wanted)
+    except LookupError:
+        return
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
 class PanelView(View):
     """Base of every access-panel page. Anonymous → the tenant's sign-in page; signed in without a
     usable user object in the tenant → an entry hook (just-in-time redemption) or "no access"."""
@@ -186,6 +201,7 @@ class PanelView(View):
                     return response
         if user is None or not user.account_enabled:
             return render(request, "directory/panel/no_access.html", self.context(), status=403)
+        speak_users_language(request, user)
         if session_predates(request, user):  # signed in before the tenant reset this user's redemption
             logout(request)
             return HttpResponseRedirect(sign_in_url(self.tenant, request.get_full_path()))
