@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.views import View
 
@@ -150,6 +150,16 @@ def tenant_context(request, tenant: Tenant, **extra) -> dict:
 
 
 _SLUG = "__slug__"
+_tenant_urls: dict[tuple[str, str], str] = {}
+
+
+def tenant_url(url_name: str, slug: str) -> str:
+    """``reverse(url_name, args=[slug])``, reversed once per process (and script prefix), then filled in."""
+    key = (url_name, get_script_prefix())
+    pattern = _tenant_urls.get(key)
+    if pattern is None:
+        pattern = _tenant_urls[key] = reverse(url_name, args=[_SLUG])
+    return pattern.replace(_SLUG, slug)
 
 
 def speak_users_language(request, user) -> None:
@@ -222,11 +232,10 @@ class PanelView(View):
         organizations = getattr(self, "organizations", None)
         if organizations is None:
             organizations = list(organizations_for_account(account=self.request.user))
-        # Each link is reversed once per page and filled in per slug: the shell is on every page.
-        panel = reverse("directory:panel", args=[_SLUG]).replace(_SLUG, "{slug}")
+        # Each link is reversed once per process and filled in per slug: the shell is on every page.
         for org in organizations:
-            org.panel_href = panel.replace("{slug}", org.tenant.slug)
-        sections = [(section, reverse(section.url_name, args=[self.tenant.slug]))
+            org.panel_href = tenant_url("directory:panel", org.tenant.slug)
+        sections = [(section, tenant_url(section.url_name, self.tenant.slug))
                     for section in (sections_for(getattr(self, "panel", None) or actor) if actor is not None else [])]
         return tenant_context(
             self.request, self.tenant, tenant_user=getattr(self, "tenant_user", None), actor=actor,
