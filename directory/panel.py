@@ -66,6 +66,13 @@ class PanelContext:
             self._memo[key] = load()
         return self._memo[key]
 
+    def __getattr__(self, name: str):
+        # A rule written for the actor (``visible=lambda actor: actor.user is not None``) keeps working:
+        # what the context does not have, its actor answers. Services still take ``panel.actor``.
+        if name.startswith("_") or name == "actor":
+            raise AttributeError(name)
+        return getattr(self.actor, name)
+
 
 def _as_panel(panel) -> PanelContext:
     return panel if isinstance(panel, PanelContext) else PanelContext(panel)

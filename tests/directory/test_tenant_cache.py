@@ -126,3 +126,11 @@ def test_a_guests_my_apps_reads_neither_the_settings_nor_the_roles_again():
     assert "policies_collaborationsettings" not in sql and "directory_branding" not in sql
     assert sum('from "directory_roleassignment"' in q["sql"].lower() and "json" not in q["sql"].lower()
                for q in captured.captured_queries) == 0
+
+
+def test_a_visibility_rule_written_for_the_actor_still_works_with_the_panel_context():
+    tenant = TenantFactory()
+    member = UserFactory(tenant=tenant)
+    panel = panel_shell.PanelContext(Actor.for_user(member))
+    assert panel.user == member and panel.is_guest is False and panel.tenant == tenant
+    assert panel.can("User.Read.All")
