@@ -184,3 +184,13 @@ def test_the_list_runs_the_same_queries_for_two_requests_and_for_sixty(django_as
             assert client.get(LIST).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1], counts
+
+
+def test_the_requester_hears_of_a_console_decision_in_their_language():
+    tenant = _tenant()
+    found = join_request(tenant)
+    found.requester.preferred_language = "de"
+    found.requester.save(update_fields=["preferred_language"])
+    console(admin_of(tenant)).post(_decide(found), {"decision": "deny", "note": "Nicht in diesem Quartal"})
+    mail = OutboxMessage.objects.get(to=[found.requester.mail])
+    assert "abgelehnt" in mail.subject.lower() and "Nicht in diesem Quartal" in mail.body_text
