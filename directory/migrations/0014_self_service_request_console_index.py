@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0011_audit_search_keys'),
+        ('directory', '0013_passkeys'),
     ]
 
     operations = [
