@@ -36,7 +36,8 @@ KEY_STRINGS = [
     "You have no open requests.", "Applications I own", "Preferred language", "Save profile", "Organizations",
     "Recent sign-ins", "Leave organization", "Your sign-in methods", "Add a method", "Authenticator app",
     "Business justification", "Give access to what you own", "Back to My account", "Display name",
-    "No sign-ins to this organization are recorded yet.", "The organization's default",
+    "No sign-ins to this organization are recorded yet.", "The organization's default", "Sponsors",
+    "You have no sponsor in this organization.",
 ]
 
 
