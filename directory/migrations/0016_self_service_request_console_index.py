@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('directory', '0014_drop_user_name_prefix_index'),
+        ('directory', '0015_managed_access_and_shared_mail_bodies'),
     ]
 
     operations = [
