@@ -45,13 +45,18 @@ class Actor:
     scopes: frozenset[str] | None = None
     reason: str = ""
     ip: str | None = None
+    #: The user's role values when the caller read them with the user (the panel's organizations query).
+    known_roles: frozenset[str] | None = None
 
     # -- construction
     @classmethod
-    def for_user(cls, user: User, *, app: AppRegistration | None = None, scopes=None, ip: str | None = None):
-        """A person acting through their user object (with ``app``: through a delegated token)."""
+    def for_user(cls, user: User, *, app: AppRegistration | None = None, scopes=None, ip: str | None = None,
+                 roles=None):
+        """A person acting through their user object (with ``app``: through a delegated token). ``roles``:
+        the user's role values, when the caller read them already (else :attr:`roles` asks once)."""
         return cls(ActorKind.USER, tenant=user.tenant, account=user.account, user=user, app=app,
-                   scopes=frozenset(scopes) if scopes is not None else None, ip=ip)
+                   scopes=frozenset(scopes) if scopes is not None else None, ip=ip,
+                   known_roles=frozenset(roles) if roles is not None else None)
 
     @classmethod
     def for_account(cls, account: Account, tenant: Tenant | None, *, ip: str | None = None) -> "Actor":
@@ -103,6 +108,8 @@ class Actor:
         user = self.user
         if user is None or user.pk is None or user.deleted_at or not user.account_enabled:
             return frozenset()
+        if self.known_roles is not None:
+            return frozenset(Role(r) for r in self.known_roles)
         return frozenset(Role(r) for r in user.role_assignments.values_list("role", flat=True))
 
     @property

@@ -28,15 +28,54 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils import translation
 from django.views import View
 
 from . import access
 from .actors import Actor
 from .enforcement import enforce
 from .models import Tenant
-from .selectors import branding_for, organizations_for_account, tenant_user_for_account
+from .selectors import (
+    branding_for,
+    organizations_for_account,
+    panel_organizations,
+    role_values,
+    tenant_user_for_account,
+)
 from .signin import session_predates
+
+
+class PanelContext:
+    """What one panel request's sections and page share, read once by whoever needs it first.
+
+    The shell builds one per request (:class:`PanelView`) and hands it to every section's ``visible`` and to
+    :func:`invite_url`: a rule that several of them ask (may this person invite? the tenant's settings)
+    costs its reads once per page, not once per asker. ``once(key, load)`` is the memo; ``actor`` and
+    ``tenant`` are the request's."""
+
+    __slots__ = ("_memo", "actor", "tenant")
+
+    def __init__(self, actor: Actor, tenant: Tenant | None = None):
+        self.actor = actor
+        self.tenant = tenant if tenant is not None else actor.tenant
+        self._memo: dict = {}
+
+    def once(self, key: str, load: Callable[[], object]):
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
+
+    def __getattr__(self, name: str):
+        # A rule written for the actor (``visible=lambda actor: actor.user is not None``) keeps working:
+        # what the context does not have, its actor answers. Services still take ``panel.actor``.
+        if name.startswith("_") or name == "actor":
+            raise AttributeError(name)
+        return getattr(self.actor, name)
+
+
+def _as_panel(panel) -> PanelContext:
+    return panel if isinstance(panel, PanelContext) else PanelContext(panel)
 
 
 @dataclass(frozen=True)
@@ -45,7 +84,8 @@ class Section:
     label: str
     url_name: str  # reversed with the tenant's slug
     order: int = 100
-    visible: Callable[[Actor], bool] = field(default=lambda actor: True)
+    #: ``visible(panel)`` with the request's :class:`PanelContext` (``panel.actor``, ``panel.once``).
+    visible: Callable[[PanelContext], bool] = field(default=lambda panel: True)
 
 
 _sections: dict[str, Section] = {}
@@ -59,8 +99,9 @@ def register_section(section: Section) -> None:
     _sections[section.key] = section
 
 
-def sections_for(actor: Actor) -> list[Section]:
-    return sorted((s for s in _sections.values() if s.visible(actor)), key=lambda s: (s.order, s.key))
+def sections_for(panel: PanelContext | Actor) -> list[Section]:
+    panel = _as_panel(panel)
+    return sorted((s for s in _sections.values() if s.visible(panel)), key=lambda s: (s.order, s.key))
 
 
 def register_entry_hook(hook: Callable[..., HttpResponse | None]) -> None:
@@ -94,17 +135,19 @@ def sign_in_url(tenant: Tenant, next_url: str) -> str:
     return f"{reverse('account_login')}?{urlencode({'next': next_url})}"
 
 
-def register_invite_page(url_name: str, may_invite: Callable[[Actor], bool]) -> None:
-    """``url_name`` (reversed with the tenant's slug) invites a guest; ``may_invite(actor)`` says who may."""
+def register_invite_page(url_name: str, may_invite: Callable[[PanelContext], bool]) -> None:
+    """``url_name`` (reversed with the tenant's slug) invites a guest; ``may_invite(panel)`` says who may
+    (memoize it with ``panel.once``: the Invite section asks the same on every page)."""
     _invite_page[:] = [(url_name, may_invite)]
 
 
-def invite_url(actor: Actor, tenant: Tenant) -> str | None:
-    """Where ``actor`` invites a guest to ``tenant``, or None when it may not (or nothing invites)."""
+def invite_url(panel: PanelContext | Actor, tenant: Tenant | None = None) -> str | None:
+    """Where the panel's actor invites a guest to its tenant, or None when it may not (or nothing invites)."""
+    panel = _as_panel(panel)
     if not _invite_page:
         return None
     url_name, may_invite = _invite_page[0]
-    return reverse(url_name, args=[tenant.slug]) if may_invite(actor) else None
+    return reverse(url_name, args=[(tenant or panel.tenant).slug]) if may_invite(panel) else None
 
 
 def tenant_context(request, tenant: Tenant, **extra) -> dict:
@@ -114,6 +157,30 @@ def tenant_context(request, tenant: Tenant, **extra) -> dict:
 
 
 _SLUG = "__slug__"
+_tenant_urls: dict[tuple[str, str], str] = {}
+
+
+def tenant_url(url_name: str, slug: str) -> str:
+    """``reverse(url_name, args=[slug])``, reversed once per process (and script prefix), then filled in."""
+    key = (url_name, get_script_prefix())
+    pattern = _tenant_urls.get(key)
+    if pattern is None:
+        pattern = _tenant_urls[key] = reverse(url_name, args=[_SLUG])
+    return pattern.replace(_SLUG, slug)
+
+
+def speak_users_language(request, user) -> None:
+    """The panel speaks the person's preferred language in this tenant (My Account sets it); without one,
+    what the browser asked for (Django's LocaleMiddleware), as the redemption journey does."""
+    wanted = (getattr(user, "preferred_language", "") or "").strip()
+    if not wanted:
+        return
+    try:
+        language = translation.get_supported_language_variant(wanted)
+    except LookupError:
+        return
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
 
 
 class PanelView(View):
@@ -135,7 +202,7 @@ class PanelView(View):
         # The header's organization switcher needs the person's organizations on every page: that one
         # query also brings this tenant and the user object here, on the way every panel page takes.
         account = request.user._wrapped if hasattr(request.user, "_wrapped") else request.user
-        self.organizations = list(organizations_for_account(account=account))
+        self.organizations = panel_organizations(account=account)
         for org in self.organizations:
             org.account = account  # the signed-in account itself: no join, no query
         user = next((org for org in self.organizations if org.tenant.slug == slug), None)
@@ -151,6 +218,7 @@ class PanelView(View):
                     return response
         if user is None or not user.account_enabled:
             return render(request, "directory/panel/no_access.html", self.context(), status=403)
+        speak_users_language(request, user)
         if session_predates(request, user):  # signed in before the tenant reset this user's redemption
             logout(request)
             return HttpResponseRedirect(sign_in_url(self.tenant, request.get_full_path()))
@@ -162,7 +230,8 @@ class PanelView(View):
         if response is not None:
             return response
         self.tenant_user = user
-        self.actor = Actor.for_user(user)
+        self.actor = Actor.for_user(user, roles=role_values(user))
+        self.panel = PanelContext(self.actor, self.tenant)
         return super().dispatch(request, *args, **kwargs)
 
     def context(self, **extra) -> dict:
@@ -170,12 +239,11 @@ class PanelView(View):
         organizations = getattr(self, "organizations", None)
         if organizations is None:
             organizations = list(organizations_for_account(account=self.request.user))
-        # Each link is reversed once per page and filled in per slug: the shell is on every page.
-        panel = reverse("directory:panel", args=[_SLUG]).replace(_SLUG, "{slug}")
+        # Each link is reversed once per process and filled in per slug: the shell is on every page.
         for org in organizations:
-            org.panel_href = panel.replace("{slug}", org.tenant.slug)
-        sections = [(section, reverse(section.url_name, args=[self.tenant.slug]))
-                    for section in (sections_for(actor) if actor is not None else [])]
+            org.panel_href = tenant_url("directory:panel", org.tenant.slug)
+        sections = [(section, tenant_url(section.url_name, self.tenant.slug))
+                    for section in (sections_for(getattr(self, "panel", None) or actor) if actor is not None else [])]
         return tenant_context(
             self.request, self.tenant, tenant_user=getattr(self, "tenant_user", None), actor=actor,
             sections=sections, active_section=self.section, organizations=organizations, **extra)

@@ -8,13 +8,27 @@ the admin base, the Graph base view and the panel base view.
 import json
 import uuid
 
-from django.db.models import Aggregate, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, TextField, When
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    When,
+)
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from . import lookups, visibility  # noqa: F401  (lookups registers field__lower__bytewise)
 from .actors import Actor, ActorKind
+from .compiled import CompiledQuery
 from .models import (
     Account,
     Application,
@@ -28,6 +42,7 @@ from .models import (
     Tenant,
     User,
 )
+from .tenant_cache import TenantCache
 
 
 def tenant_user_for_account(*, tenant: Tenant, account: Account) -> User | None:
@@ -172,6 +187,56 @@ def my_apps(actor: Actor, *, search: str = "") -> QuerySet[Application]:
         owner_names_json=Subquery(owners, output_field=TextField()))
 
 
+def _my_apps_rows(user_id, tenant_id, owners_visible: QuerySet[User], *, search: str = "",
+                  with_requestable: bool) -> QuerySet:
+    # The person's assignments as two uncorrelated sets (direct; through a group it belongs to), each found on
+    # its foreign key's index and hashed once, instead of a probe per application: planning that was most of
+    # this query's time (bench/panel.py).
+    in_groups = Group.members.through.objects.filter(user_id=user_id).values("group_id")
+    assigned = (Q(pk__in=AppRoleAssignment.objects.filter(user_id=user_id).values("application_id"))
+                | Q(pk__in=AppRoleAssignment.objects.filter(group_id__in=in_groups).values("application_id")))
+    mine = Q(is_assigned=True, visible_to_users=True)
+    if search:
+        mine &= Q(display_name__icontains=search)
+    wanted = mine
+    if with_requestable:
+        wanted |= Q(is_assigned=False, self_service_enabled=True)
+    owners = (owners_visible.filter(owned_applications=OuterRef("pk")).order_by()
+              .values("owned_applications").annotate(names=_Names("display_name")).values("names"))
+    return (Application.objects.filter(tenant_id=tenant_id)
+            .annotate(is_assigned=ExpressionWrapper(assigned, output_field=BooleanField()))
+            .filter(wanted).annotate(owner_names_json=Subquery(owners, output_field=TextField()))
+            .order_by("display_name", "id")
+            .values("id", "display_name", "description", "logo", "owner_names_json", "is_assigned"))
+
+
+_my_apps_compiled = CompiledQuery(lambda key, *, user, tenant: _my_apps_rows(
+    user, tenant, User.objects.active().filter(tenant_id=tenant), with_requestable=key[1]))
+
+
+def my_apps_page(actor: Actor, *, search: str = "", with_requestable: bool = True) -> tuple[list[dict], list[dict]]:
+    """My Apps' two lists from **one query**: the tiles (:func:`my_apps`: assigned and visible, matching
+    ``search``, with ``owner_names_json``) and, with ``with_requestable``, the applications the actor may
+    request (:func:`applications_requestable_by`: self-service ones it cannot open yet, members only).
+    Rows are dicts (``id``, ``display_name``, ``description``, ``logo``, ``owner_names_json``); tiles in
+    name order, requestable ones in case-insensitive name order."""
+    user = actor.user
+    if user is None:
+        return [], []
+    with_requestable = with_requestable and not actor.is_guest
+    if actor.kind == ActorKind.USER and not actor.is_guest and not search:
+        # A member sees every owner (users_visible_to): the query's shape is fixed, compiled once.
+        rows = _my_apps_compiled.run(("member", with_requestable), user=user.pk, tenant=user.tenant_id)
+    else:
+        rows = _my_apps_rows(user.pk, user.tenant_id, users_visible_to(actor), search=search,
+                             with_requestable=with_requestable)
+    tiles, requestable = [], []
+    for row in rows:
+        (tiles if row["is_assigned"] else requestable).append(row)
+    requestable.sort(key=lambda row: (row["display_name"].lower(), str(row["id"])))
+    return tiles, requestable
+
+
 def owner_names(owner_names_json: str | None) -> list[str]:
     """The owners' names :func:`my_apps` read with an app (its ``owner_names_json``), in name order."""
     return sorted(json.loads(owner_names_json)) if owner_names_json else []
@@ -226,19 +291,54 @@ def console_capabilities_for_account(*, account: Account) -> dict:
     return {tenant_id: authz.console_capabilities(is_guest=guest[tenant_id], roles=r) for tenant_id, r in roles.items()}
 
 
-def organizations_for_account(*, account: Account) -> QuerySet[User]:
+def organizations_for_account(*, account: Account, with_roles: bool = False) -> QuerySet[User]:
     """The signed-in person's organisations: where they are an enabled member or guest, their home
     organization (where they are a member who was not invited from outside) first, as Entra's My Account
     lists them; then by name. One query, with each tenant (each user's ``account`` is ``account``: callers
-    that need the object set it, rather than join it again)."""
+    that need the object set it, rather than join it again). ``with_roles``: each user also carries
+    ``role_values_json``, its directory roles (a JSON array), in the same query — the panel's actor needs
+    them on every page (:func:`role_values`)."""
     home_first = Case(When(user_type=User.UserType.MEMBER, external_user_state="", then=0), default=1)
-    return (User.objects.active().filter(account=account, account_enabled=True)
-            .select_related("tenant").order_by(home_first, "tenant__name", "tenant_id"))
+    users = (User.objects.active().filter(account=account, account_enabled=True)
+             .select_related("tenant").order_by(home_first, "tenant__name", "tenant_id"))
+    if with_roles:
+        roles = (RoleAssignment.objects.filter(user=OuterRef("pk")).order_by().values("user")
+                 .annotate(values=_Names("role")).values("values"))
+        users = users.annotate(role_values_json=Subquery(roles, output_field=TextField()))
+    return users
+
+
+_organizations_compiled = CompiledQuery(
+    lambda key, *, account: organizations_for_account(account=Account(pk=account), with_roles=True))
+
+
+def panel_organizations(*, account: Account) -> list[User]:
+    """:func:`organizations_for_account` with roles, as the access panel's shell reads it on every page: the
+    same query, compiled once per process (directory/compiled.py)."""
+    return _organizations_compiled.run("panel", account=account.pk)
+
+
+def role_values(user: User) -> list[str] | None:
+    """The role values :func:`organizations_for_account` read with ``user`` (None when it did not)."""
+    if not hasattr(user, "role_values_json"):
+        return None
+    return json.loads(user.role_values_json) if user.role_values_json else []
+
+
+def _load_brandings(tenant_id) -> dict[str, Branding]:
+    return {b.locale: b for b in Branding.objects.filter(tenant_id=tenant_id)}
+
+
+#: {locale: Branding} per tenant, kept per process until a branding changes (directory/tenant_cache.py).
+brandings_cache = TenantCache("brandings", _load_brandings)
+brandings_cache.watch(Branding)
 
 
 def branding_for(tenant: Tenant, language: str) -> Branding | None:
-    """The tenant's branding for ``language``, else its default one (one query, or none when prefetched)."""
-    brandings = {b.locale: b for b in tenant.brandings.all()}
+    """The tenant's branding for ``language``, else its default one: no query while the tenant's brandings
+    are unchanged (per-process copy, :data:`brandings_cache`), or none when the caller prefetched them."""
+    prefetched = getattr(tenant, "_prefetched_objects_cache", {}).get("brandings")
+    brandings = {b.locale: b for b in prefetched} if prefetched is not None else brandings_cache.get(tenant.pk)
     return brandings.get(language) or brandings.get("")
 
 

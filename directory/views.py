@@ -26,8 +26,7 @@ from .models import Application, Tenant
 from .panel import PanelView, Section, register_section, tenant_context
 from .selectors import (
     application_to_launch,
-    applications_requestable_by,
-    my_apps,
+    my_apps_page,
     organizations_for_account,
     owner_names,
     recent_sign_ins_of,
@@ -85,8 +84,9 @@ class MyAppsView(PanelView):
     def get(self, request):
         search = request.GET.get("q", "").strip()[:100]
         # Plain rows rather than model instances: a tile needs five columns, and the page has a speed goal.
-        rows = my_apps(self.actor, search=search).values("id", "display_name", "description", "logo",
-                                                          "owner_names_json")
+        # "Request access" goes to the self-service request page, where an app provides it.
+        request_url = _url_for_each("directory:app_access_request", self.tenant.slug)
+        rows, requestable = my_apps_page(self.actor, search=search, with_requestable=request_url is not None)
         launch = _url_for_each("directory:launch", self.tenant.slug)
         logo_storage = Application._meta.get_field("logo").storage
         apps = [AppTile(
@@ -95,13 +95,8 @@ class MyAppsView(PanelView):
             logo_url=logo_storage.url(row["logo"]) if row["logo"] else "",
             owner_names=", ".join(owner_names(row["owner_names_json"])),
         ) for row in rows]
-        # "Request access" goes to the self-service request page, where an app provides it.
-        request_url = _url_for_each("directory:app_access_request", self.tenant.slug)
-        requestable = []
-        if request_url is not None:
-            requestable = list(applications_requestable_by(self.actor))
-            for app in requestable:
-                app.request_href = request_url.replace("{id}", str(app.pk))
+        for app in requestable:
+            app["request_href"] = request_url.replace("{id}", str(app["id"]))
         return self.render(apps=apps, requestable=requestable, search=search)
 
 

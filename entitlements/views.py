@@ -244,8 +244,8 @@ def external_package_hook(request, tenant):
     return redirect(reverse("entitlements:external", kwargs={"slug": tenant.slug, "package_id": package.pk}))
 
 
-def _may_approve(actor: Actor) -> bool:
-    return actor.user is not None
+def _may_approve(panel) -> bool:
+    return panel.actor.user is not None
 
 
 register_section(Section(key="access", label=gettext_lazy("My Access"), url_name="entitlements:my_access", order=40))

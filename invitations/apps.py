@@ -38,7 +38,12 @@ class InvitationsConfig(AppConfig):
         register_federated_resolver(saml_route, kind="saml")
 
 
-def _may_invite(actor) -> bool:
+def _may_invite(panel) -> bool:
+    """The Invite section and the owners' "invite a guest" forms ask this on one page: answered once per
+    request (``panel.once``), on the tenant's settings as this process keeps them (no query)."""
+    from policies.selectors import collaboration_settings_of
+
     from .services import may_invite
 
-    return may_invite(actor=actor)
+    return panel.once("invitations.may_invite", lambda: may_invite(
+        actor=panel.actor, settings=collaboration_settings_of(panel.tenant.pk) if panel.tenant else None))

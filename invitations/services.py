@@ -113,14 +113,15 @@ def check_inviter(*, tenant: Tenant, actor: Actor, settings=None) -> evaluators.
     return context
 
 
-def may_invite(*, actor: Actor, tenant: Tenant | None = None) -> bool:
+def may_invite(*, actor: Actor, tenant: Tenant | None = None, settings=None) -> bool:
     """Whether ``actor`` may invite guests to ``tenant`` (default: its own): :func:`check_inviter`, the
-    rule the admin console, the API and the access panel all apply, as a yes or no."""
+    rule the admin console, the API and the access panel all apply, as a yes or no. ``settings``: the
+    tenant's collaboration settings when the caller has them (the panel's per-process copy)."""
     tenant = tenant or actor.tenant
     if tenant is None:
         return False
     try:
-        check_inviter(tenant=tenant, actor=actor)
+        check_inviter(tenant=tenant, actor=actor, settings=settings)
     except InvitationDenied:
         return False
     return True

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 
 from directory.models import Account, Group, Tenant, User
+from directory.tenant_cache import TenantCache
 
 from . import evaluators
 from .models import CollaborationSettings, CrossTenantAccessDefault
@@ -21,6 +22,23 @@ def redemption_configuration_for(tenant: Tenant) -> dict:
     value = (CrossTenantAccessDefault.objects.filter(tenant_id=tenant.pk)
              .values_list("invitation_redemption_identity_provider_configuration", flat=True).first())
     return value or default_redemption_configuration()
+
+
+def _load_collaboration_settings(tenant_id) -> CollaborationSettings:
+    found = CollaborationSettings.objects.filter(tenant_id=tenant_id).first()
+    return found if found is not None else CollaborationSettings(tenant_id=tenant_id)
+
+
+#: The tenant's settings, kept per process until they change (directory/tenant_cache.py).
+collaboration_settings_cache = TenantCache("collaboration-settings", _load_collaboration_settings)
+collaboration_settings_cache.watch(CollaborationSettings)
+
+
+def collaboration_settings_of(tenant_id) -> CollaborationSettings:
+    """The tenant's settings for a read that decides what to show (who sees whom, who sees the Invite
+    page): no query while they are unchanged. The copy is shared by the process: read it, never save it;
+    services that change or enforce the settings read :func:`collaboration_settings_for`."""
+    return collaboration_settings_cache.get(tenant_id)
 
 
 def code_sign_in_allowed(*, account: Account, tenant: Tenant | None = None) -> bool:
@@ -49,7 +67,7 @@ def users_visible_to(viewer: User) -> QuerySet[User]:
     """The directory users ``viewer`` may read: everyone for members (and for guests with member-level
     access); for other guests, only themselves."""
     users = User.objects.active().filter(tenant_id=viewer.tenant_id)
-    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_for(viewer.tenant)):
+    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_of(viewer.tenant_id)):
         return users.filter(pk=viewer.pk)
     return users
 
@@ -57,7 +75,7 @@ def users_visible_to(viewer: User) -> QuerySet[User]:
 def groups_visible_to(viewer: User) -> QuerySet[Group]:
     """Members (and guests with member-level access) see every group; other guests their own groups."""
     groups = Group.objects.filter(tenant_id=viewer.tenant_id)
-    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_for(viewer.tenant)):
+    if viewer.is_guest and not evaluators.guest_sees_directory(collaboration_settings_of(viewer.tenant_id)):
         return groups.filter(members=viewer)
     return groups
 
@@ -68,7 +86,7 @@ def group_members_visible_to(viewer: User, group: Group) -> QuerySet[User]:
     members = group.members.filter(deleted_at__isnull=True)
     if not viewer.is_guest:
         return members
-    settings = collaboration_settings_for(viewer.tenant)
+    settings = collaboration_settings_of(viewer.tenant_id)
     if evaluators.guest_sees_directory(settings):
         return members
     if evaluators.guest_sees_group_members(settings) and group.members.filter(pk=viewer.pk).exists():

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import accounts, app_registrations, logs, objects, roles, signins, tenants, user_page, users  # noqa: F401
+from . import accounts, app_registrations, logs, objects, requests, roles, signins, tenants, user_page, users  # noqa: F401
 
 admin.site.site_header = _("B2B Portal administration")
 admin.site.site_title = _("B2B Portal")

@@ -56,6 +56,8 @@ class SelfServiceRequest(models.Model):
             # the approvers' lists: pending requests of groups / apps, oldest first
             models.Index(fields=["group", "status", "created_at"], name="self_service_request_group_idx"),
             models.Index(fields=["application", "status", "created_at"], name="self_service_request_app_idx"),
+            # the admin console's list: a tenant's requests by status, oldest first (directory/admin/requests.py)
+            models.Index(fields=["tenant", "status", "created_at", "id"], name="self_service_req_tenant_idx"),
         ]
 
     def __str__(self) -> str:

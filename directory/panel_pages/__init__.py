@@ -9,5 +9,5 @@ from ..panel import Section, register_section
 register_section(Section(
     key="groups", label=gettext_lazy("My groups"), url_name="directory:groups", order=20,
     # Entra: "Restrict user ability to access groups features in the Access Panel" (the Graph API is unaffected)
-    visible=lambda actor: actor.tenant is not None and actor.tenant.groups_self_service_enabled,
+    visible=lambda panel: panel.tenant is not None and panel.tenant.groups_self_service_enabled,
 ))

@@ -41,7 +41,7 @@ class AppManageView(PanelView):
                         .select_related("group").order_by("group__display_name")[:ASSIGNED_SHOWN]),
             search=search, found=people_search(self.actor, search) if search else [],
             requests=list(requests_to_decide(self.actor).filter(application=app)),
-            invite_url=invite_url(self.actor, self.tenant))
+            invite_url=invite_url(self.panel))
 
     def post(self, request, app_id):
         app = access_managed_application(self.actor, app_id)

@@ -80,7 +80,7 @@ class GroupManageView(PanelView):
             search=search, found=found,
             found_in=set(members.filter(pk__in=[p.pk for p in found]).values_list("pk", flat=True)) if found else set(),
             requests=list(requests_to_decide(self.actor).filter(group=group, application=None)),
-            invite_url=invite_url(self.actor, self.tenant), members_shown=MEMBERS_SHOWN)
+            invite_url=invite_url(self.panel), members_shown=MEMBERS_SHOWN)
 
     def post(self, request, group_id):
         group = access_managed_group(self.actor, group_id)

@@ -28,9 +28,9 @@ def guest_of(tenant: Tenant, account=None, **fields) -> User:
 
 class TestMyAccount(PanelPageContract):
     route = "directory:account"
-    # session, account, organizations (with this tenant and the user), branding; the "Invite someone"
-    # section's settings and roles; the person's recent sign-ins
-    max_queries = 7
+    # session, account, organizations (with this tenant, the user and its roles); the person's recent
+    # sign-ins (branding and the Invite section's settings: per-process copies)
+    max_queries = 4
 
     def check_success(self, response, tenant, user, target):
         page = response.content.decode()
@@ -41,9 +41,8 @@ class TestMyAccount(PanelPageContract):
 
 class TestLeave(PanelPageContract):
     route = "directory:account_leave"
-    # session, account, organizations, branding, the "Invite someone" section's settings and roles; a
-    # guest's page also reads the tenant's leave setting
-    max_queries = 6
+    # session, account, organizations (with roles); a guest's page also reads the tenant's leave setting
+    max_queries = 3
 
     def check_success(self, response, tenant, user, target):
         page = response.content.decode()

@@ -10,8 +10,9 @@ pytestmark = pytest.mark.django_db
 
 class TestSecurityInfo(PanelPageContract):
     route = "directory:security_info"
-    # tenant, session, account, user, methods, branding, organizations, the Invite section's settings
-    max_queries = 9
+    # session, account, organizations (with the user, its roles and this tenant), methods; branding and the
+    # tenant's settings come from the per-process copies (directory/tenant_cache.py)
+    max_queries = 4
 
     def check_success(self, response, tenant, user, target):
         assert "Authenticator app" in response.content.decode()
@@ -21,7 +22,7 @@ class TestTotpRegister(PanelPageContract):
     route = "directory:mfa_totp_register"
     # tenant, session, account, user, methods, branding, organizations, session write, the Invite
     # section's settings and the inviter's roles
-    max_queries = 12
+    max_queries = 7
 
     def check_success(self, response, tenant, user, target):
         page = response.content.decode()
@@ -31,7 +32,7 @@ class TestTotpRegister(PanelPageContract):
 class TestChallenge(PanelPageContract):
     route = "directory:mfa_challenge"
     member_status = 302  # nobody has a method yet: to registration (combined registration)
-    max_queries = 6
+    max_queries = 4
 
     def check_success(self, response, tenant, user, target):
         assert response["Location"].startswith(reverse("directory:mfa_totp_register", args=[tenant.slug]))

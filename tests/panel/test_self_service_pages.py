@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 class TestMyGroups(PanelPageContract):
     route = "directory:groups"
-    # tenant, session, account, user, actor's account, roles, owned, member of, joinable, requests asked,
-    # requests to decide, branding, organizations, invite settings: 13 (the roles are read once)
-    max_queries = 13
+    # session, account, organizations (with roles), owned, member of, joinable, requests asked, requests to
+    # decide (branding, settings: per-process copies; the Invite section asks once per page)
+    max_queries = 8
 
     def make_target(self, tenant, user):
         self.owned = GroupFactory(tenant=tenant, display_name="Owned Team")
@@ -45,7 +45,7 @@ class TestGroupManage(PanelPageContract):
     guest_statuses = ALL_GUESTS_404
     # a member who does not own it is answered 404 at once (the owner's page: see the 1,000-row test); the
     # 404 page carries the tenant's branding (tenant and branding read again by the error handler)
-    max_queries = 9
+    max_queries = 7
 
     def make_target(self, tenant, user):
         group = GroupFactory(tenant=tenant, display_name=f"Managed Team {next(_n)}")
@@ -59,7 +59,7 @@ class TestGroupManage(PanelPageContract):
 
 class TestRequests(PanelPageContract):
     route = "directory:requests"
-    max_queries = 11  # … and the applications the person owns
+    max_queries = 6  # … and the applications the person owns
 
     def make_target(self, tenant, user):
         self.group = GroupFactory(tenant=tenant, display_name="Approval Team", members_can_join=True,
@@ -79,7 +79,7 @@ class TestAppManage(PanelPageContract):
     owner_kind = "application"
     member_status = 404
     guest_statuses = ALL_GUESTS_404
-    max_queries = 9  # as TestGroupManage: a branded 404
+    max_queries = 7  # as TestGroupManage: a branded 404
 
     def make_target(self, tenant, user):
         app = ApplicationFactory(tenant=tenant, display_name=f"Owned App {next(_n)}")
@@ -93,7 +93,7 @@ class TestAppManage(PanelPageContract):
 
 class TestAppAccessRequest(PanelPageContract):
     route = "directory:app_access_request"
-    max_queries = 11
+    max_queries = 6
 
     def make_target(self, tenant, user):
         app = ApplicationFactory(tenant=tenant, display_name="Requestable App", self_service_enabled=True)
@@ -110,7 +110,7 @@ class TestInvite(PanelPageContract):
     route = "invitations:invite"
     # the default allowInvitesFrom (adminsGuestInvitersAndAllMembers) lets members invite, not guests
     guest_statuses = ALL_GUESTS_404
-    max_queries = 11
+    max_queries = 6
 
     def make_target(self, tenant, user):
         if user is not None:

@@ -22,7 +22,7 @@ class TestTermsOfUseReview(PanelPageContract):
     route = "policies:terms_of_use"
     # tenant, session, account, user, the actor's account, agreements, acceptances, branding, organizations,
     # the Invite section's settings
-    max_queries = 10
+    max_queries = 5
 
     def make_target(self, tenant, user):
         self.terms = services.agreement_create(actor=Actor.operator(tenant=tenant), tenant=tenant, data={

@@ -1,0 +1,134 @@
+"""Querysets compiled to SQL once per process and shape, then only bound and run.
+
+Django compiles a queryset's SQL on every evaluation. For the access panel's two reads on every page (the
+person's organizations, My Apps' tiles) compiling cost several times what PostgreSQL took to answer
+(bench/panel.py: ~4–10 ms of Python against well under 1 ms of database), the reason the panel missed its
+speed goal. :class:`CompiledQuery` builds the queryset once per *shape* with stand-in ids, remembers the SQL,
+which parameters are those ids, the column converters and how rows become objects — Django's own
+``ModelIterable`` / ``ValuesIterable`` steps — and later runs the same SQL with the real ids.
+
+The contract with ``build``: the SQL must depend only on the shape key and the ids it is given (they are
+UUIDs, and nothing else may vary between calls of one shape). Anything else that changes the query
+(a search term, a viewer-dependent rule) belongs in the key, or on the ORM path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    slots: tuple  # per parameter: (id name, as given) for a stand-in id, else (None, the constant)
+    converters: tuple  # ((position, (converter, …), expression), …)
+    model: type | None  # None: rows are dicts (a values() queryset)
+    names: tuple  # values(): the columns' names
+    init_list: tuple  # models: the model's columns (attnames), from model_start to model_end
+    model_start: int
+    model_end: int
+    klass_info: dict | None
+    select: list | None
+    annotation_col_map: dict
+
+
+def _matches(param, stand_in: uuid.UUID) -> str | None:
+    """How a stand-in id appears among the parameters: as the UUID (PostgreSQL) or as its hex (SQLite)."""
+    if param == stand_in:
+        return "uuid"
+    if param == stand_in.hex:
+        return "hex"
+    if param == str(stand_in):
+        return "str"
+    return None
+
+
+class CompiledQuery:
+    """``build(key, **ids) -> QuerySet`` compiled once per (database, key); :meth:`run` binds ``ids``."""
+
+    def __init__(self, build: Callable[..., QuerySet]):
+        self.build = build
+        self._plans: dict = {}
+
+    def _plan(self, alias: str, key: Hashable, names: tuple[str, ...]) -> _Plan:
+        stand_ins = {name: uuid.uuid4() for name in names}
+        queryset = self.build(key, **stand_ins)
+        query = queryset.query
+        compiler = query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        slots = []
+        found = set()
+        for param in params:
+            slot = (None, param)
+            for name, stand_in in stand_ins.items():
+                form = _matches(param, stand_in)
+                if form is not None:
+                    slot = (name, form)
+                    found.add(name)
+                    break
+            slots.append(slot)
+        if found != set(names):
+            raise ValueError(f"the compiled query does not use {sorted(set(names) - found)}")
+        converters = compiler.get_converters([s[0] for s in compiler.select])
+        values = queryset._iterable_class.__name__ == "ValuesIterable"
+        if values and any(alias is None for _expr, _sql, alias in compiler.select):
+            raise ValueError("a values() query whose columns are not all named")
+        klass_info = compiler.klass_info
+        select_fields = klass_info["select_fields"] if klass_info and not values else []
+        start, end = (select_fields[0], select_fields[-1] + 1) if select_fields else (0, 0)
+        return _Plan(
+            sql=sql, slots=tuple(slots),
+            converters=tuple((pos, tuple(convs), expr) for pos, (convs, expr) in converters.items()),
+            model=None if values else queryset.model,
+            names=tuple(alias for _expr, _sql, alias in compiler.select) if values else (),
+            init_list=tuple(f[0].target.attname for f in compiler.select[start:end]),
+            model_start=start, model_end=end, klass_info=None if values else klass_info,
+            select=None if values else compiler.select, annotation_col_map=dict(compiler.annotation_col_map or {}))
+
+    def run(self, key: Hashable, *, using: str = "default", **ids: uuid.UUID) -> list:
+        """The rows for ``ids`` (model instances with their ``select_related`` objects and annotations, or
+        dicts for a ``values()`` queryset)."""
+        connection = connections[using]
+        plan_key = (connection.vendor, using, key, tuple(sorted(ids)))
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plans[plan_key] = self._plan(using, key, tuple(sorted(ids)))
+        params = []
+        for name, given in plan.slots:
+            if name is None:
+                params.append(given)
+            else:
+                value = ids[name] if isinstance(ids[name], uuid.UUID) else uuid.UUID(str(ids[name]))
+                params.append(value if given == "uuid" else value.hex if given == "hex" else str(value))
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        if plan.converters:
+            converted = []
+            for row in rows:
+                row = list(row)
+                for pos, convs, expression in plan.converters:
+                    value = row[pos]
+                    for converter in convs:
+                        value = converter(value, expression, connection)
+                    row[pos] = value
+                converted.append(row)
+            rows = converted
+        if plan.model is None:
+            return [dict(zip(plan.names, row, strict=True)) for row in rows]
+        populators = get_related_populators(plan.klass_info, plan.select, using)
+        objects = []
+        for row in rows:
+            obj = plan.model.from_db(using, plan.init_list, row[plan.model_start:plan.model_end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, pos in plan.annotation_col_map.items():
+                setattr(obj, name, row[pos])
+            objects.append(obj)
+        return objects
