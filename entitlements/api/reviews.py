@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from rest_framework.response import Response
 
-from directory.actors import Actor
 from directory.api.base import GraphView
 from directory.api.bodies import Body, Field
 from directory.api.errors import bad_request, denied, not_found
@@ -28,6 +27,7 @@ from directory.models import Application, Group, User
 from .. import selectors, services
 from ..models import AccessPackage, AccessReviewDecision, AccessReviewDefinition, AccessReviewInstance
 from .resources import iso_duration, read_duration
+from .scopes import require_own_scope
 
 D = AccessReviewDefinition
 READ = ("AccessReview.Read.All", "AccessReview.ReadWrite.All")
@@ -532,11 +532,7 @@ class _Reviewer(_AR):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        actor: Actor = self.principal
-        wanted = set(WRITE if request.method not in ("GET", "HEAD", "OPTIONS") else READ)
-        allowed = actor.has_any(wanted) if actor.is_app_only else (actor.app is None or actor.granted_scopes & wanted)
-        if not allowed:
-            raise denied()
+        require_own_scope(self.principal, request.method, read=READ, write=WRITE)
 
     def my_instance(self, definition_id, instance_id) -> AccessReviewInstance:
         """The instance as its reviewers see it (administrators see every one); missing and not mine are one 404."""

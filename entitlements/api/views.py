@@ -31,6 +31,7 @@ from ..models import (
     ResourceRole,
 )
 from . import resources as r
+from .scopes import require_own_scope
 
 READ = ("EntitlementManagement.Read.All", "EntitlementManagement.ReadWrite.All")
 WRITE = ("EntitlementManagement.ReadWrite.All",)
@@ -102,11 +103,7 @@ class _Own(_EM):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        actor: Actor = self.principal
-        wanted = set(WRITE if request.method not in ("GET", "HEAD", "OPTIONS") else READ)
-        allowed = actor.has_any(wanted) if actor.is_app_only else (actor.app is None or actor.granted_scopes & wanted)
-        if not allowed:
-            raise denied()
+        require_own_scope(self.principal, request.method, read=READ, write=WRITE)
 
 
 # --- catalogs -----------------------------------------------------------------------------------------
