@@ -93,7 +93,7 @@ def main() -> None:
 
     setup_django(Path(args.code))
     from directory.actors import Actor
-    from directory.models import AppRoleAssignment, AuditEvent, AuditEventKey, Group, OutboxMessage
+    from directory.models import AppRoleAssignment, AuditEvent, Group, OutboxMessage
     from entitlements.services import assignments_expire_due
 
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def main() -> None:
     group = Group.objects.get(tenant=tenant)
     assert group.members.count() == 0 and not AppRoleAssignment.objects.filter(tenant=tenant).exists()
     audit_rows = AuditEvent.objects.filter(tenant=tenant).count()
-    keys = AuditEventKey.objects.filter(tenant=tenant).count()
+    keys = sum(len(k) for k in AuditEvent.objects.filter(tenant=tenant).values_list("search_keys", flat=True))
     mails = OutboxMessage.objects.filter(tenant=tenant).count()
     seed(args.assignments)
     after = baseline_seconds()

@@ -22,7 +22,7 @@ from .models import (
     AppRegistration,
     AppRoleAssignment,
     AuditEvent,
-    AuditEventKey,
+    AuditKey,
     Branding,
     Domain,
     Group,
@@ -171,25 +171,31 @@ def _json_value(value: Any) -> str | None:
 
 
 def search_keys(initiated_by: dict, target_resources: list[dict], *, extra_initiator=(), extra_targets=()) -> \
-        list[tuple[str, str]]:
-    """(side, key) pairs of one event: the ids, names and principal names of who acted and what was
-    acted on, lower-cased and without repeats. Used when writing and by the migration that filled older rows."""
-    pairs: dict[tuple[str, str], None] = {}
+        list[str]:
+    """The :class:`~directory.models.AuditKey` keys of one event: the ids, names and principal names of who
+    acted and what was acted on, lower-cased, prefixed by their side, without repeats."""
+    keys: dict[str, None] = {}
 
     def add(side, *values):
         for value in values:
-            key = AuditEventKey.normalize(value)
+            key = AuditKey.of(side, value)
             if key:
-                pairs[(side, key)] = None
+                keys[key] = None
 
     for who in (initiated_by.get("user") or {}, initiated_by.get("app") or {}):
-        add(AuditEventKey.Side.INITIATOR, who.get("id"), who.get("userPrincipalName"), who.get("displayName"),
+        add(AuditKey.Side.INITIATOR, who.get("id"), who.get("userPrincipalName"), who.get("displayName"),
             who.get("appId"), who.get("servicePrincipalId"))
-    add(AuditEventKey.Side.INITIATOR, *extra_initiator)
+    add(AuditKey.Side.INITIATOR, *extra_initiator)
     for target in target_resources:
-        add(AuditEventKey.Side.TARGET, target.get("id"), target.get("displayName"), target.get("userPrincipalName"))
-    add(AuditEventKey.Side.TARGET, *extra_targets)
-    return list(pairs)
+        add(AuditKey.Side.TARGET, target.get("id"), target.get("displayName"), target.get("userPrincipalName"))
+    add(AuditKey.Side.TARGET, *extra_targets)
+    return list(keys)
+
+
+def matching_key(queryset, side: str, value):
+    """``queryset`` narrowed to the events with ``value`` on ``side`` (a whole value, compared lower-cased)."""
+    key = AuditKey.of(side, value)
+    return queryset.filter(search_keys__holds=key) if key else queryset
 
 
 def _addresses(obj) -> list[str]:
@@ -251,10 +257,9 @@ def audit_event(
         additional_details=[{"key": k, "value": str(v)} for k, v in (details or {}).items()],
         **fields,
     )
-    keys = search_keys(initiator, event.target_resources,
-                       extra_initiator=[actor.account.email] if actor.account is not None else [],
-                       extra_targets=[address for t in targets for address in _addresses(t.obj)])
-    event._search_keys = [AuditEventKey(event=event, tenant=tenant, side=side, key=key) for side, key in keys]
+    event.search_keys = search_keys(initiator, event.target_resources,
+                                    extra_initiator=[actor.account.email] if actor.account is not None else [],
+                                    extra_targets=[address for t in targets for address in _addresses(t.obj)])
     return event
 
 
@@ -311,13 +316,12 @@ def audit_save(events: list[AuditEvent]) -> None:
 
 
 def _insert(events: list[AuditEvent], others: list[models.Model] = ()) -> None:
-    """``others`` (in their order), the audit rows and their search keys
-    (:class:`~directory.models.AuditEventKey`): one statement on PostgreSQL (``WITH a AS (INSERT …), b AS
-    (INSERT …) INSERT …``: foreign keys are checked at the end of the statement, when all rows are in),
-    one insert per model elsewhere."""
-    keys = [key for event in events for key in getattr(event, "_search_keys", ())]
+    """``others`` (in their order) and the audit rows (their search keys in them): one statement on
+    PostgreSQL (``WITH a AS (INSERT …) INSERT …``: foreign keys are checked at the end of the statement,
+    when all rows are in), one insert per model elsewhere."""
     groups = [(model, list(group)) for model, group in itertools.groupby(others, key=type)]
-    groups += [(model, rows) for model, rows in ((AuditEvent, events), (AuditEventKey, keys)) if rows]
+    if events:
+        groups.append((AuditEvent, events))
     if connection.vendor != "postgresql" or len(groups) == 1:
         for model, rows in groups:
             model.objects.bulk_create(rows)

@@ -1,7 +1,7 @@
 """The directory's models, one family per module (re-exported here, so
 ``from directory.models import User`` keeps working)."""
 from .app_registrations import AppRegistration
-from .audit import AuditEvent, AuditEventKey
+from .audit import AuditEvent, AuditKey
 from .base import GUEST_UPN_MARKER, TenantOwnedQuerySet
 from .federation import FederatedIdentity
 from .mfa import AuthenticationMethod
@@ -22,7 +22,7 @@ __all__ = [
     "AppRoleAssignment",
     "Application",
     "AuditEvent",
-    "AuditEventKey",
+    "AuditKey",
     "AuthenticationMethod",
     "Branding",
     "DeletedObject",

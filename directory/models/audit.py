@@ -1,5 +1,6 @@
 """The directory audit log."""
 
+import json
 import uuid
 
 from django.db import models
@@ -11,6 +12,25 @@ from .people import Account
 from .tenants import Tenant
 
 
+class SearchKeysField(models.JSONField):
+    """A JSON array of :class:`AuditKey` strings. ``search_keys__holds=key`` finds the rows holding ``key``:
+    a containment the GIN index answers on PostgreSQL, a read of each array elsewhere."""
+
+
+@SearchKeysField.register_lookup
+class Holds(models.Lookup):
+    lookup_name = "holds"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):  # SQLite: the array's elements, one by one
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE value = %s)", (*params, str(self.rhs))  # noqa: S608
+
+    def as_postgresql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} @> %s::jsonb", (*params, json.dumps([str(self.rhs)]))
+
+
 class AuditEvent(models.Model):
     """One entry of the directory audit log (Graph's ``directoryAudit``). Written, never changed."""
 
@@ -20,7 +40,9 @@ class AuditEvent(models.Model):
         TIMEOUT = "timeout", _("Timeout")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events")
+    # No index of its own: audit_tenant_time_idx leads with the tenant.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events",
+                               db_index=False)
     activity_date_time = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     activity_display_name = models.CharField(_("activity"), max_length=256)
     category = models.CharField(_("category"), max_length=64)
@@ -36,6 +58,8 @@ class AuditEvent(models.Model):
     result_reason = models.CharField(_("result reason"), max_length=512, blank=True)
     target_resources = models.JSONField(_("targets"), default=list)
     additional_details = models.JSONField(_("additional details"), default=list, blank=True)
+    #: What the console's search matches (:class:`AuditKey`), written with the row.
+    search_keys = SearchKeysField(default=list, blank=True, editable=False)
 
     objects = TenantOwnedQuerySet.as_manager()
 
@@ -47,11 +71,13 @@ class AuditEvent(models.Model):
         return f"{self.activity_display_name} ({self.activity_date_time:%Y-%m-%d %H:%M})"
 
 
-class AuditEventKey(models.Model):
-    """What the admin console's audit search matches: one row per name, principal name, e-mail address
-    or id of an event's initiator or targets, lower-cased. Written with the event (``directory.audit``);
-    the index answers "events of this tenant whose target is X" without reading the events' JSON, on
-    every database (a JSON containment index would be PostgreSQL's only)."""
+class AuditKey:
+    """What the admin console's audit search matches: each event carries, in ``AuditEvent.search_keys``,
+    the ids, names, principal names and e-mail addresses of its initiator and targets, lower-cased and
+    prefixed by their side (``"t:ann@partner.example"``). On PostgreSQL a GIN index (``jsonb_path_ops``,
+    migration ``directory 0018``) answers "events whose target is X" without reading the events' JSON;
+    elsewhere (SQLite in development) the search reads the arrays. The keys travel in the event's own row:
+    one row per event, not one per key (issue 13: the expiry sweep writes 100,000 of them at once)."""
 
     class Side(models.TextChoices):
         INITIATOR = "i", _("initiated by")
@@ -59,17 +85,12 @@ class AuditEventKey(models.Model):
 
     MAX_LENGTH = 320
 
-    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="search_keys")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    side = models.CharField(max_length=1, choices=Side.choices)
-    key = models.CharField(max_length=MAX_LENGTH)
-
-    class Meta:
-        indexes = [models.Index(fields=["tenant", "side", "key", "event"], name="audit_key_lookup_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.get_side_display()}: {self.key}"
-
     @classmethod
     def normalize(cls, value) -> str:
         return str(value or "").strip().casefold()[: cls.MAX_LENGTH]
+
+    @classmethod
+    def of(cls, side: str, value) -> str:
+        """The stored key of ``value`` on ``side`` ("" when ``value`` is blank)."""
+        key = cls.normalize(value)
+        return f"{side}:{key}" if key else ""

@@ -33,7 +33,7 @@ from directory.models import (
     Application,
     AppRoleAssignment,
     AuditEvent,
-    AuditEventKey,
+    AuditKey,
     Group,
     ManagedAccess,
     OutboxBody,
@@ -65,9 +65,9 @@ def assignments_revoke(*, actor: Actor, assignment_ids, ended_by: str, now=None,
     refuse) the PostgreSQL statements; by default they run on PostgreSQL."""
     require_actor(actor)
     now = now or timezone.now()
-    rows = list(Assignment.objects.select_for_update(of=("self",)).filter(
-        pk__in=list(assignment_ids), state__in=Assignment.ACTIVE_STATES).order_by()
-        .values_list("pk", "tenant_id", "package_id", "target_id", "state"))
+    if set_based is None:
+        set_based = connection.vendor == "postgresql"
+    rows = _locked_active(list(assignment_ids), set_based)
     if not rows:
         return 0
     # A person removes in one tenant, authorized by the caller (request_remove).
@@ -75,19 +75,31 @@ def assignments_revoke(*, actor: Actor, assignment_ids, ended_by: str, now=None,
         raise PermissionDenied(_("You do not have permission to do this."))
     ids = [r[0] for r in rows]
     expired = ended_by == "expired"
-    Assignment.objects.filter(pk__in=ids).update(
-        state=Assignment.State.EXPIRED, status="Expired" if expired else "Removed", expired_at=now)
-    # The external-user lifecycle's trigger: the block sweep looks at these guests (those left with no
-    # active assignment are blocked; see lifecycle.external_users_block_due).
-    ExternalUserLifecycle.objects.filter(user_id__in={r[3] for r in rows}, governed=True).update(access_ended_at=now)
     activity = "Access package assignment expired" if expired else "Remove access package assignment"
-    if set_based is None:
-        set_based = connection.vendor == "postgresql"
+    changes = {"state": Assignment.State.EXPIRED, "status": "Expired" if expired else "Removed", "expired_at": now}
     if set_based:
-        _Statements(actor, rows, activity=activity, now=now).run()
+        _Statements(actor, rows, activity=activity, now=now).run(changes)
     else:
+        Assignment.objects.filter(pk__in=ids).update(**changes)
+        # The external-user lifecycle's trigger: the block sweep looks at these guests (those left with no
+        # active assignment are blocked; see lifecycle.external_users_block_due).
+        ExternalUserLifecycle.objects.filter(user_id__in={r[3] for r in rows}, governed=True).update(
+            access_ended_at=now)
         _in_python(actor, rows, activity=activity, now=now)
     return len(ids)
+
+
+def _locked_active(ids: list, set_based: bool) -> list:
+    """(id, tenant, package, target, state) of the assignments still active among ``ids``, locked. On
+    PostgreSQL the ids travel as one array (a list of 10,000 placeholders costs more to bind than to run)."""
+    if not set_based:
+        return list(Assignment.objects.select_for_update(of=("self",)).filter(
+            pk__in=ids, state__in=Assignment.ACTIVE_STATES).order_by()
+            .values_list("pk", "tenant_id", "package_id", "target_id", "state"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, tenant_id, package_id, target_id, state FROM {_t(Assignment)} "  # noqa: S608
+                       "WHERE id = ANY(%s::uuid[]) AND state = ANY(%s::text[]) FOR UPDATE", [ids, ACTIVE])
+        return cursor.fetchall()
 
 
 def _rendered(rows: list) -> dict:
@@ -113,8 +125,12 @@ def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _key(expression: str) -> str:
-    return f"left(lower(btrim({expression})), {AuditEventKey.MAX_LENGTH})"
+def _keys(*expressions: str) -> str:
+    """The search keys (:class:`directory.models.AuditKey`) of an event: the initiator's, computed once in
+    Python, and its targets' ``expressions`` lower-cased by the database; blank ones left out."""
+    targets = ", ".join(f"'{AuditKey.Side.TARGET}:' || nullif(left(lower(btrim({e})), {AuditKey.MAX_LENGTH}), '')"
+                        for e in expressions)
+    return f"to_jsonb(array_remove(%(initiator_keys)s::text[] || ARRAY[{targets}], NULL))"
 
 
 _LANGUAGE = ("CASE lower(left(u.preferred_language, 2)) "
@@ -132,15 +148,27 @@ class _Statements:
             "now": now, "correlation": uuid.uuid4(), "initiator": _json(initiator),
             "account": actor.account.pk if actor.account is not None else None,
             "initiator_user": (initiator.get("user") or {}).get("id"),
-            "initiator_keys": [key for _side, key in search_keys(initiator, [], extra_initiator=extra)],
+            "initiator_keys": search_keys(initiator, [], extra_initiator=extra),
             "details": _json([{"key": k, "value": v} for k, v in REASON.items()]),
         }
         self.ids = [r[0] for r in rows]
 
-    def run(self) -> None:
+    def run(self, changes: dict) -> None:
         with connection.cursor() as cursor:
+            # Bulk statements of a fixed shape: compiling them to machine code costs more than it saves.
+            cursor.execute("SET LOCAL jit = off")
+            # The assignments end; the external-user lifecycle's trigger is set for their holders (the block
+            # sweep looks at these guests: those left with no active assignment are blocked; see
+            # lifecycle.external_users_block_due).
+            cursor.execute(f"""
+                WITH ended AS (UPDATE {_t(Assignment)} SET state = %(state)s, status = %(status)s,
+                                                          expired_at = %(expired_at)s
+                               WHERE id = ANY(%(ids)s::uuid[]) RETURNING target_id)
+                UPDATE {_t(ExternalUserLifecycle)} SET access_ended_at = %(expired_at)s
+                WHERE governed AND user_id IN (SELECT target_id FROM ended)""",  # noqa: S608
+                           {**changes, "state": str(changes["state"]), "ids": self.ids})
             cursor.execute(self._removals_sql(), {**self.common, "ids": self.ids, "active": ACTIVE})
-            if cursor.rowcount:  # search keys written: something was removed
+            if cursor.rowcount:  # audit rows written: something was removed
                 # A set-based delete sends no m2m_changed: whoever keeps facts about groups forgets them.
                 memberships_changed.send(sender=Group.members.through)
             cursor.execute(self._assignments_sql(), {
@@ -156,36 +184,27 @@ class _Statements:
             outbox_publish([row[0] for row in cursor.fetchall()])
 
     @staticmethod
-    def _events_and_keys(source: str) -> str:
+    def _events(source: str) -> str:
         """The tail shared by both audit statements: ``source`` (a CTE of event_id, tenant_id, activity,
-        category, operation, targets, details, and the target user's mail) → events and their search keys."""
+        category, operation, targets, details and keys) → audit rows."""
         return f"""
-        ev AS (
-            INSERT INTO {_t(AuditEvent)} (id, tenant_id, activity_date_time, activity_display_name, category,
-                operation_type, logged_by_service, correlation_id, initiated_by, initiated_by_account_id,
-                initiated_by_user_id, result, result_reason, target_resources, additional_details)
-            SELECT event_id, tenant_id, %(now)s::timestamptz, activity, category, operation, 'Core Directory',
-                   %(correlation)s::uuid,
-                   %(initiator)s::jsonb, %(account)s::uuid, %(initiator_user)s::uuid, 'success', '', targets, details
-            FROM {source}
-        )
-        INSERT INTO {_t(AuditEventKey)} (event_id, tenant_id, side, key)
-        SELECT DISTINCT s.event_id, s.tenant_id, k.side, k.key FROM {source} s CROSS JOIN LATERAL (
-            SELECT 'i' AS side, unnest(%(initiator_keys)s::text[]) AS key
-            UNION ALL
-            SELECT 't', {_key("v.value")} FROM jsonb_array_elements(s.targets) AS t(target)
-                CROSS JOIN LATERAL (VALUES (t.target->>'id'), (t.target->>'displayName'),
-                                           (t.target->>'userPrincipalName')) AS v(value)
-            UNION ALL
-            SELECT 't', {_key("s.mail")}
-        ) AS k
-        WHERE k.key IS NOT NULL AND k.key <> ''
+        INSERT INTO {_t(AuditEvent)} (id, tenant_id, activity_date_time, activity_display_name, category,
+            operation_type, logged_by_service, correlation_id, initiated_by, initiated_by_account_id,
+            initiated_by_user_id, result, result_reason, target_resources, additional_details, search_keys)
+        SELECT event_id, tenant_id, %(now)s::timestamptz, activity, category, operation, 'Core Directory',
+               %(correlation)s::uuid,
+               %(initiator)s::jsonb, %(account)s::uuid, %(initiator_user)s::uuid, 'success', '', targets, details, keys
+        FROM {source}
         """  # noqa: S608
 
-    @staticmethod
-    def _user_target() -> str:
-        return ("jsonb_build_object('id', u.id::text, 'type', 'User', 'displayName', "
-                "coalesce(nullif(u.display_name, ''), u.display_name || ' <' || u.user_principal_name || '>'), "
+    #: A user target's display name, as ``Target`` gives it.
+    _USER_NAME = "coalesce(nullif(u.display_name, ''), u.display_name || ' <' || u.user_principal_name || '>')"
+    #: A user target's search keys: id, display name, principal name and e-mail address.
+    _USER_KEYS = ("u.id::text", _USER_NAME, "u.user_principal_name", "u.mail")
+
+    @classmethod
+    def _user_target(cls) -> str:
+        return (f"jsonb_build_object('id', u.id::text, 'type', 'User', 'displayName', {cls._USER_NAME}, "
                 "'userPrincipalName', u.user_principal_name, 'modifiedProperties', '[]'::jsonb)")
 
     def _removals_sql(self) -> str:
@@ -228,10 +247,10 @@ class _Statements:
                    jsonb_build_array(jsonb_build_object('id', o.id::text, 'type', '{obj_type}',
                        'displayName', o.display_name, 'userPrincipalName', NULL,
                        'modifiedProperties', '[]'::jsonb), {self._user_target()}) AS targets,
-                   %(details)s::jsonb AS details, u.mail
+                   %(details)s::jsonb AS details, {_keys("o.id::text", "o.display_name", *self._USER_KEYS)} AS keys
             FROM d{n} JOIN {obj_table} o ON o.id = d{n}.object_id JOIN {_t(User)} u ON u.id = d{n}.user_id""")  # noqa: S608
-        ctes.append("removed AS MATERIALIZED (" + " UNION ALL ".join(selects) + ")")
-        return "WITH " + ",".join(ctes) + "," + self._events_and_keys("removed")
+        ctes.append("removed AS (" + " UNION ALL ".join(selects) + ")")
+        return "WITH " + ",".join(ctes) + self._events("removed")
 
     def _assignments_sql(self) -> str:
         assignment = ("jsonb_build_object('id', a.id::text, 'type', 'AccessPackageAssignment', "
@@ -239,15 +258,16 @@ class _Statements:
                       "jsonb_build_array(jsonb_build_object('displayName', 'state', 'oldValue', to_jsonb(e.state)::text, "
                       "'newValue', %(new_state)s::text)))")
         return f"""
-        WITH ended AS MATERIALIZED (
+        WITH ended AS (
             SELECT gen_random_uuid() AS event_id, a.tenant_id, %(activity)s::text AS activity,
                    %(category)s::text AS category,
                    %(operation)s::text AS operation, jsonb_build_array({assignment}, {self._user_target()}) AS targets,
-                   '[]'::jsonb AS details, u.mail
+                   '[]'::jsonb AS details, {_keys("a.id::text", "p.display_name", *self._USER_KEYS)} AS keys
             FROM unnest(%(ids)s::uuid[], %(states)s::text[]) AS e(id, state)
-            JOIN {_t(Assignment)} a ON a.id = e.id JOIN {_t(AccessPackage)} p ON p.id = a.package_id
+            CROSS JOIN LATERAL (SELECT * FROM {_t(Assignment)} WHERE id = e.id) a  -- by index, as above
+            JOIN {_t(AccessPackage)} p ON p.id = a.package_id
             JOIN {_t(User)} u ON u.id = a.target_id
-        ),""" + self._events_and_keys("ended")  # noqa: S608
+        )""" + self._events("ended")  # noqa: S608
 
     @staticmethod
     def _outbox_sql() -> str:

@@ -352,8 +352,7 @@ def test_chunk_costs_a_fixed_number_of_queries_however_many_rows(home, admin_use
     small, large = job_with(5), job_with(400)
     with django_assert_max_num_queries(35) as small_queries:
         bulk.bulk_invitation_job_process(job_id=small.pk, chunk_size=500)
-    # SQLite splits a large insert into batches (PostgreSQL does not): 400 rows, far fewer queries. The
-    # audit rows' search keys (several per row) are the largest insert.
+    # SQLite splits a large insert into batches (PostgreSQL does not): 400 rows, far fewer queries.
     with django_assert_max_num_queries(100) as large_queries:
         bulk.bulk_invitation_job_process(job_id=large.pk, chunk_size=500)
     assert len(lookups(large_queries)) == len(lookups(small_queries))
