@@ -61,6 +61,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The old rows' reverse name would shadow the new field while both exist.
+        migrations.AlterField(
+            model_name="auditeventkey",
+            name="event",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+",
+                                    to="directory.auditevent"),
+        ),
         migrations.AddField(
             model_name="auditevent",
             name="search_keys",
