@@ -108,7 +108,12 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
 
 
 def language_of(user) -> str:
-    preferred = (getattr(user, "preferred_language", "") or "").lower()[:2]
+    return language_code(getattr(user, "preferred_language", ""))
+
+
+def language_code(preferred_language: str | None) -> str:
+    """The language a message is written in for a person whose preferred language is this (e.g. "de-DE")."""
+    preferred = (preferred_language or "").lower()[:2]
     return preferred if preferred in LANGUAGES else "en"
 
 
