@@ -117,6 +117,12 @@ def language_code(preferred_language: str | None) -> str:
     return preferred if preferred in LANGUAGES else "en"
 
 
+def language_sql(column: str) -> str:
+    """:func:`language_code` as an SQL expression of the column holding the preferred language."""
+    return (f"CASE lower(left({column}, 2)) " + " ".join(f"WHEN '{code}' THEN '{code}'" for code in LANGUAGES)
+            + " ELSE 'en' END")
+
+
 def notice(*, kind: str, language: str, tenant, package: str, url: str, requestor: str = "", date=None,
            justification: str = "", details: list[tuple[str, str]] = ()) -> tuple[str, str, str]:
     """Subject, text and HTML of one message of ``kind``, in ``language``, in the tenant's branding."""

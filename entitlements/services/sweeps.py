@@ -46,25 +46,22 @@ def assignments_expire_due(*, actor: Actor, now=None, batch: int = EXPIRY_BATCH)
 def assignments_warn_expiring(*, actor: Actor, now=None, batch: int = WARNING_BATCH,
                               set_based: bool | None = None) -> int:
     """Mail "Extend access for [package] by [date]" 14 days and 1 day before access ends, where the
-    policy lets holders extend (Entra's schedule); each warning once. Set-based: a batch is marked warned
-    and its messages written in a fixed number of statements (see :mod:`.expiry_warnings`)."""
+    policy lets holders extend (Entra's schedule); each warning once. Set-based: a batch is locked, marked
+    and mailed in a fixed number of statements (:mod:`.expiry_warnings`)."""
     _require_platform(actor)
     now = now or timezone.now()
     total = 0
     for days in WARNING_DAYS:
+        due = Assignment.objects.filter(state=Assignment.State.DELIVERED, expires_at__gt=now,
+                                        expires_at__lte=now + timedelta(days=days),
+                                        policy__enable_targets_to_self_update=True).filter(
+            Q(warned_days=0) | Q(warned_days__gt=days))
         while True:
             with transaction.atomic():
-                due = list(Assignment.objects.select_for_update(of=("self",), skip_locked=True)
-                           .filter(state=Assignment.State.DELIVERED, expires_at__gt=now,
-                                   expires_at__lte=now + timedelta(days=days),
-                                   policy__enable_targets_to_self_update=True)
-                           .filter(Q(warned_days=0) | Q(warned_days__gt=days))
-                           .order_by().values_list(*expiry_warnings.FIELDS)[:batch])
-                if not due:
-                    break
-                Assignment.objects.filter(pk__in=[row[0] for row in due]).update(warned_days=days)
-                expiry_warnings.warnings_queue(due, days=days, set_based=set_based)
-                total += len(due)
+                marked = expiry_warnings.warn_batch(due, days=days, batch=batch, set_based=set_based)
+            if not marked:
+                break
+            total += marked
     return total
 
 
