@@ -103,8 +103,10 @@ class _CatalogScoped:
     def _may(self, request, obj, need) -> bool:
         """Beyond the tenant: may a role-only viewer do ``need`` on ``obj`` (None: in some catalog)?"""
         if obj is None:
-            if not self._entitlement_page(request) or TenantScopedAdmin.tenant_ids(self, request, manage=True):
-                return True  # the navigation (no query): the page itself decides what may be added or changed
+            if request.user.is_superuser or TenantScopedAdmin.tenant_ids(self, request, manage=True):
+                return True  # a tenant-wide manager (no query): the page itself decides what may be added
+            # A role-only viewer, on every page (the console's home and navigation too, which offer "Add"):
+            # only what one of their catalog roles allows somewhere (their roles: one query a request).
             roles, _tenants = self._catalog_roles(request)
             return need is not None and any(need in caps for caps in roles.values())
         if self._tenant_of(obj) not in self._role_only_tenants(request):
@@ -636,6 +638,7 @@ class EntitlementSettingsAdmin(_EntitlementAdmin):
     """The tenant's external-user lifecycle (``entitlementManagementSettings``), applied by the lifecycle
     sweep to the guests entitlement management brought in (docs/guest-lifecycle.md)."""
 
+    catalog_path = None  # the tenant's, not a catalog's: tenant-wide administrators only
     form = EntitlementSettingsForm
     list_display = ("tenant", "external_user_lifecycle_action", "removal_after")
     list_select_related = ("tenant",)

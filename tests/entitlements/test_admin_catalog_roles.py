@@ -111,3 +111,40 @@ def test_a_tenant_wide_administrator_still_sees_every_catalog():
     page = client.get(reverse("admin:entitlements_catalog_changelist")).content.decode()
     assert "Marketing" in page and "Other catalog" in page
     assert Actor.for_user(person).tenant == s.tenant
+
+
+def _add_links(client) -> dict:
+    """The "Add" links on the console's home, the entitlement area and its catalog and package lists,
+    with the status each opens with."""
+    import re
+
+    links = set()
+    for page in (reverse("admin:index"), reverse("admin:app_list", args=["entitlements"]),
+                 reverse("admin:entitlements_catalog_changelist"), reverse("admin:entitlements_accesspackage_changelist")):
+        response = client.get(page)
+        assert response.status_code == 200
+        links |= set(re.findall(r'href="(/admin/entitlements/[a-z]+/add/)"', response.content.decode()))
+    return {link: client.get(link).status_code for link in links}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_add_link_a_catalog_role_holder_sees_opens(role):
+    _s, _person, client, _other, _other_package = _holder(role)
+    links = _add_links(client)
+    assert all(status == 200 for status in links.values()), links
+    assert (reverse("admin:entitlements_accesspackage_add") in links) is (role in ("owner", "package manager"))
+
+
+def test_a_catalog_reader_sees_no_add_link():
+    _s, _person, reader, _other, _other_package = _holder("reader")
+    assert _add_links(reader) == {}
+
+
+def test_a_catalog_owner_sees_the_add_links_of_what_owners_create():
+    _s, _person, owner, _other, _other_package = _holder("owner")
+    links = _add_links(owner)
+    assert {reverse("admin:entitlements_accesspackage_add"), reverse("admin:entitlements_catalogresource_add"),
+            reverse("admin:entitlements_assignmentpolicy_add"), reverse("admin:entitlements_assignment_add")} <= set(links)
+    # Tenant-wide only: creating catalogs and the tenant's entitlement settings.
+    assert reverse("admin:entitlements_catalog_add") not in links
+    assert reverse("admin:entitlements_entitlementsettings_add") not in links
