@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, UUIDField, Value
 from django.utils.translation import gettext_lazy as _
 
 from directory import authz
@@ -25,12 +25,15 @@ from .models import (
     CatalogResource,
     CatalogRoleAssignment,
     ConnectedOrganization,
+    EntitlementRoleAssignment,
     EntitlementSettings,
     ExternalUserLifecycle,
     ResourceRoleScope,
 )
 
 T = AssignmentPolicy.TargetScope
+#: What creating a catalog needs of a role-only viewer: Entra's catalog creator role in the tenant.
+CREATE_CATALOG = "create catalog"
 
 
 def _single(user) -> dict:
@@ -52,18 +55,34 @@ class _CatalogScoped:
     catalog_add_need: str | None = "catalog"
 
     def _catalog_roles(self, request) -> dict:
-        """{catalog id: capabilities} of the viewer's catalog roles and {tenant id} of those, once a request."""
+        """{catalog id: capabilities} of the viewer's catalog roles and {tenant id} of those and of their
+        catalog creator roles, once a request (one query)."""
         if not hasattr(request, "_em_catalog_roles"):
             roles: dict = {}
             tenants: set = set()
+            creator: dict = {}
             if request.user.is_authenticated:
-                for catalog_id, tenant_id, role in CatalogRoleAssignment.objects.filter(
-                        user__account=request.user, user__deleted_at__isnull=True, user__account_enabled=True
-                ).values_list("catalog_id", "catalog__tenant_id", "role"):
-                    roles.setdefault(catalog_id, set()).update(authz.CATALOG_ROLE_CAPABILITIES.get(role, ()))
+                holder = {"user__account": request.user, "user__deleted_at__isnull": True,
+                          "user__account_enabled": True}
+                for catalog_id, tenant_id, role in CatalogRoleAssignment.objects.filter(**holder).values_list(
+                        "catalog_id", "tenant_id", "role").union(
+                        EntitlementRoleAssignment.objects.filter(**holder).annotate(
+                            no_catalog=Value(None, output_field=UUIDField())).values_list("no_catalog", "tenant_id", "role"),
+                        all=True):
+                    if catalog_id is None:  # a tenant-wide entitlement-management role (catalog creator)
+                        creator.setdefault(tenant_id, []).append(role)
+                    else:
+                        roles.setdefault(catalog_id, set()).update(authz.CATALOG_ROLE_CAPABILITIES.get(role, ()))
                     tenants.add(tenant_id)
             request._em_catalog_roles = (roles, tenants)
+            request._em_creator_tenants = {tenant_id for tenant_id, held in creator.items()
+                                           if authz.may_create_catalog(tenant_capabilities=(), entitlement_roles=held)}
         return request._em_catalog_roles
+
+    def _creator_tenants(self, request) -> set:
+        """{tenant id} where the viewer may create catalogs through Entra's catalog creator role."""
+        self._catalog_roles(request)
+        return request._em_creator_tenants
 
     def _role_only_tenants(self, request) -> set:
         """Tenants where the viewer acts only through catalog roles (no tenant-wide read)."""
@@ -108,6 +127,8 @@ class _CatalogScoped:
             # A role-only viewer, on every page (the console's home and navigation too, which offer "Add"):
             # only what one of their catalog roles allows somewhere (their roles: one query a request).
             roles, _tenants = self._catalog_roles(request)
+            if need == CREATE_CATALOG:
+                return bool(self._creator_tenants(request))
             return need is not None and any(need in caps for caps in roles.values())
         if self._tenant_of(obj) not in self._role_only_tenants(request):
             return True
@@ -151,11 +172,18 @@ class _EntitlementAdmin(_CatalogScoped, TenantScopedAdmin):
 @admin.register(Catalog)
 class CatalogAdmin(_EntitlementAdmin):
     catalog_path = ""
-    catalog_add_need = None  # a new catalog: tenant-wide administrators (Entra's catalog creators)
+    catalog_add_need = CREATE_CATALOG  # a new catalog: tenant-wide administrators and catalog creators
     list_display = ("display_name", "state", "is_externally_visible", "created_at", "tenant")
     search_fields = ("display_name",)
     list_select_related = ("tenant",)
     fields = ("tenant", "display_name", "description", "state", "is_externally_visible")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        role_only = self._role_only_tenants(request) if db_field.name == "tenant" else set()
+        if field is not None and role_only:  # where the viewer has only roles: the tenants they create catalogs in
+            field.queryset = field.queryset.filter(~Q(pk__in=role_only) | Q(pk__in=self._creator_tenants(request)))
+        return field
 
     def service_create(self, request, obj, form):
         return services.catalog_create(actor=self.actor(request, obj.tenant), tenant=obj.tenant,
@@ -167,6 +195,41 @@ class CatalogAdmin(_EntitlementAdmin):
 
     def service_delete(self, request, obj):
         services.catalog_delete(actor=self.actor(request, obj), catalog=obj)
+
+
+class CatalogCreatorForm(TenantModelForm):
+    class Meta:
+        model = EntitlementRoleAssignment
+        fields = ("tenant", "user")
+
+    def clean(self):
+        data = super().clean()
+        tenant, user = data.get("tenant"), data.get("user")
+        if tenant and user and user.tenant_id != tenant.pk:
+            raise ValidationError({"user": _("Choose a member of this tenant.")})
+        return data
+
+
+@admin.register(EntitlementRoleAssignment)
+class CatalogCreatorAdmin(_EntitlementAdmin):
+    """Entra's catalog creators (Identity Governance → Settings → Roles): members who create catalogs and
+    own what they create, without seeing the other catalogs. Tenant-wide administrators name them."""
+
+    catalog_path = None  # the tenant's, not a catalog's
+    form = CatalogCreatorForm
+    list_display = ("user", "role", "created_at", "tenant")
+    list_select_related = ("user", "tenant")
+    search_fields = ("user__display_name", "user__user_principal_name")
+    fields = ("tenant", "user")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def service_create(self, request, obj, form):
+        return services.catalog_creator_add(actor=self.actor(request, obj.tenant), tenant=obj.tenant, user=obj.user)
+
+    def service_delete(self, request, obj):
+        services.catalog_creator_remove(actor=self.actor(request, obj), assignment=obj)
 
 
 class ResourceForm(TenantModelForm):
