@@ -209,3 +209,41 @@ def test_the_postgresql_statement_writes_the_rows_the_portable_path_writes():
     assert len(portable) == 3
     assert any("Zugriff" in mail for mail in portable)  # the German holder's message is German
     assert statement == portable
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_share_the_work_and_warn_each_holder_once():
+    """A batch another worker holds is skipped (FOR UPDATE SKIP LOCKED), not waited for or warned twice;
+    once it is released, the next sweep finds only what is left."""
+    import threading
+
+    from django.db import connections
+
+    s = _setup()
+    _bulk_holders(s, 6)
+    held = list(Assignment.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other_worker():  # holds two rows as a worker mid-batch would
+        try:
+            with transaction.atomic():
+                list(Assignment.objects.select_for_update().filter(pk__in=held))
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+            done.set()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert locked.wait(30)
+    try:
+        assert _warn(True, days=7) == 4
+        assert set(Assignment.objects.filter(warned_days=0).values_list("pk", flat=True)) == set(held)
+    finally:
+        release.set()
+        thread.join(30)
+    assert _warn(True, days=7) == 2
+    assert _warn(True, days=7) == 0
+    assert _warnings().count() == 6
