@@ -45,6 +45,13 @@ def _catalog_filter(actor: Actor, prefix: str = "") -> Q | None:
     return Q(**{f"{prefix}role_assignments__user": actor.user})
 
 
+def entitlement_roles_visible_to(actor: Actor) -> QuerySet:
+    """The tenant's catalog creators, for those who read entitlement management tenant-wide."""
+    if actor.tenant is None or not actor.can("EntitlementManagement.Read.All", tenant=actor.tenant):
+        return EntitlementRoleAssignment.objects.none()
+    return EntitlementRoleAssignment.objects.filter(tenant=actor.tenant)
+
+
 def acts_through_catalog_roles(actor: Actor, *, write: bool) -> bool:
     """Does ``actor``, without the tenant-wide permission, act in entitlement management through a catalog
     role or as a catalog creator (a person holding one in the tenant; through a delegated token only with

@@ -268,3 +268,18 @@ def stage_json(record, actor) -> dict:
         "reviewedBy": {"id": str(record.reviewed_by_id), "displayName": record.reviewed_by.display_name}
         if record.reviewed_by_id else None,
     }
+
+#: A tenant-wide entitlement-management role (``roleManagement/entitlementManagement/roleAssignments`` with
+#: directory scope "/"): Entra's catalog creator.
+ROLE_ASSIGNMENT = Resource(
+    odata_type="microsoft.graph.unifiedRoleAssignment",
+    default_order=("createdDateTime",),
+    props=(
+        Prop("id", "pk", type="guid", filter=True),
+        Prop("principalId", "user_id", type="guid", filter=True),
+        Prop("roleDefinitionId", "role", filter=True),
+        Prop("directoryScopeId", None, get=lambda a: "/"),
+        Prop("appScopeId", None, get=lambda a: None),
+        Prop("createdDateTime", "created_at", type="datetime", sort=True),
+    ),
+)

@@ -13,6 +13,7 @@ import uuid
 from django.db import transaction
 from rest_framework.response import Response
 
+from directory import authz
 from directory.actors import Actor
 from directory.api.base import GraphView
 from directory.api.bodies import REFERENCE, Body, Field
@@ -790,4 +791,56 @@ class SettingsView(_EM):
             changes["duration_until_external_user_deleted_after_blocked"] = r.read_duration(
                 body["durationUntilExternalUserDeletedAfterBlocked"], "durationUntilExternalUserDeletedAfterBlocked")
         services.entitlement_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
+        return Response(status=204)
+
+
+# --- roleManagement/entitlementManagement: Entra's catalog creators ----------------------------------
+
+
+class _RoleAssignmentBase(_EM):
+    """Tenant-wide entitlement-management role assignments (catalog creators, directory scope "/"). A
+    catalog's roles (``appScopeId`` "/AccessPackageCatalog/{id}") are not offered here yet."""
+
+    resource = r.ROLE_ASSIGNMENT
+    context = "roleManagement/entitlementManagement/roleAssignments"
+    catalog_roles = False
+
+    def context_url(self, suffix: str = "") -> str:
+        return self.request.build_absolute_uri(f"/v1.0/$metadata#{self.context}{suffix}")
+
+    def scoped_queryset(self):
+        return selectors.entitlement_roles_visible_to(self.principal)
+
+
+class RoleAssignmentsView(_RoleAssignmentBase):
+    bodies = {"POST": Body("microsoft.graph.unifiedRoleAssignment", {
+        "principalId": Field("string", required=True, max_length=64),
+        "roleDefinitionId": Field("string", required=True, enum=(authz.CATALOG_CREATOR,)),
+        "directoryScopeId": Field("string", required=True, enum=("/",)),
+        "appScopeId": Field("string", max_length=128)})}
+    responses = {"get": "list", "post": (201, "item")}
+
+    def get(self, request):
+        return self.list_response(self.scoped_queryset())
+
+    def post(self, request):
+        body = self.body()
+        if body.get("appScopeId"):
+            raise bad_request("Only the tenant-wide catalog creator role (directoryScopeId '/') is assigned here.")
+        user = User.objects.filter(tenant=self.principal.tenant, deleted_at__isnull=True,
+                                   pk=_uuid(body["principalId"], "principalId")).first()
+        if user is None:
+            raise bad_request("The principal is not a user of this tenant.", "Request_ResourceNotFound")
+        assignment = services.catalog_creator_add(actor=self.principal, tenant=self.principal.tenant, user=user)
+        return self.item_response(assignment, status=201)
+
+
+class RoleAssignmentView(_RoleAssignmentBase):
+    responses = {"get": "item", "delete": 204}
+
+    def get(self, request, assignment_id):
+        return self.item_response(self.get_object(assignment_id))
+
+    def delete(self, request, assignment_id):
+        services.catalog_creator_remove(actor=self.principal, assignment=self.get_object(assignment_id))
         return Response(status=204)

@@ -1,16 +1,57 @@
-"""Entra's catalog creators through Graph: with a delegated token carrying
-EntitlementManagement.ReadWrite.All a creator (no tenant role) creates a catalog, owns it and lists only
-what they hold a role in; without the role, or with a read-only token, nothing is created."""
+"""Entra's catalog creators through Graph: administrators assign the role at
+``/roleManagement/entitlementManagement/roleAssignments`` (directory scope "/"); with a delegated token
+carrying EntitlementManagement.ReadWrite.All a creator (no tenant role) creates a catalog, owns it and lists
+only what they hold a role in; without the role, or with a read-only token, nothing is created."""
 
 import pytest
 
+from directory import authz
 from directory.actors import Actor
 from entitlements import services
-from entitlements.models import Catalog
-from tests.api.test_entitlement_management import READ, WRITE, B, em
-from tests.factories import UserFactory
+from entitlements.models import Catalog, EntitlementRoleAssignment
+from tests.api.test_entitlement_management import READ, WRITE, B, _Read, _Write, em
+from tests.factories import GuestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+RA = "roleManagement/entitlementManagement/roleAssignments"
+
+
+# --- the access contract of every route -------------------------------------------------------
+
+
+class _Assigned:
+    def make_target(self, tenant):
+        return {"assignment_id": _person(tenant, creator=True).entitlement_roles.get().pk}
+
+
+class TestListRoleAssignments(_Read):
+    route = RA
+
+
+class TestCreateRoleAssignment(_Write):
+    route = RA
+    method = "post"
+    ok_status = 201
+
+    def make_target(self, tenant):
+        return {"_user": UserFactory(tenant=tenant)}
+
+    def body(self, tenant, target):
+        return {"principalId": str(target["_user"].pk), "roleDefinitionId": authz.CATALOG_CREATOR,
+                "directoryScopeId": "/"}
+
+
+class TestGetRoleAssignment(_Assigned, _Read):
+    route = RA + "/<str:assignment_id>"
+
+
+class TestDeleteRoleAssignment(_Assigned, _Write):
+    route = RA + "/<str:assignment_id>"
+    method = "delete"
+    ok_status = 204
+
+
+# --- the flows --------------------------------------------------------------------------------------
 
 
 def _person(tenant, *, creator: bool):
@@ -39,3 +80,37 @@ def test_without_the_role_or_the_write_scope_no_catalog_is_created(creator, scop
     response = client.post(f"/v1.0/{B}catalogs", {"displayName": "Partner onboarding"}, format="json")
     assert response.status_code == 403, response.content
     assert not Catalog.objects.filter(display_name="Partner onboarding").exists()
+
+
+def test_an_administrator_assigns_lists_and_removes_the_role(api, app_token_for, api_tenant):
+    ann = UserFactory(tenant=api_tenant)
+    client = api(app_token_for(api_tenant, [WRITE]))
+    response = client.post(f"/v1.0/{RA}", {"principalId": str(ann.pk), "roleDefinitionId": authz.CATALOG_CREATOR,
+                                           "directoryScopeId": "/"}, format="json")
+    assert response.status_code == 201, response.content
+    item = response.json()
+    assert item["principalId"] == str(ann.pk) and item["directoryScopeId"] == "/" and item["appScopeId"] is None
+    assert [a["id"] for a in client.get(f"/v1.0/{RA}").json()["value"]] == [item["id"]]
+    assert client.delete(f"/v1.0/{RA}/{item['id']}").status_code == 204
+    assert not EntitlementRoleAssignment.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"roleDefinitionId": authz.CATALOG_OWNER, "directoryScopeId": "/"},  # a catalog's role: not here
+    {"roleDefinitionId": authz.CATALOG_CREATOR, "directoryScopeId": "/", "appScopeId": "/AccessPackageCatalog/x"},
+])
+def test_other_roles_and_scopes_are_refused(body, api, app_token_for, api_tenant):
+    ann = UserFactory(tenant=api_tenant)
+    response = api(app_token_for(api_tenant, [WRITE])).post(f"/v1.0/{RA}", {"principalId": str(ann.pk), **body},
+                                                              format="json")
+    assert response.status_code == 400, response.content
+    assert not EntitlementRoleAssignment.objects.exists()
+
+
+def test_a_guest_or_a_stranger_is_not_made_a_creator(api, app_token_for, api_tenant):
+    client = api(app_token_for(api_tenant, [WRITE]))
+    for person in (GuestFactory(tenant=api_tenant, external_user_state="Accepted"), UserFactory()):
+        response = client.post(f"/v1.0/{RA}", {"principalId": str(person.pk), "roleDefinitionId": authz.CATALOG_CREATOR,
+                                               "directoryScopeId": "/"}, format="json")
+        assert response.status_code == 400, response.content
+    assert not EntitlementRoleAssignment.objects.exists()
