@@ -11,7 +11,7 @@ from django.db.models import Q, UUIDField, Value
 from django.utils.translation import gettext_lazy as _
 
 from directory import authz
-from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin
+from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin, actor_for
 from directory.admin.user_page import UserSection, register_user_section
 from directory.models import Group, User
 
@@ -169,6 +169,45 @@ class _EntitlementAdmin(_CatalogScoped, TenantScopedAdmin):
             raise
 
 
+class CatalogRoleInline(admin.TabularInline):
+    """A catalog's "Roles and administrators" (Entra): owners, readers, access package managers and
+    assignment managers, added and removed through the services by whoever may change the catalog (its
+    owners, tenant-wide administrators); a role is not edited in place, it is removed and added."""
+
+    model = CatalogRoleAssignment
+    fields = ("user", "role")
+    raw_id_fields = ("user",)
+    extra = 0
+    verbose_name = _("catalog role")
+    verbose_name_plural = _("roles and administrators")
+
+    def _may_manage(self, request, obj) -> bool:
+        return obj is not None and "catalog" in services.catalog_capabilities(actor_for(request, obj), obj)
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None  # on a catalog's page (which decided who sees it), not on a new one's
+
+    def get_queryset(self, request):
+        # The stock inline asks has_view_permission without the catalog; the formset keeps to the catalog.
+        return CatalogRoleAssignment.objects.select_related("user")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None and "user" in formset.form.base_fields:  # members and guests of the catalog's tenant
+            formset.form.base_fields["user"].queryset = User.objects.filter(tenant_id=obj.tenant_id,
+                                                                             deleted_at__isnull=True)
+        return formset
+
+
 @admin.register(Catalog)
 class CatalogAdmin(_EntitlementAdmin):
     catalog_path = ""
@@ -177,6 +216,25 @@ class CatalogAdmin(_EntitlementAdmin):
     search_fields = ("display_name",)
     list_select_related = ("tenant",)
     fields = ("tenant", "display_name", "description", "state", "is_externally_visible")
+    inlines = [CatalogRoleInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CatalogRoleAssignment:
+            return super().save_formset(request, form, formset, change)
+        catalog = form.instance
+        # The admin's change message reads these lists, which formset.save() would have filled.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            instance = inline_form.instance
+            new = instance._state.adding  # (a new row's id is already set: a UUID default)
+            if not new and formset.can_delete and formset._should_delete_form(inline_form):
+                self._run(request, lambda i=instance: services.catalog_role_remove(
+                    actor=self.actor(request, catalog), assignment=i))
+                formset.deleted_objects.append(instance)
+            elif new and inline_form.has_changed():
+                data = inline_form.cleaned_data
+                formset.new_objects.append(self._run(request, lambda d=data: services.catalog_role_add(
+                    actor=self.actor(request, catalog), catalog=catalog, user=d["user"], role=d["role"])))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
