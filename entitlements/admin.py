@@ -275,6 +275,7 @@ class CatalogCreatorAdmin(_EntitlementAdmin):
 
     catalog_path = None  # the tenant's, not a catalog's
     form = CatalogCreatorForm
+    raw_id_fields = ("user",)
     list_display = ("user", "role", "created_at", "tenant")
     list_select_related = ("user", "tenant")
     search_fields = ("user__display_name", "user__user_principal_name")

@@ -125,11 +125,14 @@ def test_an_administrator_names_and_removes_creators_in_the_console():
     s = tailwind()
     ann = member(s)
     client = _console(s.admin)
+    assert client.get(reverse("admin:entitlements_entitlementroleassignment_add")).status_code == 200
     response = client.post(reverse("admin:entitlements_entitlementroleassignment_add"),
                            {"tenant": str(s.tenant.pk), "user": str(ann.pk)})
     assert response.status_code == 302, response.content.decode()[:2000]
     assignment = EntitlementRoleAssignment.objects.get(user=ann)
     assert assignment.role == authz.CATALOG_CREATOR
+    listed = client.get(reverse("admin:entitlements_entitlementroleassignment_changelist")).content.decode()
+    assert ann.user_principal_name in listed
     response = client.post(reverse("admin:entitlements_entitlementroleassignment_delete", args=[assignment.pk]),
                            {"post": "yes"})
     assert response.status_code == 302 and not EntitlementRoleAssignment.objects.exists()
