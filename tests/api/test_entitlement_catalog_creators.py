@@ -114,3 +114,55 @@ def test_a_guest_or_a_stranger_is_not_made_a_creator(api, app_token_for, api_ten
                                                "directoryScopeId": "/"}, format="json")
         assert response.status_code == 400, response.content
     assert not EntitlementRoleAssignment.objects.exists()
+
+
+# --- a catalog's roles (appScopeId "/AccessPackageCatalog/{id}") -------------------------------------
+
+
+def _catalog_role(client, catalog, person, role):
+    return client.post(f"/v1.0/{RA}", {"principalId": str(person.pk), "roleDefinitionId": role,
+                                       "appScopeId": f"/AccessPackageCatalog/{catalog.pk}"}, format="json")
+
+
+def _catalog_roles(client, catalog):
+    return client.get(f"/v1.0/{RA}", {"$filter": f"appScopeId eq '/AccessPackageCatalog/{catalog.pk}'"})
+
+
+def test_an_administrator_gives_lists_and_takes_a_catalogs_roles(api, app_token_for, api_tenant):
+    from directory.models import AuditEvent
+    from entitlements.models import CatalogRoleAssignment
+
+    catalog = em(api_tenant)["catalog"]
+    ann = UserFactory(tenant=api_tenant)
+    client = api(app_token_for(api_tenant, [WRITE]))
+    response = _catalog_role(client, catalog, ann, authz.CATALOG_READER)
+    assert response.status_code == 201, response.content
+    item = response.json()
+    assert item["appScopeId"] == f"/AccessPackageCatalog/{catalog.pk}" and item["directoryScopeId"] is None
+    listed = _catalog_roles(client, catalog).json()["value"]
+    assert {(a["principalId"], a["roleDefinitionId"]) for a in listed} == {(str(ann.pk), authz.CATALOG_READER)}
+    assert client.get(f"/v1.0/{RA}/{item['id']}").json()["roleDefinitionId"] == authz.CATALOG_READER
+    assert client.get(f"/v1.0/{RA}").json()["value"] == []  # the unfiltered list: the creators
+    assert client.delete(f"/v1.0/{RA}/{item['id']}").status_code == 204
+    assert not CatalogRoleAssignment.objects.filter(user=ann).exists()
+    assert AuditEvent.objects.filter(activity_display_name="Remove catalog role assignment").exists()
+
+
+def test_a_catalog_owner_gives_roles_in_their_catalog_and_a_reader_does_not(api, delegated_token_for, api_tenant):
+    from entitlements.models import CatalogRoleAssignment
+
+    catalog = em(api_tenant)["catalog"]
+    owner, reader, bob = (UserFactory(tenant=api_tenant) for _ in range(3))
+    services.catalog_role_add(actor=Actor.operator(), catalog=catalog, user=owner, role=authz.CATALOG_OWNER)
+    services.catalog_role_add(actor=Actor.operator(), catalog=catalog, user=reader, role=authz.CATALOG_READER)
+    as_reader = api(delegated_token_for(reader, [WRITE]))
+    assert _catalog_role(as_reader, catalog, bob, authz.ACCESS_PACKAGE_MANAGER).status_code == 403
+    assert len(_catalog_roles(as_reader, catalog).json()["value"]) == 2  # a reader reads them
+    as_owner = api(delegated_token_for(owner, [WRITE]))
+    assert _catalog_role(as_owner, catalog, bob, authz.ACCESS_PACKAGE_MANAGER).status_code == 201
+    assert CatalogRoleAssignment.objects.get(user=bob).role == authz.ACCESS_PACKAGE_MANAGER
+    other = em(api_tenant)["catalog"]  # another catalog: not theirs
+    assert _catalog_role(as_owner, other, bob, authz.CATALOG_READER).status_code == 404
+    assert _catalog_roles(as_owner, other).status_code == 404
+    assert as_owner.post(f"/v1.0/{RA}", {"principalId": str(bob.pk), "roleDefinitionId": authz.CATALOG_CREATOR,
+                                         "directoryScopeId": "/"}, format="json").status_code == 403
