@@ -9,13 +9,13 @@ package, language and end date (its words carry the date) into a shared body
 tenant's My Access, where the holder extends: the same link for every holder, so nothing in a body is
 per person.
 
-On PostgreSQL a batch is two statements whatever its size: one locks and marks the batch and returns
-its (tenant, package, language, end date) groups with their assignments' ids; after the bodies are
-written, one ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` writes the messages, the address
-(the holder's mail, else their user principal name; none for an ``#EXT#`` name) and the dedupe key
-(assignment, end, lead time, address) filled in by the database. Elsewhere (SQLite in development) the
-same rows are built in Python and bulk-inserted; ``tests/entitlements/test_expiry_warnings.py`` checks
-both paths write the same rows.
+On PostgreSQL a batch is five statements whatever its size: one locks and marks the batch and returns
+its (tenant, package, language, end date) groups with their assignments' ids; the groups' tenants and
+packages are read and their bodies written (three); then one ``INSERT … SELECT … ON CONFLICT (dedupe_key)
+DO NOTHING`` writes the messages, the address (the holder's mail, else their user principal name; none
+for an ``#EXT#`` name) and the dedupe key (assignment, end, lead time, address) filled in by the
+database. Elsewhere (SQLite in development) the same rows are built in Python and bulk-inserted;
+``tests/entitlements/test_expiry_warnings.py`` checks both paths write the same rows.
 """
 
 import datetime
@@ -66,7 +66,7 @@ def _rendered(groups: set) -> tuple[dict, dict]:
     return rendered, tenants
 
 
-# --- PostgreSQL: two statements per batch ----------------------------------------------------------
+# --- PostgreSQL: a fixed number of statements per batch ------------------------------------------
 
 
 def _set_based(due, *, days: int, batch: int) -> int:
