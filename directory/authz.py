@@ -225,6 +225,19 @@ CATALOG_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 
+#: Entra's tenant-wide entitlement-management role "Catalog creator" (``roleManagement/entitlementManagement``,
+#: directory scope "/"): its holders create catalogs and become the first owner of each; other catalogs stay
+#: out of their sight (they hold no tenant-wide permission).
+CATALOG_CREATOR = "ba92d953-d8e0-4e39-a797-0cbedb0a89e8"
+
+
+def may_create_catalog(*, tenant_capabilities: Iterable[str], entitlement_roles: Iterable[str]) -> bool:
+    """May someone create a catalog in a tenant: with the tenant-wide write permission, or as a catalog
+    creator there."""
+    return ("EntitlementManagement.ReadWrite.All" in set(tenant_capabilities)
+            or CATALOG_CREATOR in {str(role) for role in entitlement_roles})
+
+
 def catalog_capabilities(*, tenant_capabilities: Iterable[str], catalog_roles: Iterable[str]) -> frozenset[str]:
     """What someone may do in one catalog: everything with the tenant-wide write permission, reading
     with the tenant-wide read permission, and what their roles in the catalog give."""

@@ -7,11 +7,11 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, UUIDField, Value
 from django.utils.translation import gettext_lazy as _
 
 from directory import authz
-from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin
+from directory.admin.base import ReadOnlyAdmin, TenantModelForm, TenantScopedAdmin, actor_for
 from directory.admin.user_page import UserSection, register_user_section
 from directory.models import Group, User
 
@@ -25,12 +25,15 @@ from .models import (
     CatalogResource,
     CatalogRoleAssignment,
     ConnectedOrganization,
+    EntitlementRoleAssignment,
     EntitlementSettings,
     ExternalUserLifecycle,
     ResourceRoleScope,
 )
 
 T = AssignmentPolicy.TargetScope
+#: What creating a catalog needs of a role-only viewer: Entra's catalog creator role in the tenant.
+CREATE_CATALOG = "create catalog"
 
 
 def _single(user) -> dict:
@@ -52,18 +55,34 @@ class _CatalogScoped:
     catalog_add_need: str | None = "catalog"
 
     def _catalog_roles(self, request) -> dict:
-        """{catalog id: capabilities} of the viewer's catalog roles and {tenant id} of those, once a request."""
+        """{catalog id: capabilities} of the viewer's catalog roles and {tenant id} of those and of their
+        catalog creator roles, once a request (one query)."""
         if not hasattr(request, "_em_catalog_roles"):
             roles: dict = {}
             tenants: set = set()
+            creator: dict = {}
             if request.user.is_authenticated:
-                for catalog_id, tenant_id, role in CatalogRoleAssignment.objects.filter(
-                        user__account=request.user, user__deleted_at__isnull=True, user__account_enabled=True
-                ).values_list("catalog_id", "catalog__tenant_id", "role"):
-                    roles.setdefault(catalog_id, set()).update(authz.CATALOG_ROLE_CAPABILITIES.get(role, ()))
+                holder = {"user__account": request.user, "user__deleted_at__isnull": True,
+                          "user__account_enabled": True}
+                for catalog_id, tenant_id, role in CatalogRoleAssignment.objects.filter(**holder).values_list(
+                        "catalog_id", "tenant_id", "role").union(
+                        EntitlementRoleAssignment.objects.filter(**holder).annotate(
+                            no_catalog=Value(None, output_field=UUIDField())).values_list("no_catalog", "tenant_id", "role"),
+                        all=True):
+                    if catalog_id is None:  # a tenant-wide entitlement-management role (catalog creator)
+                        creator.setdefault(tenant_id, []).append(role)
+                    else:
+                        roles.setdefault(catalog_id, set()).update(authz.CATALOG_ROLE_CAPABILITIES.get(role, ()))
                     tenants.add(tenant_id)
             request._em_catalog_roles = (roles, tenants)
+            request._em_creator_tenants = {tenant_id for tenant_id, held in creator.items()
+                                           if authz.may_create_catalog(tenant_capabilities=(), entitlement_roles=held)}
         return request._em_catalog_roles
+
+    def _creator_tenants(self, request) -> set:
+        """{tenant id} where the viewer may create catalogs through Entra's catalog creator role."""
+        self._catalog_roles(request)
+        return request._em_creator_tenants
 
     def _role_only_tenants(self, request) -> set:
         """Tenants where the viewer acts only through catalog roles (no tenant-wide read)."""
@@ -103,9 +122,13 @@ class _CatalogScoped:
     def _may(self, request, obj, need) -> bool:
         """Beyond the tenant: may a role-only viewer do ``need`` on ``obj`` (None: in some catalog)?"""
         if obj is None:
-            if not self._entitlement_page(request) or TenantScopedAdmin.tenant_ids(self, request, manage=True):
-                return True  # the navigation (no query): the page itself decides what may be added or changed
+            if request.user.is_superuser or TenantScopedAdmin.tenant_ids(self, request, manage=True):
+                return True  # a tenant-wide manager (no query): the page itself decides what may be added
+            # A role-only viewer, on every page (the console's home and navigation too, which offer "Add"):
+            # only what one of their catalog roles allows somewhere (their roles: one query a request).
             roles, _tenants = self._catalog_roles(request)
+            if need == CREATE_CATALOG:
+                return bool(self._creator_tenants(request))
             return need is not None and any(need in caps for caps in roles.values())
         if self._tenant_of(obj) not in self._role_only_tenants(request):
             return True
@@ -146,14 +169,79 @@ class _EntitlementAdmin(_CatalogScoped, TenantScopedAdmin):
             raise
 
 
+class CatalogRoleInline(admin.TabularInline):
+    """A catalog's "Roles and administrators" (Entra): owners, readers, access package managers and
+    assignment managers, added and removed through the services by whoever may change the catalog (its
+    owners, tenant-wide administrators); a role is not edited in place, it is removed and added."""
+
+    model = CatalogRoleAssignment
+    fields = ("user", "role")
+    raw_id_fields = ("user",)
+    extra = 0
+    verbose_name = _("catalog role")
+    verbose_name_plural = _("roles and administrators")
+
+    def _may_manage(self, request, obj) -> bool:
+        return obj is not None and "catalog" in services.catalog_capabilities(actor_for(request, obj), obj)
+
+    def has_view_permission(self, request, obj=None):
+        return obj is not None  # on a catalog's page (which decided who sees it), not on a new one's
+
+    def get_queryset(self, request):
+        # The stock inline asks has_view_permission without the catalog; the formset keeps to the catalog.
+        return CatalogRoleAssignment.objects.select_related("user")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None and "user" in formset.form.base_fields:  # members and guests of the catalog's tenant
+            formset.form.base_fields["user"].queryset = User.objects.filter(tenant_id=obj.tenant_id,
+                                                                             deleted_at__isnull=True)
+        return formset
+
+
 @admin.register(Catalog)
 class CatalogAdmin(_EntitlementAdmin):
     catalog_path = ""
-    catalog_add_need = None  # a new catalog: tenant-wide administrators (Entra's catalog creators)
+    catalog_add_need = CREATE_CATALOG  # a new catalog: tenant-wide administrators and catalog creators
     list_display = ("display_name", "state", "is_externally_visible", "created_at", "tenant")
     search_fields = ("display_name",)
     list_select_related = ("tenant",)
     fields = ("tenant", "display_name", "description", "state", "is_externally_visible")
+    inlines = [CatalogRoleInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CatalogRoleAssignment:
+            return super().save_formset(request, form, formset, change)
+        catalog = form.instance
+        # The admin's change message reads these lists, which formset.save() would have filled.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            instance = inline_form.instance
+            new = instance._state.adding  # (a new row's id is already set: a UUID default)
+            if not new and formset.can_delete and formset._should_delete_form(inline_form):
+                self._run(request, lambda i=instance: services.catalog_role_remove(
+                    actor=self.actor(request, catalog), assignment=i))
+                formset.deleted_objects.append(instance)
+            elif new and inline_form.has_changed():
+                data = inline_form.cleaned_data
+                formset.new_objects.append(self._run(request, lambda d=data: services.catalog_role_add(
+                    actor=self.actor(request, catalog), catalog=catalog, user=d["user"], role=d["role"])))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        role_only = self._role_only_tenants(request) if db_field.name == "tenant" else set()
+        if field is not None and role_only:  # where the viewer has only roles: the tenants they create catalogs in
+            field.queryset = field.queryset.filter(~Q(pk__in=role_only) | Q(pk__in=self._creator_tenants(request)))
+        return field
 
     def service_create(self, request, obj, form):
         return services.catalog_create(actor=self.actor(request, obj.tenant), tenant=obj.tenant,
@@ -165,6 +253,42 @@ class CatalogAdmin(_EntitlementAdmin):
 
     def service_delete(self, request, obj):
         services.catalog_delete(actor=self.actor(request, obj), catalog=obj)
+
+
+class CatalogCreatorForm(TenantModelForm):
+    class Meta:
+        model = EntitlementRoleAssignment
+        fields = ("tenant", "user")
+
+    def clean(self):
+        data = super().clean()
+        tenant, user = data.get("tenant"), data.get("user")
+        if tenant and user and user.tenant_id != tenant.pk:
+            raise ValidationError({"user": _("Choose a member of this tenant.")})
+        return data
+
+
+@admin.register(EntitlementRoleAssignment)
+class CatalogCreatorAdmin(_EntitlementAdmin):
+    """Entra's catalog creators (Identity Governance → Settings → Roles): members who create catalogs and
+    own what they create, without seeing the other catalogs. Tenant-wide administrators name them."""
+
+    catalog_path = None  # the tenant's, not a catalog's
+    form = CatalogCreatorForm
+    raw_id_fields = ("user",)
+    list_display = ("user", "role", "created_at", "tenant")
+    list_select_related = ("user", "tenant")
+    search_fields = ("user__display_name", "user__user_principal_name")
+    fields = ("tenant", "user")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def service_create(self, request, obj, form):
+        return services.catalog_creator_add(actor=self.actor(request, obj.tenant), tenant=obj.tenant, user=obj.user)
+
+    def service_delete(self, request, obj):
+        services.catalog_creator_remove(actor=self.actor(request, obj), assignment=obj)
 
 
 class ResourceForm(TenantModelForm):
@@ -636,6 +760,7 @@ class EntitlementSettingsAdmin(_EntitlementAdmin):
     """The tenant's external-user lifecycle (``entitlementManagementSettings``), applied by the lifecycle
     sweep to the guests entitlement management brought in (docs/guest-lifecycle.md)."""
 
+    catalog_path = None  # the tenant's, not a catalog's: tenant-wide administrators only
     form = EntitlementSettingsForm
     list_display = ("tenant", "external_user_lifecycle_action", "removal_after")
     list_select_related = ("tenant",)

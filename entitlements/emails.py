@@ -108,8 +108,19 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
 
 
 def language_of(user) -> str:
-    preferred = (getattr(user, "preferred_language", "") or "").lower()[:2]
+    return language_code(getattr(user, "preferred_language", ""))
+
+
+def language_code(preferred_language: str | None) -> str:
+    """The language a message is written in for a person whose preferred language is this (e.g. "de-DE")."""
+    preferred = (preferred_language or "").lower()[:2]
     return preferred if preferred in LANGUAGES else "en"
+
+
+def language_sql(column: str) -> str:
+    """:func:`language_code` as an SQL expression of the column holding the preferred language."""
+    return (f"CASE lower(left({column}, 2)) " + " ".join(f"WHEN '{code}' THEN '{code}'" for code in LANGUAGES)
+            + " ELSE 'en' END")
 
 
 def notice(*, kind: str, language: str, tenant, package: str, url: str, requestor: str = "", date=None,

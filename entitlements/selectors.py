@@ -27,6 +27,7 @@ from .models import (
     CatalogResource,
     CatalogRoleAssignment,
     ConnectedOrganization,
+    EntitlementRoleAssignment,
     StageApprover,
 )
 
@@ -44,10 +45,18 @@ def _catalog_filter(actor: Actor, prefix: str = "") -> Q | None:
     return Q(**{f"{prefix}role_assignments__user": actor.user})
 
 
+def entitlement_roles_visible_to(actor: Actor) -> QuerySet:
+    """The tenant's catalog creators, for those who read entitlement management tenant-wide."""
+    if actor.tenant is None or not actor.can("EntitlementManagement.Read.All", tenant=actor.tenant):
+        return EntitlementRoleAssignment.objects.none()
+    return EntitlementRoleAssignment.objects.filter(tenant=actor.tenant)
+
+
 def acts_through_catalog_roles(actor: Actor, *, write: bool) -> bool:
     """Does ``actor``, without the tenant-wide permission, act in entitlement management through a catalog
-    role (a person holding one in the tenant; through a delegated token only with the entitlement scope,
-    ReadWrite for writes)? What each role may do is the services' (``authz.CATALOG_ROLE_CAPABILITIES``)."""
+    role or as a catalog creator (a person holding one in the tenant; through a delegated token only with
+    the entitlement scope, ReadWrite for writes)? What each role may do is the services'
+    (``authz.CATALOG_ROLE_CAPABILITIES``, ``authz.may_create_catalog``)."""
     user = actor.user
     if actor.tenant is None or user is None or not user.account_enabled or user.deleted_at is not None:
         return False
@@ -55,7 +64,8 @@ def acts_through_catalog_roles(actor: Actor, *, write: bool) -> bool:
                                                                     "EntitlementManagement.ReadWrite.All"}
     if actor.app is not None and not actor.granted_scopes & wanted:
         return False
-    return CatalogRoleAssignment.objects.filter(user=user, catalog__tenant=actor.tenant).exists()
+    return (CatalogRoleAssignment.objects.filter(user=user, catalog__tenant=actor.tenant).exists()
+            or EntitlementRoleAssignment.objects.filter(user=user, tenant=actor.tenant).exists())
 
 
 def _scoped(qs: QuerySet, actor: Actor, prefix: str) -> QuerySet:

@@ -268,3 +268,23 @@ def stage_json(record, actor) -> dict:
         "reviewedBy": {"id": str(record.reviewed_by_id), "displayName": record.reviewed_by.display_name}
         if record.reviewed_by_id else None,
     }
+
+def _app_scope(assignment) -> str | None:
+    catalog_id = getattr(assignment, "catalog_id", None)
+    return f"/AccessPackageCatalog/{catalog_id}" if catalog_id else None
+
+
+#: An entitlement-management role assignment (``roleManagement/entitlementManagement/roleAssignments``):
+#: Entra's catalog creator (directory scope "/") or a catalog's role (its app scope).
+ROLE_ASSIGNMENT = Resource(
+    odata_type="microsoft.graph.unifiedRoleAssignment",
+    default_order=("createdDateTime",),
+    props=(
+        Prop("id", "pk", type="guid", filter=True),
+        Prop("principalId", "user_id", type="guid", filter=True),
+        Prop("roleDefinitionId", "role", filter=True),
+        Prop("directoryScopeId", None, get=lambda a: None if _app_scope(a) else "/"),
+        Prop("appScopeId", None, get=_app_scope),
+        Prop("createdDateTime", "created_at", type="datetime", sort=True),
+    ),
+)

@@ -37,6 +37,9 @@ urlpatterns = [
     path(B + "connectedOrganizations/<str:org_id>/externalSponsors", v.ExternalSponsorsView.as_view()),
     path(B + "connectedOrganizations/<str:org_id>/externalSponsors/$ref", v.ExternalSponsorsRefView.as_view()),
     path(B + "settings", v.SettingsView.as_view()),
+    # Entra's catalog creators (Graph: roleManagement/entitlementManagement, directory scope "/")
+    path("roleManagement/entitlementManagement/roleAssignments", v.RoleAssignmentsView.as_view()),
+    path("roleManagement/entitlementManagement/roleAssignments/<str:assignment_id>", v.RoleAssignmentView.as_view()),
     # Access reviews (entitlements/api/reviews.py)
     path(AR + "definitions", ar.DefinitionsView.as_view()),
     path(AR + "definitions/filterByCurrentUser(on='reviewer')", ar.MyDefinitionsView.as_view()),

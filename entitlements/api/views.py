@@ -8,11 +8,13 @@ A person's own endpoints (``filterByCurrentUser``, a ``userAdd`` request,
 an approver's decision) need only the delegated scope: the services decide what the person may.
 """
 
+import re
 import uuid
 
 from django.db import transaction
 from rest_framework.response import Response
 
+from directory import authz
 from directory.actors import Actor
 from directory.api.base import GraphView
 from directory.api.bodies import REFERENCE, Body, Field
@@ -27,6 +29,7 @@ from ..models import (
     AssignmentPolicy,
     AssignmentRequest,
     CatalogResource,
+    CatalogRoleAssignment,
     ConnectedOrganization,
     ResourceRole,
 )
@@ -790,4 +793,94 @@ class SettingsView(_EM):
             changes["duration_until_external_user_deleted_after_blocked"] = r.read_duration(
                 body["durationUntilExternalUserDeletedAfterBlocked"], "durationUntilExternalUserDeletedAfterBlocked")
         services.entitlement_settings_update(actor=self.principal, tenant=self.principal.tenant, changes=changes)
+        return Response(status=204)
+
+
+# --- roleManagement/entitlementManagement: Entra's catalog creators ----------------------------------
+
+
+class _RoleAssignmentBase(_EM):
+    """Entitlement-management role assignments (Graph's ``unifiedRoleAssignment``): the tenant-wide catalog
+    creators (``directoryScopeId`` "/") and a catalog's roles (``appScopeId`` "/AccessPackageCatalog/{id}":
+    owner, reader, access package manager, access package assignment manager). Catalog role holders reach
+    it (their catalogs' roles); what each may do is the services'."""
+
+    resource = r.ROLE_ASSIGNMENT
+    context = "roleManagement/entitlementManagement/roleAssignments"
+
+    def context_url(self, suffix: str = "") -> str:
+        return self.request.build_absolute_uri(f"/v1.0/$metadata#{self.context}{suffix}")
+
+    def scoped_queryset(self):
+        return selectors.entitlement_roles_visible_to(self.principal)
+
+    def catalog_roles_queryset(self):
+        return CatalogRoleAssignment.objects.filter(
+            catalog__in=selectors.catalogs_visible_to(self.principal)).select_related("catalog", "user")
+
+    def _catalog(self, app_scope_id: str):
+        """The catalog an ``appScopeId`` names, if the caller sees it (else 404, as Graph)."""
+        prefix = "/AccessPackageCatalog/"
+        if not isinstance(app_scope_id, str) or not app_scope_id.startswith(prefix):
+            raise bad_request("'appScopeId' must be /AccessPackageCatalog/{catalog id}.")
+        return self.get_object(app_scope_id[len(prefix):], queryset=selectors.catalogs_visible_to(self.principal))
+
+
+#: Graph's way to list a catalog's roles: ``$filter=appScopeId eq '/AccessPackageCatalog/{id}'``.
+APP_SCOPE_FILTER = re.compile(r"^\s*appScopeId\s+eq\s+'(/AccessPackageCatalog/[^']{1,64})'\s*$", re.IGNORECASE)
+CATALOG_ROLES = {str(role) for role in CatalogRoleAssignment.CatalogRole}
+
+
+class RoleAssignmentsView(_RoleAssignmentBase):
+    bodies = {"POST": Body("microsoft.graph.unifiedRoleAssignment", {
+        "principalId": Field("string", required=True, max_length=64),
+        "roleDefinitionId": Field("string", required=True, max_length=64),
+        "directoryScopeId": Field("string", enum=("/",)),
+        "appScopeId": Field("string", max_length=128)})}
+    responses = {"get": "list", "post": (201, "item")}
+
+    def get(self, request):
+        match = APP_SCOPE_FILTER.match(request.query_params.get("$filter", ""))
+        if match and set(request.query_params) == {"$filter"}:  # a catalog's roles (few: one page)
+            catalog = self._catalog(match.group(1))
+            roles = self.catalog_roles_queryset().filter(catalog=catalog).order_by("created_at", "id")
+            return Response({"@odata.context": self.context_url(), "value": [self.represent(a) for a in roles]})
+        return self.list_response(self.scoped_queryset())
+
+    def post(self, request):
+        body = self.body()
+        role, app_scope = body["roleDefinitionId"], body.get("appScopeId")
+        if bool(app_scope) == bool(body.get("directoryScopeId")):
+            raise bad_request("Give either 'directoryScopeId' ('/', the catalog creator role) or 'appScopeId' "
+                              "(/AccessPackageCatalog/{id}, a catalog's role).")
+        if role not in (CATALOG_ROLES if app_scope else {authz.CATALOG_CREATOR}):
+            raise bad_request(f"'{role[:64]}' is not a role definition of this scope.")
+        user = User.objects.filter(tenant=self.principal.tenant, deleted_at__isnull=True,
+                                   pk=_uuid(body["principalId"], "principalId")).first()
+        if user is None:
+            raise bad_request("The principal is not a user of this tenant.", "Request_ResourceNotFound")
+        if app_scope:
+            assignment = services.catalog_role_add(actor=self.principal, catalog=self._catalog(app_scope), user=user,
+                                                   role=role)
+        else:
+            assignment = services.catalog_creator_add(actor=self.principal, tenant=self.principal.tenant, user=user)
+        return self.item_response(assignment, status=201)
+
+
+class RoleAssignmentView(_RoleAssignmentBase):
+    responses = {"get": "item", "delete": 204}
+
+    def _assignment(self, assignment_id):
+        found = self.scoped_queryset().filter(**self.lookup(assignment_id)).first()
+        return found or self.get_object(assignment_id, queryset=self.catalog_roles_queryset())
+
+    def get(self, request, assignment_id):
+        return self.item_response(self._assignment(assignment_id))
+
+    def delete(self, request, assignment_id):
+        assignment = self._assignment(assignment_id)
+        if isinstance(assignment, CatalogRoleAssignment):
+            services.catalog_role_remove(actor=self.principal, assignment=assignment)
+        else:
+            services.catalog_creator_remove(actor=self.principal, assignment=assignment)
         return Response(status=204)

@@ -69,6 +69,30 @@ class CatalogRoleAssignment(models.Model):
         return f"{self.user} · {self.get_role_display()} · {self.catalog}"
 
 
+class EntitlementRoleAssignment(models.Model):
+    """A tenant-wide entitlement-management role (Graph: a ``unifiedRoleAssignment`` of
+    ``roleManagement/entitlementManagement`` with directory scope "/"): Entra's catalog creator."""
+
+    class RoleDefinition(models.TextChoices):
+        CATALOG_CREATOR = authz.CATALOG_CREATOR, _("Catalog creator")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="entitlement_roles")
+    role = models.CharField(_("role"), max_length=36, choices=RoleDefinition.choices,
+                            default=authz.CATALOG_CREATOR)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("catalog creator")
+        constraints = [models.UniqueConstraint("user", "role", name="entitlement_role_unique",
+                                               violation_error_message=_("This person holds this role already."))]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="entitlement_role_tenant_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()}"
+
+
 class CatalogResource(models.Model):
     """A group or application in a catalog (Graph's ``accessPackageResource``)."""
 

@@ -22,6 +22,7 @@ from ..models import (
     CatalogResource,
     CatalogRoleAssignment,
     ConnectedOrganization,
+    EntitlementRoleAssignment,
     EntitlementSettings,
 )
 
@@ -29,7 +30,9 @@ CATEGORY = "EntitlementManagement"
 register_activities(CATEGORY, {
     "Create access package catalog": "Add", "Update access package catalog": "Update",
     "Delete access package catalog": "Delete", "Add catalog role assignment": "Assign",
-    "Remove catalog role assignment": "Unassign", "Add resource to catalog": "Add",
+    "Remove catalog role assignment": "Unassign",
+    "Add entitlement management role assignment": "Assign",
+    "Remove entitlement management role assignment": "Unassign", "Add resource to catalog": "Add",
     "Remove resource from catalog": "Delete", "Create access package": "Add", "Update access package": "Update",
     "Delete access package": "Delete", "Add resource role to access package": "Add",
     "Remove resource role from access package": "Delete", "Create access package assignment policy": "Add",
@@ -51,7 +54,8 @@ for model, graph_type in ((Catalog, "AccessPackageCatalog"), (CatalogResource, "
                           (AssignmentRequest, "AccessPackageAssignmentRequest"),
                           (Assignment, "AccessPackageAssignment"), (ConnectedOrganization, "ConnectedOrganization"),
                           (EntitlementSettings, "EntitlementManagementSettings"),
-                          (CatalogRoleAssignment, "AccessPackageCatalogRoleAssignment")):
+                          (CatalogRoleAssignment, "AccessPackageCatalogRoleAssignment"),
+                          (EntitlementRoleAssignment, "UnifiedRoleAssignment")):
     register_target_type(model, graph_type)
 
 
@@ -61,12 +65,34 @@ def catalog_capabilities(actor: Actor, catalog: Catalog) -> frozenset[str]:
     if not actor.acts_in(catalog.tenant_id):
         return frozenset()
     roles: list[str] = []
-    # A delegated token acts in a catalog only when it carries the entitlement scope.
+    user = _role_holder(actor)
+    if user is not None:
+        roles = list(CatalogRoleAssignment.objects.filter(catalog=catalog, user=user).values_list("role", flat=True))
+    return authz.catalog_capabilities(tenant_capabilities=actor.capabilities, catalog_roles=roles)
+
+
+def _role_holder(actor: Actor):
+    """The person whose entitlement-management roles count for ``actor``: an enabled user, through a
+    delegated token only when it carries the entitlement scope."""
     user = actor.user
     if user is not None and user.account_enabled and not user.deleted_at and (
             actor.app is None or actor.granted_scopes & {"EntitlementManagement.ReadWrite.All"}):
-        roles = list(CatalogRoleAssignment.objects.filter(catalog=catalog, user=user).values_list("role", flat=True))
-    return authz.catalog_capabilities(tenant_capabilities=actor.capabilities, catalog_roles=roles)
+        return user
+    return None
+
+
+def authorize_catalog_create(actor: Actor, tenant) -> Actor:
+    """Refuse unless ``actor`` may create a catalog in ``tenant`` (:func:`directory.authz.may_create_catalog`:
+    the tenant-wide write permission, or Entra's catalog creator role there)."""
+    try:
+        return authorize_tenant(actor, tenant)
+    except PermissionDenied:
+        user = _role_holder(actor) if actor.acts_in(tenant.pk) else None
+        roles = (EntitlementRoleAssignment.objects.filter(user=user, tenant=tenant).values_list("role", flat=True)
+                 if user is not None else [])
+        if not authz.may_create_catalog(tenant_capabilities=(), entitlement_roles=list(roles)):
+            raise PermissionDenied(_("You do not have permission to create catalogs in this organization.")) from None
+    return actor.in_tenant(tenant)
 
 
 def authorize_catalog(actor: Actor, catalog: Catalog, need: str) -> Actor:

@@ -6,20 +6,28 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from directory import authz
 from directory.actors import Actor
 from directory.audit import Change, Target, audit
 from directory.models import Application, Group, Tenant, User
 
-from ..models import Catalog, CatalogResource, CatalogRoleAssignment, ResourceRoleScope
-from ._common import apply_changes, authorize_catalog, authorize_tenant, validate_and_save
+from ..models import Catalog, CatalogResource, CatalogRoleAssignment, EntitlementRoleAssignment, ResourceRoleScope
+from ._common import (
+    apply_changes,
+    authorize_catalog,
+    authorize_catalog_create,
+    authorize_tenant,
+    validate_and_save,
+)
 
 CATALOG_FIELDS = {"display_name", "description", "state", "is_externally_visible"}
 
 
 @transaction.atomic
 def catalog_create(*, actor: Actor, tenant: Tenant, display_name: str, **fields: Any) -> Catalog:
-    """Create a catalog; a person who creates one becomes its first owner (as Entra's catalog creator)."""
-    actor = authorize_tenant(actor, tenant)
+    """Create a catalog (tenant-wide administrators and Entra's catalog creators); a person who creates
+    one becomes its first owner."""
+    actor = authorize_catalog_create(actor, tenant)
     unknown = set(fields) - CATALOG_FIELDS
     if unknown:
         raise ValidationError(_("Unknown catalog properties: %(names)s") % {"names": ", ".join(sorted(unknown))})
@@ -114,3 +122,32 @@ def catalog_resource_remove(*, actor: Actor, resource: CatalogResource) -> None:
     audit(tenant=resource.catalog.tenant, actor=actor, activity="Remove resource from catalog",
           targets=[Target(resource.catalog), Target(resource.obj, [Change("catalog", resource.catalog.display_name, None)])])
     resource.delete()
+
+
+# --- Entra's catalog creators (a tenant-wide entitlement-management role) ----------------------------
+
+
+@transaction.atomic
+def catalog_creator_add(*, actor: Actor, tenant: Tenant, user: User) -> EntitlementRoleAssignment:
+    """Let a member of ``tenant`` create catalogs (Entra: Identity Governance → Settings → Roles →
+    Catalog creators); tenant-wide administrators decide."""
+    actor = authorize_tenant(actor, tenant)
+    if user.tenant_id != tenant.pk or user.deleted_at is not None:
+        raise ValidationError({"user": _("“%(obj)s” is not in this tenant.") % {"obj": user}})
+    if user.is_guest:
+        raise ValidationError({"user": _("Catalog creators are members of the organization, not guests.")})
+    assignment, created = EntitlementRoleAssignment.objects.get_or_create(user=user, role=authz.CATALOG_CREATOR,
+                                                                         defaults={"tenant": tenant})
+    if created:
+        audit(tenant=tenant, actor=actor, activity="Add entitlement management role assignment",
+              targets=[Target(user, [Change("role", None, str(assignment.get_role_display()))])])
+    return assignment
+
+
+@transaction.atomic
+def catalog_creator_remove(*, actor: Actor, assignment: EntitlementRoleAssignment) -> None:
+    """Take the role away; the catalogs the person created stay, and so does their ownership of them."""
+    actor = authorize_tenant(actor, assignment.tenant)
+    audit(tenant=assignment.tenant, actor=actor, activity="Remove entitlement management role assignment",
+          targets=[Target(assignment.user, [Change("role", assignment.get_role_display(), None)])])
+    assignment.delete()

@@ -16,12 +16,14 @@ from directory.actors import Actor
 from directory.audit import Change, Target, audit
 
 from ..models import ApprovalStageRecord, Assignment, AssignmentRequest
-from . import approvals
+from . import approvals, expiry_warnings
 from .delivery import _require_platform, assignments_revoke, request_deliver
 
 BATCH = 2000
 #: The expiry sweep's batch: its statements cost the same per batch whatever its size (set-based).
 EXPIRY_BATCH = 10000
+#: The warning sweep's batch (set-based too).
+WARNING_BATCH = 10000
 WARNING_DAYS = (1, 14)  # checked nearest first, so an assignment inside a day gets only the 1-day warning
 S = AssignmentRequest.State
 
@@ -41,36 +43,26 @@ def assignments_expire_due(*, actor: Actor, now=None, batch: int = EXPIRY_BATCH)
             total += assignments_revoke(actor=actor, assignment_ids=ids, ended_by="expired", now=now)
 
 
-def assignments_warn_expiring(*, actor: Actor, now=None, batch: int = BATCH) -> int:
+def assignments_warn_expiring(*, actor: Actor, now=None, batch: int = WARNING_BATCH,
+                              set_based: bool | None = None) -> int:
     """Mail "Extend access for [package] by [date]" 14 days and 1 day before access ends, where the
-    policy lets holders extend (Entra's schedule); each warning once."""
+    policy lets holders extend (Entra's schedule); each warning once. Set-based: a batch is locked, marked
+    and mailed in a fixed number of statements (:mod:`.expiry_warnings`)."""
     _require_platform(actor)
     now = now or timezone.now()
     total = 0
     for days in WARNING_DAYS:
+        due = Assignment.objects.filter(state=Assignment.State.DELIVERED, expires_at__gt=now,
+                                        expires_at__lte=now + timedelta(days=days),
+                                        policy__enable_targets_to_self_update=True).filter(
+            Q(warned_days=0) | Q(warned_days__gt=days))
         while True:
             with transaction.atomic():
-                due = list(Assignment.objects.select_for_update(of=("self",), skip_locked=True)
-                           .filter(state=Assignment.State.DELIVERED, expires_at__gt=now,
-                                   expires_at__lte=now + timedelta(days=days),
-                                   policy__enable_targets_to_self_update=True)
-                           .filter(Q(warned_days=0) | Q(warned_days__gt=days))
-                           .select_related("tenant", "package", "target").order_by()[:batch])
-                if not due:
-                    break
-                Assignment.objects.filter(pk__in=[a.pk for a in due]).update(warned_days=days)
-                for assignment in due:
-                    _warn(assignment, days)
-                total += len(due)
+                marked = expiry_warnings.warn_batch(due, days=days, batch=batch, set_based=set_based)
+            if not marked:
+                break
+            total += marked
     return total
-
-
-def _warn(assignment: Assignment, days: int) -> None:
-    request = AssignmentRequest(pk=assignment.pk, tenant=assignment.tenant, package=assignment.package,
-                                target=assignment.target, current_stage=0)
-    # One warning per assignment, end date and lead time (an extended assignment is warned again).
-    approvals.mail(request, "extend", [assignment.target], date=assignment.expires_at,
-                   dedupe=f"em:{assignment.pk}:extend:{assignment.expires_at:%Y%m%d%H%M}:{days}")
 
 
 def requests_sweep_approvals(*, actor: Actor, now=None, batch: int = BATCH) -> dict:
