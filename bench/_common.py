@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def setup_django(code: Path) -> None:
     """Import Django from ``code`` (this checkout by default; another tree to measure older code)."""
     sys.path.insert(0, str(code))
+    # Celery puts the working directory first on sys.path when it loads: run from the measured tree, or
+    # the modules imported after that would come from wherever the script was started.
+    os.chdir(code)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -87,13 +87,9 @@ def main() -> None:
     parser.add_argument("--assignments", type=int, default=20_000)
     parser.add_argument("--code", default=str(ROOT))
     args = parser.parse_args()
-    import os
     from pathlib import Path
 
-    # Celery puts the working directory first on sys.path when it loads: run from the measured tree, or
-    # modules imported after that would come from wherever this was started.
-    os.chdir(args.code)
-    setup_django(Path(args.code))
+    setup_django(Path(args.code))  # from the measured tree (see _common.setup_django)
     from django.db import connection
     from django.utils import timezone
 
