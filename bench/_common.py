@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def setup_django(code: Path) -> None:
     """Import Django from ``code`` (this checkout by default; another tree to measure older code)."""
+    code = Path(code).resolve()
     sys.path.insert(0, str(code))
     # Celery puts the working directory first on sys.path when it loads: run from the measured tree, or
     # the modules imported after that would come from wherever the script was started.
