@@ -264,7 +264,8 @@ class _Statements:
                    %(operation)s::text AS operation, jsonb_build_array({assignment}, {self._user_target()}) AS targets,
                    '[]'::jsonb AS details, {_keys("a.id::text", "p.display_name", *self._USER_KEYS)} AS keys
             FROM unnest(%(ids)s::uuid[], %(states)s::text[]) AS e(id, state)
-            CROSS JOIN LATERAL (SELECT * FROM {_t(Assignment)} WHERE id = e.id) a  -- by index, as above
+            -- each by its primary key (a join would hash every assignment there is)
+            CROSS JOIN LATERAL (SELECT * FROM {_t(Assignment)} WHERE id = e.id) a
             JOIN {_t(AccessPackage)} p ON p.id = a.package_id
             JOIN {_t(User)} u ON u.id = a.target_id
         )""" + self._events("ended")  # noqa: S608
