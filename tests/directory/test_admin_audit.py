@@ -162,3 +162,19 @@ def test_target_search_is_served_by_the_key_index(admin, home):
     plan = events.explain()
     assert "audit_search_keys_idx" in plan
     assert events.count() == 10
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner and indexes")
+def test_rows_without_an_initiating_person_stay_out_of_the_initiator_indexes_and_lookups_still_use_them(admin, home):
+    guest = GuestFactory(tenant=home)
+    rename(admin, guest, "Buyer")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_auditevent")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname IN "
+                       "('audit_initiator_user_idx', 'audit_initiator_account_idx')")
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 2 and all("IS NOT NULL" in d for d in definitions)
+    by_person = AuditEvent.objects.filter(initiated_by_user_id=admin.pk).order_by()
+    assert "audit_initiator_user_idx" in by_person.explain()
+    assert by_person.exists()
