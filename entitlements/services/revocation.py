@@ -223,7 +223,9 @@ class _Statements:
         gone AS MATERIALIZED (
             SELECT DISTINCT g.user_id, g.role, r.group_id, r.application_id
             FROM unnest(%(ids)s::uuid[]) AS e(id)
-            JOIN {G} g ON g.assignment_id = e.id
+            -- each ended assignment's grants by index: a join would hash every grant there is, a cost
+            -- that grows with the history, not with the batch (1.4 million grants: 0.5-2.1 s against 0.5 s)
+            CROSS JOIN LATERAL (SELECT * FROM {G} WHERE assignment_id = e.id) g
             JOIN {_t(CatalogResource)} r ON r.id = g.resource_id
             -- held through another active assignment? (one index probe per grant, not a scan per batch)
             LEFT JOIN LATERAL (SELECT 1 AS held FROM {G} o JOIN {A} oa ON oa.id = o.assignment_id
