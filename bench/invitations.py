@@ -54,6 +54,12 @@ def parallel(clients: int, total: int, call) -> float:
     return time.monotonic() - start
 
 
+def _thread_cpu(native_id: int) -> float:
+    """CPU seconds of one thread of this process (the SMTP sink's), from /proc."""
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invitations", type=int, default=150, help="per round")
@@ -85,7 +91,9 @@ def main() -> None:
         worker = subprocess.Popen(
             [str(celery), "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h",
              "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=args.code.resolve(), env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log,
+            # Configured as the server is (c.Server): a deployment gives its web and Celery workers one
+            # environment, and README's DB_CONN_MAX_AGE counts Celery's processes among the connections kept.
+            cwd=args.code.resolve(), env={**os.environ, "PYTHONUNBUFFERED": "1", "DB_CONN_MAX_AGE": "600"}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -114,10 +122,20 @@ def main() -> None:
 
             parallel(args.clients, 20, organization)  # warm up
             rounds = []
+            sink_thread = sink._controller._thread.native_id
+            server_pids = server.worker_pids()
+
+            def cpu_by_side() -> dict:
+                """CPU seconds so far of each process (or thread) that shares the machine's cores."""
+                return {"server": c.cpu_seconds(server_pids), "worker": c.cpu_seconds([worker.pid]),
+                        "database": c.cpu_seconds(c.database_backend_pids()), "sink": _thread_cpu(sink_thread),
+                        "clients": c.cpu_seconds([os.getpid()]) - _thread_cpu(sink_thread)}
             for round_number in range(args.rounds):
                 run_id = uuid.uuid4().hex[:6]
                 failures.clear()
+                cpu_before = cpu_by_side()
                 baseline_seconds = parallel(args.clients, args.invitations, organization)
+                cpu_baseline = cpu_by_side()
                 sink.clear()
                 start = time.monotonic()
                 posted_seconds = parallel(args.clients, args.invitations, invite)
@@ -125,12 +143,17 @@ def main() -> None:
                 with contextlib.suppress(AssertionError):  # what is missing is reported below
                     sink.wait_for(expected, timeout=max(120, args.invitations))
                 delivered_seconds = time.monotonic() - start
+                cpu_after = cpu_by_side()
                 received = len(sink.received)
                 baseline = args.invitations / baseline_seconds
                 delivered = received / delivered_seconds
                 rounds.append((baseline, expected / posted_seconds, delivered, list(failures), expected - received))
                 print(f"round {round_number + 1}: baseline {baseline:6.1f}/s, answered {expected / posted_seconds:6.1f}/s, "
                       f"delivered {delivered:6.1f}/s = {delivered / baseline:4.2f}× baseline", flush=True)
+                print("  CPU ms per request, baseline | per invitation: " + ", ".join(
+                    f"{side} {(cpu_baseline[side] - cpu_before[side]) * 1000 / args.invitations:.1f} | "
+                    f"{(cpu_after[side] - cpu_baseline[side]) * 1000 / max(received, 1):.1f}"
+                    for side in cpu_before), flush=True)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)
