@@ -1,5 +1,10 @@
 """The publisher side of the outbox: e-mail is a row written in the caller's transaction and published
-after commit; :mod:`directory.delivery` sends it."""
+after commit; :mod:`directory.delivery` sends it.
+
+Publishing queues one "drain" task (:data:`DRAIN_TASK`) that sends everything due, unless one is queued
+and has not started yet (:func:`directory.queue.publish_unless_queued`): a burst of writers (the API
+inviting at full speed, a bulk job's chunks) is sent by few tasks over one mail connection each, instead
+of one task and one connection per message. What a lost task leaves is the sweep's, as before."""
 
 from collections.abc import Iterable
 
@@ -12,10 +17,11 @@ from django.utils.translation import gettext as _
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
 from ..models import OutboxMessage, Tenant
-from ..queue import publish_on_commit
+from ..queue import publish_unless_queued_on_commit
 
-DELIVER_TASK = "directory.outbox_deliver"
-DELIVER_MANY_TASK = "directory.outbox_deliver_many"
+DELIVER_TASK = "directory.outbox_deliver"  # one message (still served: tasks queued before an upgrade)
+DELIVER_MANY_TASK = "directory.outbox_deliver_many"  # these messages (idem)
+DRAIN_TASK = "directory.outbox_drain"
 
 
 def outbox_message(
@@ -46,14 +52,15 @@ def outbox_enqueue(**fields) -> OutboxMessage:
             return existing
     message = outbox_message(**fields)
     message.save(force_insert=True)
-    publish_on_commit(DELIVER_TASK, str(message.pk))
+    publish_unless_queued_on_commit(DRAIN_TASK)
     return message
 
 
 def outbox_publish(message_ids: list) -> None:
-    """Publish messages written together (a bulk chunk) as one task, after commit."""
+    """After commit, have these messages (written with :func:`outbox_message`) sent: by the drain task,
+    which sends every message that is due (see the module's docstring)."""
     if message_ids:
-        publish_on_commit(DELIVER_MANY_TASK, [str(pk) for pk in message_ids])
+        publish_unless_queued_on_commit(DRAIN_TASK)
 
 
 @transaction.atomic
@@ -78,6 +85,6 @@ def outbox_retry_now(*, actor: Actor, messages: Iterable[OutboxMessage]) -> int:
         tenant = rows[0].tenant
         audit(tenant=tenant, actor=actor.in_tenant(tenant) if tenant else actor, activity="Send outbox messages again",
               targets=[Target(m, [Change("status", m.status, OutboxMessage.Status.PENDING)]) for m in rows])
-    for pk in ids:
-        publish_on_commit(DELIVER_TASK, str(pk))
+    if ids:  # due now: the drain sends them
+        publish_unless_queued_on_commit(DRAIN_TASK)
     return updated
