@@ -348,7 +348,9 @@ def outbox_due_ids(*, now=None, limit: int = 500) -> list[str]:
 
 def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
     """Deliver what is pending and due, batch after batch, until nothing due is left that this sweep
-    can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed."""
+    can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed. A batch
+    shorter than ``batch`` was everything due when it was read: the sweep ends there (what was written since
+    published its own drain task; what fell due since waits for the next sweep)."""
     started = time.monotonic()
     sent = 0
     while time.monotonic() - started < time_budget:
@@ -357,6 +359,6 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
             break
         sent_now = outbox_deliver_many(message_ids=due, time_budget=time_budget - (time.monotonic() - started))
         sent += sent_now
-        if sent_now == 0:
+        if sent_now == 0 or len(due) < batch:  # a short batch was all that was due: no second look
             break
     return sent

@@ -24,7 +24,8 @@ from directory.audit import (
     register_activities,
     register_target_type,
 )
-from directory.models import Account, Application, AppRoleAssignment, Group, Tenant, User, UserIdentity
+from directory.compiled import CompiledQuery
+from directory.models import Account, Application, AppRoleAssignment, Domain, Group, Tenant, User, UserIdentity
 from policies import evaluators
 from policies.cross_tenant_access import AUTOMATIC_REDEMPTION
 from policies.cross_tenant_access import automatic_redemption as cross_tenant_automatic_redemption
@@ -171,8 +172,15 @@ def validate_invitee(*, settings, tenant: Tenant, own_domains: set[str], email: 
 
 
 def own_domains(tenant: Tenant) -> set[str]:
-    names = [tenant.initial_domain, *tenant.domains.filter(is_verified=True).values_list("name", flat=True)]
+    names = [tenant.initial_domain, *(row["name"] for row in _verified_domains.run("verified", tenant=tenant.pk))]
     return {name.lower() for name in names}
+
+
+# The reads every invitation makes, compiled once per process (directory/compiled.py).
+_verified_domains = CompiledQuery(lambda key, *, tenant: Domain.objects.filter(tenant_id=tenant, is_verified=True)
+                                  .values("name"))
+_invitee_locked = CompiledQuery(lambda key, *, tenant, email: User.objects.select_for_update()
+                                .filter(tenant_id=tenant).with_mail(email).order_by(*User._meta.ordering)[:1])
 
 
 def validate_invitation_options(*, redirect_url: str, message_body: str, message_language: str
@@ -427,9 +435,8 @@ def _check_sponsors(tenant: Tenant, sponsors) -> list[User] | None:
 
 
 def _guest_for(*, actor, tenant, email, display_name, user_type, inviter, sponsors=None) -> tuple[User, bool]:
-    existing = (
-        User.objects.select_for_update().filter(tenant=tenant).with_mail(email).first()
-    )
+    found = _invitee_locked.run("invitee", tenant=tenant.pk, texts={"email": (email or "").strip().lower()})
+    existing = found[0] if found else None
     if existing is not None:
         check_existing_invitee(existing, email)
         return existing, False
