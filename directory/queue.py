@@ -25,10 +25,11 @@ logger = logging.getLogger(__name__)
 QUEUED_MARK_SECONDS = 30
 
 
-def publish(task_name: str, *args) -> bool:
-    """Queue ``task_name(*args)`` now (call it from ``transaction.on_commit``); False if the broker is down."""
+def publish(task_name: str, *args, countdown: float | None = None) -> bool:
+    """Queue ``task_name(*args)`` now (call it from ``transaction.on_commit``), to run ``countdown`` seconds
+    from now if given; False if the broker is down."""
     try:
-        task(task_name).delay(*args)
+        task(task_name).apply_async(args, countdown=countdown or None)
     except Exception:  # the broker is down: the task's sweep picks the work up later
         logger.warning("Could not publish %s%r; its sweep will do it", task_name, args[:1])
         return False
@@ -47,12 +48,14 @@ def publish_on_commit(task_name: str, *args) -> None:
     transaction.on_commit(lambda: publish(task_name, *args))
 
 
-def publish_unless_queued_on_commit(task_name: str) -> None:
-    transaction.on_commit(lambda: publish_unless_queued(task_name))
+def publish_unless_queued_on_commit(task_name: str, *, countdown: float | None = None) -> None:
+    transaction.on_commit(lambda: publish_unless_queued(task_name, countdown=countdown))
 
 
-def publish_unless_queued(task_name: str) -> None:
+def publish_unless_queued(task_name: str, *, countdown: float | None = None) -> None:
     """Queue ``task_name(mark)`` unless one published this way is queued and has not started yet.
+    With ``countdown`` (seconds, below :data:`QUEUED_MARK_SECONDS`) the task starts that much later, and
+    whatever is written meanwhile joins it: a little latency buys one task for a burst.
 
     The task must call :func:`queued_task_started` with its ``mark`` before it looks for work: whatever was
     committed before a writer found the mark set is then seen by the queued task. The mark is kept in the
@@ -69,7 +72,7 @@ def publish_unless_queued(task_name: str) -> None:
                 return  # a task is queued that has not started: it will see what was just committed
         except redis.RedisError:
             client = None  # publish anyway (and let publish log whether the broker is there)
-    if not publish(task_name, mark) and client is not None:
+    if not publish(task_name, mark, countdown=countdown) and client is not None:
         _forget_mark(client, mark)
 
 

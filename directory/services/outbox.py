@@ -2,9 +2,10 @@
 after commit; :mod:`directory.delivery` sends it.
 
 Publishing queues one "drain" task (:data:`DRAIN_TASK`) that sends everything due, unless one is queued
-and has not started yet (:func:`directory.queue.publish_unless_queued`): a burst of writers (the API
-inviting at full speed, a bulk job's chunks) is sent by few tasks over one mail connection each, instead
-of one task and one connection per message. What a lost task leaves is the sweep's, as before."""
+and has not started yet (:func:`directory.queue.publish_unless_queued`). It starts
+``OUTBOX_DRAIN_DELAY_SECONDS`` (0.25 s) after the first message: a burst of writers (the API inviting at
+full speed, a bulk job's chunks) is sent by few tasks over one mail connection each, instead of one task
+and one connection per message. What a lost task leaves is the sweep's, as before."""
 
 from collections.abc import Iterable
 
@@ -52,7 +53,7 @@ def outbox_enqueue(**fields) -> OutboxMessage:
             return existing
     message = outbox_message(**fields)
     message.save(force_insert=True)
-    publish_unless_queued_on_commit(DRAIN_TASK)
+    _drain_on_commit()
     return message
 
 
@@ -60,7 +61,11 @@ def outbox_publish(message_ids: list) -> None:
     """After commit, have these messages (written with :func:`outbox_message`) sent: by the drain task,
     which sends every message that is due (see the module's docstring)."""
     if message_ids:
-        publish_unless_queued_on_commit(DRAIN_TASK)
+        _drain_on_commit()
+
+
+def _drain_on_commit() -> None:
+    publish_unless_queued_on_commit(DRAIN_TASK, countdown=settings.OUTBOX_DRAIN_DELAY_SECONDS)
 
 
 @transaction.atomic
@@ -86,5 +91,5 @@ def outbox_retry_now(*, actor: Actor, messages: Iterable[OutboxMessage]) -> int:
         audit(tenant=tenant, actor=actor.in_tenant(tenant) if tenant else actor, activity="Send outbox messages again",
               targets=[Target(m, [Change("status", m.status, OutboxMessage.Status.PENDING)]) for m in rows])
     if ids:  # due now: the drain sends them
-        publish_unless_queued_on_commit(DRAIN_TASK)
+        _drain_on_commit()
     return updated

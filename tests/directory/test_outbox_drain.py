@@ -37,7 +37,7 @@ def broker(monkeypatch):
     redis = _FakeRedis()
     published = []
     monkeypatch.setattr(queue, "_broker_redis", lambda url: redis)
-    monkeypatch.setattr(queue, "publish", lambda name, *args: published.append((name, args)) or True)
+    monkeypatch.setattr(queue, "publish", lambda name, *args, countdown=None: published.append((name, args)) or True)
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = False
     try:
@@ -63,7 +63,7 @@ def test_writers_publish_one_drain_while_one_is_queued_and_another_once_it_start
 
 def test_a_drain_the_broker_refused_leaves_no_mark(broker, monkeypatch):
     redis, _published = broker
-    monkeypatch.setattr(queue, "publish", lambda name, *args: False)  # the broker is down
+    monkeypatch.setattr(queue, "publish", lambda name, *args, countdown=None: False)  # the broker is down
 
     queue.publish_unless_queued(DRAIN_TASK)
 
@@ -72,7 +72,7 @@ def test_a_drain_the_broker_refused_leaves_no_mark(broker, monkeypatch):
 
 def test_without_a_broker_every_writer_publishes(monkeypatch):
     published = []
-    monkeypatch.setattr(queue, "publish", lambda name, *args: published.append(name) or True)
+    monkeypatch.setattr(queue, "publish", lambda name, *args, countdown=None: published.append(name) or True)
 
     for _ in range(2):
         queue.publish_unless_queued(DRAIN_TASK)  # tasks run in-process in the tests: nothing to coalesce
@@ -97,16 +97,20 @@ def test_the_drain_sends_every_due_message_once_and_leaves_the_rest():
 
 
 @pytest.mark.django_db
-def test_a_written_message_is_published_as_a_drain_after_commit(monkeypatch, django_capture_on_commit_callbacks):
+def test_a_written_message_is_published_as_a_drain_after_commit(monkeypatch, django_capture_on_commit_callbacks,
+                                                                settings):
     from directory.services import outbox_enqueue
 
     published = []
-    monkeypatch.setattr(queue, "publish", lambda name, *args: published.append(name) or True)
+    monkeypatch.setattr(queue, "publish",
+                        lambda name, *args, countdown=None: published.append((name, countdown)) or True)
     with django_capture_on_commit_callbacks(execute=True):
         outbox_enqueue(to=["ann@partner.example"], subject="Hello", body_text="Hello.")
         assert published == []  # not before the commit
 
-    assert published == [DRAIN_TASK]
+    # It starts a moment later, so that what is written meanwhile goes with it (one task, one connection).
+    assert published == [(DRAIN_TASK, settings.OUTBOX_DRAIN_DELAY_SECONDS)]
+    assert 0 < settings.OUTBOX_DRAIN_DELAY_SECONDS < queue.QUEUED_MARK_SECONDS
 
 
 def test_a_worker_task_gets_djangos_connection_rule_and_an_in_process_task_keeps_the_callers(monkeypatch, settings):
