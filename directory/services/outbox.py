@@ -3,7 +3,7 @@ after commit; :mod:`directory.delivery` sends it.
 
 Publishing queues one "drain" task (:data:`DRAIN_TASK`) that sends everything due, unless one is queued
 and has not started yet (:func:`directory.queue.publish_unless_queued`). It starts
-``OUTBOX_DRAIN_DELAY_SECONDS`` (0.25 s) after the first message: a burst of writers (the API inviting at
+``OUTBOX_DRAIN_DELAY_SECONDS`` (0.1 s) after the first message: a burst of writers (the API inviting at
 full speed, a bulk job's chunks) is sent by few tasks over one mail connection each, instead of one task
 and one connection per message. What a lost task leaves is the sweep's, as before."""
 
