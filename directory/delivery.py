@@ -32,6 +32,7 @@ from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .models import OutboxMessage
 from .redaction import redact
 
@@ -160,8 +161,14 @@ _UNSENT_FIELDS = ("subject", "body_text", "body_html", "secrets", "attempts", "l
 
 def _locked_pending(message_id) -> OutboxMessage | None:
     # skip_locked: a message another worker is sending right now is that worker's.
-    return (OutboxMessage.objects.select_for_update(of=("self",), skip_locked=True).select_related("shared_body")
-            .filter(pk=message_id, status=OutboxMessage.Status.PENDING).first())
+    found = _locked_pending_compiled.run("pending", message=message_id)
+    return found[0] if found else None
+
+
+#: Compiled once per process (directory/compiled.py): every message a worker sends starts with it.
+_locked_pending_compiled = CompiledQuery(lambda key, *, message: (
+    OutboxMessage.objects.select_for_update(of=("self",), skip_locked=True).select_related("shared_body")
+    .filter(pk=message, status=OutboxMessage.Status.PENDING).order_by("pk")[:1]))
 
 
 def _deliver(message_id, mailer: _Mailer) -> str:
