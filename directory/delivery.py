@@ -357,7 +357,7 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
     """Deliver what is pending and due, batch after batch, until nothing due is left that this sweep
     can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed. A batch
     shorter than ``batch`` was everything due when it was read: the sweep ends there (what was written since
-    published its own drain task; what fell due since waits for the next sweep)."""
+    published its own task; what fell due since waits for the next sweep)."""
     started = time.monotonic()
     sent = 0
     while time.monotonic() - started < time_budget:

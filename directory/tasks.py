@@ -2,7 +2,6 @@ from celery import shared_task
 
 from . import delivery
 from .actors import Actor
-from .queue import queued_task_started
 from .services import sign_in_events_purge, users_purge_deleted
 
 # Below CELERY_TASK_SOFT_TIME_LIMIT: a sweep with more due than it can send leaves the rest to the next one.
@@ -13,14 +12,6 @@ SWEEP_TIME_BUDGET_SECONDS = 300
 def outbox_deliver_task(message_id: str) -> bool:
     # No-op when the message was sent already; failures are retried by the sweep, with backoff.
     return delivery.outbox_deliver(message_id=message_id)
-
-
-@shared_task(name="directory.outbox_drain", acks_late=True, ignore_result=True)
-def outbox_drain_task(mark: str = "") -> int:
-    """Send what is due, published after commit by whoever wrote mail (at most one queued at a time:
-    directory.queue.publish_unless_queued). Writers that commit from now on queue the next one."""
-    queued_task_started(mark)
-    return delivery.outbox_sweep(time_budget=SWEEP_TIME_BUDGET_SECONDS)
 
 
 @shared_task(name="directory.outbox_sweep", acks_late=True, ignore_result=True)

@@ -332,8 +332,6 @@ DNS_RESOLVER = env("DNS_RESOLVER", "")
 DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "5"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "12"))
 OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
-# How long the first new message waits for others to join its drain task (directory/services/outbox.py).
-OUTBOX_DRAIN_DELAY_SECONDS = float(env("OUTBOX_DRAIN_DELAY_SECONDS", "0.1"))
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).

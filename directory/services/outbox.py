@@ -1,11 +1,5 @@
 """The publisher side of the outbox: e-mail is a row written in the caller's transaction and published
-after commit; :mod:`directory.delivery` sends it.
-
-Publishing queues one "drain" task (:data:`DRAIN_TASK`) that sends everything due, unless one is queued
-and has not started yet (:func:`directory.queue.publish_unless_queued`). It starts
-``OUTBOX_DRAIN_DELAY_SECONDS`` (0.1 s) after the first message: a burst of writers (the API inviting at
-full speed, a bulk job's chunks) is sent by few tasks over one mail connection each, instead of one task
-and one connection per message. What a lost task leaves is the sweep's, as before."""
+after commit; :mod:`directory.delivery` sends it."""
 
 from collections.abc import Iterable
 
@@ -18,11 +12,10 @@ from django.utils.translation import gettext as _
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
 from ..models import OutboxMessage, Tenant
-from ..queue import publish_unless_queued_on_commit
+from ..queue import publish_on_commit
 
-DELIVER_TASK = "directory.outbox_deliver"  # one message (still served: tasks queued before an upgrade)
-DELIVER_MANY_TASK = "directory.outbox_deliver_many"  # these messages (idem)
-DRAIN_TASK = "directory.outbox_drain"
+DELIVER_TASK = "directory.outbox_deliver"
+DELIVER_MANY_TASK = "directory.outbox_deliver_many"
 
 
 def outbox_message(
@@ -53,19 +46,14 @@ def outbox_enqueue(**fields) -> OutboxMessage:
             return existing
     message = outbox_message(**fields)
     message.save(force_insert=True)
-    _drain_on_commit()
+    publish_on_commit(DELIVER_TASK, str(message.pk))
     return message
 
 
 def outbox_publish(message_ids: list) -> None:
-    """After commit, have these messages (written with :func:`outbox_message`) sent: by the drain task,
-    which sends every message that is due (see the module's docstring)."""
+    """Publish messages written together (a bulk chunk) as one task, after commit."""
     if message_ids:
-        _drain_on_commit()
-
-
-def _drain_on_commit() -> None:
-    publish_unless_queued_on_commit(DRAIN_TASK, countdown=settings.OUTBOX_DRAIN_DELAY_SECONDS)
+        publish_on_commit(DELIVER_MANY_TASK, [str(pk) for pk in message_ids])
 
 
 @transaction.atomic
@@ -90,6 +78,6 @@ def outbox_retry_now(*, actor: Actor, messages: Iterable[OutboxMessage]) -> int:
         tenant = rows[0].tenant
         audit(tenant=tenant, actor=actor.in_tenant(tenant) if tenant else actor, activity="Send outbox messages again",
               targets=[Target(m, [Change("status", m.status, OutboxMessage.Status.PENDING)]) for m in rows])
-    if ids:  # due now: the drain sends them
-        _drain_on_commit()
+    for pk in ids:
+        publish_on_commit(DELIVER_TASK, str(pk))
     return updated

@@ -89,18 +89,3 @@ def test_message_waits_while_smtp_is_down_and_the_sweep_sends_it_once(celery_wor
     message = _status(message)
     assert message.status == OutboxMessage.Status.SENT
     assert message.last_error == ""
-
-
-def test_messages_written_one_after_another_are_each_delivered_once_by_drains(celery_worker_process, smtp_sink):
-    """Each writer publishes a drain unless one is queued (the mark is in the broker's Redis); every drain
-    clears the mark when it starts, so nothing written meanwhile waits for the sweep."""
-    messages = []
-    for round_ in range(3):
-        messages += [_enqueue(f"Batch {round_}.{i} {uuid.uuid4()}") for i in range(4)]
-        smtp_sink.wait_for(len(messages))  # within 10 s: no message waits for the mark to expire (30 s)
-
-    time.sleep(0.5)
-    assert sorted(len(_copies(smtp_sink, m)) for m in messages) == [1] * len(messages)
-    assert len(smtp_sink.received) == len(messages)
-    drains = celery_worker_process.log().count("directory.outbox_drain[")
-    assert drains > 0
