@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench REDIS_URL=redis://127.0.0.1:6379/6 \\
         /work/main/.venv/bin/python bench/invitations.py [--invitations 300] [--clients 2]
 
-Starts an aiosmtpd sink (tests/support/smtp.py), a real Celery worker (solo pool, on a queue of its own)
-and gunicorn with two sync workers, all on 127.0.0.1, the server and the worker sending mail to the sink.
+Starts an aiosmtpd sink (tests/support/smtp.py, in a process of its own), a real Celery worker (solo pool,
+on a queue of its own) and gunicorn with two sync workers, all on 127.0.0.1, the server and the worker
+sending mail to the sink.
 ``--clients`` concurrent clients POST ``--invitations`` invitations (new guests, sendInvitationMessage:
 true); the rate is invitations whose e-mail reached the sink per second, from the first request to the
 last message received. The baseline is GET /v1.0/organization requests per second with the same
@@ -13,11 +14,14 @@ clients on the same server. Goal: at least 0.5× the baseline.
 ``--rounds`` (5) repeats baseline-then-invitations on the same server and worker; each round's ratio is
 printed and the **median ratio** is the figure (a shared machine's load moves between runs: one pair of
 runs was 0.38× or 0.54× depending on the hour; the median of interleaved rounds is what compares).
+Each round also prints the CPU time per request (baseline) and per invitation of each side that shares
+the cores: the server's workers, the Celery worker, PostgreSQL's backends, the sink and the clients.
+``--code`` serves another checkout (a ``git archive`` of older code) with this script, sink and clients.
 """
 
 import argparse
-import contextlib
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -54,6 +58,61 @@ def parallel(clients: int, total: int, call) -> float:
     return time.monotonic() - start
 
 
+def _serve_sink(port: int, count, ready) -> None:
+    """The SMTP sink's process: tests/support/smtp.py's server, counting what it receives."""
+    sys.path.insert(0, str(c.ROOT))
+    from tests.support.smtp import SmtpSink
+
+    sink = SmtpSink(port=port)
+
+    def record(_mail) -> None:
+        with count.get_lock():
+            count.value += 1
+
+    sink._record = record
+    sink.start()
+    ready.set()
+    while True:
+        time.sleep(3600)
+
+
+class SinkProcess:
+    """The SMTP sink (a real aiosmtpd server receiving every message) in a process of its own, so that its
+    work shares the cores as the server's and the worker's do, but not the clients' interpreter lock: in
+    this process it slowed the clients' requests during the invitation runs only, never the baseline's."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.port = c.free_port()
+        self.count = context.Value("i", 0)
+        ready = context.Event()
+        self.process = context.Process(target=_serve_sink, args=(self.port, self.count, ready), daemon=True)
+        self.process.start()
+        if not ready.wait(30):
+            sys.exit("the SMTP sink did not start")
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=5"
+
+    @property
+    def received(self) -> int:
+        return self.count.value
+
+    def clear(self) -> None:
+        with self.count.get_lock():
+            self.count.value = 0
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count.value < count and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invitations", type=int, default=150, help="per round")
@@ -67,9 +126,7 @@ def main() -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     os.environ.update({"CELERY_QUEUE": queue, "OUTBOX_RETRY_BASE_SECONDS": "1",
                        "CACHE_URL": os.environ.get("CACHE_URL", redis_url), "CACHE_KEY_PREFIX": f"bench-{queue}"})
-    from tests.support.smtp import SmtpSink
-
-    sink = SmtpSink().start()
+    sink = SinkProcess()
     os.environ["EMAIL_URL"] = sink.url
     c.setup_django(args.code.resolve())
     c.migrate()
@@ -85,7 +142,9 @@ def main() -> None:
         worker = subprocess.Popen(
             [str(celery), "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h",
              "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=args.code.resolve(), env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log,
+            # Configured as the server is (c.Server): a deployment gives its web and Celery workers one
+            # environment, and README's DB_CONN_MAX_AGE counts Celery's processes among the connections kept.
+            cwd=args.code.resolve(), env={**os.environ, "PYTHONUNBUFFERED": "1", "DB_CONN_MAX_AGE": "600"}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -114,23 +173,36 @@ def main() -> None:
 
             parallel(args.clients, 20, organization)  # warm up
             rounds = []
+            server_pids = server.worker_pids()
+
+            def cpu_by_side() -> dict:
+                """CPU seconds so far of each process (or thread) that shares the machine's cores."""
+                return {"server": c.cpu_seconds(server_pids), "worker": c.cpu_seconds([worker.pid]),
+                        "database": c.cpu_seconds(c.database_backend_pids()), "sink": c.cpu_seconds([sink.process.pid]),
+                        "clients": c.cpu_seconds([os.getpid()])}
             for round_number in range(args.rounds):
                 run_id = uuid.uuid4().hex[:6]
                 failures.clear()
+                cpu_before = cpu_by_side()
                 baseline_seconds = parallel(args.clients, args.invitations, organization)
+                cpu_baseline = cpu_by_side()
                 sink.clear()
                 start = time.monotonic()
                 posted_seconds = parallel(args.clients, args.invitations, invite)
                 expected = args.invitations - len(failures)
-                with contextlib.suppress(AssertionError):  # what is missing is reported below
-                    sink.wait_for(expected, timeout=max(120, args.invitations))
+                sink.wait_for(expected, timeout=max(120, args.invitations))  # what is missing is reported below
                 delivered_seconds = time.monotonic() - start
-                received = len(sink.received)
+                cpu_after = cpu_by_side()
+                received = sink.received
                 baseline = args.invitations / baseline_seconds
                 delivered = received / delivered_seconds
                 rounds.append((baseline, expected / posted_seconds, delivered, list(failures), expected - received))
                 print(f"round {round_number + 1}: baseline {baseline:6.1f}/s, answered {expected / posted_seconds:6.1f}/s, "
                       f"delivered {delivered:6.1f}/s = {delivered / baseline:4.2f}× baseline", flush=True)
+                print("  CPU ms per request, baseline | per invitation: " + ", ".join(
+                    f"{side} {(cpu_baseline[side] - cpu_before[side]) * 1000 / args.invitations:.1f} | "
+                    f"{(cpu_after[side] - cpu_baseline[side]) * 1000 / max(received, 1):.1f}"
+                    for side in cpu_before), flush=True)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)

@@ -2,12 +2,27 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A task's database connection is treated as a request's: Celery's Django fixup closes it around every task
+# whatever CONN_MAX_AGE says (a new PostgreSQL backend per task, the costliest part of sending one e-mail);
+# told never to (CELERY_DB_REUSE_MAX in the settings), it leaves the connection to Django's own rule, applied
+# before and after each task as around each request: closed after the task with DB_CONN_MAX_AGE=0 (the
+# default), else kept and health-checked before its next use (DATABASES' conn_health_checks).
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_as_for_a_request(task=None, **_kwargs) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run in-process, inside the caller's request or transaction: its connection is the caller's
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 # The one beat schedule. Time-based work is an idempotent sweep, never a long ETA: running beat twice by
 # mistake runs each sweep twice, and that changes nothing (bench/drills/beat_twice.py).

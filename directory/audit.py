@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import sql
 
 from .actors import Actor
@@ -322,27 +322,30 @@ def _insert(events: list[AuditEvent], others: list[models.Model] = ()) -> None:
     groups = [(model, list(group)) for model, group in itertools.groupby(others, key=type)]
     if events:
         groups.append((AuditEvent, events))
-    if connection.vendor != "postgresql" or len(groups) == 1:
+    # The connection itself, not django.db.connection's per-thread proxy: compiling the rows' values looks
+    # it up a few hundred times.
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or len(groups) == 1:
         for model, rows in groups:
             model.objects.bulk_create(rows)
         return
-    statements = [_insert_statement(model, rows)[0] for model, rows in groups]
+    statements = [_insert_statement(model, rows, db)[0] for model, rows in groups]
     sql = "WITH " + ", ".join(f"written_{i} AS ({statement})" for i, (statement, _p) in enumerate(statements[:-1]))
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(f"{sql} {statements[-1][0]}", tuple(p for _s, params in statements for p in params))
     for _model, rows in groups:
         for row in rows:
-            row._state.adding, row._state.db = False, connection.alias
+            row._state.adding, row._state.db = False, db.alias
 
 
-def _insert_statement(model, rows) -> list[tuple[str, tuple]]:
+def _insert_statement(model, rows, db) -> list[tuple[str, tuple]]:
     """One multi-row INSERT of ``rows`` (no RETURNING), as ``bulk_create`` compiles it; a serial primary
     key is left to the database."""
     fields = [f for f in model._meta.local_concrete_fields
               if not f.generated and not (f.primary_key and getattr(rows[0], f.attname) is None)]
     query = sql.InsertQuery(model)
     query.insert_values(fields, rows)
-    return query.get_compiler(connection=connection).as_sql()
+    return query.get_compiler(connection=db).as_sql()
 
 
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:

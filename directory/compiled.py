@@ -9,7 +9,9 @@ which parameters are those ids, the column converters and how rows become object
 
 The contract with ``build``: the SQL must depend only on the shape key and the ids it is given (they are
 UUIDs, and nothing else may vary between calls of one shape). Anything else that changes the query
-(a search term, a viewer-dependent rule) belongs in the key, or on the ORM path.
+(a search term, a viewer-dependent rule) belongs in the key, or on the ORM path. ``texts`` (strings, such
+as an e-mail address) are bound the same way, provided the queryset passes them to the database as
+given (an exact match on a value, not inside a LIKE pattern): the plan refuses one it cannot find.
 """
 
 from __future__ import annotations
@@ -56,9 +58,10 @@ class CompiledQuery:
         self.build = build
         self._plans: dict = {}
 
-    def _plan(self, alias: str, key: Hashable, names: tuple[str, ...]) -> _Plan:
+    def _plan(self, alias: str, key: Hashable, names: tuple[str, ...], texts: tuple[str, ...] = ()) -> _Plan:
         stand_ins = {name: uuid.uuid4() for name in names}
-        queryset = self.build(key, **stand_ins)
+        text_stand_ins = {name: f"stand-in-{uuid.uuid4().hex}" for name in texts}
+        queryset = self.build(key, **stand_ins, **text_stand_ins)
         query = queryset.query
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
@@ -66,6 +69,10 @@ class CompiledQuery:
         found = set()
         for param in params:
             slot = (None, param)
+            for name, stand_in in text_stand_ins.items():
+                if param == stand_in:
+                    slot = (name, "text")
+                    found.add(name)
             for name, stand_in in stand_ins.items():
                 form = _matches(param, stand_in)
                 if form is not None:
@@ -73,8 +80,8 @@ class CompiledQuery:
                     found.add(name)
                     break
             slots.append(slot)
-        if found != set(names):
-            raise ValueError(f"the compiled query does not use {sorted(set(names) - found)}")
+        if found != set(names) | set(texts):
+            raise ValueError(f"the compiled query does not use {sorted(set(names) | set(texts) - found)}")
         converters = compiler.get_converters([s[0] for s in compiler.select])
         values = queryset._iterable_class.__name__ == "ValuesIterable"
         if values and any(alias is None for _expr, _sql, alias in compiler.select):
@@ -91,18 +98,22 @@ class CompiledQuery:
             model_start=start, model_end=end, klass_info=None if values else klass_info,
             select=None if values else compiler.select, annotation_col_map=dict(compiler.annotation_col_map or {}))
 
-    def run(self, key: Hashable, *, using: str = "default", **ids: uuid.UUID) -> list:
-        """The rows for ``ids`` (model instances with their ``select_related`` objects and annotations, or
-        dicts for a ``values()`` queryset)."""
+    def run(self, key: Hashable, *, using: str = "default", texts: dict[str, str] | None = None,
+            **ids: uuid.UUID) -> list:
+        """The rows for ``ids`` and ``texts`` (model instances with their ``select_related`` objects and
+        annotations, or dicts for a ``values()`` queryset)."""
         connection = connections[using]
-        plan_key = (connection.vendor, using, key, tuple(sorted(ids)))
+        texts = texts or {}
+        plan_key = (connection.vendor, using, key, tuple(sorted(ids)), tuple(sorted(texts)))
         plan = self._plans.get(plan_key)
         if plan is None:
-            plan = self._plans[plan_key] = self._plan(using, key, tuple(sorted(ids)))
+            plan = self._plans[plan_key] = self._plan(using, key, tuple(sorted(ids)), tuple(sorted(texts)))
         params = []
         for name, given in plan.slots:
             if name is None:
                 params.append(given)
+            elif given == "text":
+                params.append(texts[name])
             else:
                 value = ids[name] if isinstance(ids[name], uuid.UUID) else uuid.UUID(str(ids[name]))
                 params.append(value if given == "uuid" else value.hex if given == "hex" else str(value))

@@ -32,6 +32,7 @@ from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .models import OutboxMessage
 from .redaction import redact
 
@@ -160,8 +161,14 @@ _UNSENT_FIELDS = ("subject", "body_text", "body_html", "secrets", "attempts", "l
 
 def _locked_pending(message_id) -> OutboxMessage | None:
     # skip_locked: a message another worker is sending right now is that worker's.
-    return (OutboxMessage.objects.select_for_update(of=("self",), skip_locked=True).select_related("shared_body")
-            .filter(pk=message_id, status=OutboxMessage.Status.PENDING).first())
+    found = _locked_pending_compiled.run("pending", message=message_id)
+    return found[0] if found else None
+
+
+#: Compiled once per process (directory/compiled.py): every message a worker sends starts with it.
+_locked_pending_compiled = CompiledQuery(lambda key, *, message: (
+    OutboxMessage.objects.select_for_update(of=("self",), skip_locked=True).select_related("shared_body")
+    .filter(pk=message, status=OutboxMessage.Status.PENDING).order_by("pk")[:1]))
 
 
 def _deliver(message_id, mailer: _Mailer) -> str:
@@ -348,7 +355,9 @@ def outbox_due_ids(*, now=None, limit: int = 500) -> list[str]:
 
 def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
     """Deliver what is pending and due, batch after batch, until nothing due is left that this sweep
-    can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed."""
+    can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed. A batch
+    shorter than ``batch`` was everything due when it was read: the sweep ends there (what was written since
+    published its own task; what fell due since waits for the next sweep)."""
     started = time.monotonic()
     sent = 0
     while time.monotonic() - started < time_budget:
@@ -357,6 +366,6 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
             break
         sent_now = outbox_deliver_many(message_ids=due, time_budget=time_budget - (time.monotonic() - started))
         sent += sent_now
-        if sent_now == 0:
+        if sent_now == 0 or len(due) < batch:  # a short batch was all that was due: no second look
             break
     return sent

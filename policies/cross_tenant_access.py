@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from directory.access import SESSION_KEY, AccessDecision, AccessRequest, mark_satisfied, satisfied_at
+from directory.compiled import CompiledQuery
 from directory.models import Group, Tenant, User
 
 from .evaluators.collaboration import Decision
@@ -207,6 +208,17 @@ def invitation_decision(*, tenant: Tenant, email: str) -> Decision:
     return invitation_decisions(tenant=tenant, emails=[email])[email.strip().lower()]
 
 
+def _home_users(tenant_id, emails):
+    """The members of other tenants here whose accounts have these addresses (their home tenants), oldest
+    first."""
+    return (User.objects.active().filter(account__email__in=emails, user_type=User.UserType.MEMBER)
+            .exclude(creation_type=User.CreationType.INVITATION).exclude(tenant_id=tenant_id)
+            .select_related("tenant").annotate(account_email=F("account__email")).order_by("created_at"))
+
+
+_home_users_compiled = CompiledQuery(lambda key, *, tenant, email: _home_users(tenant, [email]))
+
+
 def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
     """:func:`invitation_decision` for many addresses (keyed lower-cased) in at most four queries, whatever
     their number: bulk invitations check a chunk at once."""
@@ -214,9 +226,11 @@ def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
     result = dict.fromkeys(emails, Decision.allow())
     homes: dict = {}
     accounts: dict = {}
-    for user in (User.objects.active().filter(account__email__in=emails, user_type=User.UserType.MEMBER)
-                 .exclude(creation_type=User.CreationType.INVITATION).exclude(tenant_id=tenant.pk)
-                 .select_related("tenant").annotate(account_email=F("account__email")).order_by("created_at")):
+    if len(emails) == 1:  # one invitation: the same query, compiled once per process
+        users = _home_users_compiled.run("homes", tenant=tenant.pk, texts={"email": next(iter(emails))})
+    else:
+        users = _home_users(tenant.pk, emails)
+    for user in users:
         homes.setdefault(user.account_id, user)
         accounts[user.account_id] = user.account_email
     if not homes:

@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 
+from directory.compiled import CompiledQuery
 from directory.models import Account, Group, Tenant, User
 from directory.tenant_cache import TenantCache
 
@@ -13,8 +14,14 @@ def collaboration_settings_for(tenant: Tenant) -> CollaborationSettings:
 
     Always read from the database: the reverse one-to-one cache on ``tenant`` would keep a stale
     answer (even "none yet") for as long as the instance lives."""
-    settings = CollaborationSettings.objects.filter(tenant_id=tenant.pk).first()
-    return settings if settings is not None else CollaborationSettings(tenant=tenant)
+    found = _settings_row.run("settings", tenant=tenant.pk)
+    return found[0] if found else CollaborationSettings(tenant=tenant)
+
+
+#: ``CollaborationSettings.objects.filter(tenant_id=…).first()``, compiled once per process (every
+#: invitation reads it: directory/compiled.py).
+_settings_row = CompiledQuery(lambda key, *, tenant: CollaborationSettings.objects.filter(tenant_id=tenant)
+                              .order_by("pk")[:1])
 
 
 def redemption_configuration_for(tenant: Tenant) -> dict:

@@ -357,6 +357,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "portal")
+# Celery's Django fixup would close the database connection around every task: config/celery.py applies
+# Django's CONN_MAX_AGE rule instead (DB_CONN_MAX_AGE, as for requests).
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_TIMEZONE = "UTC"
 
 # --- OAuth 2.0 / OpenID Connect provider (allauth.idp.oidc): API tokens -----------------------

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 #: settings are read only when so.) 18 → 16: the guest's insert needs no savepoint (``INSERT … ON CONFLICT DO
 #: NOTHING``: a taken key refuses the row without aborting the transaction, directory/services/_common.py);
 #: on PostgreSQL the guest's identity, the invitation, its outbox message, the audit rows and their keys are
-#: one statement (``directory.audit.insert_with_audit``): 12 there.
-STATEMENTS_PER_INVITATION = 12 if connection.vendor == "postgresql" else 16
+#: one statement (``directory.audit.insert_with_audit``): 12 there. On PostgreSQL the settings and the
+#: verified domains are one read (``invitations.services.settings_and_own_domains``): 11 there.
+STATEMENTS_PER_INVITATION = 11 if connection.vendor == "postgresql" else 16
 
 
 def test_an_invitation_with_its_message_takes_a_bounded_number_of_statements(
@@ -47,7 +48,8 @@ def test_the_collaboration_settings_are_read_once_per_invitation(api_tenant, app
         response = client.post("/v1.0/invitations", {"invitedUserEmailAddress": "bo@fabrikam.example",
                                                      "inviteRedirectUrl": REDIRECT}, format="json")
     assert response.status_code == 201, response.content
-    reads = [q for q in queries.captured_queries if 'FROM "policies_collaborationsettings"' in q["sql"]]
+    reads = [q for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and '"policies_collaborationsettings"' in q["sql"]]
     assert len(reads) == 1
 
 
@@ -136,3 +138,29 @@ def test_on_postgresql_the_invitation_its_mail_and_the_audit_rows_are_one_statem
     assert OutboxMessage.objects.filter(to__icontains="gil@fabrikam.example").exists()
     events = AuditEvent.objects.filter(tenant=api_tenant, activity_display_name="Invite external user")
     assert events.filter(search_keys__holds="t:gil@fabrikam.example").exists()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_on_postgresql_the_settings_and_the_verified_domains_are_one_read(api_tenant, app_token_for, api):
+    """An invitation to an address on a verified domain of the tenant is refused (its own domain), under
+    the tenant's settings, both read in one statement."""
+    from django.test.utils import CaptureQueriesContext
+
+    from directory.models import Domain
+    from policies.models import CollaborationSettings
+
+    Domain.objects.create(tenant=api_tenant, name="contoso-verified.example", is_verified=True)
+    CollaborationSettings.objects.update_or_create(tenant=api_tenant, defaults={
+        "domain_list_type": "block", "domains": ["blocked.example"]})
+    client = api(app_token_for(api_tenant, ["User.Invite.All"]))
+    with CaptureQueriesContext(connection) as queries:
+        own = client.post("/v1.0/invitations", {"invitedUserEmailAddress": "kim@contoso-verified.example",
+                                                "inviteRedirectUrl": REDIRECT}, format="json")
+    reads = [q["sql"] for q in queries.captured_queries
+             if '"directory_domain"' in q["sql"] or '"policies_collaborationsettings"' in q["sql"]]
+    blocked = client.post("/v1.0/invitations", {"invitedUserEmailAddress": "lee@blocked.example",
+                                                "inviteRedirectUrl": REDIRECT}, format="json")
+
+    assert own.status_code == 400 and "own domain" in own.json()["error"]["message"]
+    assert blocked.status_code == 400 and "blocked.example" in blocked.json()["error"]["message"], blocked.content
+    assert len(reads) == 1, reads

@@ -68,3 +68,22 @@ def test_a_query_that_does_not_use_an_id_it_is_given_is_refused():
     compiled = CompiledQuery(lambda key, *, tenant: User.objects.filter(display_name="x"))
     with pytest.raises(ValueError, match="does not use"):
         compiled.run("k", tenant=TenantFactory().pk)
+
+
+def test_a_text_is_bound_per_call_like_an_id():
+    """The invitation's reads bind the invited address: each call gets its own rows, not the first's."""
+    tenant = TenantFactory()
+    ann = UserFactory(tenant=tenant, mail="ann@fabrikam.example")
+    UserFactory(tenant=tenant, mail="bo@fabrikam.example")
+    compiled = CompiledQuery(lambda key, *, tenant, email: User.objects.filter(tenant_id=tenant).with_mail(email))
+
+    assert [u.pk for u in compiled.run("k", tenant=tenant.pk, texts={"email": "ann@fabrikam.example"})] == [ann.pk]
+    assert compiled.run("k", tenant=tenant.pk, texts={"email": "cy@fabrikam.example"}) == []
+    assert compiled.run("k", tenant=TenantFactory().pk, texts={"email": "ann@fabrikam.example"}) == []
+
+
+def test_a_text_the_query_does_not_pass_as_given_is_refused():
+    compiled = CompiledQuery(lambda key, *, tenant, name: User.objects.filter(tenant_id=tenant,
+                                                                              display_name__icontains=name))
+    with pytest.raises(ValueError, match="does not use"):  # inside a LIKE pattern: not bindable as given
+        compiled.run("k", tenant=TenantFactory().pk, texts={"name": "ann"})
