@@ -263,8 +263,8 @@ class CatalogCreatorForm(TenantModelForm):
     def clean(self):
         data = super().clean()
         tenant, user = data.get("tenant"), data.get("user")
-        if tenant and user and user.tenant_id != tenant.pk:
-            raise ValidationError({"user": _("Choose a member of this tenant.")})
+        if tenant and user:
+            services.catalog_creator_validate(tenant=tenant, user=user)  # the service's rule, asked before saving
         return data
 
 

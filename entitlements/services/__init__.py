@@ -5,6 +5,7 @@ from .catalogs import (
     catalog_create,
     catalog_creator_add,
     catalog_creator_remove,
+    catalog_creator_validate,
     catalog_delete,
     catalog_resource_add,
     catalog_resource_remove,
@@ -72,7 +73,8 @@ from .sweeps import (
 __all__ = [
     "RequestData", "RequestRefused", "access_reviews_sweep", "approval_decide", "assignments_expire_due",
     "assignments_revoke", "assignments_warn_expiring", "authorize_catalog", "block_then_delete",
-    "catalog_capabilities", "catalog_create", "catalog_creator_add", "catalog_creator_remove", "catalog_delete",
+    "catalog_capabilities", "catalog_create", "catalog_creator_add", "catalog_creator_remove",
+    "catalog_creator_validate", "catalog_delete",
     "catalog_resource_add", "catalog_resource_remove",
     "catalog_role_add", "catalog_role_remove", "catalog_update", "connected_organization_create",
     "connected_organization_delete", "connected_organization_sponsor_set", "connected_organization_update",

@@ -127,15 +127,21 @@ def catalog_resource_remove(*, actor: Actor, resource: CatalogResource) -> None:
 # --- Entra's catalog creators (a tenant-wide entitlement-management role) ----------------------------
 
 
+def catalog_creator_validate(*, tenant: Tenant, user: User) -> None:
+    """Who may be a catalog creator in ``tenant``: a member of it, not deleted (the console's form asks
+    this before it saves, so a refusal is a message on the page)."""
+    if user.tenant_id != tenant.pk or user.deleted_at is not None:
+        raise ValidationError({"user": _("“%(obj)s” is not in this tenant.") % {"obj": user}})
+    if user.is_guest:
+        raise ValidationError({"user": _("Catalog creators are members of the organization, not guests.")})
+
+
 @transaction.atomic
 def catalog_creator_add(*, actor: Actor, tenant: Tenant, user: User) -> EntitlementRoleAssignment:
     """Let a member of ``tenant`` create catalogs (Entra: Identity Governance → Settings → Roles →
     Catalog creators); tenant-wide administrators decide."""
     actor = authorize_tenant(actor, tenant)
-    if user.tenant_id != tenant.pk or user.deleted_at is not None:
-        raise ValidationError({"user": _("“%(obj)s” is not in this tenant.") % {"obj": user}})
-    if user.is_guest:
-        raise ValidationError({"user": _("Catalog creators are members of the organization, not guests.")})
+    catalog_creator_validate(tenant=tenant, user=user)
     assignment, created = EntitlementRoleAssignment.objects.get_or_create(user=user, role=authz.CATALOG_CREATOR,
                                                                          defaults={"tenant": tenant})
     if created:

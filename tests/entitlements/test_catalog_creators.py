@@ -139,3 +139,16 @@ def test_an_administrator_names_and_removes_creators_in_the_console():
     # A creator does not reach the creators' page.
     creator = _creator(s)
     assert _console(creator).get(reverse("admin:entitlements_entitlementroleassignment_changelist")).status_code == 403
+
+
+def test_in_the_console_a_guest_or_another_tenants_user_is_refused_as_creator_with_a_message():
+    s = tailwind()
+    client = _console(s.admin)
+    # (another tenant's user is not even a choice of the form: the console scopes its users to the tenants)
+    for person, message in ((GuestFactory(tenant=s.tenant), "members of the organization, not guests"),
+                            (UserFactory(tenant=TenantFactory()), "Select a valid choice")):
+        response = client.post(reverse("admin:entitlements_entitlementroleassignment_add"),
+                               {"tenant": str(s.tenant.pk), "user": str(person.pk)})
+        assert response.status_code == 200
+        assert message in response.content.decode()
+    assert not EntitlementRoleAssignment.objects.exists()
