@@ -16,6 +16,9 @@ printed and the **median ratio** is the figure (a shared machine's load moves be
 runs was 0.38× or 0.54× depending on the hour; the median of interleaved rounds is what compares).
 Each round also prints the CPU time per request (baseline) and per invitation of each side that shares
 the cores: the server's workers, the Celery worker, PostgreSQL's backends, the sink and the clients.
+``--floor`` adds a third run to each round: the baseline's request, the invitation's writes replayed by plain SQL
+and its e-mail through the same worker (:class:`Floor`), an invitation stripped of everything the product adds
+around its rows and its mail: how close to the goal any server-side work can bring it.
 ``--code`` serves another checkout (a ``git archive`` of older code) with this script, sink and clients.
 """
 
@@ -113,12 +116,88 @@ class SinkProcess:
         self.process.join(5)
 
 
+class Floor:
+    """What an invitation must at least cost on this stack, measured beside it (``--floor``).
+
+    One invitation is made in-process through ``POST /v1.0/invitations`` and the statements that *write*
+    its rows are kept, with their parameters (the guest, its identity, the invitation, its e-mail in the
+    outbox, the audit rows). A floor invitation is then: the baseline's request (``GET /v1.0/organization``
+    on the server: token, throttle, middleware, a JSON answer), those same writes replayed by plain SQL with
+    fresh ids in one committed transaction from the client's own connection, and the e-mail's task
+    published to the real worker, which delivers it to the sink like any other. What it leaves out is
+    what the product adds on top: parsing and checking the request, the reads (settings, domains, the
+    existing guest, branding), rendering the message, compiling the ORM's statements."""
+
+    def __init__(self, tenant, auth: dict):
+        import re
+
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from directory.models import AuditEvent, OutboxMessage, User
+        from invitations.models import Invitation
+
+        marker = f"floor{uuid.uuid4().hex[:10]}"
+        email = f"{marker}@fabrikam-bench.example"
+        body = json.dumps({"invitedUserEmailAddress": email, "inviteRedirectUrl": "https://example.com/",
+                           "sendInvitationMessage": True})
+        with CaptureQueriesContext(connection) as captured:
+            response = Client().post("/v1.0/invitations", body, content_type="application/json",
+                                     HTTP_AUTHORIZATION=auth["Authorization"])
+        if response.status_code != 201:
+            sys.exit(f"the floor's template invitation answered {response.status_code}: {response.content[:300]!r}")
+        self.statements = [q["sql"] for q in captured.captured_queries
+                           if q["sql"].startswith(("INSERT", "WITH")) and " INSERT INTO " in f" {q['sql']}"]
+        user = User.objects.get(tenant=tenant, mail=email)
+        invitation = Invitation.objects.get(invited_user=user)
+        outbox = OutboxMessage.objects.get(dedupe_key__startswith=f"invitation:{invitation.pk}:")
+        audits = list(AuditEvent.objects.filter(tenant=tenant, search_keys__holds=f"t:{email}"))
+        fresh = [user.pk, invitation.pk, outbox.pk, *(a.pk for a in audits), *{a.correlation_id for a in audits}]
+        self.ids = [str(i) for i in fresh if i]
+        self.outbox_index = self.ids.index(str(outbox.pk))
+        self.texts = [marker, invitation.token_hash]
+        text = "\n".join(self.statements)
+        for value in [*self.ids, *self.texts]:
+            if value.replace("-", "") not in text.replace("-", ""):
+                sys.exit(f"the floor cannot find {value} in the captured statements")
+        self._pattern = re.compile("|".join(
+            re.escape(v) for v in sorted({*self.ids, *(i.replace("-", "") for i in self.ids), *self.texts},
+                                         key=len, reverse=True)))
+        self.local = threading.local()
+
+    def write(self) -> str:
+        """Replay the writes with fresh ids and texts in one committed transaction; the new e-mail's id."""
+        import psycopg
+        from django.db import connection
+
+        new_ids = [uuid.uuid4() for _ in self.ids]
+        mapping = {}
+        for old, new in zip(self.ids, new_ids, strict=True):
+            mapping[old] = str(new)
+            mapping[old.replace("-", "")] = new.hex
+        mapping[self.texts[0]] = f"floor{uuid.uuid4().hex[:10]}"
+        mapping[self.texts[1]] = uuid.uuid4().hex + uuid.uuid4().hex
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            db = connection.settings_dict
+            conn = self.local.conn = psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"],
+                                                     host=db["HOST"], port=db["PORT"] or 5432)
+        with conn.transaction(), conn.cursor() as cursor:
+            for statement in self.statements:  # no parameters: the text is sent as it is
+                cursor.execute(self._pattern.sub(lambda m: mapping[m.group(0)], statement))
+        return str(new_ids[self.outbox_index])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invitations", type=int, default=150, help="per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--code", type=Path, default=c.ROOT)
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the floor: the baseline's request + the invitation's writes by plain SQL "
+                             "+ its e-mail through the worker (see Floor)")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -172,7 +251,14 @@ def main() -> None:
                 c.request(server.host, "GET", "/v1.0/organization", headers=auth)
 
             parallel(args.clients, 20, organization)  # warm up
-            rounds = []
+            floor = Floor(tenant, auth) if args.floor else None
+            if floor is not None:
+                from directory.queue import publish
+
+                def floor_invite(i):
+                    c.request(server.host, "GET", "/v1.0/organization", headers=auth)
+                    publish("directory.outbox_deliver", floor.write())
+            rounds, floors = [], []
             server_pids = server.worker_pids()
 
             def cpu_by_side() -> dict:
@@ -203,6 +289,18 @@ def main() -> None:
                     f"{side} {(cpu_baseline[side] - cpu_before[side]) * 1000 / args.invitations:.1f} | "
                     f"{(cpu_after[side] - cpu_baseline[side]) * 1000 / max(received, 1):.1f}"
                     for side in cpu_before), flush=True)
+                if floor is not None:
+                    sink.clear()
+                    start = time.monotonic()
+                    parallel(args.clients, args.invitations, floor_invite)
+                    sink.wait_for(args.invitations, timeout=max(120, args.invitations))
+                    floor_rate = sink.received / (time.monotonic() - start)
+                    cpu_floor = cpu_by_side()
+                    floors.append(floor_rate / baseline)
+                    print(f"  floor: {floor_rate:6.1f}/s delivered = {floor_rate / baseline:4.2f}× baseline; CPU ms per "
+                          "floor invitation: " + ", ".join(
+                              f"{side} {(cpu_floor[side] - cpu_after[side]) * 1000 / max(sink.received, 1):.1f}"
+                              for side in cpu_before), flush=True)
     finally:
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)
@@ -217,6 +315,9 @@ def main() -> None:
     print(f"invitations with mail delivered (median)    {statistics.median(r[2] for r in rounds):7.1f}/s")
     print(f"ratio per round {', '.join(f'{r:.2f}' for r in ratios)}; median {median:.2f}× baseline  "
           f"goal ≥ 0.5× {'met' if median >= 0.5 else 'MISSED'}")
+    if floors:
+        print(f"floor (the baseline's request + the same writes by plain SQL + the e-mail through the worker): "
+              f"{', '.join(f'{r:.2f}' for r in sorted(floors))}; median {statistics.median(floors):.2f}× baseline")
     failed = [f for r in rounds for f in r[3]]
     missing = sum(r[4] for r in rounds)
     if failed or missing:
