@@ -28,11 +28,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from .compiled import CompiledQuery
+from .mime import outbox_mime
 from .models import OutboxMessage
 from .redaction import redact
 
@@ -117,10 +117,7 @@ class _Mailer:
 def _write_until_end_of_data(smtp: smtplib.SMTP, email: EmailMultiAlternatives) -> None:
     """What ``smtplib.SMTP.sendmail`` does (as Django's SMTP backend calls it), up to writing the final
     ``.``; the answer to it is left unread."""
-    encoding = email.encoding or settings.DEFAULT_CHARSET
-    from_email = sanitize_address(email.from_email, encoding)
-    recipients = [sanitize_address(address, encoding) for address in email.recipients()]
-    data = email.message().as_bytes(linesep="\r\n")
+    from_email, recipients, data = outbox_mime(email)  # Django's bytes, built without its generator
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
     code, reply = smtp.mail(from_email, options)
