@@ -332,6 +332,9 @@ DNS_RESOLVER = env("DNS_RESOLVER", "")
 DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "5"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "12"))
 OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
+# A worker keeps its SMTP connection between messages (one connection for a burst instead of one per
+# message) and closes it after this many seconds unused; 0: a connection per task.
+OUTBOX_SMTP_KEEP_SECONDS = float(env("OUTBOX_SMTP_KEEP_SECONDS", "30"))
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).
