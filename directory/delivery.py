@@ -14,6 +14,14 @@ If the server then refuses the message, the mark is undone and the message retri
 If instead the database goes away before the COMMIT (PostgreSQL restarting), the worker reads the
 server's answer and, when the message went out, records it as soon as the database is back
 (bench/drills/postgres_restart.py).
+
+A worker keeps its SMTP connection between tasks (:func:`kept_mailer`): one published task per message
+stays (a lost broker loses nothing the sweep cannot find), but a burst of them goes over one connection
+instead of a connect, EHLO and QUIT each (the mail server's CPU per message about halves:
+bench/README.md). A kept connection the server closed while it waited is replaced before the next message.
+One that dies under a message before the end of its DATA is replaced and the message written again, once:
+``_write_until_end_of_data`` raising means its last write, the one that ends the DATA, did not complete, so
+the server discarded what it got. Nothing read after that end (``finish``) is ever retried.
 """
 
 import contextlib
