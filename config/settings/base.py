@@ -339,6 +339,9 @@ OUTBOX_SMTP_KEEP_SECONDS = float(env("OUTBOX_SMTP_KEEP_SECONDS", "30"))
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport, with a lost broker under an unacknowledged task kept from stopping the worker for
+# good (config/broker.py).
+CELERY_BROKER_TRANSPORT = "config.broker:Transport" if REDIS_URL.startswith("redis://") else None  # not rediss://
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # Without a worker, a bulk-invite job is moved on by its page's progress polls (a slice each), so the
 # admin watches it progress instead of waiting on the upload; with a broker, workers run it.
