@@ -6,8 +6,8 @@ and then closes the channel, which tries to give the unacknowledged message back
 client for that reads the detached connection's address, and ``AttributeError: 'NoneType' object has no
 attribute 'hostname'`` is not among the connection errors the consumer ignores: the worker stops for good
 ("Unrecoverable error"), and everything published after the outage waits for a worker to be started by hand
-(bench/drills/redis_down.py lost the mail written from the outage on, in 1 run of 8 on the kept-connection
-branch and 4 of 10 on an earlier one). Reproduced outside the project with a bare Celery app and one
+(bench/drills/redis_down.py: one run of ten sent 33 of 94 e-mails, the rest left pending with no worker).
+Reproduced outside the project with a bare Celery app and one
 sleeping task (bench/README.md, "## invitations.py").
 
 Here a channel whose connection was detached says so with a broker connection error: the consumer ignores
