@@ -14,12 +14,23 @@ If the server then refuses the message, the mark is undone and the message retri
 If instead the database goes away before the COMMIT (PostgreSQL restarting), the worker reads the
 server's answer and, when the message went out, records it as soon as the database is back
 (bench/drills/postgres_restart.py).
+
+A worker keeps its SMTP connection between tasks (:func:`kept_mailer`): one published task per message
+stays (a lost broker loses nothing the sweep cannot find), but a burst of them goes over one connection
+instead of a connect, EHLO and QUIT each (the mail server's CPU per message about halves:
+bench/README.md). A kept connection the server closed while it waited is replaced before the next message.
+One that dies under a message before the end of its DATA is replaced and the message written again, once:
+``_write_until_end_of_data`` raising means its last write, the one that ends the DATA, did not complete, so
+the server discarded what it got. Nothing read after that end (``finish``) is ever retried.
 """
 
 import contextlib
 import logging
+import os
 import re
+import select
 import smtplib
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -58,11 +69,17 @@ class _Mailer:
     def __init__(self) -> None:
         self.connection = None
         self._awaiting_reply = False
+        # True while the open connection has not carried a message yet (opened for this one).
+        self._fresh = False
+        self._reused = False
 
     def _open(self):
+        if self.connection is not None and not self._fresh and _closed_by_server(self.connection):
+            self.close()  # the server hung up while the connection waited (its idle timeout, a restart)
         if self.connection is None:
             self.connection = get_connection(fail_silently=False)
             self.connection.open()
+            self._fresh = True
         return self.connection
 
     @property
@@ -73,7 +90,24 @@ class _Mailer:
 
     def start(self, email: EmailMultiAlternatives) -> None:
         try:
+            self._start(email)
+        except OSError as exc:
+            # Only a connection that turned out dead; a refusal (SMTPResponseException, itself an OSError)
+            # is the message's failure, retried with backoff.
+            if not self._reused or (isinstance(exc, smtplib.SMTPException)
+                                    and not isinstance(exc, smtplib.SMTPServerDisconnected)):
+                raise
+            # A connection kept from an earlier message died before this one's DATA ended: when
+            # _write_until_end_of_data raises, its final write (the end of the DATA) did not complete, so
+            # the server discards what it got and nothing can go out twice. Once, on a new connection.
+            logger.info("The kept mail connection was closed (%s); sending on a new one", exc)
+            self._start(email)
+
+    def _start(self, email: EmailMultiAlternatives) -> None:
+        self._reused = False
+        try:
             smtp = self.smtp
+            self._reused, self._fresh = not self._fresh, False
             if smtp is None:
                 if not self.connection.send_messages([email]):
                     raise RuntimeError("the mail backend sent nothing")
@@ -100,6 +134,7 @@ class _Mailer:
 
     def close(self) -> None:
         self._awaiting_reply = False
+        self._fresh = False
         if self.connection is not None:
             connection, self.connection = self.connection, None
             try:
@@ -112,6 +147,122 @@ class _Mailer:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _closed_by_server(connection) -> bool:
+    """Whether a kept SMTP connection, idle between two messages, was closed by the server. An idle
+    client's socket has nothing to read: readable means the server hung up (end of file) or said so
+    (``421``). A check without a round trip, so a kept connection costs the server nothing per message."""
+    smtp = connection.connection if isinstance(connection, SmtpBackend) else None
+    sock = getattr(smtp, "sock", None)
+    if smtp is None:
+        return False
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # closed under us
+        return True
+    return bool(readable)
+
+
+class _KeptMailer(_Mailer):
+    """The mailer a worker process keeps between its tasks, so that a burst of messages, one task each,
+    goes over one SMTP connection instead of one connection (connect, EHLO, QUIT) per message.
+
+    Closed when it was idle for ``OUTBOX_SMTP_KEEP_SECONDS`` (by a timer thread of the process) and when the
+    worker shuts down (directory/tasks.py); a connection the server closed meanwhile is noticed before the
+    next message and replaced (:func:`_closed_by_server`, :meth:`_Mailer.start`). Reopened when the e-mail
+    settings change (tests). One caller at a time: :func:`kept_mailer` gives a busy one's caller a mailer of
+    its own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.used_at = time.monotonic()
+        self.keep_seconds = 0.0
+        self._settings_key = None
+        self._reaper: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def _open(self):
+        key = _email_settings_key()
+        if key != self._settings_key:
+            self.close()
+            self._settings_key = key
+        return super()._open()
+
+    def __enter__(self) -> "_KeptMailer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.used_at = time.monotonic()
+        if exc_info[0] is not None or self.keep_seconds <= 0:
+            self.close()
+        else:
+            self._start_reaper()
+        self.lock.release()
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap, name="outbox-smtp-idle", daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self._wake.wait(max(0.5, min(self.keep_seconds, 30.0) / 2)):
+            if self.connection is None or not self.lock.acquire(blocking=False):
+                continue
+            try:
+                if self.connection is not None and time.monotonic() - self.used_at >= self.keep_seconds:
+                    logger.debug("Closing the mail connection kept for %.0f s unused", self.keep_seconds)
+                    self.close()
+            finally:
+                self.lock.release()
+
+
+def _email_settings_key() -> tuple:
+    return tuple(getattr(settings, name, None) for name in (
+        "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS",
+        "EMAIL_USE_SSL"))
+
+
+_kept: _KeptMailer | None = None
+_kept_guard = threading.Lock()
+
+
+def kept_mailer() -> _Mailer:
+    """This process's kept mailer, locked for the caller until its ``with`` block ends; a new one-off
+    mailer when another thread of the process is using it (or keeping is off: ``OUTBOX_SMTP_KEEP_SECONDS=0``)."""
+    global _kept
+    keep_seconds = float(getattr(settings, "OUTBOX_SMTP_KEEP_SECONDS", 0))
+    if keep_seconds <= 0:
+        return _Mailer()
+    with _kept_guard:
+        if _kept is None or _kept.pid != os.getpid():
+            # After a fork the parent's socket is the parent's: forget it without a QUIT on it.
+            _kept = _KeptMailer()
+        mailer = _kept
+    if not mailer.lock.acquire(blocking=False):
+        return _Mailer()
+    mailer.keep_seconds = keep_seconds
+    return mailer
+
+
+def kept_mailer_close() -> None:
+    """Close this process's kept mail connection (worker shutdown)."""
+    global _kept
+    with _kept_guard:
+        mailer, _kept = _kept, None
+    if mailer is None or mailer.pid != os.getpid():
+        return
+    mailer._wake.set()  # its idle timer ends
+    if mailer.lock.acquire(timeout=5):  # else a task still holds it; the process's exit closes the socket
+        try:
+            mailer.close()
+        finally:
+            mailer.lock.release()
 
 
 def _write_until_end_of_data(smtp: smtplib.SMTP, email: EmailMultiAlternatives) -> None:
@@ -297,26 +448,29 @@ def _mark_sent(message: OutboxMessage, now) -> None:
                                 "body_text", "body_html", "secrets"])
 
 
-def outbox_deliver(*, message_id: uuid.UUID | str) -> bool:
+def outbox_deliver(*, message_id: uuid.UUID | str, keep_connection: bool = False) -> bool:
     """Send one message unless it was sent already. Returns True when this call sent it.
 
     The row stays locked while it is sent, so a duplicated or retried task skips it and then finds it
-    sent: a message is never sent twice by us.
+    sent: a message is never sent twice by us. With ``keep_connection`` (workers) the SMTP connection is
+    the process's kept one (:func:`kept_mailer`), left open for the next message.
     """
-    return outbox_deliver_many(message_ids=[message_id]) == 1
+    return outbox_deliver_many(message_ids=[message_id], keep_connection=keep_connection) == 1
 
 
-def outbox_deliver_many(*, message_ids: Iterable, time_budget: float | None = None) -> int:
+def outbox_deliver_many(*, message_ids: Iterable, time_budget: float | None = None,
+                        keep_connection: bool = False) -> int:
     """Send each message that is still pending, over one SMTP connection; returns how many this call sent.
 
     A message that fails keeps its place in the outbox with a backoff (the sweep retries it). When the
     mail server cannot be reached at all, the rest of the batch is left for the sweep instead of each
     waiting for its own connection timeout. With ``time_budget`` (seconds) it stops after the message
-    that exceeds it; the rest stay pending for the sweep.
+    that exceeds it; the rest stay pending for the sweep. With ``keep_connection`` the connection is the
+    process's kept one, left open afterwards.
     """
     started = time.monotonic()
     sent = 0
-    with _Mailer() as mailer:
+    with (kept_mailer() if keep_connection else _Mailer()) as mailer:
         for message_id in message_ids:
             outcome = _deliver(message_id, mailer)
             sent += outcome == SENT
@@ -330,12 +484,14 @@ def outbox_deliver_many(*, message_ids: Iterable, time_budget: float | None = No
 
 def _unreachable(mailer: _Mailer) -> bool:
     """After a failure: can a new connection be opened? (It is kept for the next message.)"""
+    mailer.close()
     try:
         mailer.connection = get_connection(fail_silently=False)
         mailer.connection.open()
     except Exception:
         mailer.connection = None
         return True
+    mailer._fresh = True
     return False
 
 
@@ -350,7 +506,7 @@ def outbox_due_ids(*, now=None, limit: int = 500) -> list[str]:
     ]
 
 
-def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
+def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500, keep_connection: bool = False) -> int:
     """Deliver what is pending and due, batch after batch, until nothing due is left that this sweep
     can send (the rest is locked by another worker, or failing) or ``time_budget`` seconds passed. A batch
     shorter than ``batch`` was everything due when it was read: the sweep ends there (what was written since
@@ -361,7 +517,8 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500) -> int:
         due = outbox_due_ids(limit=batch)
         if not due:
             break
-        sent_now = outbox_deliver_many(message_ids=due, time_budget=time_budget - (time.monotonic() - started))
+        sent_now = outbox_deliver_many(message_ids=due, time_budget=time_budget - (time.monotonic() - started),
+                                       keep_connection=keep_connection)
         sent += sent_now
         if sent_now == 0 or len(due) < batch:  # a short batch was all that was due: no second look
             break

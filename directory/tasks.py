@@ -1,4 +1,5 @@
 from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 from . import delivery
 from .actors import Actor
@@ -11,7 +12,8 @@ SWEEP_TIME_BUDGET_SECONDS = 300
 @shared_task(name="directory.outbox_deliver", acks_late=True, ignore_result=True)
 def outbox_deliver_task(message_id: str) -> bool:
     # No-op when the message was sent already; failures are retried by the sweep, with backoff.
-    return delivery.outbox_deliver(message_id=message_id)
+    # The process's SMTP connection is kept for the next task (a burst goes over one connection).
+    return delivery.outbox_deliver(message_id=message_id, keep_connection=True)
 
 
 @shared_task(name="directory.outbox_sweep", acks_late=True, ignore_result=True)
@@ -20,7 +22,7 @@ def outbox_sweep_task() -> int:
 
     Two sweeps at once (beat run twice, a slow sweep overlapping the next) share the work: each
     message is taken by one of them (row locks), never sent twice."""
-    return delivery.outbox_sweep(time_budget=SWEEP_TIME_BUDGET_SECONDS)
+    return delivery.outbox_sweep(time_budget=SWEEP_TIME_BUDGET_SECONDS, keep_connection=True)
 
 
 @shared_task(name="directory.users_purge_deleted", acks_late=True, ignore_result=True)
@@ -32,9 +34,15 @@ def users_purge_deleted_task() -> int:
 def outbox_deliver_many_task(message_ids: list[str]) -> int:
     # One task for a batch written together (a bulk invitation chunk); each message is still sent at
     # most once, and what fails is left to the sweep as with outbox_deliver.
-    return delivery.outbox_deliver_many(message_ids=message_ids)
+    return delivery.outbox_deliver_many(message_ids=message_ids, keep_connection=True)
 
 
 @shared_task(name="directory.sign_in_events_purge", acks_late=True, ignore_result=True)
 def sign_in_events_purge_task() -> int:
     return sign_in_events_purge(actor=Actor.system(None, "Purge sign-in log rows past their retention"))
+
+
+@worker_process_shutdown.connect  # a prefork child
+@worker_shutdown.connect  # the solo pool's one process
+def _close_kept_mail_connection(**_kwargs) -> None:
+    delivery.kept_mailer_close()

@@ -95,13 +95,21 @@ def run(drill: Drill, args) -> bool:
     log("signed in to the console; API token issued")
 
     tally = Tally()
+    # The phase a request ran in, from its start to its end: one that spans a change (Redis being stopped or
+    # started while it ran) is counted under e.g. "before→stopping" or "outage→starting", not judged as in the
+    # outage. (Labelled by its end alone, a guess the rate limiter refused while Redis was still stopping
+    # counted as "evaluated during the outage": run 15 of helper batch's loop, 2026-11-26.)
     phase = ["before"]
+
+    def span(start: str) -> str:
+        return start if phase[0] == start else f"{start}→{phase[0]}"
+
     counter = iter(range(1_000_000))
     stop = threading.Event()
 
     def api_invite() -> None:
         n = next(counter)
-        started = time.monotonic()
+        began, started = phase[0], time.monotonic()
         try:
             code = httpx.post(f"{base}/v1.0/invitations", headers={"Authorization": f"Bearer {token}"}, timeout=30,
                               json={"invitedUserEmailAddress": f"api{n}@partner.example",
@@ -109,11 +117,11 @@ def run(drill: Drill, args) -> bool:
                                     "sendInvitationMessage": True}).status_code
         except httpx.HTTPError as exc:
             code = type(exc).__name__
-        tally.add(phase[0], "api invite", code, time.monotonic() - started)
+        tally.add(span(began), "api invite", code, time.monotonic() - started)
 
     def console_invite() -> None:
         n = next(counter)
-        started = time.monotonic()
+        began, started = phase[0], time.monotonic()
         try:
             form = console.get("/admin/invitations/invitation/add/")
             code = form.status_code
@@ -125,12 +133,12 @@ def run(drill: Drill, args) -> bool:
                     "message_language": "en"}, headers={"Referer": f"{base}/admin/"}).status_code
         except httpx.HTTPError as exc:
             code = type(exc).__name__
-        tally.add(phase[0], "console invite", code, time.monotonic() - started)
+        tally.add(span(began), "console invite", code, time.monotonic() - started)
 
     guesser = httpx.Client(base_url=base, timeout=30, follow_redirects=False)
 
     def guess_password() -> None:
-        started = time.monotonic()
+        began, started = phase[0], time.monotonic()
         try:
             page = guesser.get("/accounts/login/")
             code = page.status_code
@@ -143,7 +151,7 @@ def run(drill: Drill, args) -> bool:
                     code = "200 evaluated"
         except httpx.HTTPError as exc:
             code = type(exc).__name__
-        tally.add(phase[0], "password guess", code, time.monotonic() - started)
+        tally.add(span(began), "password guess", code, time.monotonic() - started)
 
     def load(action, pause: float) -> None:
         while not stop.is_set():
@@ -155,10 +163,12 @@ def run(drill: Drill, args) -> bool:
     for thread in threads:
         thread.start()
     time.sleep(8)
-    phase[0] = "outage"
+    phase[0] = "stopping"
     drill.redis.stop()
+    phase[0] = "outage"
     log(f"PROVOKED: Redis stopped (broker and cache) for {args.outage:g} s under load")
     time.sleep(args.outage)
+    phase[0] = "starting"
     drill.redis.start()
     phase[0] = "after"
     log("Redis is back (empty: no persistence)")

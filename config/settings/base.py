@@ -332,10 +332,16 @@ DNS_RESOLVER = env("DNS_RESOLVER", "")
 DNS_RESOLVER_TIMEOUT = float(env("DNS_RESOLVER_TIMEOUT", "5"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "12"))
 OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
+# A worker keeps its SMTP connection between messages (one connection for a burst instead of one per
+# message) and closes it after this many seconds unused; 0: a connection per task.
+OUTBOX_SMTP_KEEP_SECONDS = float(env("OUTBOX_SMTP_KEEP_SECONDS", "30"))
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport, with a lost broker under an unacknowledged task kept from stopping the worker for
+# good (config/broker.py).
+CELERY_BROKER_TRANSPORT = "config.broker:Transport" if REDIS_URL.startswith("redis://") else None  # not rediss://
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # Without a worker, a bulk-invite job is moved on by its page's progress polls (a slice each), so the
 # admin watches it progress instead of waiting on the upload; with a broker, workers run it.

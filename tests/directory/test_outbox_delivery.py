@@ -1,6 +1,7 @@
 """Delivering the outbox over real SMTP (an aiosmtpd server on 127.0.0.1): what a worker killed at any
 moment leaves behind must agree with what the mail server got (bench/drills/worker_kill.py)."""
 
+import re
 import threading
 import time
 
@@ -42,6 +43,8 @@ class _Server:
     def __init__(self, answer) -> None:
         self.answer = answer
         self.sessions = 0
+        self.quits = 0
+        self.data = []  # the X-Portal-Message-Id of every DATA that ended
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -49,7 +52,13 @@ class _Server:
         return responses
 
     async def handle_DATA(self, server, session, envelope):
+        headers = envelope.content.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+        self.data += re.findall(r"(?mi)^X-Portal-Message-Id: (\S+)", headers)
         return self.answer(envelope)
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
 
 
 @pytest.fixture
@@ -57,10 +66,10 @@ def server(settings):
     """start(answer) → an aiosmtpd server on a free port that the e-mail settings point at."""
     controllers = []
 
-    def start(answer) -> _Server:
-        handler = _Server(answer)
+    def start(answer, handler_class=_Server, **smtp_parameters) -> _Server:
+        handler = handler_class(answer)
         sink = SmtpSink()  # only for its free port
-        controller = Controller(handler, hostname="127.0.0.1", port=sink.port, ready_timeout=10)
+        controller = Controller(handler, hostname="127.0.0.1", port=sink.port, ready_timeout=10, **smtp_parameters)
         controller.start()
         controllers.append(controller)
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -192,3 +201,141 @@ def test_two_sweeps_at_once_send_each_message_once(smtp_settings, smtp_sink):
     assert sum(totals) == 30
     ids = [str(mail.message["X-Portal-Message-Id"]) for mail in smtp_sink.wait_for(30)]
     assert sorted(ids) == sorted(str(m.pk) for m in messages)
+
+
+# --- the connection a worker keeps between its tasks (delivery.kept_mailer)
+
+
+@pytest.fixture
+def kept(settings):
+    """A worker process's kept connection, closed again after the test."""
+    settings.OUTBOX_SMTP_KEEP_SECONDS = 30
+    delivery.kept_mailer_close()
+    yield
+    delivery.kept_mailer_close()
+
+
+def _wait_for(condition, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_worker_sends_one_message_per_task_over_the_connection_it_kept(server, kept):
+    handler = server(lambda envelope: "250 OK")
+    messages = _enqueue(3)
+
+    assert [delivery.outbox_deliver(message_id=m.pk, keep_connection=True) for m in messages] == [True] * 3
+
+    assert handler.sessions == 1 and handler.quits == 0
+    assert handler.data == [str(m.pk) for m in messages]
+
+
+def test_without_keeping_each_task_opens_and_quits_its_own_connection(server, settings):
+    settings.OUTBOX_SMTP_KEEP_SECONDS = 0
+    handler = server(lambda envelope: "250 OK")
+    messages = _enqueue(2)
+
+    assert [delivery.outbox_deliver(message_id=m.pk, keep_connection=True) for m in messages] == [True] * 2
+
+    assert handler.sessions == 2
+    assert _wait_for(lambda: handler.quits == 2)
+
+
+def test_a_kept_connection_the_server_timed_out_is_replaced_and_the_message_sent_once(server, kept):
+    """The server's idle timeout closed the kept connection: noticed before the next message, which goes out
+    once over a new connection, without a failed attempt."""
+    handler = server(lambda envelope: "250 OK", timeout=0.3)
+    first, second = _enqueue(2)
+    assert delivery.outbox_deliver(message_id=first.pk, keep_connection=True) is True
+    time.sleep(0.8)  # past the server's idle timeout
+
+    assert delivery.outbox_deliver(message_id=second.pk, keep_connection=True) is True
+
+    second.refresh_from_db()
+    assert handler.sessions == 2
+    assert handler.data == [str(first.pk), str(second.pk)]
+    assert second.status == OutboxMessage.Status.SENT and second.attempts == 1 and second.last_error == ""
+
+
+def test_a_kept_connection_that_dies_before_the_data_is_retried_once_on_a_new_one(server, kept, monkeypatch):
+    """The server hung up after the check (a race the check cannot see): the MAIL command fails on the dead
+    connection, before any of the DATA was written, and the message is sent once over a new connection."""
+    handler = server(lambda envelope: "250 OK", timeout=0.3)
+    first, second = _enqueue(2)
+    assert delivery.outbox_deliver(message_id=first.pk, keep_connection=True) is True
+    time.sleep(0.8)
+    monkeypatch.setattr(delivery, "_closed_by_server", lambda connection: False)
+
+    assert delivery.outbox_deliver(message_id=second.pk, keep_connection=True) is True
+
+    second.refresh_from_db()
+    assert handler.sessions == 2
+    assert handler.data == [str(first.pk), str(second.pk)]
+    assert second.status == OutboxMessage.Status.SENT and second.attempts == 1 and second.last_error == ""
+
+
+class _RefusingServer(_Server):
+    """Refuses recipients at refused.example, counting how often it was asked."""
+
+    refusals = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.endswith("@refused.example"):
+            self.refusals += 1
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refusal_on_a_kept_connection_is_not_retried_at_once(server, kept):
+    """Only a dead connection is worth a second try; a refusal is the message's failure, retried with backoff."""
+    handler = server(lambda envelope: "250 OK", handler_class=_RefusingServer)
+    [first] = _enqueue()
+    [refused] = _enqueue(to=["nobody@refused.example"])
+    assert delivery.outbox_deliver(message_id=first.pk, keep_connection=True) is True
+
+    assert delivery.outbox_deliver(message_id=refused.pk, keep_connection=True) is False
+
+    refused.refresh_from_db()
+    assert handler.refusals == 1
+    assert refused.status == OutboxMessage.Status.PENDING and refused.attempts == 1 and "550" in refused.last_error
+
+
+def test_the_kept_connection_is_closed_after_its_idle_time(server, kept, settings):
+    settings.OUTBOX_SMTP_KEEP_SECONDS = 0.5
+    handler = server(lambda envelope: "250 OK")
+    [message] = _enqueue()
+    assert delivery.outbox_deliver(message_id=message.pk, keep_connection=True) is True
+    assert handler.quits == 0
+
+    assert _wait_for(lambda: handler.quits == 1, timeout=5)
+    assert handler.sessions == 1
+
+
+def test_a_worker_shutting_down_closes_its_kept_connection(server, kept):
+    from celery.signals import worker_process_shutdown
+
+    import directory.tasks  # noqa: F401  (connects the handler, as a worker's start-up does)
+
+    handler = server(lambda envelope: "250 OK")
+    [message] = _enqueue()
+    assert delivery.outbox_deliver(message_id=message.pk, keep_connection=True) is True
+
+    worker_process_shutdown.send(sender=None, pid=0, exitcode=0)
+
+    assert _wait_for(lambda: handler.quits == 1)
+
+
+def test_a_kept_connection_follows_the_mail_settings(server, kept):
+    """A kept connection is to the server the settings name now (they changed: tests, a reconfigured
+    process), never to the one they named when it was opened."""
+    old, new = server(lambda envelope: "250 OK"), None
+    first, second = _enqueue(2)
+    assert delivery.outbox_deliver(message_id=first.pk, keep_connection=True) is True
+    new = server(lambda envelope: "250 OK")
+
+    assert delivery.outbox_deliver(message_id=second.pk, keep_connection=True) is True
+
+    assert old.data == [str(first.pk)] and new.data == [str(second.pk)]

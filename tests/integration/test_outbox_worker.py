@@ -69,6 +69,16 @@ def test_committed_message_is_delivered_once_by_the_worker(celery_worker_process
     assert _status(message).status == OutboxMessage.Status.SENT
 
 
+def test_the_worker_sends_a_burst_of_messages_over_the_connection_it_keeps(celery_worker_process, smtp_sink):
+    """One task per message, one SMTP connection for the burst: the worker keeps it between its tasks."""
+    messages = [_enqueue(f"Burst {i} {uuid.uuid4()}") for i in range(3)]
+
+    smtp_sink.wait_for(3)
+
+    assert smtp_sink.sessions == 1
+    assert all(len(_copies(smtp_sink, message)) == 1 for message in messages)
+
+
 def test_message_waits_while_smtp_is_down_and_the_sweep_sends_it_once(celery_worker_process, smtp_sink):
     smtp_sink.stop()
 

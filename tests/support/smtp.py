@@ -42,6 +42,11 @@ class _Handler:
     def __init__(self, sink: "SmtpSink") -> None:
         self._sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self._sink.sessions += 1  # one EHLO per connection: how many connections the senders opened
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server, session, envelope) -> str:
         content = envelope.original_content or envelope.content
         self._sink._record(ReceivedMail(content, envelope.mail_from, list(envelope.rcpt_tos)))
@@ -61,6 +66,7 @@ class SmtpSink:
         self.host = host
         self.port = port or _free_port(host)
         self._received: list[ReceivedMail] = []
+        self.sessions = 0
         self._changed = threading.Condition()
         self._controller: Controller | None = None
 
