@@ -7,6 +7,7 @@ milliseconds, are what compares between machines.
 
 import http.client
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -227,3 +228,58 @@ def ratio_line(label: str, result: dict, baseline: dict, goal: float | None = No
     verdict = "" if goal is None else (f"  goal ≤ {goal}× {'met' if ratio <= goal else 'MISSED'}")
     return (f"{label:<44} p50 {result['p50']:8.1f} ms  p95 {result['p95']:8.1f} ms  "
             f"{ratio:6.2f}× baseline{verdict}")
+
+
+def _serve_sink(port: int, count, ready) -> None:
+    """The SMTP sink's process: tests/support/smtp.py's server, counting what it receives."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.smtp import SmtpSink
+
+    sink = SmtpSink(port=port)
+
+    def record(_mail) -> None:
+        with count.get_lock():
+            count.value += 1
+
+    sink._record = record
+    sink.start()
+    ready.set()
+    while True:
+        time.sleep(3600)
+
+
+class SinkProcess:
+    """The SMTP sink (a real aiosmtpd server receiving every message) in a process of its own, so that its
+    work shares the cores as the server's and the worker's do, but not the clients' interpreter lock: in
+    this process it slowed the clients' requests during the invitation runs only, never the baseline's."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.port = free_port()
+        self.count = context.Value("i", 0)
+        ready = context.Event()
+        self.process = context.Process(target=_serve_sink, args=(self.port, self.count, ready), daemon=True)
+        self.process.start()
+        if not ready.wait(30):
+            sys.exit("the SMTP sink did not start")
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=5"
+
+    @property
+    def received(self) -> int:
+        return self.count.value
+
+    def clear(self) -> None:
+        with self.count.get_lock():
+            self.count.value = 0
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count.value < count and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)

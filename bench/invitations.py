@@ -24,7 +24,6 @@ around its rows and its mail: how close to the goal any server-side work can bri
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -59,61 +58,6 @@ def parallel(clients: int, total: int, call) -> float:
     for thread in threads:
         thread.join()
     return time.monotonic() - start
-
-
-def _serve_sink(port: int, count, ready) -> None:
-    """The SMTP sink's process: tests/support/smtp.py's server, counting what it receives."""
-    sys.path.insert(0, str(c.ROOT))
-    from tests.support.smtp import SmtpSink
-
-    sink = SmtpSink(port=port)
-
-    def record(_mail) -> None:
-        with count.get_lock():
-            count.value += 1
-
-    sink._record = record
-    sink.start()
-    ready.set()
-    while True:
-        time.sleep(3600)
-
-
-class SinkProcess:
-    """The SMTP sink (a real aiosmtpd server receiving every message) in a process of its own, so that its
-    work shares the cores as the server's and the worker's do, but not the clients' interpreter lock: in
-    this process it slowed the clients' requests during the invitation runs only, never the baseline's."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.port = c.free_port()
-        self.count = context.Value("i", 0)
-        ready = context.Event()
-        self.process = context.Process(target=_serve_sink, args=(self.port, self.count, ready), daemon=True)
-        self.process.start()
-        if not ready.wait(30):
-            sys.exit("the SMTP sink did not start")
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}?timeout=5"
-
-    @property
-    def received(self) -> int:
-        return self.count.value
-
-    def clear(self) -> None:
-        with self.count.get_lock():
-            self.count.value = 0
-
-    def wait_for(self, count: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.count.value < count and time.monotonic() < deadline:
-            time.sleep(0.002)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.join(5)
 
 
 class Floor:
@@ -213,7 +157,7 @@ def main() -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     os.environ.update({"CELERY_QUEUE": queue, "OUTBOX_RETRY_BASE_SECONDS": "1",
                        "CACHE_URL": os.environ.get("CACHE_URL", redis_url), "CACHE_KEY_PREFIX": f"bench-{queue}"})
-    sink = SinkProcess()
+    sink = c.SinkProcess()
     os.environ["EMAIL_URL"] = sink.url
     c.setup_django(args.code.resolve())
     c.migrate()

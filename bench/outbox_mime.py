@@ -14,7 +14,6 @@ part times building the envelope and bytes alone for one real invitation e-mail 
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import sys
@@ -26,24 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 sys.path.insert(0, str(c.ROOT))
-
-
-def _serve_sink(port: int, count, ready) -> None:
-    """The SMTP sink's process (tests/support/smtp.py's server), counting what it receives."""
-    sys.path.insert(0, str(c.ROOT))
-    from tests.support.smtp import SmtpSink
-
-    sink = SmtpSink(port=port)
-
-    def record(_mail) -> None:
-        with count.get_lock():
-            count.value += 1
-
-    sink._record = record
-    sink.start()
-    ready.set()
-    while True:
-        time.sleep(3600)
 
 
 def django_mime(email):
@@ -68,13 +49,9 @@ def main() -> None:
         sys.exit("Set REDIS_URL: the invitations' delivery tasks are published there, to a queue no one reads")
     os.environ.update({"CELERY_QUEUE": f"bench-nowhere-{uuid.uuid4().hex[:8]}",
                        "CACHE_URL": os.environ.get("CACHE_URL", redis_url)})
-    context = multiprocessing.get_context("spawn")
-    port, received, ready = c.free_port(), context.Value("i", 0), context.Event()
-    sink = context.Process(target=_serve_sink, args=(port, received, ready), daemon=True)
-    sink.start()
-    if not ready.wait(30):
-        sys.exit("the SMTP sink did not start")
-    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}?timeout=5"
+    sink = c.SinkProcess()
+    received = sink.count
+    os.environ["EMAIL_URL"] = sink.url
     c.setup_django(c.ROOT)
     c.migrate()
     from django.test import Client
@@ -153,7 +130,7 @@ def main() -> None:
           f"(median ratio {statistics.median(build_ratios):.3f}; "
           f"cold {statistics.median(per_build['fast, cold']) * 1e6:.0f} µs);"
           f" {len(sample.message().as_bytes())} bytes per mail")
-    sink.kill()
+    sink.stop()
 
 
 if __name__ == "__main__":

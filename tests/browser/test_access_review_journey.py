@@ -10,7 +10,6 @@ unanswered; at the end the sweep takes the recommendation for the unanswered one
 
 import re
 import subprocess
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,6 +20,7 @@ from directory.actors import Actor
 from entitlements import services
 from entitlements.models import AccessReviewDecision, AccessReviewDefinition, AccessReviewInstance
 from tests.factories import PASSWORD, GroupFactory, GuestFactory, TenantFactory, UserFactory
+from tests.support.waiting import wait_until
 from tests.support.worker import PROJECT_ROOT, _celery_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -37,7 +37,7 @@ def celery_beat_process(celery_worker_process, tmp_path):
              "--pidfile="], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait(lambda: "beat: Starting" in log_path.read_text(errors="replace"), 30, "beat to start")
+        wait_until(lambda: "beat: Starting" in log_path.read_text(errors="replace"), 30, "beat to start", interval=0.2)
         yield process
     finally:
         process.terminate()
@@ -46,14 +46,6 @@ def celery_beat_process(celery_worker_process, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-
-
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.2)
 
 
 def test_a_quarterly_guest_review_removes_the_denied_and_the_silent_and_tells_their_sponsor(
@@ -115,7 +107,8 @@ def test_a_quarterly_guest_review_removes_the_denied_and_the_silent_and_tells_th
 
     # The clock reaches the end: the sweep takes Ian's recommendation and applies both denials.
     AccessReviewInstance.objects.filter(pk=instance.pk).update(end_at=timezone.now() - timedelta(seconds=1))
-    _wait(lambda: not group.members.filter(pk__in=[dana.pk, ian.pk]).exists(), 60, "the denials to be applied")
+    wait_until(lambda: not group.members.filter(pk__in=[dana.pk, ian.pk]).exists(), 60, "the denials to be applied",
+               interval=0.2)
     assert set(group.members.values_list("pk", flat=True)) == {ann.pk}
     told = smtp_sink.wait_for(2, timeout=60, where=lambda m: sponsor.mail in m.rcpt_tos)
     assert sorted(m.message["Subject"] for m in told) == [

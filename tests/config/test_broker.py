@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import wait_until
+
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +27,7 @@ def _free_port() -> int:
 def _redis(binary: str, port: int, workdir: Path) -> subprocess.Popen:
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait(lambda: _answers(port), 10, "redis-server to answer")
+    wait_until(lambda: _answers(port), 10, "redis-server to answer")
     return server
 
 
@@ -35,14 +37,6 @@ def _answers(port: int) -> bool:
         return True
     except OSError:
         return False
-
-
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_worker_survives_redis_going_away_under_an_unacknowledged_task(tmp_path):
@@ -65,17 +59,17 @@ def test_a_worker_survives_redis_going_away_under_an_unacknowledged_task(tmp_pat
                 [str(Path(sys.executable).parent / "celery"), "-A", "tests.config.broker_app", "worker",
                  "--pool=prefork", "--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        _wait(lambda: " ready." in log_path.read_text(errors="replace"), 60, "the worker to start")
+        wait_until(lambda: " ready." in log_path.read_text(errors="replace"), 60, "the worker to start")
         subprocess.run([sys.executable, "-c", "from tests.config.broker_app import slow; slow.delay(3)"],
                        cwd=ROOT, env=env, check=True, timeout=30)
-        _wait(lambda: "received" in log_path.read_text(errors="replace"), 15, "the task to be received")
+        wait_until(lambda: "received" in log_path.read_text(errors="replace"), 15, "the task to be received")
 
         server.terminate()  # Redis goes away while the task runs, unacknowledged
         server.wait(timeout=10)
         time.sleep(2)
         server = _redis(binary, port, tmp_path)  # back, empty
 
-        _wait(lambda: log_path.read_text(errors="replace").count("Connected to") >= 2 or worker.poll() is not None,
+        wait_until(lambda: log_path.read_text(errors="replace").count("Connected to") >= 2 or worker.poll() is not None,
               30, "the worker to reconnect")
         output = log_path.read_text(errors="replace")
         assert worker.poll() is None, output[-3000:]
