@@ -283,3 +283,22 @@ class SinkProcess:
     def stop(self) -> None:
         self.process.kill()
         self.process.join(5)
+
+
+def seed_users(tenant, n: int, with_each_batch, batch: int = 5000) -> None:
+    """``n`` users of ``tenant`` (u0@…, a third with German as their language), made ``batch`` at a time in one
+    transaction; ``with_each_batch(users, start)`` adds what each batch needs. ANALYZE afterwards."""
+    from django.db import connection, transaction
+
+    from directory.models import User
+
+    with transaction.atomic():
+        for start in range(0, n, batch):
+            users = User.objects.bulk_create(
+                User(tenant=tenant, user_principal_name=f"u{i}@{tenant.initial_domain}",
+                     mail=f"u{i}@{tenant.initial_domain}", display_name=f"User {i}",
+                     preferred_language="de" if i % 3 == 0 else "")
+                for i in range(start, min(n, start + batch)))
+            with_each_batch(users, start)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

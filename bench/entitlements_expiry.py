@@ -24,14 +24,13 @@ import time
 import uuid
 from datetime import timedelta
 
-from _common import ROOT, migrate, setup_django
+from _common import ROOT, migrate, seed_users, setup_django
 
 
 def seed(n: int):
-    from django.db import connection, transaction
     from django.utils import timezone
 
-    from directory.models import Application, AppRoleAssignment, Group, ManagedAccess, Tenant, User
+    from directory.models import Application, AppRoleAssignment, Group, ManagedAccess, Tenant
     from entitlements.models import AccessPackage, Assignment, AssignmentPolicy, Catalog, CatalogResource, Grant
 
     # A new tenant per seed (this is a scratch database): deleting 100,000 users first would dominate.
@@ -46,31 +45,25 @@ def seed(n: int):
     package = AccessPackage.objects.create(tenant=tenant, catalog=catalog, display_name="Bench package")
     policy = AssignmentPolicy.objects.create(tenant=tenant, package=package, display_name="Bench")
     past = timezone.now() - timedelta(hours=1)
-    batch = 5000
-    with transaction.atomic():
-        for start in range(0, n, batch):
-            users = User.objects.bulk_create(
-                User(tenant=tenant, user_principal_name=f"u{i}@{tenant.initial_domain}",
-                     mail=f"u{i}@{tenant.initial_domain}", display_name=f"User {i}",
-                     preferred_language="de" if i % 3 == 0 else "")
-                for i in range(start, min(n, start + batch)))
-            Group.members.through.objects.bulk_create(Group.members.through(group_id=group.pk, user_id=u.pk)
-                                                      for u in users)
-            AppRoleAssignment.objects.bulk_create(AppRoleAssignment(tenant=tenant, application=app, user=u)
+
+    def with_each_batch(users, _start) -> None:
+        Group.members.through.objects.bulk_create(Group.members.through(group_id=group.pk, user_id=u.pk)
                                                   for u in users)
-            # Held for the package only (what delivery records), so expiry takes both away.
-            ManagedAccess.objects.bulk_create(
-                [ManagedAccess(tenant=tenant, user=u, kind="member", group=group) for u in users]
-                + [ManagedAccess(tenant=tenant, user=u, kind="app", application=app) for u in users])
-            assignments = Assignment.objects.bulk_create(
-                Assignment(id=uuid.uuid4(), tenant=tenant, package=package, policy=policy, target=u,
-                           state="delivered", status="Delivered", expires_at=past) for u in users)
-            Grant.objects.bulk_create(
-                [Grant(assignment=a, user_id=a.target_id, resource=group_resource, role="Member") for a in assignments]
-                + [Grant(assignment=a, user_id=a.target_id, resource=app_resource, role="DefaultAccess")
-                   for a in assignments])
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        AppRoleAssignment.objects.bulk_create(AppRoleAssignment(tenant=tenant, application=app, user=u)
+                                              for u in users)
+        # Held for the package only (what delivery records), so expiry takes both away.
+        ManagedAccess.objects.bulk_create(
+            [ManagedAccess(tenant=tenant, user=u, kind="member", group=group) for u in users]
+            + [ManagedAccess(tenant=tenant, user=u, kind="app", application=app) for u in users])
+        assignments = Assignment.objects.bulk_create(
+            Assignment(id=uuid.uuid4(), tenant=tenant, package=package, policy=policy, target=u,
+                       state="delivered", status="Delivered", expires_at=past) for u in users)
+        Grant.objects.bulk_create(
+            [Grant(assignment=a, user_id=a.target_id, resource=group_resource, role="Member") for a in assignments]
+            + [Grant(assignment=a, user_id=a.target_id, resource=app_resource, role="DefaultAccess")
+               for a in assignments])
+
+    seed_users(tenant, n, with_each_batch)
     return tenant
 
 

@@ -19,16 +19,14 @@ import time
 import uuid
 from datetime import timedelta
 
-from _common import ROOT, migrate, setup_django
+from _common import ROOT, migrate, seed_users, setup_django
 
 WINDOW = "state = 'delivered' AND expires_at > %s AND expires_at <= %s"
 
 
 def seed(n: int, now):
     """N holders (a third German) whose assignments end from 1 hour to 14 days from ``now``, on 14 days."""
-    from django.db import connection, transaction
-
-    from directory.models import Tenant, User
+    from directory.models import Tenant
     from entitlements.models import AccessPackage, Assignment, AssignmentPolicy, Catalog
 
     tag = uuid.uuid4().hex[:8]
@@ -38,21 +36,14 @@ def seed(n: int, now):
     package = AccessPackage.objects.create(tenant=tenant, catalog=catalog, display_name="Bench package")
     policy = AssignmentPolicy.objects.create(tenant=tenant, package=package, display_name="Bench",
                                              enable_targets_to_self_update=True)
-    batch = 5000
-    with transaction.atomic():
-        for start in range(0, n, batch):
-            users = User.objects.bulk_create(
-                User(tenant=tenant, user_principal_name=f"u{i}@{tenant.initial_domain}",
-                     mail=f"u{i}@{tenant.initial_domain}", display_name=f"User {i}",
-                     preferred_language="de" if i % 3 == 0 else "")
-                for i in range(start, min(n, start + batch)))
-            Assignment.objects.bulk_create(
-                Assignment(id=uuid.uuid4(), tenant=tenant, package=package, policy=policy, target=u, state="delivered",
-                           status="Delivered",
-                           expires_at=now + timedelta(hours=1) + timedelta(days=i % 14, seconds=i))
-                for i, u in enumerate(users, start=start))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+
+    def with_each_batch(users, first) -> None:
+        Assignment.objects.bulk_create(
+            Assignment(id=uuid.uuid4(), tenant=tenant, package=package, policy=policy, target=u, state="delivered",
+                       status="Delivered", expires_at=now + timedelta(hours=1) + timedelta(days=i % 14, seconds=i))
+            for i, u in enumerate(users, start=first))
+
+    seed_users(tenant, n, with_each_batch)
     return tenant
 
 
