@@ -40,6 +40,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .compiled import CompiledQuery
@@ -468,6 +469,12 @@ def outbox_deliver_many(*, message_ids: Iterable, time_budget: float | None = No
     that exceeds it; the rest stay pending for the sweep. With ``keep_connection`` the connection is the
     process's kept one, left open afterwards.
     """
+    return _deliver_batch(message_ids, time_budget, keep_connection)[0]
+
+
+def _deliver_batch(message_ids: Iterable, time_budget: float | None, keep_connection: bool) -> tuple[int, bool]:
+    """:func:`outbox_deliver_many`'s work: how many were sent, and whether it stopped because the mail server
+    could not be reached."""
     started = time.monotonic()
     sent = 0
     with (kept_mailer() if keep_connection else _Mailer()) as mailer:
@@ -476,10 +483,10 @@ def outbox_deliver_many(*, message_ids: Iterable, time_budget: float | None = No
             sent += outcome == SENT
             if outcome == FAILED and _unreachable(mailer):
                 logger.warning("Mail server unreachable: the rest of the batch waits for the outbox sweep")
-                break
+                return sent, True
             if time_budget is not None and time.monotonic() - started > time_budget:
                 break
-    return sent
+    return sent, False
 
 
 def _unreachable(mailer: _Mailer) -> bool:
@@ -496,11 +503,14 @@ def _unreachable(mailer: _Mailer) -> bool:
 
 
 def outbox_due_ids(*, now=None, limit: int = 500) -> list[str]:
-    """Ids of pending messages whose next attempt is due."""
+    """Ids of pending messages that are due: never tried yet, or their next attempt's time has come. (Never
+    tried counts whatever the clocks say: a message written a moment ago on a server whose clock is ahead of
+    this worker's is due at once.)"""
     now = now or timezone.now()
     return [
         str(pk)
-        for pk in OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+        for pk in OutboxMessage.objects.filter(Q(next_attempt_at__lte=now) | Q(attempts=0),
+                                               status=OutboxMessage.Status.PENDING)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     ]
@@ -523,3 +533,44 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500, keep_connectio
         if sent_now == 0 or len(due) < batch:  # a short batch was all that was due: no second look
             break
     return sent
+
+
+def outbox_drain(*, linger: float, poll: float = 0.05, time_budget: float = 300.0, batch: int = 500,
+                 hold=lambda: None, drop=lambda: None, handover=lambda: None, keep_connection: bool = False) -> int:
+    """Deliver what is due until nothing is left for ``linger`` seconds; returns how many this call sent.
+
+    The task services wake after writing a message (``directory.outbox_drain``; :func:`directory.queue.wake`):
+    one task for a burst, not one per message, looking again every ``poll`` seconds while it lingers, so a
+    steady stream of messages keeps one task at work. ``hold`` (at every look) tells writers it will look
+    again; ``drop`` that it will not, after which it looks once more and goes on if anything came. After
+    ``time_budget`` seconds it drops and calls ``handover`` (which wakes a new task) instead. Each message is
+    still sent by :func:`_deliver`, in a transaction of its own: the exactly-once protocol is the same.
+    """
+    started = time.monotonic()
+    sent = 0
+    idle_since = None
+    while True:
+        hold()
+        due = outbox_due_ids(limit=batch)
+        sent_now, unreachable = _deliver_batch(due, time_budget - (time.monotonic() - started),
+                                               keep_connection) if due else (0, False)
+        sent += sent_now
+        now = time.monotonic()
+        if unreachable:  # what is left waits for the sweep (its failures back off); a new message wakes a drain
+            drop()
+            return sent
+        if now - started >= time_budget:
+            drop()
+            handover()  # what is left (or comes) goes to the next task
+            return sent
+        if sent_now:
+            idle_since = None
+            continue
+        # Nothing due, or nothing this call could send (another worker is sending it; failed: backoff).
+        idle_since = now if idle_since is None else idle_since
+        if now - idle_since >= linger:
+            drop()
+            if not outbox_due_ids(limit=1):  # the look after the drop: written before it, found now
+                return sent
+            idle_since = None  # came meanwhile (or still locked by another worker): go on
+        time.sleep(poll)

@@ -4,11 +4,17 @@ Services never import task modules (and tasks import services), so they publish 
 task is looked up in Celery's registry by its explicit name. ``Task.delay`` keeps in-process
 (eager) mode working without a broker; a broker that is down only logs, because every published task
 has a sweep that finds its work again.
+
+Work that arrives in bursts of small items (e-mail) *wakes* its task instead (:func:`wake_on_commit`): one
+task is published for a burst, not one per item, and it works until nothing is left. The publisher and the
+task share a mark in the cache (Redis, like the broker; per process in eager mode, where the task runs at
+once): set, a task is queued or at work and will look for work once more before it ends.
 """
 
 import logging
 
 from celery import current_app
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -32,3 +38,52 @@ def task(task_name: str):
 
 def publish_on_commit(task_name: str, *args) -> None:
     transaction.on_commit(lambda: publish(task_name, *args))
+
+
+#: How long a wake mark outlives the last sign of life of its task: if the task was lost (a worker killed
+#: under it, a broker that came back empty), the first write after this publishes a new one.
+WAKE_MARK_SECONDS = 15
+
+
+def _wake_key(task_name: str) -> str:
+    return f"wake:{task_name}"
+
+
+def wake_on_commit(task_name: str) -> None:
+    """After commit, make sure ``task_name()`` runs soon: publish it unless one is queued or at work that
+    will still look for work (:func:`wake`)."""
+    transaction.on_commit(lambda: wake(task_name))
+
+
+def wake(task_name: str) -> None:
+    """Publish ``task_name()`` unless its mark is set. No write is missed: the woken task holds the mark
+    while it works (:func:`wake_hold`) and, before it ends, drops it (:func:`wake_drop`) and then looks for
+    work once more. A write committed before its wake found the mark set was committed before that drop, so
+    that last look sees it; a wake after the drop publishes a new task."""
+    try:
+        if not cache.add(_wake_key(task_name), 1, WAKE_MARK_SECONDS):
+            return
+    except Exception:  # the cache is unreachable: publish anyway (the broker may still be there)
+        logger.warning("Could not read the wake mark of %s; publishing it", task_name)
+    try:
+        task(task_name).delay()
+    except Exception:  # the broker is down: the task's sweep picks the work up later
+        logger.warning("Could not publish %s; its sweep will do it", task_name)
+        wake_drop(task_name)  # so that the next write tries again
+
+
+def wake_hold(task_name: str) -> None:
+    """The woken task is at work and will look again: writes meanwhile need not publish it."""
+    try:
+        cache.set(_wake_key(task_name), 1, WAKE_MARK_SECONDS)
+    except Exception:  # without the mark, writes publish more tasks than needed: harmless
+        logger.debug("Could not set the wake mark of %s", task_name, exc_info=True)
+
+
+def wake_drop(task_name: str) -> None:
+    """The woken task is about to end: from now on a write publishes a new one. Look for work once more after
+    calling this."""
+    try:
+        cache.delete(_wake_key(task_name))
+    except Exception:  # an unreachable cache: its mark expires by itself (WAKE_MARK_SECONDS)
+        logger.debug("Could not drop the wake mark of %s", task_name, exc_info=True)

@@ -1,9 +1,11 @@
 from celery import shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
+from django.conf import settings
 
-from . import delivery
+from . import delivery, queue
 from .actors import Actor
 from .services import sign_in_events_purge, users_purge_deleted
+from .services.outbox import DRAIN_TASK
 
 # Below CELERY_TASK_SOFT_TIME_LIMIT: a sweep with more due than it can send leaves the rest to the next one.
 SWEEP_TIME_BUDGET_SECONDS = 300
@@ -11,9 +13,21 @@ SWEEP_TIME_BUDGET_SECONDS = 300
 
 @shared_task(name="directory.outbox_deliver", acks_late=True, ignore_result=True)
 def outbox_deliver_task(message_id: str) -> bool:
+    # Services wake outbox_drain instead; kept for tasks an older server published, and for tests.
     # No-op when the message was sent already; failures are retried by the sweep, with backoff.
     # The process's SMTP connection is kept for the next task (a burst goes over one connection).
     return delivery.outbox_deliver(message_id=message_id, keep_connection=True)
+
+
+@shared_task(name=DRAIN_TASK, bind=True, acks_late=True, ignore_result=True)
+def outbox_drain_task(self) -> int:
+    """Woken by every message written (directory/queue.py: one task for a burst): deliver what is due until
+    nothing came for OUTBOX_DRAIN_LINGER_SECONDS. Run eagerly (no broker) it does not linger: its caller waits."""
+    linger = 0.0 if self.request.is_eager else settings.OUTBOX_DRAIN_LINGER_SECONDS
+    return delivery.outbox_drain(
+        linger=linger, poll=settings.OUTBOX_DRAIN_POLL_SECONDS, time_budget=SWEEP_TIME_BUDGET_SECONDS,
+        hold=lambda: queue.wake_hold(DRAIN_TASK), drop=lambda: queue.wake_drop(DRAIN_TASK),
+        handover=lambda: queue.wake(DRAIN_TASK), keep_connection=True)
 
 
 @shared_task(name="directory.outbox_sweep", acks_late=True, ignore_result=True)
@@ -32,7 +46,7 @@ def users_purge_deleted_task() -> int:
 
 @shared_task(name="directory.outbox_deliver_many", acks_late=True, ignore_result=True)
 def outbox_deliver_many_task(message_ids: list[str]) -> int:
-    # One task for a batch written together (a bulk invitation chunk); each message is still sent at
+    # Kept for tasks an older server published (services wake outbox_drain now). Each message is still sent at
     # most once, and what fails is left to the sweep as with outbox_deliver.
     return delivery.outbox_deliver_many(message_ids=message_ids, keep_connection=True)
 

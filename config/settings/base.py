@@ -335,6 +335,11 @@ OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "30"))
 # A worker keeps its SMTP connection between messages (one connection for a burst instead of one per
 # message) and closes it after this many seconds unused; 0: a connection per task.
 OUTBOX_SMTP_KEEP_SECONDS = float(env("OUTBOX_SMTP_KEEP_SECONDS", "30"))
+# Every message written wakes one delivery task (directory.outbox_drain) unless one is at work already; it
+# looks for new messages every OUTBOX_DRAIN_POLL_SECONDS and ends after OUTBOX_DRAIN_LINGER_SECONDS without any
+# (0: ends as soon as nothing is due). One task per burst instead of one per message.
+OUTBOX_DRAIN_LINGER_SECONDS = float(env("OUTBOX_DRAIN_LINGER_SECONDS", "1"))
+OUTBOX_DRAIN_POLL_SECONDS = float(env("OUTBOX_DRAIN_POLL_SECONDS", "0.05"))
 
 # --- Celery -----------------------------------------------------------------------------------
 # Without REDIS_URL, tasks run in-process at commit time (no broker, no worker needed).

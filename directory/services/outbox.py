@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from ..actors import Actor, require_actor
 from ..audit import Change, Target, audit
 from ..models import OutboxMessage, Tenant
-from ..queue import publish_on_commit
+from ..queue import wake_on_commit
 
-DELIVER_TASK = "directory.outbox_deliver"
-DELIVER_MANY_TASK = "directory.outbox_deliver_many"
+#: Woken after every write (one task for a burst of messages): directory/tasks.py, directory/queue.py.
+DRAIN_TASK = "directory.outbox_drain"
 
 
 def outbox_message(
@@ -46,14 +46,14 @@ def outbox_enqueue(**fields) -> OutboxMessage:
             return existing
     message = outbox_message(**fields)
     message.save(force_insert=True)
-    publish_on_commit(DELIVER_TASK, str(message.pk))
+    wake_on_commit(DRAIN_TASK)
     return message
 
 
 def outbox_publish(message_ids: list) -> None:
-    """Publish messages written together (a bulk chunk) as one task, after commit."""
+    """After commit, have messages written without :func:`outbox_enqueue` (``bulk_create``, SQL) delivered."""
     if message_ids:
-        publish_on_commit(DELIVER_MANY_TASK, [str(pk) for pk in message_ids])
+        wake_on_commit(DRAIN_TASK)
 
 
 @transaction.atomic
@@ -78,6 +78,6 @@ def outbox_retry_now(*, actor: Actor, messages: Iterable[OutboxMessage]) -> int:
         tenant = rows[0].tenant
         audit(tenant=tenant, actor=actor.in_tenant(tenant) if tenant else actor, activity="Send outbox messages again",
               targets=[Target(m, [Change("status", m.status, OutboxMessage.Status.PENDING)]) for m in rows])
-    for pk in ids:
-        publish_on_commit(DELIVER_TASK, str(pk))
+    if ids:
+        wake_on_commit(DRAIN_TASK)
     return updated

@@ -5,10 +5,13 @@ import time
 import uuid
 
 import pytest
+from celery.signals import before_task_publish
+from django.core.cache import cache
 from django.db import transaction
 
 from directory import services
 from directory.models import OutboxMessage
+from directory.services.outbox import DRAIN_TASK
 from directory.tasks import outbox_deliver_task, outbox_sweep_task
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -69,14 +72,42 @@ def test_committed_message_is_delivered_once_by_the_worker(celery_worker_process
     assert _status(message).status == OutboxMessage.Status.SENT
 
 
-def test_the_worker_sends_a_burst_of_messages_over_the_connection_it_keeps(celery_worker_process, smtp_sink):
-    """One task per message, one SMTP connection for the burst: the worker keeps it between its tasks."""
-    messages = [_enqueue(f"Burst {i} {uuid.uuid4()}") for i in range(3)]
+@pytest.fixture
+def published():
+    """Names of the tasks this process publishes to the broker."""
+    names = []
 
-    smtp_sink.wait_for(3)
+    def record(sender=None, **_kwargs):
+        names.append(sender)
 
+    before_task_publish.connect(record, weak=False)
+    yield names
+    before_task_publish.disconnect(record)
+
+
+def test_a_burst_of_messages_wakes_one_delivery_task_over_one_connection(celery_worker_process, smtp_sink,
+                                                                         published):
+    """Each message is written in a transaction of its own and wakes delivery after commit; the one task it
+    published is still at work (looking again) when the others are written, so they publish nothing."""
+    messages = [_enqueue(f"Burst {i} {uuid.uuid4()}") for i in range(10)]
+
+    smtp_sink.wait_for(10)
+
+    assert published == [DRAIN_TASK]
     assert smtp_sink.sessions == 1
     assert all(len(_copies(smtp_sink, message)) == 1 for message in messages)
+
+
+def test_a_message_after_the_delivery_task_ended_wakes_a_new_one(celery_worker_process, smtp_sink, published):
+    first = _enqueue(f"First {uuid.uuid4()}")
+    smtp_sink.wait_for(1)
+    _wait_until(lambda: cache.get(f"wake:{DRAIN_TASK}") is None, what="the delivery task ended")
+
+    second = _enqueue(f"Second {uuid.uuid4()}")
+
+    smtp_sink.wait_for(2)
+    assert published == [DRAIN_TASK, DRAIN_TASK]
+    assert [len(_copies(smtp_sink, m)) for m in (first, second)] == [1, 1]
 
 
 def test_message_waits_while_smtp_is_down_and_the_sweep_sends_it_once(celery_worker_process, smtp_sink):

@@ -1,0 +1,164 @@
+"""One delivery task per burst of e-mail (directory.outbox_drain, woken through directory/queue.py): what it
+sends, when it ends, and that no message written while it was at work is left behind."""
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from directory import delivery, queue, services
+from directory.models import OutboxMessage
+from directory.services.outbox import DRAIN_TASK
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_sink):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = smtp_sink.host, smtp_sink.port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return settings
+
+
+def _write(subject: str = "Hello", **fields) -> OutboxMessage:
+    """A committed message whose wake is not run (the test plays the task)."""
+    message = services.outbox_message(to=["reader@partner.example"], subject=subject, body_text="Body", **fields)
+    message.save(force_insert=True)
+    return message
+
+
+def _subjects(sink) -> list[str]:
+    return sorted(mail.subject for mail in sink.received)
+
+
+def _status(message: OutboxMessage) -> str:
+    message.refresh_from_db()
+    return message.status
+
+
+def test_a_message_written_just_before_the_drop_is_sent_by_the_ending_drain(smtp_settings, smtp_sink):
+    """A write whose wake found the mark set committed before the task dropped it: the look after the drop
+    must find it, or it would wait for the sweep."""
+    _write("first")
+    late = []
+
+    def drop():
+        if not late:
+            late.append(_write("written while the mark was set"))
+
+    sent = delivery.outbox_drain(linger=0, poll=0.01, drop=drop)
+
+    assert sent == 2
+    assert _subjects(smtp_sink) == ["first", "written while the mark was set"]
+    assert _status(late[0]) == OutboxMessage.Status.SENT
+
+
+def test_the_drain_lingers_and_sends_what_is_written_while_it_waits(smtp_settings, smtp_sink):
+    looks = []
+
+    def hold():
+        looks.append(time.monotonic())
+        if len(looks) == 4:  # the drain found nothing three times, and is still looking
+            _write("came during the linger")
+
+    started = time.monotonic()
+    sent = delivery.outbox_drain(linger=0.3, poll=0.02, hold=hold)
+
+    assert sent == 1
+    assert _subjects(smtp_sink) == ["came during the linger"]
+    assert smtp_sink.sessions == 1
+    assert time.monotonic() - started >= 0.3  # then waited its linger out with nothing more to send
+
+
+def test_a_drain_that_finds_nothing_ends_after_its_linger_having_dropped_its_mark(smtp_settings, smtp_sink):
+    events = []
+
+    sent = delivery.outbox_drain(linger=0.1, poll=0.02, hold=lambda: events.append("hold"),
+                                 drop=lambda: events.append("drop"), handover=lambda: events.append("handover"))
+
+    assert sent == 0
+    assert events[-1] == "drop"
+    assert events.count("drop") == 1 and "handover" not in events
+    assert events.count("hold") >= 3
+    assert smtp_sink.received == []
+
+
+def test_a_drain_past_its_time_budget_hands_over_to_a_new_task(smtp_settings, smtp_sink):
+    for i in range(3):
+        _write(f"m{i}")
+    events = []
+
+    sent = delivery.outbox_drain(linger=5, poll=0.01, time_budget=0, hold=lambda: events.append("hold"),
+                                 drop=lambda: events.append("drop"), handover=lambda: events.append("handover"))
+
+    assert sent == 1  # the budget is checked after each message
+    assert events == ["hold", "drop", "handover"]
+    assert OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).count() == 2
+
+
+def test_an_unreachable_mail_server_ends_the_drain_at_once_leaving_the_rest_to_the_sweep(settings):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    messages = [_write(f"m{i}") for i in range(3)]
+    events = []
+
+    started = time.monotonic()
+    sent = delivery.outbox_drain(linger=5, poll=0.01, drop=lambda: events.append("drop"))
+
+    assert sent == 0
+    assert time.monotonic() - started < 4  # did not linger
+    assert events == ["drop"]
+    attempts = [OutboxMessage.objects.get(pk=m.pk).attempts for m in messages]
+    assert attempts == [1, 0, 0]  # the first failed (with backoff); the others were not tried
+
+
+def test_a_message_never_tried_is_due_even_when_written_by_a_clock_ahead_of_the_workers():
+    ahead = _write("from a server whose clock is ahead")
+    OutboxMessage.objects.filter(pk=ahead.pk).update(next_attempt_at=timezone.now() + timedelta(seconds=30))
+    backing_off = _write("failed once")
+    OutboxMessage.objects.filter(pk=backing_off.pk).update(attempts=1,
+                                                           next_attempt_at=timezone.now() + timedelta(seconds=30))
+    retry_due = _write("failed, retry due")
+    OutboxMessage.objects.filter(pk=retry_due.pk).update(attempts=2,
+                                                         next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+    due = delivery.outbox_due_ids()
+
+    assert set(due) == {str(ahead.pk), str(retry_due.pk)}
+
+
+def test_wake_does_not_publish_while_a_task_holds_the_mark_and_does_after_it_dropped_it(smtp_settings, smtp_sink):
+    # Tests run tasks eagerly: a published drain delivers at once.
+    queue.wake_hold(DRAIN_TASK)
+    message = _write("waiting")
+
+    queue.wake(DRAIN_TASK)
+
+    assert _status(message) == OutboxMessage.Status.PENDING  # the task at work would have found it
+    queue.wake_drop(DRAIN_TASK)
+    queue.wake(DRAIN_TASK)
+    assert _status(message) == OutboxMessage.Status.SENT
+    assert _subjects(smtp_sink) == ["waiting"]
+
+
+def test_an_eager_drain_ends_without_lingering_and_leaves_no_mark(smtp_settings, smtp_sink, settings):
+    from django.core.cache import cache
+
+    settings.OUTBOX_DRAIN_LINGER_SECONDS = 30
+
+    started = time.monotonic()
+    with transaction.atomic():
+        services.outbox_enqueue(to=["reader@partner.example"], subject="eager", body_text="Body")
+    assert time.monotonic() - started < 10
+
+    assert _subjects(smtp_sink) == ["eager"]
+    assert cache.get(f"wake:{DRAIN_TASK}") is None  # the next write wakes a task again
