@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from directory.access import SESSION_KEY, AccessDecision, AccessRequest, mark_satisfied, satisfied_at
 from directory.compiled import CompiledQuery
-from directory.models import Group, Tenant, User
+from directory.models import Account, Group, Tenant, User
 
 from .evaluators.collaboration import Decision
 from .evaluators.cross_tenant import (
@@ -217,6 +217,9 @@ def _home_users(tenant_id, emails):
 
 
 _home_users_compiled = CompiledQuery(lambda key, *, tenant, email: _home_users(tenant, [email]))
+#: Whether anyone here signs in with this address: most invitees do not, and this one-index read settles it
+#: for them (the members' query joins three tables and costs PostgreSQL several times more: bench/README.md).
+_account_compiled = CompiledQuery(lambda key, *, email: Account.objects.filter(email=email).values("id")[:1])
 
 
 def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
@@ -226,8 +229,11 @@ def invitation_decisions(*, tenant: Tenant, emails) -> dict[str, Decision]:
     result = dict.fromkeys(emails, Decision.allow())
     homes: dict = {}
     accounts: dict = {}
-    if len(emails) == 1:  # one invitation: the same query, compiled once per process
-        users = _home_users_compiled.run("homes", tenant=tenant.pk, texts={"email": next(iter(emails))})
+    if len(emails) == 1:  # one invitation: the same queries, compiled once per process
+        email = next(iter(emails))
+        if not _account_compiled.run("account", texts={"email": email}):
+            return result  # no account with this address: not a member of any tenant here
+        users = _home_users_compiled.run("homes", tenant=tenant.pk, texts={"email": email})
     else:
         users = _home_users(tenant.pk, emails)
     for user in users:
