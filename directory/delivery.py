@@ -445,8 +445,30 @@ def _mark_sent(message: OutboxMessage, now) -> None:
     message.body_text = redact(message.body_text, message.secrets)
     message.body_html = redact(message.body_html, message.secrets)
     message.secrets = []
-    message.save(update_fields=["attempts", "last_attempt_at", "last_error", "status", "sent_at", "subject",
-                                "body_text", "body_html", "secrets"])
+    _update_columns(message, _MARKED_SENT)
+
+
+_MARKED_SENT = ("attempts", "last_attempt_at", "last_error", "status", "sent_at", "subject", "body_text", "body_html",
+                "secrets")
+_update_sql: dict = {}
+
+
+def _update_columns(message: OutboxMessage, names: tuple[str, ...]) -> None:
+    """``message.save(update_fields=names)`` without building and compiling an UPDATE query each time (nearly half
+    of a worker's CPU per message went there). OutboxMessage has no save signals or auto-updated fields."""
+    connection = transaction.get_connection()
+    meta = OutboxMessage._meta
+    fields = [meta.get_field(name) for name in names]
+    sql = _update_sql.get((connection.vendor, names))
+    if sql is None:
+        quote = connection.ops.quote_name
+        # identifiers from the model's meta, quoted; every value is a parameter
+        sql = _update_sql[(connection.vendor, names)] = (
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "  # noqa: S608
+            f"WHERE {quote(meta.pk.column)} = %s")
+    params = [field.get_db_prep_save(getattr(message, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, meta.pk.get_db_prep_value(message.pk, connection)])
 
 
 def outbox_deliver(*, message_id: uuid.UUID | str, keep_connection: bool = False) -> bool:
