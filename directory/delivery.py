@@ -40,7 +40,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .compiled import CompiledQuery
@@ -527,15 +526,28 @@ def _unreachable(mailer: _Mailer) -> bool:
 def outbox_due_ids(*, now=None, limit: int = 500) -> list[str]:
     """Ids of pending messages that are due: never tried yet, or their next attempt's time has come. (Never
     tried counts whatever the clocks say: a message written a moment ago on a server whose clock is ahead of
-    this worker's is due at once.)"""
-    now = now or timezone.now()
-    return [
-        str(pk)
-        for pk in OutboxMessage.objects.filter(Q(next_attempt_at__lte=now) | Q(attempts=0),
-                                               status=OutboxMessage.Status.PENDING)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    ]
+    this worker's is due at once.) The drain asks this many times a second: the SQL is composed once."""
+    connection = transaction.get_connection()
+    meta = OutboxMessage._meta
+    sql = _due_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+
+        def column(name: str) -> str:
+            return quote(meta.get_field(name).column)
+
+        # identifiers from the model's meta, quoted; every value is a parameter (served by outbox_due_idx)
+        sql = _due_sql[connection.vendor] = (
+            f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "  # noqa: S608
+            f"WHERE {column('status')} = %s AND ({column('next_attempt_at')} <= %s OR {column('attempts')} = 0) "
+            f"ORDER BY {column('next_attempt_at')} LIMIT %s")
+    now = meta.get_field("next_attempt_at").get_db_prep_value(now or timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [OutboxMessage.Status.PENDING.value, now, limit])
+        return [str(meta.pk.to_python(row[0])) for row in cursor.fetchall()]
+
+
+_due_sql: dict = {}
 
 
 def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500, keep_connection: bool = False) -> int:
@@ -558,21 +570,25 @@ def outbox_sweep(*, time_budget: float = 300.0, batch: int = 500, keep_connectio
 
 
 def outbox_drain(*, linger: float, poll: float = 0.05, time_budget: float = 300.0, batch: int = 500,
-                 hold=lambda: None, drop=lambda: None, handover=lambda: None, keep_connection: bool = False) -> int:
+                 hold=lambda: None, hold_every: float = 5.0, drop=lambda: None, handover=lambda: None,
+                 keep_connection: bool = False) -> int:
     """Deliver what is due until nothing is left for ``linger`` seconds; returns how many this call sent.
 
     The task services wake after writing a message (``directory.outbox_drain``; :func:`directory.queue.wake`):
     one task for a burst, not one per message, looking again every ``poll`` seconds while it lingers, so a
-    steady stream of messages keeps one task at work. ``hold`` (at every look) tells writers it will look
-    again; ``drop`` that it will not, after which it looks once more and goes on if anything came. After
-    ``time_budget`` seconds it drops and calls ``handover`` (which wakes a new task) instead. Each message is
-    still sent by :func:`_deliver`, in a transaction of its own: the exactly-once protocol is the same.
+    steady stream of messages keeps one task at work. ``hold`` tells writers it will look again (called at the
+    first look and every ``hold_every`` seconds after: below the mark's lifetime); ``drop`` that it will not,
+    after which it looks once more and goes on (holding again) if anything came. After ``time_budget`` seconds
+    it drops and calls ``handover`` (which wakes a new task) instead. Each message is still sent by
+    :func:`_deliver`, in a transaction of its own: the exactly-once protocol is the same.
     """
     started = time.monotonic()
     sent = 0
-    idle_since = None
+    idle_since = held_at = None
     while True:
-        hold()
+        if held_at is None or time.monotonic() - held_at > hold_every:
+            hold()
+            held_at = time.monotonic()
         due = outbox_due_ids(limit=batch)
         sent_now, unreachable = _deliver_batch(due, time_budget - (time.monotonic() - started),
                                                keep_connection) if due else (0, False)
@@ -592,6 +608,7 @@ def outbox_drain(*, linger: float, poll: float = 0.05, time_budget: float = 300.
         idle_since = now if idle_since is None else idle_since
         if now - idle_since >= linger:
             drop()
+            held_at = None
             if not outbox_due_ids(limit=1):  # the look after the drop: written before it, found now
                 return sent
             idle_since = None  # came meanwhile (or still locked by another worker): go on

@@ -26,7 +26,8 @@ def outbox_drain_task(self) -> int:
     linger = 0.0 if self.request.is_eager else settings.OUTBOX_DRAIN_LINGER_SECONDS
     return delivery.outbox_drain(
         linger=linger, poll=settings.OUTBOX_DRAIN_POLL_SECONDS, time_budget=SWEEP_TIME_BUDGET_SECONDS,
-        hold=lambda: queue.wake_hold(DRAIN_TASK), drop=lambda: queue.wake_drop(DRAIN_TASK),
+        hold=lambda: queue.wake_hold(DRAIN_TASK), hold_every=queue.WAKE_MARK_SECONDS / 3,
+        drop=lambda: queue.wake_drop(DRAIN_TASK),
         handover=lambda: queue.wake(DRAIN_TASK), keep_connection=True)
 
 

@@ -67,7 +67,7 @@ def test_the_drain_lingers_and_sends_what_is_written_while_it_waits(smtp_setting
             _write("came during the linger")
 
     started = time.monotonic()
-    sent = delivery.outbox_drain(linger=0.3, poll=0.02, hold=hold)
+    sent = delivery.outbox_drain(linger=0.3, poll=0.02, hold=hold, hold_every=0)
 
     assert sent == 1
     assert _subjects(smtp_sink) == ["came during the linger"]
@@ -78,7 +78,7 @@ def test_the_drain_lingers_and_sends_what_is_written_while_it_waits(smtp_setting
 def test_a_drain_that_finds_nothing_ends_after_its_linger_having_dropped_its_mark(smtp_settings, smtp_sink):
     events = []
 
-    sent = delivery.outbox_drain(linger=0.1, poll=0.02, hold=lambda: events.append("hold"),
+    sent = delivery.outbox_drain(linger=0.1, poll=0.02, hold=lambda: events.append("hold"), hold_every=0,
                                  drop=lambda: events.append("drop"), handover=lambda: events.append("handover"))
 
     assert sent == 0
@@ -86,6 +86,23 @@ def test_a_drain_that_finds_nothing_ends_after_its_linger_having_dropped_its_mar
     assert events.count("drop") == 1 and "handover" not in events
     assert events.count("hold") >= 3
     assert smtp_sink.received == []
+
+
+def test_the_drain_sets_its_mark_again_only_after_hold_every_or_after_a_drop_that_found_more(smtp_settings,
+                                                                                             smtp_sink):
+    events = []
+
+    def drop():
+        events.append("drop")
+        if events.count("drop") == 1:
+            _write("written as the mark was dropped")
+
+    sent = delivery.outbox_drain(linger=0.1, poll=0.01, hold=lambda: events.append("hold"), hold_every=60,
+                                 drop=drop)
+
+    assert sent == 1
+    # Held once for the first linger's many looks, dropped, found the message, held again, dropped at the end.
+    assert events == ["hold", "drop", "hold", "drop"]
 
 
 def test_a_drain_past_its_time_budget_hands_over_to_a_new_task(smtp_settings, smtp_sink):
