@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 #: redeem-URL record and of the view's own transaction block (the service records the link's reading).
 #: The audit rows' search keys (the console's indexed audit search, issue 10) are one more insert: 17.
 #: Cross-tenant access settings add one: is the invitee a member of a tenant on this platform? (An indexed
-#: read of the account with that address; the members' query and their settings only when there is one.) 18 → 16: the guest's insert needs no savepoint (``INSERT … ON CONFLICT DO
-#: NOTHING``: a taken key refuses the row without aborting the transaction, directory/services/_common.py);
+#: read of the account with that address; the members' query and their settings only when there is one.)
+#: 18 → 16: the guest's insert needs no savepoint (``INSERT … ON CONFLICT DO NOTHING``: a taken key refuses
+#: the row without aborting the transaction, directory/services/_common.py);
 #: on PostgreSQL the guest's identity, the invitation, its outbox message, the audit rows and their keys are
 #: one statement (``directory.audit.insert_with_audit``): 12 there. On PostgreSQL the settings and the
 #: verified domains are one read (``invitations.services.settings_and_own_domains``): 11 there.
