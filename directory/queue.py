@@ -45,8 +45,9 @@ def publish_on_commit(task_name: str, *args) -> None:
 WAKE_MARK_SECONDS = 15
 
 
-def _wake_key(task_name: str) -> str:
-    return f"wake:{task_name}"
+def wake_key(task_name: str) -> str:
+    """The mark's cache key: per queue, as deployments sharing one Redis (and cache prefix) have a queue each."""
+    return f"wake:{current_app.conf.task_default_queue}:{task_name}"
 
 
 def wake_on_commit(task_name: str) -> None:
@@ -61,7 +62,7 @@ def wake(task_name: str) -> None:
     work once more. A write committed before its wake found the mark set was committed before that drop, so
     that last look sees it; a wake after the drop publishes a new task."""
     try:
-        if not cache.add(_wake_key(task_name), 1, WAKE_MARK_SECONDS):
+        if not cache.add(wake_key(task_name), 1, WAKE_MARK_SECONDS):
             return
     except Exception:  # the cache is unreachable: publish anyway (the broker may still be there)
         logger.warning("Could not read the wake mark of %s; publishing it", task_name)
@@ -75,7 +76,7 @@ def wake(task_name: str) -> None:
 def wake_hold(task_name: str) -> None:
     """The woken task is at work and will look again: writes meanwhile need not publish it."""
     try:
-        cache.set(_wake_key(task_name), 1, WAKE_MARK_SECONDS)
+        cache.set(wake_key(task_name), 1, WAKE_MARK_SECONDS)
     except Exception:  # without the mark, writes publish more tasks than needed: harmless
         logger.debug("Could not set the wake mark of %s", task_name, exc_info=True)
 
@@ -84,6 +85,6 @@ def wake_drop(task_name: str) -> None:
     """The woken task is about to end: from now on a write publishes a new one. Look for work once more after
     calling this."""
     try:
-        cache.delete(_wake_key(task_name))
+        cache.delete(wake_key(task_name))
     except Exception:  # an unreachable cache: its mark expires by itself (WAKE_MARK_SECONDS)
         logger.debug("Could not drop the wake mark of %s", task_name, exc_info=True)

@@ -155,7 +155,10 @@ def test_a_message_never_tried_is_due_even_when_written_by_a_clock_ahead_of_the_
 
 def test_wake_does_not_publish_while_a_task_holds_the_mark_and_does_after_it_dropped_it(smtp_settings, smtp_sink):
     # Tests run tasks eagerly: a published drain delivers at once.
+    from django.core.cache import cache
+
     queue.wake_hold(DRAIN_TASK)
+    assert cache.get(queue.wake_key(DRAIN_TASK)) is not None
     message = _write("waiting")
 
     queue.wake(DRAIN_TASK)
@@ -178,4 +181,4 @@ def test_an_eager_drain_ends_without_lingering_and_leaves_no_mark(smtp_settings,
     assert time.monotonic() - started < 10
 
     assert _subjects(smtp_sink) == ["eager"]
-    assert cache.get(f"wake:{DRAIN_TASK}") is None  # the next write wakes a task again
+    assert cache.get(queue.wake_key(DRAIN_TASK)) is None  # the next write wakes a task again

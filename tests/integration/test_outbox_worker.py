@@ -9,7 +9,7 @@ from celery.signals import before_task_publish
 from django.core.cache import cache
 from django.db import transaction
 
-from directory import services
+from directory import queue, services
 from directory.models import OutboxMessage
 from directory.services.outbox import DRAIN_TASK
 from directory.tasks import outbox_deliver_task, outbox_sweep_task
@@ -101,7 +101,7 @@ def test_a_burst_of_messages_wakes_one_delivery_task_over_one_connection(celery_
 def test_a_message_after_the_delivery_task_ended_wakes_a_new_one(celery_worker_process, smtp_sink, published):
     first = _enqueue(f"First {uuid.uuid4()}")
     smtp_sink.wait_for(1)
-    _wait_until(lambda: cache.get(f"wake:{DRAIN_TASK}") is None, what="the delivery task ended")
+    _wait_until(lambda: cache.get(queue.wake_key(DRAIN_TASK)) is None, what="the delivery task ended")
 
     second = _enqueue(f"Second {uuid.uuid4()}")
 
