@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from django.db.models import sql
 
 from .actors import Actor
+from .compiled import insert_statement
 from .models import (
     Application,
     AppRegistration,
@@ -339,13 +339,12 @@ def _insert(events: list[AuditEvent], others: list[models.Model] = ()) -> None:
 
 
 def _insert_statement(model, rows, db) -> list[tuple[str, tuple]]:
-    """One multi-row INSERT of ``rows`` (no RETURNING), as ``bulk_create`` compiles it; a serial primary
+    """One multi-row INSERT of ``rows`` (no RETURNING), as ``bulk_create`` compiles it but as one ``VALUES``
+    list (:func:`directory.compiled.insert_statement`: its SQL compiled once per shape); a serial primary
     key is left to the database."""
     fields = [f for f in model._meta.local_concrete_fields
               if not f.generated and not (f.primary_key and getattr(rows[0], f.attname) is None)]
-    query = sql.InsertQuery(model)
-    query.insert_values(fields, rows)
-    return query.get_compiler(connection=db).as_sql()
+    return [insert_statement(model, fields, rows, using=db.alias)]
 
 
 def audit(*, tenant: Tenant | None, actor: Actor, activity: str, targets: list[Target], **options) -> AuditEvent:

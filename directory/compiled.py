@@ -17,12 +17,14 @@ given (an exact match on a value, not inside a LIKE pattern): the plan refuses o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from types import MethodType
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet, sql
 from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLInsertCompiler
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,59 @@ class CompiledQuery:
                 setattr(obj, name, row[pos])
             objects.append(obj)
         return objects
+
+
+# --- inserts -------------------------------------------------------------------------------------
+
+#: (alias, vendor, model, fields, rows, on_conflict) → the INSERT's SQL, as Django's compiler wrote it.
+_INSERTS: dict = {}
+
+
+def insert_statement(model: type[Model], fields: Sequence[Field], rows: Sequence[Model], *, using: str,
+                     on_conflict=None) -> tuple[str, tuple]:
+    """One ``INSERT … VALUES (…), (…)`` of ``rows`` (no RETURNING), as ``InsertQuery``'s compiler writes it,
+    its SQL compiled once per process and shape (model, fields, number of rows, ``on_conflict``); later rows
+    of that shape only get their values, prepared as the compiler prepares them (``pre_save``, then
+    ``get_db_prep_save``). A value that is an expression, or a field whose placeholder depends on its value,
+    goes through the compiler every time.
+
+    The rows are always one ``VALUES`` list, never PostgreSQL's ``UNNEST`` of arrays that Django uses for
+    bulk inserts: for the few rows of one request the arrays' client-side quoting (every JSON value escaped
+    again as an array element) costs more than the planning ``UNNEST`` saves. Meant for a handful of rows."""
+    connection = connections[using]
+    fields = tuple(fields)
+    key = (using, connection.vendor, model, fields, len(rows), on_conflict)
+    statement = _INSERTS.get(key)
+    if statement is not None:
+        params = _insert_params(fields, rows, connection)
+        if params is not None:
+            return statement, params
+    query = sql.InsertQuery(model, on_conflict=on_conflict)
+    query.insert_values(list(fields), list(rows))
+    compiler = query.get_compiler(connection=connection)
+    # The generic VALUES assembly, not the backend's (PostgreSQL's UNNEST; the same SQL elsewhere).
+    compiler.assemble_as_sql = MethodType(SQLInsertCompiler.assemble_as_sql, compiler)
+    statements = compiler.as_sql()
+    if len(statements) != 1:
+        raise ValueError("insert_statement() needs a database that inserts several rows in one statement")
+    statement, params = statements[0]
+    plain = fields and not any(hasattr(field, "get_placeholder") for field in fields) and not any(
+        hasattr(getattr(obj, field.attname), "resolve_expression") for obj in rows for field in fields)
+    if plain and statement.count("%s") == len(params):  # only a statement of plain placeholders is kept
+        _INSERTS.setdefault(key, statement)
+    return statement, params
+
+
+def _insert_params(fields: tuple[Field, ...], rows: Sequence[Model], connection) -> tuple | None:
+    """The compiler's parameters for ``rows``, row by row (None when a value needs the compiler)."""
+    params = []
+    for obj in rows:
+        for field in fields:
+            value = field.pre_save(obj, True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            value = field.get_db_prep_save(value, connection=connection)
+            if hasattr(value, "as_sql"):
+                return None
+            params.append(value)
+    return tuple(params)

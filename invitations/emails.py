@@ -4,7 +4,7 @@ import re
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import conditional_escape
 
 from directory.selectors import branding_for
@@ -48,32 +48,52 @@ def _render(language: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
+#: The skeletons of the invitations this process sends one by one (an API or console invitation), by the
+#: same key as a bulk chunk's: every context value but the slots is in it, so a tenant's changed name,
+#: branding or privacy link, another inviter or language gets a skeleton of its own. Emptied when full.
+_SKELETONS: dict = {}
+_SKELETONS_MAX = 512
+
+
 def invitation_message(*, invitation, redeem_url: str, skeletons: dict | None = None,
                        grants: tuple[str, ...] = ()) -> tuple[str, str, str]:
     """Subject, plain text and HTML of the invitation, in the invitation's language.
 
     ``skeletons`` (a dict the caller keeps, e.g. for one chunk of a bulk job) caches the rendered
-    templates per language and fixed context: the same bytes as rendering each message, without
-    rendering three templates per row.
+    templates per language and fixed context: the same bytes as rendering each message (see
+    :func:`rendered_message`), without rendering three templates per row. Without it the process's own
+    cache is used.
     """
     language = invitation.message_language or "en"
     context = _context(invitation, redeem_url, grants)
     if skeletons is None:
-        subject, text, html = _render(language, context)
-    else:
-        key = (language, tuple((k, v) for k, v in context.items() if k not in _MARK),
-               tuple(bool(context[slot]) for slot in _SLOTS))
-        skeleton = skeletons.get(key)
-        if skeleton is None:
-            skeleton = skeletons[key] = _render(
-                language, {**context, **{slot: _MARK[slot] if context[slot] else "" for slot in _SLOTS}})
-        plain = {slot: str(context[slot] or "") for slot in _SLOTS}
-        escaped = {slot: str(conditional_escape(context[slot] or "")) for slot in _SLOTS}
-        subject, text, html = (
-            _MARKS.sub(lambda m: plain[m[1]], skeleton[0]),
-            _MARKS.sub(lambda m: plain[m[1]], skeleton[1]),
-            _MARKS.sub(lambda m: escaped[m[1]], skeleton[2]),
-        )
+        skeletons = _SKELETONS
+        if len(skeletons) >= _SKELETONS_MAX:
+            skeletons.clear()
+    # The templates print the expiry only as a date (test_emails checks their formats): invitations expiring
+    # on the same day, in the zone the templates print it in, share a skeleton.
+    expires_on = timezone.template_localtime(context["expires_at"]).date() if context["expires_at"] else None
+    key = (language, timezone.get_current_timezone_name(), expires_on,
+           tuple((k, v) for k, v in context.items() if k not in _MARK and k != "expires_at"),
+           tuple(bool(context[slot]) for slot in _SLOTS))
+    skeleton = skeletons.get(key)
+    if skeleton is None:
+        skeleton = skeletons[key] = _render(
+            language, {**context, **{slot: _MARK[slot] if context[slot] else "" for slot in _SLOTS}})
+    plain = {slot: str(context[slot] or "") for slot in _SLOTS}
+    escaped = {slot: str(conditional_escape(context[slot] or "")) for slot in _SLOTS}
+    subject, text, html = (
+        _MARKS.sub(lambda m: plain[m[1]], skeleton[0]),
+        _MARKS.sub(lambda m: plain[m[1]], skeleton[1]),
+        _MARKS.sub(lambda m: escaped[m[1]], skeleton[2]),
+    )
+    return " ".join(subject.split()), text, html
+
+
+def rendered_message(*, invitation, redeem_url: str, grants: tuple[str, ...] = ()) -> tuple[str, str, str]:
+    """:func:`invitation_message` rendered from the templates with this invitation's own values (what
+    every skeleton must give)."""
+    subject, text, html = _render(invitation.message_language or "en", _context(invitation, redeem_url, grants))
     return " ".join(subject.split()), text, html
 
 

@@ -5,12 +5,12 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import sql
 from django.db.models.constants import OnConflict
 from django.utils.translation import gettext as _
 
 from ..actors import Actor, require_actor
 from ..audit import Change, apply_changes
+from ..compiled import insert_statement
 from ..models import Tenant, User
 
 
@@ -78,14 +78,14 @@ def _insert_unless_taken(instance: models.Model) -> bool:
     """INSERT the new row unless a unique key of it is taken (``ON CONFLICT DO NOTHING``, SQLite's ``INSERT
     OR IGNORE``): True when it was inserted. A refused insert leaves the transaction usable, so no
     savepoint is needed around it (two round trips fewer than ``save()`` in ``atomic()``). Fields get
-    their pre-save values (auto_now) as in ``save()``; no model signals are sent."""
+    their pre-save values (auto_now) as in ``save()``; no model signals are sent. The statement's SQL is
+    compiled once per model (:func:`directory.compiled.insert_statement`)."""
     model = type(instance)
     using = router.db_for_write(model, instance=instance)
-    query = sql.InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values([f for f in model._meta.local_concrete_fields if not f.generated], [instance])
+    fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+    statement, params = insert_statement(model, fields, [instance], using=using, on_conflict=OnConflict.IGNORE)
     with connections[using].cursor() as cursor:
-        for statement, params in query.get_compiler(using=using).as_sql():
-            cursor.execute(statement, params)
+        cursor.execute(statement, params)
         inserted = cursor.rowcount == 1
     if inserted:
         instance._state.adding, instance._state.db = False, using
