@@ -10,6 +10,7 @@ class DirectoryConfig(AppConfig):
         from . import views
         from .access import register_requirement_handler
         from .admin import site  # noqa: F401  (registers the directory's admins; see directory/admin/__init__.py)
+        from .compiled import let_psycopg_cache_larger_statements
         from .signin import register_login_stage
 
         # The directory meets MFA requirements itself (directory/mfa/) and evaluates access at sign-in.
@@ -24,3 +25,4 @@ class DirectoryConfig(AppConfig):
         user_login_failed.connect(record_failed_password, dispatch_uid="directory.record_failed_password")
 
         views.register_sections()  # My Apps and My Account
+        let_psycopg_cache_larger_statements()  # the invitation's one insert (directory/compiled.py)

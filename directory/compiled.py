@@ -201,3 +201,22 @@ def _insert_params(fields: tuple[Field, ...], rows: Sequence[Model], connection)
                 return None
             params.append(value)
     return tuple(params)
+
+
+#: psycopg keeps how it split a statement on its placeholders (an LRU of 128 statements) only for statements of
+#: at most 50 parameters; the invitation's one insert (the guest's identity, the invitation, its e-mail and the
+#: audit rows: 92) was split again on every call, 0.3 ms of the POST's CPU (bench/README.md). Few statements
+#: of this project have more; those are the few shapes :func:`insert_statement` keeps.
+PSYCOPG_CACHED_STATEMENT_PARAMS = 128
+
+
+def let_psycopg_cache_larger_statements() -> None:
+    """Raise psycopg's parameter limit for its statement cache (a module constant it reads on every call; no
+    public setting exists). A psycopg without it is left as it is."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # no psycopg (SQLite only) or a version that moved it
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", None) is not None:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS,
+                                                   PSYCOPG_CACHED_STATEMENT_PARAMS)

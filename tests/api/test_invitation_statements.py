@@ -165,3 +165,29 @@ def test_on_postgresql_the_settings_and_the_verified_domains_are_one_read(api_te
     assert own.status_code == 400 and "own domain" in own.json()["error"]["message"]
     assert blocked.status_code == 400 and "blocked.example" in blocked.json()["error"]["message"], blocked.content
     assert len(reads) == 1, reads
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's statement cache (PostgreSQL)")
+def test_after_one_invitation_psycopg_splits_none_of_the_next_ones_statements_again(api_tenant, app_token_for, api,
+                                                                                    monkeypatch):
+    """psycopg keeps a statement's split on its placeholders only up to a number of parameters: the invitation's
+    combined insert has more than its default 50 (directory.compiled.let_psycopg_cache_larger_statements)."""
+    from psycopg import _queries
+
+    uncached = []
+    for name in ("_query2pg_client_nocache", "_query2pg_nocache"):  # what psycopg calls when it will not cache
+        split = getattr(_queries, name)
+        monkeypatch.setattr(_queries, name, lambda query, *args, split=split: uncached.append(query) or split(
+            query, *args))
+    client = api(app_token_for(api_tenant, ["User.Invite.All"]))
+
+    def invite(address: str):
+        response = client.post("/v1.0/invitations", {"invitedUserEmailAddress": address,
+                                                     "inviteRedirectUrl": REDIRECT, "sendInvitationMessage": True},
+                               format="json")
+        assert response.status_code == 201, response.content
+
+    invite("first@fabrikam.example")
+    uncached.clear()
+    invite("second@fabrikam.example")
+    assert uncached == []
