@@ -182,3 +182,26 @@ def test_an_eager_drain_ends_without_lingering_and_leaves_no_mark(smtp_settings,
 
     assert _subjects(smtp_sink) == ["eager"]
     assert cache.get(queue.wake_key(DRAIN_TASK)) is None  # the next write wakes a task again
+
+
+def test_the_marks_in_redis_are_the_caches_own_keys_and_add_refuses_a_set_one(settings):
+    import os
+    import uuid
+
+    from django.core.cache import cache
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("needs a Redis server: set REDIS_URL")
+    settings.CACHES = {"default": {"BACKEND": "directory.unavailable.FailClosedRedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": f"marks-{uuid.uuid4().hex[:8]}"}}
+    key = queue.wake_key(DRAIN_TASK)
+
+    assert queue._marks().add(key) is True
+    assert cache.get(key) == 1  # what the cache API reads (another process's mark looks the same)
+    assert queue._marks().add(key) is False
+    queue.wake_drop(DRAIN_TASK)
+    assert cache.get(key) is None
+    cache.add(key, 1, 30)  # set through the cache's API: the kept client sees it
+    assert queue._marks().add(key) is False
+    queue.wake_drop(DRAIN_TASK)
