@@ -25,7 +25,7 @@ def outbox_drain_task(self) -> int:
     nothing came for OUTBOX_DRAIN_LINGER_SECONDS. Run eagerly (no broker) it does not linger: its caller waits."""
     linger = 0.0 if self.request.is_eager else settings.OUTBOX_DRAIN_LINGER_SECONDS
     return delivery.outbox_drain(
-        linger=linger, poll=settings.OUTBOX_DRAIN_POLL_SECONDS, time_budget=SWEEP_TIME_BUDGET_SECONDS,
+        linger=linger, poll=max(settings.OUTBOX_DRAIN_POLL_SECONDS, 0.01), time_budget=SWEEP_TIME_BUDGET_SECONDS,
         hold=lambda: queue.wake_hold(DRAIN_TASK), hold_every=queue.WAKE_MARK_SECONDS / 3,
         drop=lambda: queue.wake_drop(DRAIN_TASK),
         handover=lambda: queue.wake(DRAIN_TASK), keep_connection=True)
