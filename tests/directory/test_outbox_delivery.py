@@ -17,15 +17,6 @@ from tests.support.smtp import SmtpSink
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def smtp_settings(settings, smtp_sink):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = smtp_sink.host, smtp_sink.port, 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    return settings
-
-
 def _enqueue(n: int = 1, **fields) -> list[OutboxMessage]:
     """Messages in the outbox whose delivery task was not published (the sweep's or the test's job)."""
     messages = []

@@ -16,15 +16,6 @@ from directory.services.outbox import DRAIN_TASK
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def smtp_settings(settings, smtp_sink):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = smtp_sink.host, smtp_sink.port, 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    return settings
-
-
 def _write(subject: str = "Hello", **fields) -> OutboxMessage:
     """A committed message whose wake is not run (the test plays the task)."""
     message = services.outbox_message(to=["reader@partner.example"], subject=subject, body_text="Body", **fields)

@@ -151,3 +151,13 @@ def smtp_sink():
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_sink):
+    """Django's SMTP backend pointed at ``smtp_sink`` (what a worker sends with in a deployment)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = smtp_sink.host, smtp_sink.port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return settings
