@@ -24,11 +24,17 @@ def outbox_drain_task(self) -> int:
     """Woken by every message written (directory/queue.py: one task for a burst): deliver what is due until
     nothing came for OUTBOX_DRAIN_LINGER_SECONDS. Run eagerly (no broker) it does not linger: its caller waits."""
     linger = 0.0 if self.request.is_eager else settings.OUTBOX_DRAIN_LINGER_SECONDS
-    return delivery.outbox_drain(
-        linger=linger, poll=max(settings.OUTBOX_DRAIN_POLL_SECONDS, 0.01), time_budget=SWEEP_TIME_BUDGET_SECONDS,
-        hold=lambda: queue.wake_hold(DRAIN_TASK), hold_every=queue.WAKE_MARK_SECONDS / 3,
-        drop=lambda: queue.wake_drop(DRAIN_TASK),
-        handover=lambda: queue.wake(DRAIN_TASK), keep_connection=True)
+    try:
+        return delivery.outbox_drain(
+            linger=linger, poll=max(settings.OUTBOX_DRAIN_POLL_SECONDS, 0.01), time_budget=SWEEP_TIME_BUDGET_SECONDS,
+            hold=lambda: queue.wake_hold(DRAIN_TASK), hold_every=queue.WAKE_MARK_SECONDS / 3,
+            drop=lambda: queue.wake_drop(DRAIN_TASK),
+            handover=lambda: queue.wake(DRAIN_TASK), keep_connection=True)
+    except BaseException:
+        # Failed (the database went away): the next message written wakes a new drain at once, not once the
+        # mark has expired; what was written meanwhile is due for it or the sweep.
+        queue.wake_drop(DRAIN_TASK)
+        raise
 
 
 @shared_task(name="directory.outbox_sweep", acks_late=True, ignore_result=True)

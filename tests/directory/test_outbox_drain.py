@@ -196,3 +196,21 @@ def test_the_marks_in_redis_are_the_caches_own_keys_and_add_refuses_a_set_one(se
     cache.add(key, 1, 30)  # set through the cache's API: the kept client sees it
     assert queue._marks().add(key) is False
     queue.wake_drop(DRAIN_TASK)
+
+
+def test_a_drain_that_fails_drops_its_mark_so_the_next_message_wakes_a_new_one(monkeypatch):
+    from django.core.cache import cache
+    from django.db import OperationalError
+
+    from directory.tasks import outbox_drain_task
+
+    def gone(**_kwargs):
+        queue.wake_hold(DRAIN_TASK)  # at work, holding the mark, when the database goes away
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(delivery, "outbox_drain", gone)
+
+    with pytest.raises(OperationalError):
+        outbox_drain_task.apply(throw=True)
+
+    assert cache.get(queue.wake_key(DRAIN_TASK)) is None
