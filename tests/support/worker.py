@@ -180,7 +180,9 @@ def celery_worker_process(request, transactional_db, smtp_sink, celery_worker_en
     from config import celery_app
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    cache_url = os.environ.get("CACHE_URL") or redis_url
+    # The cache of this test process (Redis, the database after the broker's, as in a deployment), under a prefix
+    # of its own, shared with the worker: the outbox's wake mark (directory/queue.py) lives there.
+    cache_url = getattr(settings, "CACHE_URL", "") or redis_url
     settings.CACHES = {"default": {"BACKEND": "directory.unavailable.FailClosedRedisCache", "LOCATION": cache_url,
                                    "KEY_PREFIX": queue, "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
     env = {
@@ -190,9 +192,7 @@ def celery_worker_process(request, transactional_db, smtp_sink, celery_worker_en
         "REDIS_URL": redis_url,
         "EMAIL_URL": smtp_sink.url,
         "CELERY_QUEUE": queue,
-        # The cache the test process uses too (below), as a deployment's web and Celery workers share one:
-        # the outbox's wake mark (directory/queue.py) lives there.
-        "CACHE_URL": cache_url,
+        "CACHE_URL": cache_url,  # shared with this process, as a deployment's web and Celery workers share one
         "CACHE_KEY_PREFIX": queue,
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "INFO",
