@@ -1,7 +1,6 @@
 """The outbox with a real worker: mail is written in the transaction, sent once by the worker, and
 resent by the sweep after the mail server was unreachable, never twice."""
 
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from directory import queue, services
 from directory.models import OutboxMessage
 from directory.services.outbox import DRAIN_TASK
 from directory.tasks import outbox_deliver_task, outbox_sweep_task
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -34,17 +34,6 @@ def _copies(sink, message: OutboxMessage) -> list:
     return [mail for mail in sink.received if mail.message["X-Portal-Message-Id"] == str(message.pk)]
 
 
-def _wait_until(condition, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(0.05)
-
-
 def _status(message: OutboxMessage) -> OutboxMessage:
     message.refresh_from_db()
     return message
@@ -59,7 +48,7 @@ def test_committed_message_is_delivered_once_by_the_worker(celery_worker_process
     assert mail.subject == subject
     assert mail.rcpt_tos == ["ann@proseware.example"]
     assert "Your invitation is waiting." in mail.message.get_content()
-    _wait_until(lambda: _status(message).status == OutboxMessage.Status.SENT, what="message marked sent")
+    wait_until(lambda: _status(message).status == OutboxMessage.Status.SENT, timeout=15, what="message marked sent")
     assert message.sent_at is not None
 
     # The same delivery task again (a duplicate or a redelivery after a crash) sends nothing more.
@@ -101,7 +90,7 @@ def test_a_burst_of_messages_wakes_one_delivery_task_over_one_connection(celery_
 def test_a_message_after_the_delivery_task_ended_wakes_a_new_one(celery_worker_process, smtp_sink, published):
     first = _enqueue(f"First {uuid.uuid4()}")
     smtp_sink.wait_for(1)
-    _wait_until(lambda: cache.get(queue.wake_key(DRAIN_TASK)) is None, what="the delivery task ended")
+    wait_until(lambda: cache.get(queue.wake_key(DRAIN_TASK)) is None, timeout=15, what="the delivery task ended")
 
     second = _enqueue(f"Second {uuid.uuid4()}")
 
@@ -115,7 +104,7 @@ def test_message_waits_while_smtp_is_down_and_the_sweep_sends_it_once(celery_wor
 
     message = _enqueue(f"Reminder {uuid.uuid4()}")
 
-    _wait_until(lambda: _status(message).attempts >= 1, what="a delivery attempt")
+    wait_until(lambda: _status(message).attempts >= 1, timeout=15, what="a delivery attempt")
     assert message.status == OutboxMessage.Status.PENDING
     assert message.last_error
     assert message.sent_at is None
