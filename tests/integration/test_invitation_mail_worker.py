@@ -8,7 +8,7 @@ from directory.tasks import outbox_deliver_task
 from invitations import services
 from invitations.models import Invitation
 from tests.factories import TenantFactory, admin_of
-from tests.integration.test_outbox_worker import _wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +25,8 @@ def test_invitation_mail_is_delivered_once_by_the_worker(celery_worker_process, 
     assert "eingeladen" in mail.subject
     assert result.redeem_url in mail.message.get_body(preferencelist=("plain",)).get_content()
     message = OutboxMessage.objects.get(tenant=tenant)
-    _wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).status == "sent", what="message marked sent")
+    wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).status == "sent", timeout=15,
+               what="message marked sent")
     assert Invitation.objects.get(pk=result.invitation.pk).send_count == 1
     # A duplicated delivery task, run to its end by the worker, sends no second copy.
     celery_worker_process.wait_for_task(outbox_deliver_task.delay(str(message.pk)))
