@@ -41,3 +41,22 @@ def test_a_malformed_trusted_proxy_stops_the_start():
     with pytest.raises(subprocess.CalledProcessError) as failed:
         settings_in_fresh_process("settings.TRUSTED_PROXIES", TRUSTED_PROXIES="10.0.0.0/8,proxy.example")
     assert "TRUSTED_PROXIES" in failed.value.stderr
+
+
+def test_postgresql_statements_are_bound_on_the_server_and_prepared_after_five_runs_by_default():
+    options = settings_in_fresh_process('settings.DATABASES["default"].get("OPTIONS", {})',
+                                        DATABASE_URL="postgres://portal@127.0.0.1:5432/portal")
+    assert options == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler():
+    options = settings_in_fresh_process('settings.DATABASES["default"].get("OPTIONS", {})',
+                                        DATABASE_URL="postgres://portal@127.0.0.1:5432/portal",
+                                        DB_PREPARED_STATEMENTS="false")
+    assert options == {}
+
+
+def test_sqlite_gets_no_postgresql_options():
+    options = settings_in_fresh_process('settings.DATABASES["default"].get("OPTIONS", {})',
+                                        DATABASE_URL="sqlite:///:memory:")
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
