@@ -202,9 +202,8 @@ def main() -> None:
             def organization(i):
                 c.request(server.host, "GET", "/v1.0/organization", headers=auth)
 
-            # Warm up both calls, the invitations with their mail delivered: a first round that also paid for
-            # the POST's first runs (statements prepared per connection, e-mail skeletons) measured 0.04-0.08
-            # below the next rounds, while the baseline had been warmed.
+            # Warm up both calls, the invitations with their mail delivered (the baseline alone was): the POST's
+            # first runs in each server worker prepare its statements and build its e-mail skeletons.
             parallel(args.clients, 20, organization)
             run_id = "warm"
             parallel(args.clients, 20, invite)
