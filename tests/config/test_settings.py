@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings_in_fresh_process(expression: str, **environ: str):
-    env = {k: v for k, v in os.environ.items() if k not in {"DB_CONN_MAX_AGE", "DATABASE_URL", "TRUSTED_PROXIES"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DB_CONN_MAX_AGE", "DATABASE_URL", "TRUSTED_PROXIES",
+                                                               "DB_PREPARED_STATEMENTS", "DB_PREPARE_THRESHOLD"}}
     env.update(environ, DJANGO_SETTINGS_MODULE="config.settings.base")
     code = f"import json, django; from django.conf import settings; django.setup(); print(json.dumps({expression}))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
