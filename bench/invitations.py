@@ -11,9 +11,11 @@ true); the rate is invitations whose e-mail reached the sink per second, from th
 last message received. The baseline is GET /v1.0/organization requests per second with the same
 clients on the same server. Goal: at least 0.5× the baseline.
 
-``--rounds`` (5) repeats baseline-then-invitations on the same server and worker; each round's ratio is
-printed and the **median ratio** is the figure (a shared machine's load moves between runs: one pair of
-runs was 0.38× or 0.54× depending on the hour; the median of interleaved rounds is what compares).
+``--rounds`` (5) repeats the measurement on the same server and worker; each round's ratio is printed and
+the **median ratio** is the figure (a shared machine's load moves between runs: one pair of runs was 0.38×
+or 0.54× depending on the hour; the median of interleaved rounds is what compares). Within a round the two
+calls alternate in chunks of ``--chunk`` (100) requests, each chunk of invitations timed to its last mail,
+so that both see the same stretches of the machine's speed.
 Each round also prints the CPU time per request (baseline) and per invitation of each side that shares
 the cores: the server's workers, the Celery worker, PostgreSQL's backends, the sink and the clients.
 ``--floor`` adds a third run to each round: the baseline's request, the invitation's writes replayed by plain SQL

@@ -22,15 +22,24 @@ def _prepared(fragment: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# A statement no other code runs: the session's connection may already hold the product's own, prepared.
+_QUERY = '"directory_tenant"."initial_domain" AS "initial_domain", "directory_tenant"."slug" AS "slug" FROM'
+
+
+def _run(slug: str) -> None:
+    list(Tenant.objects.filter(slug=slug).values_list("initial_domain", "slug"))
+
+
 def test_a_query_run_five_times_on_a_connection_is_prepared_with_its_parameters_bound(postgresql):
     slugs = [f"prepared-{i}" for i in range(6)]
     for slug in slugs[:4]:
-        list(Tenant.objects.filter(slug=slug))
-    assert _prepared('"directory_tenant"."slug" = $1') == []  # four runs: still parsed and planned each time
+        _run(slug)
+    assert _prepared(_QUERY) == []  # four runs: still parsed and planned each time
     for slug in slugs[4:]:
-        list(Tenant.objects.filter(slug=slug))
-    [statement] = _prepared('"directory_tenant"."slug" = $1')
-    assert "prepared-" not in statement  # one statement for every slug: the value is a parameter
+        _run(slug)
+    [statement] = _prepared(_QUERY)
+    assert '"directory_tenant"."slug" = $1' in statement  # one statement for every slug: the value is a parameter
+    assert "prepared-" not in statement
 
 
 def test_a_prepared_query_still_answers_for_each_value(postgresql):
