@@ -239,7 +239,7 @@ def main() -> None:
                 failures.clear()
                 # The round alternates the two calls in chunks of --chunk, each invitation chunk timed until its
                 # last mail arrived: both see the same stretches of a shared machine's speed, which moved by
-                # ±20 % from one second to the next here (CPU ms per baseline request 11.5-16.2 between rounds).
+                # ±20 % from one round to the next here (CPU ms per baseline request 11.5-16.2).
                 baseline_seconds = posted_seconds = delivered_seconds = 0.0
                 expected = received = 0
                 cpu_baseline = dict.fromkeys(sides, 0.0)
