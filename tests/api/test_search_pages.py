@@ -95,8 +95,9 @@ def test_a_search_page_takes_a_fixed_number_of_statements(
     monkeypatch.setattr(search, "WALK_COST", walk_cost)
     client = api(app_token_for(crowd, ["User.Read.All"]))
     client.get("/v1.0/users", {"$search": '"displayName:zoe"'}, **EVENTUAL)  # warm-up
-    # token and app (3) + estimates, walk, the rest, the page's users and their identities (5)
-    with django_assert_max_num_queries(8):
+    # token and app (3) + estimates, walk, the rest, the page's users (4; identities only when selected)
+    # + on PostgreSQL, no parallel workers for the search's statements, and the setting put back (2)
+    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 7):
         response = client.get("/v1.0/users", {"$search": '"displayName:zoe"', "$top": "5"}, **EVENTUAL)
     assert response.status_code == 200 and len(response.json()["value"]) == 5
 
@@ -111,7 +112,7 @@ def _plans(crowd, text, top):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: show what the indexes serve
         for query in queries.captured_queries:
-            if query["sql"].startswith("EXPLAIN"):
+            if query["sql"].startswith("EXPLAIN") or "set_config" in query["sql"]:
                 continue
             cursor.execute(f"EXPLAIN {query['sql']}")
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
@@ -155,3 +156,102 @@ def test_the_planners_estimates_are_asked_once_for_a_repeated_search(crowd):
             search.page(queryset, condition, order, "pk", 11)
         explains.append(sum(q["sql"].startswith("EXPLAIN") for q in queries.captured_queries))
     assert explains == [1, 0]
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+def test_a_search_repeated_past_the_prepare_threshold_is_still_planned_for_its_own_term(crowd):
+    """Prepared, PostgreSQL could keep one generic plan for every term; a search's plan depends on its term."""
+    queryset = User.objects.active().filter(tenant=crowd)
+    order = [(USER.prop("displayName"), False)]
+    threshold = connection.connection.prepare_threshold
+    assert threshold  # prepared statements are on (config/settings/base.py)
+    for term in ["q012", "q013"] * threshold:  # the sorted path, the same statement each time
+        search.page(queryset, search.parse_search(USER, f'"displayName:{term}"', "eventual"), order, "pk", 11)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%to_tsquery%"])
+        assert cursor.fetchall() == []
+    assert connection.connection.prepare_threshold == threshold  # other statements are prepared as before
+
+
+PARALLEL_MADE_FREE = ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size",
+                      "min_parallel_index_scan_size")
+
+
+def _make_parallel_plans_free(scope: str) -> None:
+    """So that the planner takes a parallel plan wherever it may, on a table this small."""
+    with connection.cursor() as cursor:
+        for setting in PARALLEL_MADE_FREE:
+            cursor.execute(f"SET {scope} {setting} = 0")
+        cursor.execute(f"SET {scope} max_parallel_workers_per_gather = 3")
+
+
+def _explain(cursor, sql, params) -> str:
+    cursor.execute(f"EXPLAIN {sql}", params, prepare=False)  # psycopg's cursor: planned for these values
+    return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _statements_of_a_search(queryset, condition, order) -> list[tuple[str, list, str]]:
+    """(sql, params, plan) of each search statement, its plan taken just before it runs, in its session."""
+    statements = []
+
+    def explain_first(execute, sql, params, many, context):
+        if "to_tsquery" in sql and not sql.startswith("EXPLAIN"):
+            statements.append((sql, params, _explain(context["cursor"].cursor, sql, params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_first):
+        search.page(queryset, condition, order, "pk", 11)
+    return statements
+
+
+def _assert_serial_inside_a_search_only(queryset, condition, order) -> None:
+    statements = _statements_of_a_search(queryset, condition, order)
+    assert statements and not any("Gather" in plan for _sql, _params, plan in statements), statements
+    with connection.cursor() as cursor:  # the same statements, on their own, would run parallel
+        assert any("Gather" in _explain(cursor.cursor, sql, params) for sql, params, _plan in statements)
+
+
+@postgres_only
+def test_a_search_runs_without_parallel_workers_and_leaves_the_setting_as_it_was(crowd, monkeypatch):
+    queryset = User.objects.active().filter(tenant=crowd)
+    order = [(USER.prop("displayName"), False)]
+    condition = search.parse_search(USER, '"displayName:lund"', "eventual")
+    _make_parallel_plans_free("LOCAL")  # the test's transaction: a SET LOCAL the search must keep
+    monkeypatch.setattr(search, "WALK_COST", 10**9)  # the sorted path
+    _assert_serial_inside_a_search_only(queryset, condition, order)
+    assert _setting("max_parallel_workers_per_gather") == "3"
+
+    def fails(*args, **kwargs):
+        raise ValueError("the walk broke")
+
+    monkeypatch.setattr(search, "WALK_COST", 0.0001)  # the walk
+    monkeypatch.setattr(search, "_walk", fails)
+    with pytest.raises(ValueError, match="the walk broke"):
+        search.page(queryset, condition, order, "pk", 11)
+    assert _setting("max_parallel_workers_per_gather") == "3"
+    assert connection.connection.prepare_threshold
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_search_runs_serial_and_puts_the_sessions_setting_back(api_tenant):
+    User.objects.bulk_create(User(tenant=api_tenant, display_name=f"Ada Lund {i}",
+                                  user_principal_name=f"ada{i}@tailwind.example") for i in range(40))
+    queryset = User.objects.active().filter(tenant=api_tenant)
+    order = [(USER.prop("displayName"), False)]
+    condition = search.parse_search(USER, '"displayName:lund"', "eventual")
+    _make_parallel_plans_free("SESSION")
+    try:
+        assert connection.get_autocommit() and not connection.in_atomic_block
+        _assert_serial_inside_a_search_only(queryset, condition, order)
+        assert _setting("max_parallel_workers_per_gather") == "3"
+    finally:
+        with connection.cursor() as cursor:
+            for setting in (*PARALLEL_MADE_FREE, "max_parallel_workers_per_gather"):
+                cursor.execute(f"RESET {setting}")
