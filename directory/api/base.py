@@ -3,7 +3,7 @@
 import uuid
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -119,6 +119,7 @@ class GraphView(APIView):
 
     def item_response(self, obj, status: int = 200, headers=None) -> Response:
         select = odata.parse_select(self.resource, self.request.query_params.get("$select"))
+        prefetch_related_objects([obj], *self.resource.prefetches(select))
         body = {"@odata.context": self.context_url("/$entity"), **self.apply_expand([obj], [self.represent(obj, select)])[0]}
         return Response(body, status=status, headers=headers)
 
@@ -155,6 +156,7 @@ class GraphView(APIView):
             self.request._request.GET = query
 
     def list_response(self, queryset: QuerySet, represent=None) -> Response:
+        own_properties = represent is None  # not a $ref list's bare references
         represent = represent or self.represent
         params = self.request.query_params
         unsupported = sorted(k for k in params if k.startswith("$") and k not in SUPPORTED_OPTIONS | {"$search"})
@@ -169,6 +171,8 @@ class GraphView(APIView):
             searched = search.parse_search(self.resource, params["$search"],
                                            self.request.headers.get("ConsistencyLevel", ""))
         select = odata.parse_select(self.resource, params.get("$select"))
+        if own_properties and (lookups := self.resource.prefetches(select)):
+            queryset = queryset.prefetch_related(*lookups)  # what the selected properties read, no more
         order = odata.parse_orderby(self.resource, params.get("$orderby"))
         if not order:
             order = [(self.resource.prop(name), False) for name in self.resource.default_order if name != "id"]

@@ -34,7 +34,7 @@ class _DeletedUsers(GraphView):
     write_permissions = USER_WRITE
 
     def scoped_queryset(self):
-        return deleted_users_visible_to(self.principal).prefetch_related("identities")
+        return deleted_users_visible_to(self.principal)
 
     def deleted_user(self, deleted_id) -> User:
         user = self.scoped_queryset().filter(pk=object_id(deleted_id)).first()
@@ -125,4 +125,4 @@ class RestoreDeletedItemView(_DeletedUsers):
             user = services.user_restore(actor=self.principal, user=user)
         except ValidationError as exc:
             raise bad_request(" ".join(exc.messages)) from None
-        return self.item_response(User.objects.prefetch_related("identities").get(pk=user.pk))
+        return self.item_response(User.objects.get(pk=user.pk))

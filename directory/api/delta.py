@@ -27,7 +27,7 @@ import datetime
 from urllib.parse import urlencode
 
 from django.core import signing
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -120,6 +120,7 @@ class _DeltaView(GraphView):
         more = False
         if phase == _OBJECTS:
             rows = self._objects(since, until, after, top + 1)
+            prefetch_related_objects(rows[:top], *self.resource.prefetches(select))
             more = len(rows) > top
             for obj in rows[:top]:
                 if getattr(obj, "deleted_at", None) is not None:
@@ -183,7 +184,7 @@ class UsersDeltaView(_DeltaView):
         users = users_visible_to(self.principal)
         if with_removed and self.may_see_removals():
             users = users | User.objects.deleted().filter(tenant=self.principal.tenant)
-        return users.prefetch_related("identities")
+        return users
 
 
 class GroupsDeltaView(_DeltaView):

@@ -212,7 +212,7 @@ class GroupMembersView(_GroupUsersBase):
 
     def get(self, request, group_id):
         group = self.group(group_id)
-        return self.list_response(group_members_visible_to(self.principal, group).prefetch_related("identities"))
+        return self.list_response(group_members_visible_to(self.principal, group))
 
 
 def _link(service, **kwargs) -> bool:
@@ -271,7 +271,7 @@ class GroupOwnersView(_GroupUsersBase):
 
     def get(self, request, group_id):
         group = self.group(group_id)
-        return self.list_response(owners_visible_to(self.principal, group).prefetch_related("identities"))
+        return self.list_response(owners_visible_to(self.principal, group))
 
 
 class _GroupOwnerRemove(_GroupUsersBase):

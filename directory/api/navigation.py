@@ -308,7 +308,7 @@ def _manager(view: _UserBase, user_id) -> User:
     """The manager of the user ``user_id`` names, as the caller may see it; 404 when it has none (or the
     manager is deleted or hidden from the caller)."""
     user = view.get_object(user_id, queryset=users_visible_to(view.principal))
-    manager = (users_visible_to(view.principal).filter(pk=user.manager_id).prefetch_related("identities").first()
+    manager = (users_visible_to(view.principal).filter(pk=user.manager_id).first()
                if user.manager_id else None)
     if manager is None:
         raise not_found("Resource 'manager' does not exist or one of its queried reference-property objects "

@@ -62,6 +62,9 @@ class Prop:
     #: As a sort key: lower(value) by code point (``Bytewise``) instead of the database's collation; only
     #: the order a prefix filter gets (:func:`prefix_order`).
     bytewise: bool = False
+    #: The related rows ``get`` reads (a ``prefetch_related`` lookup), fetched for a page only when the
+    #: property is selected (:meth:`Resource.prefetches`).
+    prefetch: str | None = None
 
     def value_of(self, obj) -> Any:
         if self.get is not None:
@@ -92,8 +95,18 @@ class Resource:
     def prop(self, name: str) -> Prop | None:
         return _props(self).get(name.lower())
 
+    def chosen(self, select: list[Prop] | None = None) -> list[Prop]:
+        """The properties a representation holds: ``select``, or the default set."""
+        return select or [p for p in self.props if p.default]
+
+    def prefetches(self, select: list[Prop] | None = None) -> list[str]:
+        """The ``prefetch_related`` lookups the chosen properties read: none for a page without them (the
+        users' identities cost a statement and ~2 ms for 100 users, for a property Graph does not return
+        by default)."""
+        return list(dict.fromkeys(p.prefetch for p in self.chosen(select) if p.prefetch))
+
     def represent(self, obj, select: list[Prop] | None = None) -> dict:
-        chosen = select or [p for p in self.props if p.default]
+        chosen = self.chosen(select)
         data = {p.name: p.value_of(obj) for p in chosen}
         if "id" not in data:
             data = {"id": str(obj.pk), **data}

@@ -60,7 +60,7 @@ USER = Resource(
         Prop("creationType", "creation_type", type="enum", filter=True, blank_is_null=True, default=False,
              choices=("Invitation", "LocalAccount", "EmailVerified", "SelfServiceSignUp")),
         Prop("otherMails", "other_mails", type="collection", filter=True, default=False),
-        Prop("identities", None, type="collection", get=_identities, default=False),
+        Prop("identities", None, type="collection", get=_identities, default=False, prefetch="identities"),
         Prop("createdDateTime", "created_at", type="datetime", filter=True, sort=True, default=False),
     ),
 )

@@ -61,7 +61,7 @@ class _UserBase(GraphView):
     write_permissions = USER_WRITE
 
     def scoped_queryset(self):
-        return users_visible_to(self.principal).prefetch_related("identities")
+        return users_visible_to(self.principal)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -154,7 +154,7 @@ class UserSponsorsView(_UserBase):
 
     def get(self, request, user_id):
         user = self.get_object(user_id, queryset=users_visible_to(self.principal))
-        sponsors = users_visible_to(self.principal).filter(sponsored_users=user).prefetch_related("identities")
+        sponsors = users_visible_to(self.principal).filter(sponsored_users=user)
         return self.list_response(sponsors)
 
     def represent(self, obj, select=None):
