@@ -99,3 +99,14 @@ def test_deleted_users_read_identities_once_when_selected(admin, people):
                        {"$select": "displayName,identities"})
     assert reads == 1
     assert _identity_ids(page["value"]) == EXPECTED
+
+
+def test_expanded_members_read_identities_once_when_their_select_holds_them(admin, people, api_tenant):
+    groups = [GroupFactory(tenant=api_tenant, display_name=f"Team {i}") for i in range(2)]
+    for group in groups:
+        group.members.add(*people)
+    page, reads = _get(admin, "/v1.0/groups", {"$expand": "members"})
+    assert reads == 0 and all(len(value["members"]) == 4 for value in page["value"])
+    page, reads = _get(admin, "/v1.0/groups", {"$expand": "members($select=displayName,identities)"})
+    assert reads == 1  # one for both groups' members
+    assert [_identity_ids(value["members"]) for value in page["value"]] == [EXPECTED, EXPECTED]
