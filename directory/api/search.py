@@ -255,9 +255,11 @@ def _planned_for_the_term(using: str):
         yield
         return
     connection.ensure_connection()
-    raw = connection.connection  # psycopg 3
-    threshold = raw.prepare_threshold
-    raw.prepare_threshold = None  # each statement unprepared, planned with its parameters
+    raw = connection.connection
+    preparing = hasattr(raw, "prepare_threshold")  # psycopg 3 (psycopg2 never prepares)
+    threshold = raw.prepare_threshold if preparing else None
+    if preparing:
+        raw.prepare_threshold = None  # each statement unprepared, planned with its parameters
     # Inside a transaction the change is the transaction's own (a SET LOCAL before it is kept, and a
     # rollback undoes it); outside one it is the session's until it is put back.
     local = connection.in_atomic_block or not connection.get_autocommit()
@@ -275,7 +277,8 @@ def _planned_for_the_term(using: str):
             except DatabaseError:  # an aborted transaction: its rollback undoes the change as well
                 pass
     finally:
-        raw.prepare_threshold = threshold
+        if preparing:
+            raw.prepare_threshold = threshold
 
 
 def _sorted_matches(queryset: QuerySet, condition: Q, ordering: list, limit: int) -> list:
