@@ -255,3 +255,36 @@ def test_outside_a_transaction_a_search_runs_serial_and_puts_the_sessions_settin
         with connection.cursor() as cursor:
             for setting in (*PARALLEL_MADE_FREE, "max_parallel_workers_per_gather"):
                 cursor.execute(f"RESET {setting}")
+
+
+def _walk_statement(queryset, text) -> str:
+    condition = search.parse_search(USER, text, "eventual")
+    with CaptureQueriesContext(connection) as queries:
+        search._walk(queryset, condition, [(USER.prop("displayName"), False)], ["display_name", "pk"], "pk", 500, 5)
+    [walk] = [q["sql"] for q in queries.captured_queries if "walk_key0" in q["sql"]]
+    return walk
+
+
+@postgres_only
+def test_the_walk_tests_each_ascii_word_as_a_substring_before_the_words_document(crowd):
+    queryset = User.objects.active().filter(tenant=crowd)
+    walk = _walk_statement(queryset, '"displayName:hana wood"')
+    assert walk.count("LIKE '%hana%'") == 1 and walk.count("LIKE '%wood%'") == 1, walk
+    assert "to_tsvector" in walk  # the substring only narrows; the words' rule still decides
+    assert "LIKE" not in _walk_statement(queryset, '"displayName:émile"')  # not ASCII: the document alone
+
+
+@postgres_only
+@pytest.mark.parametrize("text", ['"displayName:wood"', '"displayName:hana wood"', '"displayName:q01"',
+                                  '"displayName:ood"', '"displayName:émile"', '"displayName:ada" OR "mail:u1"'])
+def test_a_walk_finds_what_the_words_rule_finds_and_nothing_a_substring_alone_would(crowd, text):
+    """'ood' is a substring of every Wood but starts no word: the prefilter lets those rows through and
+    the words' rule turns them away; 'émile' (not ASCII) and 'Émile' in the names: found as before."""
+    User.objects.bulk_create([
+        User(tenant=crowd, display_name="Émile Woodward", user_principal_name="emile@tailwind.example"),
+        User(tenant=crowd, display_name="Ada Hollywood", user_principal_name="ada.h@tailwind.example")])
+    queryset = User.objects.active().filter(tenant=crowd)
+    condition = search.parse_search(USER, text, "eventual")
+    order = [(USER.prop("displayName"), False)]
+    walked = search._walk(queryset, condition, order, ["display_name", "pk"], "pk", 100_000, 100_000)
+    assert [str(row[-1]) for row in walked] == _expected(crowd, text)
