@@ -31,11 +31,35 @@ def normalize_invited_email(value: str) -> str:
         raise ValidationError(_("The e-mail address may not start or end its name with '.' or '-'."),
                               code="invalid_email")
     try:
-        validate_email(email)
+        domain = mail_domain(domain)
+        validate_email(f"{local}@{domain}")
     except ValidationError:
         raise ValidationError(_("“%(email)s” is not a valid e-mail address.") % {"email": email},
                               code="invalid_email") from None
-    return f"{local}@{domain.lower()}".lower()
+    return f"{local}@{domain}".lower()
+
+
+# A host name as DNS has it once IDNA has made it ASCII: letters, digits and inner hyphens; the top level either
+# letters or an IDNA label (xn--…).
+_ASCII_HOST = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+
+
+def mail_domain(domain: str) -> str:
+    """The domain of an address as mail servers and DNS see it, lower case: IDNA's mapping (full-width and other
+    compatibility forms of letters, dots and digits become plain ones) and then its ASCII form. So
+    "ｔａｉｌｗｉｎｄ．example" is "tailwind.example", and "fabrikäm.example" and "xn--fabrikm-bxa.example" are one
+    domain. Every rule on an invitee's domain (the tenant's own domains, the allow or block list, cross-tenant
+    settings, an existing guest or member with the address) compares this form: an address that reaches a
+    mailbox must not slip past them by being written differently. A domain literal ("[127.0.0.1]") or a
+    name without a dot is not a domain an invitation can go to."""
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        ascii_domain = ""
+    if not _ASCII_HOST.fullmatch(ascii_domain):
+        raise ValidationError(_("“%(domain)s” is not a domain name an invitation can be sent to.") % {"domain": domain},
+                              code="invalid_domain")
+    return ascii_domain
 
 
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
