@@ -303,7 +303,7 @@ def invitation_audit_events(*, actor: Actor, invitation: Invitation, user_create
 @transaction.atomic
 def invitation_create(
     *, actor: Actor, tenant: Tenant, email: str, redirect_url: str, display_name: str = "",
-    user_type: str = User.UserType.GUEST, send_message: bool = False, message_body: str = "",
+    user_type: str | None = None, send_message: bool = False, message_body: str = "",
     message_language: str = "en", cc_recipients: list[str] | tuple = (), groups=(), applications=(),
     expires_in_days=_DEFAULT, sponsors=None, link_shown_via: str = "", grant_now: bool = False,
 ) -> InvitationResult:
@@ -315,6 +315,9 @@ def invitation_create(
     :func:`invitation_redeem_url_read`). A caller that shows the link names its interface in
     ``link_shown_via``: the reading is then recorded in this transaction (the API does, saving a
     transaction block of its own around two calls).
+
+    ``user_type`` (Guest or Member) is the type of a user this invitation creates (Guest when not given). An
+    invitation never changes an existing user's type: asking for another one is refused, not ignored.
 
     ``sponsors`` (users of the tenant, at most :data:`MAX_SPONSORS`) sponsor a guest this invitation
     creates; without them the inviter does. An existing guest keeps its sponsors.
@@ -332,6 +335,7 @@ def invitation_create(
     email = validate_invitee(settings=settings, tenant=tenant, own_domains=own, email=email, outcome=outcome)
     redirect_url, message_body, message_language = validate_invitation_options(
         redirect_url=redirect_url, message_body=message_body, message_language=message_language)
+    requested_type, user_type = user_type, user_type or User.UserType.GUEST
     if user_type not in User.UserType.values:
         raise ValidationError({"user_type": _("User type must be Guest or Member.")})
     # Graph: Member "only if the calling user is an administrator". An app's application permission was
@@ -349,7 +353,7 @@ def invitation_create(
 
     with audit_batch():  # "Add user", "Invite external user" and "Read invite redeem URL" in one insert
         result = _invite(actor=actor, tenant=tenant, settings=settings, email=email, display_name=display_name,
-                         user_type=user_type, sponsors=sponsors, redirect_url=redirect_url,
+                         user_type=user_type, requested_type=requested_type, sponsors=sponsors, redirect_url=redirect_url,
                          send_message=send_message, message_body=message_body, message_language=message_language,
                          cc=cc, groups=groups, applications=applications, expires_in_days=expires_in_days,
                          grant_now=grant_now, automatic=outcome.get("automatic_redemption", False))
@@ -360,10 +364,12 @@ def invitation_create(
 
 def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors, redirect_url, send_message,
             message_body, message_language, cc, groups, applications, expires_in_days,
-            grant_now=False, automatic=False) -> InvitationResult:
+            grant_now=False, automatic=False, requested_type=None) -> InvitationResult:
     inviter = actor.user
     user, created = _guest_for(actor=actor, tenant=tenant, email=email, display_name=display_name,
                                user_type=user_type, inviter=inviter, sponsors=sponsors)
+    if not created:
+        check_type_unchanged(user, requested_type)
     status = invitation_status_for(user)
     if status == Invitation.Status.PENDING_ACCEPTANCE and not created:  # a new guest has no invitation yet
         supersede_pending([user.pk])
@@ -371,7 +377,7 @@ def _invite(*, actor, tenant, settings, email, display_name, user_type, sponsors
         expires_in_days = settings.invitation_lifetime_days
     now = timezone.now()
     invitation, url = build_invitation(
-        actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user_type,
+        actor=actor, tenant=tenant, user=user, email=email, redirect_url=redirect_url, user_type=user.user_type,
         send_message=send_message, message_body=message_body, message_language=message_language, cc=cc,
         status=status, inviter=inviter, lifetime_days=expires_in_days, now=now)
     grants = tuple(str(o) for o in [*groups, *applications])
@@ -460,16 +466,40 @@ def _check_sponsors(tenant: Tenant, sponsors) -> list[User] | None:
 
 
 def _guest_for(*, actor, tenant, email, display_name, user_type, inviter, sponsors=None) -> tuple[User, bool]:
-    found = _invitee_locked.run("invitee", tenant=tenant.pk, texts={"email": (email or "").strip().lower()})
-    existing = found[0] if found else None
+    existing = _invitee(tenant, email)
     if existing is not None:
         check_existing_invitee(existing, email)
         return existing, False
-    guest = directory_services.guest_user_create(
-        actor=actor, tenant=tenant, email=email, display_name=display_name, user_type=user_type,
-        sponsors=sponsors if sponsors is not None else ([inviter] if inviter else []),
-    )
+    try:
+        guest = directory_services.guest_user_create(
+            actor=actor, tenant=tenant, email=email, display_name=display_name, user_type=user_type,
+            sponsors=sponsors if sponsors is not None else ([inviter] if inviter else []),
+        )
+    except ValidationError:
+        # Refused because a concurrent invitation of the same address created the guest first (the insert waited
+        # for it to commit, so it is visible now): this invitation reuses it, as one sent a moment later would.
+        existing = _invitee(tenant, email)
+        if existing is None:
+            raise
+        check_existing_invitee(existing, email)
+        return existing, False
     return guest, True
+
+
+def check_type_unchanged(user: User, requested_type: str | None) -> None:
+    """An invitation of an existing user keeps its type: one that asks for the other type is refused (it would
+    otherwise answer for a change that did not happen)."""
+    if requested_type is not None and requested_type != user.user_type:
+        raise ValidationError({"user_type": _(
+            "%(user)s is a %(type)s already, and an invitation does not change a user's type; change the user's "
+            "type instead.") % {"user": user.mail or user.user_principal_name, "type": user.user_type}},
+            code="user_type_unchanged")
+
+
+def _invitee(tenant: Tenant, email: str) -> User | None:
+    """The tenant's user with this address, row-locked for the invitation (None when there is none)."""
+    found = _invitee_locked.run("invitee", tenant=tenant.pk, texts={"email": (email or "").strip().lower()})
+    return found[0] if found else None
 
 
 def _queue_message(invitation: Invitation, url: str) -> None:
@@ -531,12 +561,12 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
 @transaction.atomic
 def invitation_reset_redemption(
     *, actor: Actor, user: User, email: str, redirect_url: str, send_message: bool = False,
-    message_body: str = "", message_language: str = "en", link_shown_via: str = "",
+    message_body: str = "", message_language: str = "en", link_shown_via: str = "", user_type: str | None = None,
 ) -> InvitationResult:
     """Let an external user redeem again, maybe with another address. The user object, its memberships
     and assignments stay; the old sign-in and any old link stop working. Administrators (and apps
     allowed to invite) only, and never on a user who outranks the actor. ``link_shown_via`` as for
-    :func:`invitation_create`."""
+    :func:`invitation_create`; ``user_type``, when given, must be the user's (a reset keeps it)."""
     user = User.objects.select_for_update().select_related("tenant").get(pk=user.pk)
     tenant = user.tenant
     context = check_inviter(tenant=tenant, actor=actor)
@@ -551,6 +581,7 @@ def invitation_reset_redemption(
                                % {"user": user.display_name})
     if not user.external_user_state:
         raise ValidationError(_("Only external users have a redemption to reset."), code="not_external")
+    check_type_unchanged(user, user_type)
     email = _clean(normalize_invited_email, email, "email")
     redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
     known = {m.lower() for m in [user.mail, *user.other_mails] if m}

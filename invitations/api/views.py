@@ -85,7 +85,7 @@ class InvitationsView(GraphView):
                                       "keeps its sponsors.")
                 result = services.invitation_reset_redemption(
                     actor=principal, user=self._user_to_reset(body.get("invitedUser")),
-                    link_shown_via=SHOWN_VIA, **options)
+                    user_type=self._user_type(body.get("invitedUserType")), link_shown_via=SHOWN_VIA, **options)
             else:
                 if body.get("invitedUser") is not None:
                     raise bad_request("invitedUser is only accepted together with resetRedemption: true.")
@@ -104,9 +104,10 @@ class InvitationsView(GraphView):
 
     # -- input
     @staticmethod
-    def _user_type(value: str | None) -> str:
+    def _user_type(value: str | None) -> str | None:
+        """The type asked for (None when the body names none: Guest for a new user, an existing one keeps its)."""
         if value is None:
-            return User.UserType.GUEST
+            return None
         for choice in User.UserType.values:
             if value.lower() == choice.lower():
                 return choice
@@ -117,12 +118,15 @@ class InvitationsView(GraphView):
         be a user of this tenant the caller can see; we have no group sponsors."""
         if not sponsors:
             return None
-        found = []
+        found, named = [], set()
         for sponsor in sponsors:
             try:
                 sponsor_id = uuid.UUID(sponsor["id"])
             except ValueError:
                 raise bad_request(f"invitedUserSponsors: invalid object identifier '{sponsor['id'][:60]}'.") from None
+            if sponsor_id in named:  # named twice: one sponsor (and one in the answer)
+                continue
+            named.add(sponsor_id)
             user = users_visible_to(self.principal).filter(pk=sponsor_id).first()
             if user is None:
                 if groups_visible_to(self.principal).filter(pk=sponsor_id).exists():
