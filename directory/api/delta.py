@@ -11,9 +11,11 @@ it was made, not the time it committed) is seen by the next round; an object cha
 before a round began may be sent twice, as Graph allows ("the same object may be returned more than
 once"; clients apply changes idempotently).
 
-Tokens are opaque (Django signing), carry the tenant, the resource, the round's bounds, the paging key
-and the ``$select`` of the first call; a token that was altered, belongs to another tenant or another
-resource is a 400.
+Tokens are opaque (Django signing), carry the tenant, the resource, the round's bounds, the paging key,
+the ``$select`` and the page size (``$top``) of the first call; a token that was altered, belongs to another
+tenant or another resource is a 400. Following a link keeps the page size (a ``$top`` sent with the token
+changes it from there on). ``$deltatoken=latest`` (with ``$select`` and ``$top`` if wanted) starts "from
+now on": an empty page whose deltaLink returns only what changes afterwards.
 
 What a later round returns for an object:
 - created, changed or restored since the watermark: the object (its $select properties);
@@ -45,6 +47,7 @@ DELTA_SALT = "graph.delta"
 SETTLE = datetime.timedelta(seconds=30)
 DEFAULT_PAGE = 100
 OPTIONS = {"$select", "$deltatoken", "$skiptoken", "$top"}
+LATEST = "latest"  # $deltatoken=latest: no objects, a deltaLink from now on
 _OBJECTS, _REMOVED = "o", "r"
 
 
@@ -94,24 +97,30 @@ class _DeltaView(GraphView):
             raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported on delta.")
         if "$deltatoken" in params and "$skiptoken" in params:
             raise bad_request("Send either $deltatoken or $skiptoken, not both.")
+        latest = params.get("$deltatoken") == LATEST
         for name in ("$deltatoken", "$skiptoken"):
-            if name in params and "$select" in params:
+            if name in params and "$select" in params and not (name == "$deltatoken" and latest):
                 raise bad_request(f"$select is fixed by the round's first request; send the {name} alone.")
+        top = odata.parse_top(params["$top"]) if "$top" in params else None
         if "$skiptoken" in params:
-            return self._read_token(params["$skiptoken"], "page")
+            state = self._read_token(params["$skiptoken"], "page")
+            return {**state, "top": top or state.get("top") or DEFAULT_PAGE}
         now = timezone.now()
-        if "$deltatoken" in params:
+        if "$deltatoken" in params and not latest:
             state = self._read_token(params["$deltatoken"], "delta")
             return {"since": state["since"], "until": _ts(now), "phase": _OBJECTS, "after": None,
-                    "sel": state["sel"]}
+                    "sel": state["sel"], "top": top or state.get("top") or DEFAULT_PAGE}
         select = odata.parse_select(self.resource, params.get("$select"))
         return {"since": None, "until": _ts(now), "phase": _OBJECTS, "after": None,
-                "sel": [p.name for p in select] if select else None}
+                "sel": [p.name for p in select] if select else None, "top": top or DEFAULT_PAGE,
+                "latest": latest}
 
     # -- the page
     def get(self, request):
         state = self._round()
-        top = odata.parse_top(self.request.query_params.get("$top", str(DEFAULT_PAGE)))
+        if state.get("latest"):
+            return self._latest(state)
+        top = state["top"]
         select = odata.parse_select(self.resource, ",".join(state["sel"])) if state["sel"] else None
         since = _dt(state["since"]) if state["since"] else None
         until = _dt(state["until"])
@@ -145,13 +154,22 @@ class _DeltaView(GraphView):
         base = self.request.build_absolute_uri(self.request.path) + "?"
         if more:
             token = self._token({"kind": "page", "since": state["since"], "until": state["until"],
-                                 "phase": phase, "after": after, "sel": state["sel"]})
+                                 "phase": phase, "after": after, "sel": state["sel"], "top": top})
             body["@odata.nextLink"] = base + urlencode({"$skiptoken": token}, safe="$")
         else:
-            token = self._token({"kind": "delta", "since": _ts(until - SETTLE), "sel": state["sel"]})
-            body["@odata.deltaLink"] = base + urlencode({"$deltatoken": token}, safe="$")
+            body["@odata.deltaLink"] = self._delta_link(until, state)
         body["value"] = value
         return Response(body)
+
+    def _delta_link(self, until: datetime.datetime, state: dict) -> str:
+        token = self._token({"kind": "delta", "since": _ts(until - SETTLE), "sel": state["sel"], "top": state["top"]})
+        return self.request.build_absolute_uri(self.request.path) + "?" + urlencode({"$deltatoken": token}, safe="$")
+
+    def _latest(self, state: dict) -> Response:
+        """``$deltatoken=latest``: Graph's way to skip the full sync: no objects, and a deltaLink whose next
+        round returns what changes from now on (with the usual SETTLE overlap)."""
+        return Response({"@odata.context": self.context_url(),
+                         "@odata.deltaLink": self._delta_link(_dt(state["until"]), state), "value": []})
 
     def _objects(self, since, until, after, limit) -> list:
         rows = self.changed_objects(with_removed=since is not None).filter(updated_at__lte=until)

@@ -5,8 +5,11 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.idp.oidc.models import Client
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -207,18 +210,25 @@ def user_restore(*, actor: Actor, user: User) -> User:
 @transaction.atomic
 def user_delete_permanently(*, actor: Actor, user: User) -> None:
     """Remove a deleted user now (Graph's permanent delete of a deleted item), before the 30 days are
-    over. Only a deleted user can be removed so; privileged users only by those who outrank them."""
+    over. Only a deleted user can be removed so; privileged users only by those who outrank them.
+    /users/delta reports it removed (a tombstone), and the account it signed in with goes too when
+    nothing else needs it (:func:`_accounts_left_behind`), so that its address is free again."""
     authorize(actor, "User.ReadWrite.All", tenant=user.tenant_id)
     user = User.objects.select_for_update().filter(pk=user.pk, deleted_at__isnull=False).first()
     if user is None:  # not deleted (first delete it), or removed by a concurrent call
         raise User.DoesNotExist("No deleted user with this id.")
     ensure_may_manage(actor, user)
-    audit(tenant=user.tenant, actor=actor, activity="Hard delete user", targets=[Target(user)])
+    accounts = _accounts_left_behind([user])
+    audit(tenant=user.tenant, actor=actor, activity="Hard delete user", targets=[_hard_delete_target(user, accounts)])
+    DeletedObject.record(tenant_id=user.tenant_id, object_type="user", object_ids=[user.pk])  # /users/delta
     user.delete()
+    _delete_accounts(accounts)
 
 
 def users_purge_deleted(*, actor: Actor, now=None) -> int:
-    """Remove users deleted more than 30 days ago (set-based; run by beat as the system)."""
+    """Remove users deleted more than 30 days ago (set-based; run by beat as the system): what
+    :func:`user_delete_permanently` does for one (tombstones for /users/delta, the accounts nothing else
+    needs removed with them), in a fixed number of queries per batch."""
     require_actor(actor)
     if not actor.is_platform:
         raise PermissionDenied(_("Only the platform purges deleted users."))
@@ -227,16 +237,62 @@ def users_purge_deleted(*, actor: Actor, now=None) -> int:
     due = User.objects.filter(deleted_at__lt=cutoff).select_related("tenant")
     for tenant_id in due.values_list("tenant_id", flat=True).distinct():
         with transaction.atomic():
-            rows = list(due.filter(tenant_id=tenant_id).select_for_update(skip_locked=True)[:1000])
+            # of=self: lock the users only, not their tenant's row (which every insert for the tenant shares)
+            rows = list(due.filter(tenant_id=tenant_id).select_for_update(skip_locked=True, of=("self",))[:1000])
             if not rows:
                 continue
             tenant = rows[0].tenant
+            accounts = _accounts_left_behind(rows)
             audit(tenant=tenant, actor=actor.in_tenant(tenant), activity="Hard delete user",
-                  targets=[Target(u) for u in rows])
+                  targets=[_hard_delete_target(u, accounts) for u in rows])
             DeletedObject.record(tenant_id=tenant.pk, object_type="user", object_ids=[u.pk for u in rows])  # delta
             User.objects.filter(pk__in=[u.pk for u in rows]).delete()
+            _delete_accounts(accounts)
             purged += len(rows)
     return purged
+
+
+def _accounts_left_behind(users: list[User]) -> dict[Any, Account]:
+    """The accounts of ``users`` (about to be removed for good) that nothing else needs, by id: removed
+    with them, so that a permanently deleted user's address signs in nowhere and is free again (Graph
+    frees a purged user's UPN). Kept, conservatively, when the account is platform staff or a superuser,
+    holds Django groups or permissions (console roles), owns an OAuth client (its app registration would
+    go with it), has admin-log history, or is referenced by any other user object of any tenant,
+    soft-deleted ones included (it may be restored). Call inside the removing transaction, before the
+    users are deleted: the accounts are locked first (in id order), which waits for any transaction that
+    is pointing a user at one of them (its foreign-key check holds a share lock on the row), and only
+    then checked, so a concurrent redemption either is seen here or fails afterwards. Two queries."""
+    account_ids = sorted({u.account_id for u in users if u.account_id is not None})
+    if not account_ids:
+        return {}
+    list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk", flat=True))
+    leaving = [u.pk for u in users]
+    needed = (
+        Exists(User.objects.filter(account=OuterRef("pk")).exclude(pk__in=leaving))
+        | Exists(Account.groups.through.objects.filter(account=OuterRef("pk")))
+        | Exists(Account.user_permissions.through.objects.filter(account=OuterRef("pk")))
+        | Exists(Client.objects.filter(owner=OuterRef("pk")))
+        | Exists(LogEntry.objects.filter(user=OuterRef("pk")))
+    )
+    orphans = (Account.objects.filter(pk__in=account_ids, is_staff=False, is_superuser=False)
+               .exclude(needed).only("pk", "email"))
+    return {account.pk: account for account in orphans}
+
+
+def _hard_delete_target(user: User, accounts: dict[Any, Account]) -> Target:
+    """The audit target of a user removed for good; its account's removal shows as ``account``: the
+    address → null."""
+    account = accounts.get(user.account_id)
+    return Target(user, [Change("account", account.email, None)] if account is not None else [])
+
+
+def _delete_accounts(accounts: dict[Any, Account]) -> None:
+    """Remove the accounts :func:`_accounts_left_behind` chose, after their users: their e-mail addresses,
+    social and federated identities, MFA devices, passkeys and API tokens go with them (cascades); sign-in
+    and audit rows keep their copied names (their link is set null). Sessions signed in as them no longer
+    find their account and end."""
+    if accounts:
+        Account.objects.filter(pk__in=list(accounts)).delete()
 
 
 # --- set-based forms of block and delete, for sweeps -----------------------------------------------------
