@@ -59,7 +59,8 @@ class UserForm(TenantModelForm):
         super()._post_clean()
         if not self.errors and self.instance.tenant_id:
             try:
-                services.validate_user_principal_name(self.instance)
+                services.validate_user_principal_name(
+                    self.instance, check_alias=self.instance._state.adding or "user_principal_name" in self.changed_data)
             except ValidationError as exc:
                 self._update_errors(exc)
         if "sponsors" in self.cleaned_data:

@@ -1,6 +1,7 @@
 """Helpers every directory service uses: validation, change tracking, tenant checks."""
 
 import contextlib
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -34,12 +35,24 @@ def ensure_same_tenant(tenant: Tenant, objects: Iterable[models.Model], *, field
             raise ValidationError({field: _("“%(obj)s” is not in this tenant.") % {"obj": obj}})
 
 
-def validate_user_principal_name(user: User) -> None:
-    """A member's UPN must end in one of its tenant's domains; a guest's is the #EXT# form."""
+#: Graph's user resource: the alias (before the @) of a user principal name takes only A–Z a–z 0–9 ' . - _ ! # ^ ~
+#: (no accented letters, no spaces), at most 64 of them, with no '.' first, last or twice in a row.
+_UPN_ALIAS = re.compile(r"(?=.{1,64}$)[A-Za-z0-9'\-_!#^~]+(?:\.[A-Za-z0-9'\-_!#^~]+)*")
+
+
+def validate_user_principal_name(user: User, *, check_alias: bool = True) -> None:
+    """A member's UPN must end in one of its tenant's domains; a guest's is the #EXT# form. The alias of a UPN
+    written by hand must use Graph's characters (``check_alias``: callers that keep an existing UPN pass False, so
+    that a user created before this rule can still be changed)."""
     upn = user.user_principal_name or ""
     if upn.count("@") != 1 or upn.startswith("@") or upn.endswith("@"):
         raise ValidationError({"user_principal_name": _("Enter a user principal name like ann@contoso.com.")})
-    domain = upn.rsplit("@", 1)[1].lower()
+    alias, domain = upn.rsplit("@", 1)
+    domain = domain.lower()
+    if check_alias and "#EXT#" not in upn and not _UPN_ALIAS.fullmatch(alias):
+        raise ValidationError({"user_principal_name": _(
+            "The part of a user principal name before the @ may have at most 64 characters, only letters A–Z, "
+            "digits and ' . - _ ! # ^ ~ (no spaces or accented letters), and no '.' first, last or twice in a row.")})
     tenant = user.tenant
     external = user.user_type == User.UserType.GUEST or bool(user.external_user_state)
     if external and "#EXT#" in upn:

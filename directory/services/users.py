@@ -157,7 +157,7 @@ def user_update(*, actor: Actor, user: User, changes: dict[str, Any]) -> User:
         changes["external_user_state_changed_at"] = timezone.now()
     applied = _apply(user, changes)
     if applied:
-        validate_user_principal_name(user)
+        validate_user_principal_name(user, check_alias="user_principal_name" in changes)
         _validate_and_save(user)
     if sponsors is not None:
         sponsors = list(sponsors)
