@@ -23,6 +23,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
         return [*super().get_login_stages(), *login_stages()]
 
+    def set_password(self, user, password) -> None:
+        # Every password the person chooses through allauth (change, set, reset) ends a forced change
+        # (directory/password_change.py); administrators set passwords through the services, not here.
+        from .password_change import password_chosen
+
+        super().set_password(user, password)
+        password_chosen(user)
+
     def get_client_ip(self, request) -> str:
         # One rule for the client's address (TRUSTED_PROXIES, directory/net.py), for allauth's rate
         # limits too; unknown fails closed, as allauth's own does.

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from . import views
 from .mfa import views as mfa_views
+from .password_change import PasswordChangeView
 
 app_name = "directory"
 
@@ -19,5 +20,6 @@ urlpatterns = [
     path("t/<slug:slug>/security-info/passkey/", mfa_views.PasskeyRegisterView.as_view(),
          name="mfa_passkey_register"),
     path("t/<slug:slug>/mfa/passkey/", mfa_views.PasskeyVerifyView.as_view(), name="mfa_passkey_verify"),
+    path("t/<slug:slug>/password/", PasswordChangeView.as_view(), name="password_change"),
     path("demo/<slug:slug>/<slug:name>/", views.demo_app, name="demo_app"),
 ]

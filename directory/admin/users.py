@@ -49,6 +49,11 @@ class UserForm(TenantModelForm):
         label=_("Initial password"), required=False, strip=False, widget=forms.PasswordInput(render_value=False),
         help_text=_("Members only: lets the member sign in with the user principal name. Leave empty to set later."),
     )
+    force_password_change = forms.BooleanField(
+        label=_("Require a new password at first sign-in"), required=False, initial=True,
+        help_text=_("The member signs in with the initial password, then must choose their own before anything "
+                    "else."),
+    )
 
     class Meta:
         model = User
@@ -113,7 +118,8 @@ class UserAdmin(TenantScopedAdmin):
     inlines = [IdentityInline]
     actions = ["restore_selected", "enable_selected", "disable_selected"]
     fieldsets = (
-        (None, {"fields": ("tenant", "user_type", "display_name", "user_principal_name", "password")}),
+        (None, {"fields": ("tenant", "user_type", "display_name", "user_principal_name", "password",
+                           "force_password_change")}),
         (_("Contact"), {"fields": ("given_name", "surname", "mail", "other_mails", "job_title", "company_name")}),
         (_("Organization"), {"fields": ("department", "employee_id", "employee_type", "office_location", "city",
                                        "country", "usage_location", "preferred_language", "mobile_phone",
@@ -209,7 +215,7 @@ class UserAdmin(TenantScopedAdmin):
         sets = super().get_fieldsets(request, obj)
         if obj is not None:  # the initial password is for new members only
             first = dict(sets[0][1])
-            first["fields"] = tuple(f for f in first["fields"] if f != "password")
+            first["fields"] = tuple(f for f in first["fields"] if f not in ("password", "force_password_change"))
             sets = ((None, first), *sets[1:])
         return sets
 
@@ -232,6 +238,7 @@ class UserAdmin(TenantScopedAdmin):
     def service_create(self, request, obj, form):
         fields = self.form_fields(obj, form)
         fields["password"] = form.cleaned_data.get("password") or None
+        fields["force_password_change"] = bool(fields["password"] and form.cleaned_data.get("force_password_change"))
         for name in self.readonly_fields:
             fields.pop(name, None)
         tenant = form.cleaned_data["tenant"]
@@ -239,6 +246,7 @@ class UserAdmin(TenantScopedAdmin):
 
     def service_update(self, request, obj, changes):
         changes.pop("password", None)
+        changes.pop("force_password_change", None)
         services.user_update(actor=self.actor(request, obj), user=obj, changes=changes)
 
     def service_delete(self, request, obj):

@@ -95,10 +95,12 @@ class UsersView(_UserBase):
             raise bad_request("passwordProfile.password is required.")
         extra = {USER.prop(name).field: ("" if value is None else value)
                  for name, value in body.items() if name in _PROFILE}
+        profile = body["passwordProfile"]
         user = services.user_create(
             actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"],
             user_principal_name=body["userPrincipalName"], account_enabled=body["accountEnabled"],
-            creation_type="", password=password, **extra,
+            creation_type="", password=password, force_password_change=bool(profile.get("forceChangePasswordNextSignIn")),
+            force_password_change_with_mfa=bool(profile.get("forceChangePasswordNextSignInWithMfa")), **extra,
         )
         user = self.scoped_queryset().get(pk=user.pk)
         return self.item_response(user, status=201, headers={"Location": self.request.build_absolute_uri(

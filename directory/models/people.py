@@ -48,6 +48,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(default=timezone.now, editable=False)
+    #: Graph's passwordProfile.forceChangePasswordNextSignIn (…WithMfa: MFA first): the person signs in with the
+    #: password an administrator chose, then must choose their own before entering anything (directory.passwords).
+    password_change_required = models.BooleanField(_("must change password at next sign-in"), default=False)
+    password_change_requires_mfa = models.BooleanField(_("must pass MFA before changing it"), default=False)
 
     objects = AccountManager()
 

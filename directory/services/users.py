@@ -41,9 +41,12 @@ def ensure_may_manage(actor: Actor, user: User) -> None:
 @transaction.atomic
 def user_create(
     *, actor: Actor, tenant: Tenant, display_name: str, user_principal_name: str,
-    sponsors: Iterable[User] = (), password: str | None = None, **fields,
+    sponsors: Iterable[User] = (), password: str | None = None, force_password_change: bool = False,
+    force_password_change_with_mfa: bool = False, **fields,
 ) -> User:
-    """Create a user object. A member given a ``password`` gets an account that signs in with its UPN."""
+    """Create a user object. A member given a ``password`` gets an account that signs in with its UPN; with
+    ``force_password_change`` (Graph's forceChangePasswordNextSignIn) its first entry anywhere is choosing its
+    own password, after MFA with ``force_password_change_with_mfa`` (directory/password_change.py)."""
     authorize(actor, "User.ReadWrite.All", tenant=tenant)
     user = User(tenant=tenant, display_name=display_name, user_principal_name=user_principal_name.strip(), **fields)
     validate_user_principal_name(user)
@@ -52,8 +55,10 @@ def user_create(
             raise ValidationError({"password": _("Guests sign in with their own identity; they get no password.")})
         user.full_clean()  # a duplicate user in this tenant is reported as such, before the address is checked
         try:
-            user.account = _member_account(email=user.user_principal_name, password=password,
-                                           display_name=display_name)
+            user.account = _member_account(
+                email=user.user_principal_name, password=password, display_name=display_name,
+                change_required=force_password_change or force_password_change_with_mfa,
+                change_requires_mfa=force_password_change_with_mfa)
         except ValidationError:
             # A concurrent create of the same user may have taken the address a moment ago: its row is
             # committed now, so the duplicate is reported as such (not as someone else's sign-in).
@@ -103,7 +108,8 @@ def guest_user_create(*, actor: Actor, tenant: Tenant, email: str, display_name:
     return user
 
 
-def _member_account(*, email: str, password: str, display_name: str) -> Account:
+def _member_account(*, email: str, password: str, display_name: str, change_required: bool = False,
+                    change_requires_mfa: bool = False) -> Account:
     """A new account for a new member, signing in with ``email`` and ``password``.
 
     Refused when the address is already someone's on the platform (an account, or a guest invited by
@@ -122,7 +128,8 @@ def _member_account(*, email: str, password: str, display_name: str) -> Account:
             "%(email)s has an invitation waiting from another organization; a member with a password cannot be "
             "created for it until that invitation is redeemed or withdrawn.") % {"email": email},
             code="invitation_pending")})
-    account = Account(email=email, display_name=display_name)
+    account = Account(email=email, display_name=display_name, password_change_required=change_required,
+                      password_change_requires_mfa=change_requires_mfa)
     validate_password(password, account)
     account.set_password(password)
     try:

@@ -165,6 +165,22 @@ def test_admin_adds_a_member_through_the_service_with_audit(home_admin_client, t
     assert AuditEvent.objects.filter(tenant=home, activity_display_name="Add user").exists()
 
 
+@pytest.mark.parametrize(("ticked", "required"), [("on", True), (None, False)])
+def test_a_member_added_with_a_password_must_change_it_when_the_admin_says_so(home_admin_client, two_tenants,
+                                                                              ticked, required):
+    home, _ = two_tenants
+    form = user_form(home, password="Long-enough-passphrase-7")
+    if ticked:
+        form["force_password_change"] = ticked
+    assert "force_password_change" in home_admin_client.get(reverse("admin:directory_user_add")).content.decode()
+
+    response = home_admin_client.post(reverse("admin:directory_user_add"), form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    account = User.objects.get(user_principal_name=f"new@{home.initial_domain}").account
+    assert account.password_change_required is required
+
+
 def test_admin_cannot_add_a_user_to_another_tenant(home_admin_client, two_tenants):
     _, other = two_tenants
     response = home_admin_client.post(reverse("admin:directory_user_add"), user_form(other))
