@@ -11,11 +11,11 @@ do in its own request — permission checks, tenant scoping and throttling run p
 
 - URLs are relative to /v1.0 ("/users", "users?$top=1", also "/v1.0/users"). An absolute URL is taken
   only when it names this very host and /v1.0/ (the msgraph SDKs send the absolute URL they would have
-  called); another host, another scheme or another API version is a 400 for that step. A step may not
-  be a ``$batch`` itself (400).
+  called); another host, another scheme, another API version or a URL that does not parse is a 400 for
+  that step. A step may not be a ``$batch`` itself (400).
 - ``dependsOn`` (also read as ``depends_on``, the Python SDK's spelling) orders the steps; a step whose
   dependency did not succeed (2xx) answers 424 without running. Steps without dependencies run in the
-  order sent. Unknown ids, duplicate ids and cycles reject the whole batch (400).
+  order sent. Empty ids, unknown ids, duplicate ids and cycles reject the whole batch (400).
 - Only these step headers are passed on: Content-Type, ConsistencyLevel, Prefer, Accept,
   client-request-id, If-Match, If-None-Match.
 """
@@ -108,7 +108,10 @@ class BatchView(GraphView):
 
     def _target(self, url: str) -> tuple[str, str] | str:
         """(path under /v1.0/, query) for a step's URL, or why it is refused."""
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/v1.0/users"
+            return "The request URL is not a valid URL."
         if parts.scheme or parts.netloc:
             if parts.scheme not in ("http", "https") or parts.netloc.lower() != self.request.get_host().lower():
                 return "Only relative URLs (like /users) or URLs of this service may be batched."
@@ -171,6 +174,8 @@ def _execution_order(steps: list[dict]) -> list[dict]:
     """The steps, each after the ones it depends on, otherwise in the order sent."""
     by_id: dict[str, dict] = {}
     for step in steps:
+        if not step["id"]:
+            raise bad_request("Each request of the batch needs an id: a non-empty string.")
         if step["id"] in by_id:
             raise bad_request(f"The request id '{step['id']}' is used more than once in the batch.")
         by_id[step["id"]] = step

@@ -4,6 +4,7 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from rest_framework.response import Response
 
 from .. import services
@@ -57,14 +58,37 @@ _MAIL_NICKNAME_FORBIDDEN = set('@()\\[]";:<>,')
 # "https://graph.microsoft.com/v1.0/directoryObjects/{id}", ".../users/{id}" or the key form "users('{id}')".
 _REFERENCE = re.compile(
     r"/(?P<kind>directoryObjects|users|groups|servicePrincipals)(?:/|\(')(?P<id>[^/()']{1,64})(?:'\))?/?$")
+#: Graph's host, as the SDKs and Graph's documentation write reference URLs (with or without its port).
+_GRAPH_NETLOCS = ("graph.microsoft.com", "graph.microsoft.com:443")
 
 
-def parse_reference(value, *, name: str = "@odata.id") -> uuid.UUID:
-    """The object id in a Graph reference URL; anything else is a 400."""
+def _names_this_service_or_graph(netloc: str, request) -> bool:
+    """Whether a reference URL's host is Graph's or this service's own: the request's host (what a
+    ``GET …/$ref`` here answers) or SITE_URL's."""
+    netloc = netloc.lower()
+    own = {urlsplit(settings.SITE_URL).netloc.lower()}
+    if request is not None:
+        own.add(request.get_host().lower())
+    return netloc in _GRAPH_NETLOCS or netloc in own
+
+
+def parse_reference(value, *, request=None, name: str = "@odata.id") -> uuid.UUID:
+    """The object id in a Graph reference URL (``$ref`` bodies, ``$id``, ``…@odata.bind``); anything else
+    is a 400. The URL is Graph's or this service's (http or https), or a path without a host, and ends in
+    ``/directoryObjects/{id}``, ``/users/{id}`` or ``/users('{id}')``; ``request`` tells this service's
+    host (without it, SITE_URL's)."""
     if not isinstance(value, str) or not value or len(value) > 2048 or "\x00" in value:
         raise bad_request(f"'{name}' must be the URL of a directory object, like "
                           "https://graph.microsoft.com/v1.0/directoryObjects/{id}.")
-    match = _REFERENCE.search(urlsplit(value).path)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/users/{id}"
+        raise bad_request(f"Invalid object reference in '{name}': '{value[:100]}' is not a URL.") from None
+    if (parts.scheme or parts.netloc) and (parts.scheme.lower() not in ("http", "https")
+                                           or not _names_this_service_or_graph(parts.netloc, request)):
+        raise bad_request(f"Invalid object reference in '{name}': '{value[:100]}'. The URL's host must be "
+                          "graph.microsoft.com or this service's host.")
+    match = _REFERENCE.search(parts.path)
     if match is None:
         raise bad_request(f"Invalid object reference in '{name}': '{value[:100]}'.")
     try:
@@ -74,6 +98,15 @@ def parse_reference(value, *, name: str = "@odata.id") -> uuid.UUID:
     if match["kind"] in ("groups", "servicePrincipals"):
         raise bad_request("Only users can be added here: nested groups and service principals are not supported.")
     return object_id
+
+
+def parse_bind(values, *, request, relation: str) -> list[uuid.UUID]:
+    """The object ids of ``<relation>@odata.bind``, each read by :func:`parse_reference`; naming one object
+    twice is Graph's 400 for a reference that already exists."""
+    ids = [parse_reference(value, request=request, name=f"{relation}@odata.bind") for value in values]
+    if len(set(ids)) != len(ids):
+        raise bad_request(ALREADY_EXISTS.format(relation))
+    return ids
 
 
 def reference_from_query(request) -> str:
@@ -145,10 +178,10 @@ class GroupsView(_GroupBase):
         body = self.body()
         _check_group_kind(body)
         members_can_join = _members_can_join(body, default=False)
-        owners = [self.tenant_user(parse_reference(ref, name="owners@odata.bind"))
-                  for ref in body.get("owners@odata.bind", [])]
-        members = [self.tenant_user(parse_reference(ref, name="members@odata.bind"))
-                   for ref in body.get("members@odata.bind", [])]
+        owner_ids = parse_bind(body.get("owners@odata.bind", []), request=request, relation="owners")
+        member_ids = parse_bind(body.get("members@odata.bind", []), request=request, relation="members")
+        owners = [self.tenant_user(object_id) for object_id in owner_ids]
+        members = [self.tenant_user(object_id) for object_id in member_ids]
         if not owners and self.principal.user is not None:
             owners = [self.principal.user]  # Graph: a delegated caller becomes the owner when none is named
         group = services.group_create(
@@ -187,10 +220,9 @@ class GroupView(_GroupBase):
         return Response(status=204)
 
     def delete(self, request, group_id):
-        try:
-            services.group_delete(actor=self.principal, group=self.get_object(group_id))
-        except Group.DoesNotExist:  # a concurrent delete won
-            raise not_found() from None
+        # A concurrent delete that won makes the service's locked re-read raise DoesNotExist: the API's
+        # exception handler answers 404 (errors.graph_exception_handler).
+        services.group_delete(actor=self.principal, group=self.get_object(group_id))
         return Response(status=204)
 
 
@@ -215,14 +247,6 @@ class GroupMembersView(_GroupUsersBase):
         return self.list_response(group_members_visible_to(self.principal, group))
 
 
-def _link(service, **kwargs) -> bool:
-    """Run a member/owner service; a group deleted meanwhile is a 404."""
-    try:
-        return service(**kwargs)
-    except Group.DoesNotExist:
-        raise not_found() from None
-
-
 class _GroupMemberRemove(_GroupUsersBase):
     write_permissions = MEMBER_WRITE
     owners_may_write = True
@@ -230,7 +254,7 @@ class _GroupMemberRemove(_GroupUsersBase):
     def remove(self, group_id, member_pk) -> Response:
         group = self.group(group_id)
         user = group.members.filter(deleted_at__isnull=True, pk=member_pk).first()
-        if user is None or not _link(services.group_member_remove, actor=self.principal, group=group, user=user):
+        if user is None or not services.group_member_remove(actor=self.principal, group=group, user=user):
             raise not_found()
         return Response(status=204)
 
@@ -248,13 +272,13 @@ class GroupMemberRefView(_GroupMemberRemove):
 
     def post(self, request, group_id):
         group = self.group(group_id)
-        user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
-        if not _link(services.group_member_add, actor=self.principal, group=group, user=user):
+        user = self.tenant_user(parse_reference(self.body()["@odata.id"], request=request))
+        if not services.group_member_add(actor=self.principal, group=group, user=user):
             raise bad_request(ALREADY_EXISTS.format("members"))
         return Response(status=204)
 
     def delete(self, request, group_id):
-        return self.remove(group_id, parse_reference(reference_from_query(request), name="$id"))
+        return self.remove(group_id, parse_reference(reference_from_query(request), request=request, name="$id"))
 
 
 class GroupMemberView(_GroupMemberRemove):
@@ -280,7 +304,7 @@ class _GroupOwnerRemove(_GroupUsersBase):
     def remove(self, group_id, owner_pk) -> Response:
         group = self.group(group_id)
         user = group.owners.filter(deleted_at__isnull=True, pk=owner_pk).first()
-        if user is None or not _link(services.group_owner_remove, actor=self.principal, group=group, user=user):
+        if user is None or not services.group_owner_remove(actor=self.principal, group=group, user=user):
             raise not_found()
         return Response(status=204)
 
@@ -297,13 +321,13 @@ class GroupOwnerRefView(_GroupOwnerRemove):
 
     def post(self, request, group_id):
         group = self.group(group_id)
-        user = self.tenant_user(parse_reference(self.body()["@odata.id"]))
-        if not _link(services.group_owner_add, actor=self.principal, group=group, user=user):
+        user = self.tenant_user(parse_reference(self.body()["@odata.id"], request=request))
+        if not services.group_owner_add(actor=self.principal, group=group, user=user):
             raise bad_request(ALREADY_EXISTS.format("owners"))
         return Response(status=204)
 
     def delete(self, request, group_id):
-        return self.remove(group_id, parse_reference(reference_from_query(request), name="$id"))
+        return self.remove(group_id, parse_reference(reference_from_query(request), request=request, name="$id"))
 
 
 class GroupOwnerView(_GroupOwnerRemove):

@@ -246,7 +246,7 @@ class _UserWrite(_UserBase):
         return self.get_object(user_id, queryset=users_visible_to(self.principal))
 
     def referenced_user(self, value, *, name: str = "@odata.id") -> User:
-        object_id = parse_reference(value, name=name)
+        object_id = parse_reference(value, request=self.request, name=name)
         user = users_visible_to(self.principal).filter(pk=object_id).first()
         if user is None:
             if Group.objects.filter(tenant=self.principal.tenant, pk=object_id).exists():
@@ -256,10 +256,9 @@ class _UserWrite(_UserBase):
         return user
 
     def run(self, service, **kwargs) -> bool:
-        try:
-            return service(actor=self.principal, **kwargs)
-        except User.DoesNotExist:
-            raise not_found() from None
+        # A user deleted meanwhile makes the service raise User.DoesNotExist: the API's exception handler
+        # answers 404 (errors.graph_exception_handler).
+        return service(actor=self.principal, **kwargs)
 
 
 class _SponsorRemove(_UserWrite):
@@ -289,7 +288,7 @@ class UserSponsorsRefView(_SponsorRemove):
         return Response(status=204)
 
     def delete(self, request, user_id):
-        return self.remove(user_id, parse_reference(reference_from_query(request), name="$id"))
+        return self.remove(user_id, parse_reference(reference_from_query(request), request=request, name="$id"))
 
 
 class UserSponsorRefView(_SponsorRemove):

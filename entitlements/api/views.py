@@ -54,7 +54,11 @@ def _ref_url_id(value) -> uuid.UUID:
 
     if not isinstance(value, str) or len(value) > 2048:
         raise bad_request("'@odata.id' must be the URL of an access package.")
-    return _uuid(urlsplit(value).path.rstrip("/").rsplit("/", 1)[-1], "@odata.id")
+    try:
+        path = urlsplit(value).path
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/…"
+        raise bad_request("'@odata.id' must be the URL of an access package.") from None
+    return _uuid(path.rstrip("/").rsplit("/", 1)[-1], "@odata.id")
 
 
 def _ref_id(value: dict | None, name: str):
@@ -757,7 +761,7 @@ class SponsorsRefView(_OrgBase):
     def post(self, request, org_id):
         org = self.get_object(org_id)
         user = User.objects.filter(tenant=org.tenant, deleted_at__isnull=True,
-                                   pk=parse_reference(self.body()["@odata.id"])).first()
+                                   pk=parse_reference(self.body()["@odata.id"], request=self.request)).first()
         if user is None:
             raise not_found()
         services.connected_organization_sponsor_set(actor=self.principal, organization=org, user=user,
