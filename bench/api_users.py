@@ -124,7 +124,9 @@ def main() -> None:
     sample = sample[:200]
     order = [(USER.prop("displayName"), False)]
     deep_row = users.order_by(*odata.ordering_for(order, "pk"))[args.deep - 1]
-    deep_token = odata.make_skiptoken(order, deep_row, "pk")
+    # A token is bound to its tenant and route (odata.skiptoken_scope); older checkouts (--code) have no scope.
+    scope = (odata.skiptoken_scope(tenant.pk, "/v1.0/users"),) if hasattr(odata, "skiptoken_scope") else ()
+    deep_token = odata.make_skiptoken(order, deep_row, "pk", *scope)
     connection.close()  # the server's workers get the connections
 
     with c.Server(args.code.resolve()) as server:

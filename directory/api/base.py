@@ -14,8 +14,10 @@ from .errors import bad_request, denied, not_found, unsupported_query
 from .expand import expand
 
 SUPPORTED_OPTIONS = {"$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "$expand"}
-#: What a single object's GET takes ($expand only where the view can expand: ``apply_expand``).
+#: What a single object's GET takes ($expand only where the view can expand: ``apply_expand``), and what a
+#: write that answers the object (``item_response``) takes.
 ITEM_OPTIONS = {"$select", "$expand"}
+READS = ("GET", "HEAD", "OPTIONS")
 
 
 class GraphView(APIView):
@@ -45,11 +47,42 @@ class GraphView(APIView):
     def principal(self) -> Actor:
         return self.request.auth
 
+    #: The query options each write method takes, {"POST": {"$select"}}, where ``write_options`` would
+    #: derive them wrongly.
+    query_options: dict[str, set[str]] = {}
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # Every handler, and every $batch step, reads the options by their canonical names ($filter), each
+        # given once and not empty (odata.system_options).
+        request._request.GET = odata.system_options(request._request.GET)
+        if request.method not in READS:
+            self.check_write_options()
         self.check_owner(request, kwargs)
         if request.method == "GET" and self.responses.get("get") == "item":
             self.check_item_options()
+
+    def write_options(self, method: str) -> set[str]:
+        """The query options a write takes: $select (and $expand where the view expands) when it answers the
+        object (item_response honours them), $id on a DELETE of a …/$ref collection; nothing else."""
+        if method in self.query_options:
+            return self.query_options[method]
+        kind = self.responses.get(method.lower())
+        options = set()
+        if (kind[1] if isinstance(kind, tuple) else kind) == "item":
+            options |= ITEM_OPTIONS if getattr(self, "apply_expand", None) is not None else {"$select"}
+        if method == "DELETE" and self.request.path_info.endswith("/$ref") and "post" in self.responses:
+            options.add("$id")
+        return options
+
+    def check_write_options(self) -> None:
+        """A query option a write or an action does not take is Graph's 400 Request_UnsupportedQuery, never
+        silently ignored (the write is not made)."""
+        method = self.request.method
+        allowed = self.write_options(method)
+        unsupported = sorted(k for k in self.request.query_params if k.startswith("$") and k not in allowed)
+        if unsupported:
+            raise unsupported_query(f"The query option {unsupported[0][:40]} is not supported on {method} here.")
 
     def check_owner(self, request, kwargs) -> None:
         """Fail closed: a write by someone without the tenant-wide permission goes on only when the
@@ -183,8 +216,8 @@ class GraphView(APIView):
         elif condition is not None and (prefix := odata.bytewise_prefix(self.resource, condition)) is not None:
             queryset = queryset.filter(prefix)  # the same prefix as a range of the C-collated index
         top = odata.parse_top(params.get("$top"))
-        want_count = params.get("$count", "").lower()
-        if want_count not in ("", "true", "false"):
+        want_count = params.get("$count", "false").lower()
+        if want_count not in ("true", "false"):
             raise bad_request("$count must be true or false.")
         body = {"@odata.context": self.context_url()}
         if want_count == "true":
@@ -194,8 +227,10 @@ class GraphView(APIView):
             counted = queryset if searched is None else queryset.filter(searched)
             body["@odata.count"] = odata.count(counted, estimate=eventual)  # estimated when large (9d)
         id_field = "pk"
+        scope = odata.skiptoken_scope(getattr(self.principal.tenant, "pk", None), self.request.path_info,
+                                      params.get("$filter"), params.get("$search"))
         if "$skiptoken" in params:
-            queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field)
+            queryset = odata.apply_skiptoken(queryset, order, params["$skiptoken"], id_field, scope)
         if searched is None:
             rows = list(queryset.order_by(*odata.ordering_for(order, id_field))[: top + 1])
         else:  # a bounded walk of the list order, then the search index (search.page)
@@ -204,7 +239,7 @@ class GraphView(APIView):
         body["value"] = self.apply_expand(page, [represent(obj, select) for obj in page])
         if more:
             query = {k: v for k, v in params.items() if k != "$skiptoken"}
-            query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field)
+            query["$skiptoken"] = odata.make_skiptoken(order, page[-1], id_field, scope)
             body["@odata.nextLink"] = (self.request.build_absolute_uri(self.request.path) + "?"
                                        + urlencode(query, safe="$,'()"))
         return Response(body)

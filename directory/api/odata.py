@@ -6,6 +6,7 @@ query; nothing is evaluated in Python. Anything else answers 400 ``Request_Unsup
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import re
 import uuid
@@ -17,6 +18,7 @@ from django.core import signing
 from django.db import connections
 from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.db.models.functions import Lower
+from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 
 from ..lookups import Bytewise
@@ -46,6 +48,10 @@ class NotIndexed(Func):
     output_field = CharField()
 
 
+#: ``Prop.constant`` of a property whose value depends on the object (every property but a few).
+VARIES = type("Varies", (), {"__repr__": lambda self: "VARIES"})()
+
+
 @dataclass(frozen=True)
 class Prop:
     """One Graph property: its JSON name, where it lives in the ORM, and what may be done with it."""
@@ -65,8 +71,13 @@ class Prop:
     #: The related rows ``get`` reads (a ``prefetch_related`` lookup), fetched for a page only when the
     #: property is selected (:meth:`Resource.prefetches`).
     prefetch: str | None = None
+    #: The value every object has (a group's ``securityEnabled`` is always true here): filterable without a
+    #: column, a comparison with it holds for every row or for none.
+    constant: Any = VARIES
 
     def value_of(self, obj) -> Any:
+        if self.constant is not VARIES:
+            return self.constant
         if self.get is not None:
             return self.get(obj)
         value = obj
@@ -236,7 +247,7 @@ class _Parser:
         if prop is None:
             raise bad_request(f"Could not find a property named '{tok.value}' on type "
                               f"'{self.resource.odata_type}'.")
-        if not prop.filter or prop.field is None:
+        if not prop.filter or (prop.field is None and prop.constant is VARIES):
             raise unsupported_query(f"Filtering on '{prop.name}' is not supported.")
         return prop
 
@@ -280,9 +291,14 @@ class _Parser:
             return _equals(prop, value)
         if op == "ne":
             return ~_equals(prop, value)
-        if value is None or prop.type in ("bool", "enum", "guid", "collection"):
+        if (value is None or prop.type in ("bool", "enum", "guid", "collection") or prop.constant is not VARIES
+                or (prop.type == "string" and not _indexed_text(prop))):
             raise unsupported_query(f"'{op}' is not supported on '{prop.name}'.")
         lookup = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}[op]
+        if prop.type == "string":
+            # Case-insensitive like eq, startswith and $orderby: lower(column) >= lower(value), the
+            # expression the (tenant, lower(x), id) list indexes are built on.
+            return Q(**{f"{prop.field}__lower__{lookup}": _lower(value)})
         return Q(**{f"{prop.field}__{lookup}": value})
 
     def literal(self, prop: Prop):
@@ -332,6 +348,8 @@ def _indexed_text(prop: Prop) -> bool:
 
 
 def _equals(prop: Prop, value) -> Q:
+    if prop.constant is not VARIES:  # every row or none
+        return Q(pk__isnull=False) if value == prop.constant else Q(pk__in=[])
     if value is None:
         q = Q(**{f"{prop.field}__isnull": True})
         return q | Q(**{prop.field: ""}) if prop.blank_is_null else q
@@ -350,6 +368,8 @@ def _equals(prop: Prop, value) -> Q:
 
 
 def parse_filter(resource: Resource, text: str) -> Q:
+    if not text.strip():
+        raise bad_request("$filter is empty.")
     if len(text) > MAX_FILTER_LENGTH:
         raise unsupported_query(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     if "\x00" in text:
@@ -377,8 +397,10 @@ def parse_select(resource: Resource, text: str | None) -> list[Prop] | None:
 
 
 def parse_orderby(resource: Resource, text: str | None) -> list[tuple[Prop, bool]]:
-    if not text:
+    if text is None:
         return []
+    if not text.strip():
+        raise bad_request("$orderby is empty.")
     order = []
     for clause in text.split(","):
         parts = clause.split()
@@ -396,12 +418,52 @@ def parse_orderby(resource: Resource, text: str | None) -> list[tuple[Prop, bool
 def parse_top(text: str | None) -> int:
     if text is None:
         return DEFAULT_TOP
+    if not text.strip():
+        raise bad_request("$top is empty: give a whole number between 1 and 999.")
     if not (text.isascii() and text.isdigit()):  # str.isdigit() alone takes "１" and "²"
         raise bad_request("$top must be a whole number between 1 and 999.")
     top = int(text)
     if not 1 <= top <= MAX_TOP:
         raise bad_request(f"Invalid page size specified: '{text[:10]}'. Must be between 1 and {MAX_TOP} inclusive.")
     return top
+
+
+# --- the query string ---------------------------------------------------------------------------
+
+#: OData's system query options, in their canonical spelling. Graph takes them without the "$" as well
+#: ("Use query parameters": optional on beta and on a subset of v1.0); here on every route.
+SYSTEM_OPTIONS = ("$filter", "$select", "$expand", "$orderby", "$top", "$skip", "$count", "$search", "$skiptoken",
+                  "$format")
+_UNPREFIXED = {name[1:]: name for name in SYSTEM_OPTIONS}
+_EMPTY = {"$count": "$count must be true or false.", "$top": "$top is empty: give a whole number between 1 and 999."}
+
+
+def option_name(key: str) -> str | None:
+    """The canonical name of a query parameter that is an OData system query option (any "$" parameter, and
+    the unprefixed names of SYSTEM_OPTIONS; case-insensitive, as OData's are), or None for another one."""
+    if key.startswith("$"):
+        return key.lower()
+    return _UNPREFIXED.get(key.lower())
+
+
+def system_options(query: QueryDict) -> QueryDict:
+    """The query string with each system query option under its canonical name (``filter``, ``$Filter`` →
+    ``$filter``), other parameters as they were. What every route refuses is a 400 here, once: an option
+    given more than once (also as ``filter`` and ``$filter``) and an empty one (``$count=``)."""
+    result = QueryDict(mutable=True)
+    for key, values in query.lists():
+        name = option_name(key)
+        if name is None:
+            result.setlist(key, values)
+            continue
+        if name in result or len(values) > 1:
+            raise bad_request(f"Query option '{name[:40]}' was specified more than once, but it must be specified "
+                              "at most once.")
+        if not values[0].strip():
+            raise bad_request(_EMPTY.get(name, f"{name[:40]} is empty."))
+        result[name] = values[0]
+    result._mutable = False
+    return result
 
 
 # --- keyset paging ------------------------------------------------------------------------------
@@ -427,9 +489,17 @@ def _from_json(value):
     return value
 
 
-def make_skiptoken(order: list[tuple[Prop, bool]], obj, id_field: str) -> str:
+def skiptoken_scope(tenant_id, path: str, filter_text: str | None = None, search_text: str | None = None) -> str:
+    """What a list's ``$skiptoken`` is bound to besides its order: the tenant, the route (the URL's path,
+    which names the group of a /members page) and the query its position is a position in ($filter,
+    $search). A token used anywhere else is the same 400 as a tampered one, as delta tokens are."""
+    bound = json.dumps([str(tenant_id or ""), path, filter_text or "", search_text or ""])
+    return hashlib.sha256(bound.encode()).hexdigest()[:32]
+
+
+def make_skiptoken(order: list[tuple[Prop, bool]], obj, id_field: str, scope: str = "") -> str:
     values = [_json_value(_raw(obj, p.field)) for p, _desc in order] + [_json_value(_raw(obj, id_field))]
-    return signing.dumps({"o": _order_key(order), "v": values}, salt=SKIPTOKEN_SALT, compress=True)
+    return signing.dumps({"o": _order_key(order), "s": scope, "v": values}, salt=SKIPTOKEN_SALT, compress=True)
 
 
 def _raw(obj, path: str):
@@ -450,11 +520,11 @@ def _key_value(prop: Prop | None, value):
     return _lower(value) if prop is not None and _indexed_text(prop) and isinstance(value, str) else value
 
 
-def _skiptoken_values(order: list[tuple[Prop, bool]], token: str) -> list:
+def _skiptoken_values(order: list[tuple[Prop, bool]], token: str, scope: str) -> list:
     try:
         data = signing.loads(token, salt=SKIPTOKEN_SALT)
         values = [_from_json(v) for v in data["v"]]
-        assert data["o"] == _order_key(order) and len(values) == len(order) + 1
+        assert data["o"] == _order_key(order) and data.get("s", "") == scope and len(values) == len(order) + 1
     except Exception:
         raise bad_request("The $skiptoken is not valid for this query.", "Request_BadRequest") from None
     return values
@@ -499,9 +569,11 @@ def rows_up_to(order: list[tuple[Prop, bool]], values: list, id_field: str) -> Q
     return condition & Q(**{f"{first_lookup}__{'gte' if first_desc else 'lte'}": first_value})
 
 
-def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str) -> QuerySet:
-    """Rows strictly after the row the token names, in the full (order..., id) ordering."""
-    return qs.filter(rows_after(order, _skiptoken_values(order, token), id_field))
+def apply_skiptoken(qs: QuerySet, order: list[tuple[Prop, bool]], token: str, id_field: str,
+                    scope: str = "") -> QuerySet:
+    """Rows strictly after the row the token names, in the full (order..., id) ordering. A token made for
+    another ``scope`` (:func:`skiptoken_scope`) or another order is a 400."""
+    return qs.filter(rows_after(order, _skiptoken_values(order, token, scope), id_field))
 
 
 def bytewise_prefix(resource: Resource, condition: Q) -> Q | None:

@@ -349,7 +349,7 @@ def test_group_select_orderby_and_id_in(api_tenant, app_token_for, api):
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"$filter": "securityEnabled eq true"}, "Request_UnsupportedQuery"),  # computed, not filterable
+        ({"$filter": "visibility eq 'Public'"}, "Request_UnsupportedQuery"),  # computed, not filterable
         ({"$filter": "displayName eq"}, "Request_UnsupportedQuery"),
         ({"$filter": "nosuch eq 'x'"}, "Request_BadRequest"),
         ({"$filter": "id eq 'not-a-guid'"}, "Request_BadRequest"),
@@ -580,7 +580,7 @@ def test_a_group_owner_manages_its_own_group_through_a_delegated_token(api, dele
     mine, theirs = GroupFactory(tenant=tenant), GroupFactory(tenant=tenant)
     mine.owners.add(owner)
     client = api(delegated_token_for(owner, ["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Group.Read.All"]))
-    ref = {"@odata.id": f"https://graph.example/v1.0/directoryObjects/{newcomer.pk}"}
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{newcomer.pk}"}
     assert client.post(f"/v1.0/groups/{mine.pk}/members/$ref", ref, format="json").status_code == 204
     assert client.patch(f"/v1.0/groups/{mine.pk}", {"description": "Ours"}, format="json").status_code == 204
     assert client.delete(f"/v1.0/groups/{mine.pk}/members/{newcomer.pk}/$ref").status_code == 204
@@ -602,7 +602,7 @@ def test_an_owner_without_the_scope_cannot_manage_its_group(api, delegated_token
     group = GroupFactory(tenant=tenant)
     group.owners.add(owner)
     client = api(delegated_token_for(owner, ["Group.Read.All"]))
-    ref = {"@odata.id": f"https://graph.example/v1.0/directoryObjects/{newcomer.pk}"}
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{newcomer.pk}"}
     assert client.post(f"/v1.0/groups/{group.pk}/members/$ref", ref, format="json").status_code == 403
 
 

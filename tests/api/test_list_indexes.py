@@ -68,7 +68,7 @@ def test_a_deep_skiptoken_starts_from_the_key_it_names(api_tenant, app_token_for
         UserFactory(tenant=api_tenant, display_name=f"User {index:02d}")
     order = [(USER.prop("displayName"), False)]
     row = User.objects.filter(tenant=api_tenant).order_by(*odata.ordering_for(order, "pk"))[19]
-    token = odata.make_skiptoken(order, row, "pk")
+    token = odata.make_skiptoken(order, row, "pk", odata.skiptoken_scope(api_tenant.pk, "/v1.0/users"))
     response = api(app_token_for(api_tenant, ["User.Read.All"])).get("/v1.0/users", {"$top": "3", "$skiptoken": token})
     assert _names(response) == ["User 20", "User 21", "User 22"]
 
