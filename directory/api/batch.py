@@ -66,6 +66,7 @@ class BatchView(GraphView):
 
     bodies = {"POST": BATCH}
     responses = {"post": "item"}
+    query_options = {"POST": set()}  # the answer is the steps' answers: no $select of its own (400, not ignored)
 
     def post(self, request):
         steps = self.body()["requests"]

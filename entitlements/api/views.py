@@ -203,6 +203,7 @@ class ResourceRequestsView(_EM):
 
     resource = r.RESOURCE
     context = "resourceRequests"
+    query_options = {"POST": set()}  # answered whole: a $select would be ignored, so it is refused
     bodies = {"POST": Body("microsoft.graph.accessPackageResourceRequest", {
         "requestType": Field("string", required=True, enum=("adminAdd", "adminRemove")),
         "catalog": Field("object", required=True), "resource": Field("object", required=True),

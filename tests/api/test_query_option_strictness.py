@@ -279,3 +279,13 @@ def test_unprefixed_options_cost_no_extra_query(client, api_tenant, django_asser
     with django_assert_max_num_queries(4):  # as the same page with $filter, $top, $select
         response = get(client, "/v1.0/users", [("filter", "accountEnabled eq true"), ("top", "2"), ("select", "id")])
     assert response.status_code == 200
+
+
+def test_a_batch_and_a_resource_request_refuse_select_they_would_ignore(client):
+    batch = client.post("/v1.0/$batch?$select=id", {"requests": [{"id": "1", "method": "GET", "url": "/users"}]},
+                        format="json")
+    request = client.post("/v1.0/identityGovernance/entitlementManagement/resourceRequests?$select=id",
+                          {"requestType": "adminAdd", "catalog": {"id": "x"}, "resource": {}}, format="json")
+    for response in (batch, request):
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "Request_UnsupportedQuery"
