@@ -20,6 +20,19 @@ def validate_domain_name(value: str) -> None:
         )
 
 
+_MAIL_NICKNAME = re.compile(r'[!-~]{1,64}')
+_MAIL_NICKNAME_FORBIDDEN = set('@()\\[]";:<>,')
+
+
+def validate_mail_nickname(value: str) -> None:
+    """Graph's mailNickname (users and groups): ASCII letters, digits and punctuation other than
+    @ ( ) \\ [ ] " ; : < > , and no spaces; at most 64."""
+    if not isinstance(value, str) or not _MAIL_NICKNAME.fullmatch(value) or set(value) & _MAIL_NICKNAME_FORBIDDEN:
+        raise ValidationError(
+            _("A mail nickname may contain ASCII letters, digits and punctuation other than @ ( ) \\ [ ] \" ; : < > , "
+              "and no spaces (at most 64 characters)."), code="invalid_mail_nickname")
+
+
 validate_hex_colour = RegexValidator(
     r"^#[0-9A-Fa-f]{6}$", _("Enter a colour as #RRGGBB, for example #0F6CBD."), code="invalid_colour"
 )

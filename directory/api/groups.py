@@ -5,11 +5,13 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import services
 from ..models import Group, User
 from ..selectors import group_members_visible_to, groups_visible_to, owners_visible_to, users_visible_to
+from ..validators import validate_mail_nickname
 from .base import GraphView
 from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found
@@ -52,8 +54,6 @@ UPDATE_GROUP = Body(GROUP.odata_type, {
 }, update=True)
 
 # Graph: mailNickname is ASCII 0–127 without @ () \ [] " ; : <> , and space.
-_MAIL_NICKNAME = re.compile(r'^[\x21-\x7e]+$')
-_MAIL_NICKNAME_FORBIDDEN = set('@()\\[]";:<>,')
 
 # "https://graph.microsoft.com/v1.0/directoryObjects/{id}", ".../users/{id}" or the key form "users('{id}')".
 _REFERENCE = re.compile(
@@ -130,9 +130,12 @@ def _check_group_kind(body: dict) -> None:
     if body.get("isAssignableToRole"):
         raise bad_request("Role-assignable groups are not supported.")
     nickname = body.get("mailNickname")
-    if nickname is not None and (not _MAIL_NICKNAME.match(nickname) or set(nickname) & _MAIL_NICKNAME_FORBIDDEN):
-        raise bad_request("Property 'mailNickname' may contain ASCII letters, digits and punctuation other than "
-                          "@ ( ) \\ [ ] \" ; : < > , and no spaces.")
+    if nickname is not None:
+        try:
+            validate_mail_nickname(nickname)  # the model's rule (directory/validators.py), said in Graph's words
+        except ValidationError:
+            raise bad_request("Property 'mailNickname' may contain ASCII letters, digits and punctuation other than "
+                              "@ ( ) \\ [ ] \" ; : < > , and no spaces.") from None
     if "displayName" in body and not body["displayName"].strip():
         raise bad_request("Property 'displayName' must not be empty.")
 

@@ -38,6 +38,7 @@ USER = Resource(
         Prop("givenName", "given_name", filter=True, blank_is_null=True),
         Prop("surname", "surname", filter=True, blank_is_null=True),
         Prop("jobTitle", "job_title", filter=True, blank_is_null=True),
+        Prop("mailNickname", "mail_nickname", filter=True, blank_is_null=True, default=False),
         Prop("companyName", "company_name", filter=True, blank_is_null=True, default=False),
         # Profile properties (Graph's default set has businessPhones, mobilePhone, officeLocation and
         # preferredLanguage; the rest are returned when selected). Filterable where Graph allows.

@@ -49,6 +49,7 @@ CREATE_USER = Body(USER.odata_type, {
 UPDATE_USER = Body(USER.odata_type, {
     "displayName": Field("string", max_length=256),
     **_PROFILE,
+    "mailNickname": Field("string", max_length=64),
     "otherMails": Field("list", max_length=20, items=Field("string", max_length=256)),
     "accountEnabled": Field("bool"),
     "userType": Field("string", enum=tuple(User.UserType.values)),
@@ -99,7 +100,8 @@ class UsersView(_UserBase):
         user = services.user_create(
             actor=self.principal, tenant=self.principal.tenant, display_name=body["displayName"],
             user_principal_name=body["userPrincipalName"], account_enabled=body["accountEnabled"],
-            creation_type="", password=password, force_password_change=bool(profile.get("forceChangePasswordNextSignIn")),
+            creation_type="", mail_nickname=body["mailNickname"], password=password,
+            force_password_change=bool(profile.get("forceChangePasswordNextSignIn")),
             force_password_change_with_mfa=bool(profile.get("forceChangePasswordNextSignInWithMfa")), **extra,
         )
         user = self.scoped_queryset().get(pk=user.pk)

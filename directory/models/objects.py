@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..validators import validate_logo_size
+from ..validators import validate_logo_size, validate_mail_nickname
 from .base import TenantOwnedQuerySet
 from .people import User
 from .tenants import Tenant
@@ -20,7 +20,7 @@ class Group(models.Model):
     display_name = models.CharField(_("name"), max_length=256)
     description = models.TextField(_("description"), max_length=1024, blank=True)
     #: Graph's mailNickname (required on create; security groups have no mailbox, so it is only a name).
-    mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True)
+    mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True, validators=[validate_mail_nickname])
     members_can_join = models.BooleanField(
         _("members may join themselves"), default=False,
         help_text=_("People of this tenant may add themselves from the access panel."),

@@ -10,7 +10,12 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..validators import validate_business_phones, validate_language_tag, validate_usage_location
+from ..validators import (
+    validate_business_phones,
+    validate_language_tag,
+    validate_mail_nickname,
+    validate_usage_location,
+)
 from .base import TenantOwnedQuerySet
 from .tenants import Tenant
 
@@ -129,6 +134,8 @@ class User(models.Model):
     mail = models.EmailField(_("mail"), max_length=254, blank=True)
     other_mails = models.JSONField(_("other mails"), default=list, blank=True)
     display_name = models.CharField(_("display name"), max_length=256)
+    #: Graph's mailNickname (required when the API creates a member; only a name: no mailbox here).
+    mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True, validators=[validate_mail_nickname])
     given_name = models.CharField(_("first name"), max_length=64, blank=True)
     surname = models.CharField(_("last name"), max_length=64, blank=True)
     job_title = models.CharField(_("job title"), max_length=128, blank=True)
