@@ -38,12 +38,7 @@ class Group(models.Model):
 
     class Meta:
         ordering = ["display_name", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                "tenant", Lower("display_name"), name="group_tenant_name_ci_unique",
-                violation_error_message=_("A group with this name already exists in this tenant."),
-            )
-        ]
+        # Names are not unique, as in Graph (two groups may share one; their ids tell them apart).
         indexes = [
             models.Index(fields=["tenant", "updated_at", "id"], name="group_tenant_changed_idx"),  # /groups/delta
             # Graph lists: ORDER BY lower(display_name), id with keyset paging (directory/api/odata.py)

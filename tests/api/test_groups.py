@@ -259,14 +259,6 @@ def test_malformed_group_bodies_are_400_or_415(api_tenant, app_token_for, api, r
     assert not Group.objects.filter(tenant=api_tenant).exists()
 
 
-def test_duplicate_group_name_is_400(api_tenant, app_token_for, api):
-    GroupFactory(tenant=api_tenant, display_name="Engineering")
-    response = api(app_token_for(api_tenant, ["Group.ReadWrite.All"])).post(
-        "/v1.0/groups", new_group_body(displayName="ENGINEERING"), format="json")
-    assert response.status_code == 400
-    assert "already exists" in response.json()["error"]["message"]
-
-
 def test_binding_another_tenants_user_is_404_and_creates_nothing(api_tenant, app_token_for, api):
     stranger = UserFactory(tenant=TenantFactory())
     response = api(app_token_for(api_tenant, ["Group.ReadWrite.All"])).post("/v1.0/groups", new_group_body(
@@ -621,3 +613,15 @@ def test_a_member_creates_a_group_through_the_api_only_where_allowed_to_create_s
     created = client.post("/v1.0/groups", new_group_body(), format="json")
     assert created.status_code == 201, created.content
     assert list(Group.objects.get(pk=created.json()["id"]).owners.all()) == [member]
+
+
+def test_two_groups_may_share_a_name_as_in_graph(api_tenant, app_token_for, api):
+    client = api(app_token_for(api_tenant, ["Group.ReadWrite.All"]))
+    first = client.post("/v1.0/groups", new_group_body(displayName="Finance"), format="json")
+    second = client.post("/v1.0/groups", new_group_body(displayName="FINANCE"), format="json")
+    third = client.post("/v1.0/groups", new_group_body(displayName="Sales"), format="json")
+    renamed = client.patch(f"/v1.0/groups/{third.json()['id']}", {"displayName": "Finance"}, format="json")
+
+    assert (first.status_code, second.status_code, renamed.status_code) == (201, 201, 204), second.content
+    assert first.json()["id"] != second.json()["id"]
+    assert Group.objects.filter(tenant=api_tenant, display_name__iexact="finance").count() == 3

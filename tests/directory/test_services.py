@@ -187,11 +187,10 @@ def test_group_membership_changes_are_audited():
     assert names == ["Add member to group", "Remove member from group"]
 
 
-def test_duplicate_group_name_in_tenant_is_refused():
+def test_two_groups_of_a_tenant_may_share_a_name_as_in_graph():
     group = GroupFactory(display_name="Sales")
-    with pytest.raises(ValidationError):
-        services.group_create(actor=Actor.operator(), tenant=group.tenant, display_name="sales")
-    assert Group.objects.count() == 1
+    twin = services.group_create(actor=Actor.operator(), tenant=group.tenant, display_name="sales")
+    assert twin.pk != group.pk and Group.objects.count() == 2
 
 
 def test_app_assignment_refuses_principal_of_another_tenant():
