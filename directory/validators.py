@@ -85,3 +85,35 @@ def validate_business_phones(value) -> None:
                               code="invalid_business_phones")
     if len(value) > MAX_BUSINESS_PHONES:
         raise ValidationError(_("Only one business phone number can be set."), code="too_many_business_phones")
+
+
+MAX_OTHER_MAILS = 20
+
+
+def validate_other_mails(value) -> None:
+    """Graph's otherMails: a list of e-mail addresses (at most 20), each given once. They are matched when a
+    redemption is reset to another address, so each must be an address."""
+    from django.core.validators import validate_email
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(_("Other e-mail addresses are a list of addresses."), code="invalid_other_mails")
+    if len(value) > MAX_OTHER_MAILS:
+        raise ValidationError(_("At most %(max)s other e-mail addresses can be set.") % {"max": MAX_OTHER_MAILS},
+                              code="too_many_other_mails")
+    for address in value:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(_("“%(value)s” is not an e-mail address.") % {"value": address[:100]},
+                                  code="invalid_other_mails") from None
+    lowered = [address.lower() for address in value]
+    if len(set(lowered)) != len(lowered):
+        repeated = next(address for i, address in enumerate(value) if address.lower() in lowered[:i])
+        raise ValidationError(_("“%(value)s” is listed twice.") % {"value": repeated[:100]},
+                              code="duplicate_other_mails")
+
+
+def validate_visible_name(value) -> None:
+    """A display name shows something: not only spaces or invisible characters (zero-width, direction marks)."""
+    if isinstance(value, str) and not any(ch.isprintable() and not ch.isspace() for ch in value):
+        raise ValidationError(_("A name must show at least one visible character."), code="invisible_name")

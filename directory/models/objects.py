@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..validators import validate_logo_size, validate_mail_nickname
+from ..validators import validate_logo_size, validate_mail_nickname, validate_visible_name
 from .base import TenantOwnedQuerySet
 from .people import User
 from .tenants import Tenant
@@ -17,7 +17,7 @@ from .tenants import Tenant
 class Group(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
-    display_name = models.CharField(_("name"), max_length=256)
+    display_name = models.CharField(_("name"), max_length=256, validators=[validate_visible_name])
     description = models.TextField(_("description"), max_length=1024, blank=True)
     #: Graph's mailNickname (required on create; security groups have no mailbox, so it is only a name).
     mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True, validators=[validate_mail_nickname])

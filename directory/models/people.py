@@ -14,7 +14,9 @@ from ..validators import (
     validate_business_phones,
     validate_language_tag,
     validate_mail_nickname,
+    validate_other_mails,
     validate_usage_location,
+    validate_visible_name,
 )
 from .base import TenantOwnedQuerySet
 from .tenants import Tenant
@@ -132,8 +134,8 @@ class User(models.Model):
     user_type = models.CharField(_("user type"), max_length=8, choices=UserType.choices, default=UserType.MEMBER)
     user_principal_name = models.CharField(_("user principal name"), max_length=256)
     mail = models.EmailField(_("mail"), max_length=254, blank=True)
-    other_mails = models.JSONField(_("other mails"), default=list, blank=True)
-    display_name = models.CharField(_("display name"), max_length=256)
+    other_mails = models.JSONField(_("other mails"), default=list, blank=True, validators=[validate_other_mails])
+    display_name = models.CharField(_("display name"), max_length=256, validators=[validate_visible_name])
     #: Graph's mailNickname (required when the API creates a member; only a name: no mailbox here).
     mail_nickname = models.CharField(_("mail nickname"), max_length=64, blank=True, validators=[validate_mail_nickname])
     given_name = models.CharField(_("first name"), max_length=64, blank=True)

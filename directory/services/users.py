@@ -79,7 +79,7 @@ def build_guest_user(*, tenant: Tenant, email: str, display_name: str, user_type
     the single invite and bulk jobs alike."""
     now = now or timezone.now()
     user = User(
-        tenant=tenant, user_type=user_type, display_name=(display_name or email.split("@")[0])[:256],
+        tenant=tenant, user_type=user_type, display_name=((display_name or "").strip() or email.split("@")[0])[:256],
         user_principal_name=guest_user_principal_name(email=email, tenant=tenant), mail=email,
         creation_type=User.CreationType.INVITATION, external_user_state=User.ExternalUserState.PENDING_ACCEPTANCE,
         external_user_state_changed_at=now,

@@ -88,12 +88,12 @@ def test_depends_on_orders_steps_and_a_failed_dependency_is_424(admin, api_tenan
                    step("list", "/groups?$select=displayName", dependsOn=["create"]),
                    create,
                    step("again", "/groups", "POST", dependsOn=["create"],
-                        body={"displayName": "Batch group", "mailNickname": "bg", "mailEnabled": False,
+                        body={"displayName": "Batch group", "mailNickname": "bg", "mailEnabled": True,
                               "securityEnabled": True}),
                    step("after-failure", "/groups", dependsOn=["again"]))
     assert answers["create"]["status"] == 201 and answers["create"]["headers"]["Location"]
     assert answers["list"]["body"]["value"] == [{"id": answers["create"]["body"]["id"], "displayName": "Batch group"}]
-    assert answers["again"]["status"] == 400  # the name is taken
+    assert answers["again"]["status"] == 400  # a mail-enabled group is refused
     assert answers["after-failure"]["status"] == 424
     assert Group.objects.filter(tenant=api_tenant).count() == 1
 
