@@ -26,7 +26,7 @@ from .applications import ASSIGNMENT_READ
 from .bodies import REFERENCE, Body, Field
 from .errors import bad_request, not_found, unsupported_query
 from .groups import ALREADY_EXISTS, GROUP_READ, GroupMembersView, _GroupBase, parse_reference, reference_from_query
-from .resources import APP_ROLE_ASSIGNMENT, with_principal
+from .resources import APP_ROLE_ASSIGNMENT, GROUP, with_principal
 from .users import USER_READ, USER_WRITE, UserMemberOfView, _UserBase
 
 #: The two spellings of a cast: Graph's documentation writes the namespace out, the SDK shortens it.
@@ -153,6 +153,27 @@ class GroupTransitiveMembersView(GroupMembersView):
 
 class GroupTransitiveMembersUsersView(GroupMembersUsersView):
     """GET /groups/{id}/transitiveMembers/microsoft.graph.user"""
+
+
+class GroupMembersGroupsView(GroupMembersView):
+    """GET /groups/{id}/members/microsoft.graph.group (and transitiveMembers'): the members that are groups. Groups
+    do not nest here, so always an empty collection of groups, as Graph answers for a group without nested ones;
+    the group must still be one the caller may read (404 otherwise)."""
+
+    resource = GROUP
+    context = "groups"
+
+    def get(self, request, group_id):
+        self.group(group_id)
+        return self.list_response(Group.objects.none())
+
+
+class GroupMembersGroupsCountView(CountMixin, GroupMembersGroupsView):
+    """GET /groups/{id}/members/microsoft.graph.group/$count: 0 (groups do not nest here)."""
+
+    def get(self, request, group_id):
+        self.group(group_id)
+        return self.count_response(Group.objects.none())
 
 
 class GroupMembersCountView(CountMixin, GroupMembersView):

@@ -55,6 +55,10 @@ urlpatterns = [
         path(f"directory/deletedItems/<str:deleted_id>/{cast}", deleted_items.DeletedItemUserView.as_view()),
     )],
     *[route for cast in GROUP_CASTS for route in (
+        path(f"groups/<str:group_id>/members/{cast}", _nav.GroupMembersGroupsView.as_view()),
+        path(f"groups/<str:group_id>/members/{cast}/$count", _nav.GroupMembersGroupsCountView.as_view()),
+        path(f"groups/<str:group_id>/transitiveMembers/{cast}", _nav.GroupMembersGroupsView.as_view()),
+        path(f"groups/<str:group_id>/transitiveMembers/{cast}/$count", _nav.GroupMembersGroupsCountView.as_view()),
         path(f"directory/deletedItems/{cast}", deleted_items.DeletedGroupsView.as_view()),
         path(f"directory/deletedItems/{cast}/$count", deleted_items.DeletedGroupsCountView.as_view()),
     )],
@@ -72,6 +76,7 @@ urlpatterns = [
     path("users/<str:user_id>/authentication/fido2Methods/<str:method_id>",
          authentication_methods.Fido2MethodView.as_view()),
     path("users/<str:user_id>/memberOf", users.UserMemberOfView.as_view()),
+    path("users/<str:user_id>/memberOf/<str:group_id>", users.UserMemberOfItemView.as_view()),
     path("users/<str:user_id>/sponsors", users.UserSponsorsView.as_view()),
     path("me", users.MeView.as_view()),
     # groups ("$ref" is a literal path segment)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import transaction
 from rest_framework.response import Response
 
@@ -6,7 +8,7 @@ from ..models import Group, User
 from ..selectors import groups_visible_to, users_visible_to
 from .base import GraphView
 from .bodies import Body, Field
-from .errors import bad_request, denied
+from .errors import bad_request, denied, not_found
 from .resources import GROUP, USER
 
 USER_READ = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -150,6 +152,24 @@ class UserMemberOfView(_UserBase):
 
     def represent(self, obj, select=None):
         return {"@odata.type": "#microsoft.graph.group", **super().represent(obj, select)}
+
+
+class UserMemberOfItemView(UserMemberOfView):
+    """GET /users/{id}/memberOf/{groupId} (the SDKs' ``member_of.by_directory_object_id``): the group, when the user
+    is a direct member of it that the caller may read; 404 otherwise."""
+
+    responses = {"get": "item"}
+
+    def get(self, request, user_id, group_id):
+        user = self.get_object(user_id, queryset=users_visible_to(self.principal))
+        try:
+            group_pk = uuid.UUID(group_id)
+        except ValueError:
+            raise not_found() from None
+        group = groups_visible_to(self.principal).filter(members=user, pk=group_pk).first()
+        if group is None:
+            raise not_found()
+        return self.item_response(group)
 
 
 class UserSponsorsView(_UserBase):

@@ -1,6 +1,8 @@
 """Navigations: $count (text/plain), casts, transitive*, check/getMember*, sponsors/$ref, manager and
 manager/$ref, users/{id}/appRoleAssignments, DELETE members/$ref?$id=, Group.mailNickname."""
 
+import uuid
+
 import pytest
 
 from directory.models import AuditEvent, Group
@@ -57,6 +59,11 @@ _GROUP_MEMBER_ROUTES = ["groups/<str:group_id>/transitiveMembers"] + [
     f"groups/<str:group_id>/{nav}/{cast}" for nav in ("members", "transitiveMembers")
     for cast in ("microsoft.graph.user", "graph.user")]
 _GROUP_MEMBER_COUNTS = [f"{route}/$count" for route in ["groups/<str:group_id>/members", *_GROUP_MEMBER_ROUTES]]
+# members that are groups: none here (groups do not nest), but the route reads the group as the others do
+_GROUP_MEMBER_GROUP_ROUTES = [f"groups/<str:group_id>/{nav}/{cast}" for nav in ("members", "transitiveMembers")
+                              for cast in ("microsoft.graph.group", "graph.group")]
+_GROUP_MEMBER_ROUTES += _GROUP_MEMBER_GROUP_ROUTES
+_GROUP_MEMBER_COUNTS += [f"{route}/$count" for route in _GROUP_MEMBER_GROUP_ROUTES]
 
 
 def _contract(name: str, base: type, **attrs) -> None:
@@ -75,6 +82,21 @@ for _i, _route in enumerate(_GROUP_MEMBER_ROUTES):
 for _i, _route in enumerate(_GROUP_MEMBER_COUNTS):
     _contract(f"TestGroupMembersCount{_i}", _Count, route=_route, permission="GroupMember.Read.All",
               guest_status=404, make_target=lambda self, tenant: _group_with_member(tenant))
+
+
+def _user_and_one_of_its_groups(tenant) -> dict:
+    user, group = UserFactory(tenant=tenant), GroupFactory(tenant=tenant)
+    group.members.add(user)
+    return {"user_id": user.pk, "group_id": group.pk}
+
+
+class TestUserMemberOfItem(EndpointContract):
+    route = "users/<str:user_id>/memberOf/<str:group_id>"
+    permission = "User.Read.All"
+    guest_status = 404
+
+    def make_target(self, tenant):
+        return _user_and_one_of_its_groups(tenant)
 
 
 class TestSponsorsCount(_Count):
@@ -466,3 +488,29 @@ def test_group_mail_nickname_is_stored_returned_filterable_and_patchable(api_ten
     assert admin_api.get(f"/v1.0/groups/{group.pk}").json()["mailNickname"] == "engineering"
     assert admin_api.patch(f"/v1.0/groups/{group.pk}", {"mailNickname": "has space"},
                            format="json").status_code == 400
+
+
+def test_one_group_of_a_users_member_of_is_read_by_its_id(api_tenant, admin_api):
+    target = _user_and_one_of_its_groups(api_tenant)
+    other = GroupFactory(tenant=api_tenant)
+    base = f"/v1.0/users/{target['user_id']}/memberOf"
+
+    found = admin_api.get(f"{base}/{target['group_id']}")
+    not_a_member = admin_api.get(f"{base}/{other.pk}")
+    not_an_id = admin_api.get(f"{base}/nope")
+
+    assert found.status_code == 200, found.content
+    assert found.json()["@odata.type"] == "#microsoft.graph.group" and found.json()["id"] == str(target["group_id"])
+    assert not_a_member.status_code == 404 and not_an_id.status_code == 404
+
+
+def test_a_groups_members_that_are_groups_are_none_here_and_counted_so(api_tenant, admin_api):
+    group = GroupFactory(tenant=api_tenant)
+    group.members.add(UserFactory(tenant=api_tenant))
+
+    for nav in ("members", "transitiveMembers"):
+        listed = admin_api.get(f"/v1.0/groups/{group.pk}/{nav}/microsoft.graph.group")
+        counted = admin_api.get(f"/v1.0/groups/{group.pk}/{nav}/microsoft.graph.group/$count", **EVENTUAL)
+        assert listed.status_code == 200 and listed.json()["value"] == [], listed.content
+        assert counted.status_code == 200 and counted.content == b"0"
+    assert admin_api.get(f"/v1.0/groups/{uuid.uuid4()}/members/microsoft.graph.group").status_code == 404
