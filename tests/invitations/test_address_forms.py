@@ -73,3 +73,15 @@ def test_the_unicode_and_ascii_forms_of_one_domain_are_one_guest(tenant, inviter
     assert first.user_created and not second.user_created
     assert second.invitation.invited_user == first.invitation.invited_user
     assert first.invitation.invited_user.mail == "ann@xn--fabrikm-bxa.example"
+
+
+def test_a_guest_invited_at_the_ascii_form_signs_in_with_the_unicode_form(client, tenant, inviter):
+    from tests.invitations.conftest import latest_code_for
+
+    invite(inviter, tenant, "ann@fabrikäm.example", send_message=True)
+
+    start = client.post("/t/tailwind/sign-in/", {"email": "Ann@Fabrikäm.example"})
+
+    assert start.status_code == 302
+    assert latest_code_for("ann@xn--fabrikm-bxa.example")  # the invitation's address got the code
+    assert client.session["directory.journey"]["email"] == "ann@xn--fabrikm-bxa.example"
