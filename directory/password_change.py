@@ -13,6 +13,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from . import access
 from .access import AccessDecision, AccessRequest
 from .mfa.views import _safe_next
 from .models import Account
@@ -51,12 +52,24 @@ class PasswordChangeView(PanelView):
     def _next(self) -> str:
         return _safe_next(self.request, reverse("directory:panel", args=[self.tenant.slug]))
 
-    def get(self, request):
-        if not request.user.password_change_required:
+    def _elsewhere(self, request) -> HttpResponseRedirect | None:
+        """Where to go instead of this page: on, when there is nothing to change; to the MFA challenge first,
+        when the change needs MFA this session has not passed (this page honours no requirement itself)."""
+        account = request.user
+        if not account.password_change_required:
             return HttpResponseRedirect(self._next())
+        if account.password_change_requires_mfa and "mfa" not in access.satisfied(request.session, self.tenant):
+            return HttpResponseRedirect(access.requirement_url("mfa", self.tenant, request.get_full_path()))
+        return None
+
+    def get(self, request):
+        if (elsewhere := self._elsewhere(request)) is not None:
+            return elsewhere
         return self.render(form=ChangePasswordForm(user=request.user), next=self._next())
 
     def post(self, request):
+        if (elsewhere := self._elsewhere(request)) is not None:
+            return elsewhere
         form = ChangePasswordForm(user=request.user, data=request.POST)
         if form.is_valid():
             if form.cleaned_data["password1"] == form.cleaned_data["oldpassword"]:

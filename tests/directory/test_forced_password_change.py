@@ -84,3 +84,28 @@ def test_a_person_without_the_requirement_never_sees_the_page():
 
     assert location == reverse("directory:panel", args=[member.tenant.slug])
     assert client.get(page).status_code == 302
+
+
+def test_with_mfa_the_password_page_itself_sends_to_mfa_first():
+    member = _must_change(TenantFactory(), with_mfa=True)
+    client, _location = _signed_in(member)
+    page = reverse("directory:password_change", args=[member.tenant.slug])
+
+    shown = client.get(page)
+    posted = client.post(page, {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    for response in (shown, posted):
+        assert response.status_code == 302
+        assert urlsplit(response["Location"]).path == reverse("directory:mfa_challenge", args=[member.tenant.slug])
+    assert Account.objects.get(pk=member.account_id).check_password(PASSWORD)  # unchanged before MFA
+
+
+def test_the_page_changes_no_password_for_someone_who_need_not():
+    member = UserFactory(tenant=TenantFactory())
+    client, _location = _signed_in(member)
+
+    response = client.post(reverse("directory:password_change", args=[member.tenant.slug]),
+                           {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    assert response.status_code == 302
+    assert Account.objects.get(pk=member.account_id).check_password(PASSWORD)
