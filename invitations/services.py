@@ -443,6 +443,15 @@ def invitation_redeem_url_read(*, actor: Actor, invitation: Invitation, interfac
           targets=[Target(invitation.invited_user)], details=details)
 
 
+def _delivered_form(address: str) -> str:
+    """A stored address in the form an invitation's address is compared in (``normalize_invited_email``); one
+    that rule refuses is compared as it is, lower-cased."""
+    try:
+        return normalize_invited_email(address)
+    except ValidationError:
+        return address.strip().lower()
+
+
 def _clean(validator, value, field):
     try:
         return validator(value)
@@ -584,7 +593,7 @@ def invitation_reset_redemption(
     check_type_unchanged(user, user_type)
     email = _clean(normalize_invited_email, email, "email")
     redirect_url = _clean(validate_redirect_url, redirect_url, "redirect_url")
-    known = {m.lower() for m in [user.mail, *user.other_mails] if m}
+    known = {_delivered_form(m) for m in [user.mail, *user.other_mails] if m}
     if email not in known:
         raise ValidationError({"email": _("The new address must already be the user's mail or one of its other "
                                           "mails.")}, code="unknown_address")
@@ -594,10 +603,10 @@ def invitation_reset_redemption(
         raise ValidationError({"email": decision.reasons[0]}, code=decision.code)
     old = {"account": str(user.account_id) if user.account_id else None, "mail": user.mail,
            "externalUserState": user.external_user_state}
-    if user.mail.lower() != email:
-        if user.mail and user.mail.lower() not in {m.lower() for m in user.other_mails}:
+    if _delivered_form(user.mail) != email:
+        if user.mail and _delivered_form(user.mail) not in {_delivered_form(m) for m in user.other_mails}:
             user.other_mails = [*user.other_mails, user.mail]
-        user.other_mails = [m for m in user.other_mails if m.lower() != email]
+        user.other_mails = [m for m in user.other_mails if _delivered_form(m) != email]
         user.mail = email
     user.account = None
     user.external_user_state = User.ExternalUserState.PENDING_ACCEPTANCE

@@ -85,3 +85,18 @@ def test_a_guest_invited_at_the_ascii_form_signs_in_with_the_unicode_form(client
     assert start.status_code == 302
     assert latest_code_for("ann@xn--fabrikm-bxa.example")  # the invitation's address got the code
     assert client.session["directory.journey"]["email"] == "ann@xn--fabrikm-bxa.example"
+
+
+def test_a_reset_to_another_of_the_users_addresses_matches_it_in_either_form(tenant, inviter):
+    from tests.factories import AccountFactory, GuestFactory
+
+    guest = GuestFactory(tenant=tenant, mail="gus@partner.example", other_mails=["gus@fabrikäm.example"],
+                         external_user_state="Accepted", account=AccountFactory(email="gus@partner.example"))
+
+    services.invitation_reset_redemption(actor=Actor.for_user(inviter), user=guest,
+                                         email="gus@xn--fabrikm-bxa.example",
+                                         redirect_url="https://portal.tailwind.example/")
+
+    guest.refresh_from_db()
+    assert guest.mail == "gus@xn--fabrikm-bxa.example"
+    assert guest.other_mails == ["gus@partner.example"]  # the old mail kept; the new one's other form not twice
