@@ -95,3 +95,18 @@ def test_a_report_only_block_lets_the_refresh_through_and_logs_its_would_be_resu
     assert refresh(client_id, secret, tokens["refresh_token"]).status_code == 200
     event = SignInEvent.objects.filter(user=user, is_interactive=False).latest("created_at")
     assert {p["displayName"]: p["result"] for p in event.applied_policies}["block for the user"] == "reportOnlyFailure"
+
+
+def test_a_password_the_person_must_change_makes_the_refresh_ask_for_interaction(api_tenant, delegated_app):
+    from directory.models import Account
+
+    _registration, client_id, secret = delegated_app
+    user = UserFactory(tenant=api_tenant)
+    tokens = _tokens(user, client_id, secret)
+    Account.objects.filter(pk=user.account_id).update(password_change_required=True)  # an admin reset since
+
+    response = refresh(client_id, secret, tokens["refresh_token"])
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "interaction_required"
+    assert "passwordChange" in response.json()["error_description"]
